@@ -1,0 +1,307 @@
+import { z } from 'zod';
+import type { ProviderId } from './contacts/model.js';
+
+/**
+ * A secret value. Printing, logging or serialising it shows `[redacted]`; only `reveal()` gives the
+ * value, and only the HTTP layer calls it.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Secret([redacted])';
+  }
+}
+
+/** Options of the undici Pool each provider origin gets. */
+export interface HttpOptions {
+  /** @default 10 */
+  connections: number;
+  /** @default 5000 */
+  connectTimeoutMs: number;
+  /** @default 15000 */
+  headersTimeoutMs: number;
+  /** @default 30000 */
+  bodyTimeoutMs: number;
+  /** @default 4000 */
+  keepAliveTimeoutMs: number;
+  /** Largest response body read before the call fails. @default 10 MiB */
+  maxBodyBytes: number;
+}
+
+export interface NotifuseConfig {
+  url: string;
+  apiKey: Secret;
+  workspaceId: string;
+  /** Contacts per `contacts.import` request (Notifuse writes 500 per statement). @default 500 */
+  batchSize: number;
+  /** unified custom field key → Notifuse column (`custom_string_1` …). Column names pass through as they are. */
+  customFieldMap: Readonly<Record<string, string>>;
+  /** Parallel `contacts.getByEmail` calls per read batch. @default 8 */
+  readConcurrency: number;
+}
+
+export interface DotdigitalConfig {
+  url: string;
+  username: string;
+  password: Secret;
+}
+export interface SalesforceMcConfig {
+  authUrl: string;
+  clientId: string;
+  clientSecret: Secret;
+  accountId: string | null;
+}
+export interface DigitalOnboardingConfig {
+  url: string;
+  token: Secret;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** True when no provider has credentials: `npm start` then runs every sandbox in-process. */
+  sandboxMode: boolean;
+  /** Most inputs one `upsertContacts` call accepts. @default 5000 */
+  maxBatchInputs: number;
+  http: HttpOptions;
+  notifuse: NotifuseConfig | null;
+  dotdigital: DotdigitalConfig | null;
+  salesforceMc: SalesforceMcConfig | null;
+  digitalOnboarding: DigitalOnboardingConfig | null;
+}
+
+export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
+  connections: 10,
+  connectTimeoutMs: 5_000,
+  headersTimeoutMs: 15_000,
+  bodyTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 4_000,
+  maxBodyBytes: 10 * 1024 * 1024,
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const EnvSchema = z.object({
+  PORT: int(4000, 0, 65535),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_BATCH_INPUTS: int(5000, 1, 100_000),
+  HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
+  HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.headersTimeoutMs, 1, 600_000),
+  HTTP_BODY_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.bodyTimeoutMs, 1, 600_000),
+  NOTIFUSE_URL: optional,
+  NOTIFUSE_API_KEY: optional,
+  NOTIFUSE_WORKSPACE_ID: optional,
+  NOTIFUSE_BATCH_SIZE: int(500, 1, 500),
+  NOTIFUSE_CUSTOM_FIELD_MAP: optional,
+  DOTDIGITAL_URL: z.string().default('https://r1-api.dotdigital.com'),
+  DOTDIGITAL_USERNAME: optional,
+  DOTDIGITAL_PASSWORD: optional,
+  SFMC_AUTH_URL: optional,
+  SFMC_CLIENT_ID: optional,
+  SFMC_CLIENT_SECRET: optional,
+  SFMC_ACCOUNT_ID: optional,
+  DIGITAL_ONBOARDING_URL: z.string().default('https://api.digitalonboarding.com'),
+  DIGITAL_ONBOARDING_TOKEN: optional,
+});
+
+const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Secret)) {
+    for (const v of Object.values(value)) {
+      deepFreeze(v);
+    }
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Reads the environment (the only reader of `process.env`). A provider is enabled when its
+ * credentials are set; a half-configured provider fails fast, listing every missing variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const requireAll = (group: string, vars: Record<string, string | undefined>): boolean => {
+    const set = Object.entries(vars).filter(([, v]) => v !== undefined);
+    if (set.length === 0) {
+      return false;
+    }
+    for (const [name, v] of Object.entries(vars)) {
+      if (v === undefined) {
+        problems.push(`${name} is required when ${group} is configured`);
+      }
+    }
+    return set.length === Object.keys(vars).length;
+  };
+  const checkUrl = (name: string, value: string | undefined) => {
+    if (value !== undefined && !isHttpUrl(value)) {
+      problems.push(`${name} must be an http(s) URL`);
+    }
+  };
+
+  let notifuse: NotifuseConfig | null = null;
+  if (
+    requireAll('Notifuse', {
+      NOTIFUSE_URL: e.NOTIFUSE_URL,
+      NOTIFUSE_API_KEY: e.NOTIFUSE_API_KEY,
+      NOTIFUSE_WORKSPACE_ID: e.NOTIFUSE_WORKSPACE_ID,
+    })
+  ) {
+    checkUrl('NOTIFUSE_URL', e.NOTIFUSE_URL);
+    notifuse = {
+      url: e.NOTIFUSE_URL!,
+      apiKey: new Secret(e.NOTIFUSE_API_KEY!),
+      workspaceId: e.NOTIFUSE_WORKSPACE_ID!,
+      batchSize: e.NOTIFUSE_BATCH_SIZE,
+      customFieldMap: parseCustomFieldMap(e.NOTIFUSE_CUSTOM_FIELD_MAP, problems),
+      readConcurrency: 8,
+    };
+  }
+
+  let dotdigital: DotdigitalConfig | null = null;
+  if (
+    requireAll('Dotdigital', {
+      DOTDIGITAL_USERNAME: e.DOTDIGITAL_USERNAME,
+      DOTDIGITAL_PASSWORD: e.DOTDIGITAL_PASSWORD,
+    })
+  ) {
+    checkUrl('DOTDIGITAL_URL', e.DOTDIGITAL_URL);
+    dotdigital = {
+      url: e.DOTDIGITAL_URL,
+      username: e.DOTDIGITAL_USERNAME!,
+      password: new Secret(e.DOTDIGITAL_PASSWORD!),
+    };
+  }
+
+  let salesforceMc: SalesforceMcConfig | null = null;
+  if (
+    requireAll('Salesforce Marketing Cloud', {
+      SFMC_AUTH_URL: e.SFMC_AUTH_URL,
+      SFMC_CLIENT_ID: e.SFMC_CLIENT_ID,
+      SFMC_CLIENT_SECRET: e.SFMC_CLIENT_SECRET,
+    })
+  ) {
+    checkUrl('SFMC_AUTH_URL', e.SFMC_AUTH_URL);
+    salesforceMc = {
+      authUrl: e.SFMC_AUTH_URL!,
+      clientId: e.SFMC_CLIENT_ID!,
+      clientSecret: new Secret(e.SFMC_CLIENT_SECRET!),
+      accountId: e.SFMC_ACCOUNT_ID ?? null,
+    };
+  }
+
+  let digitalOnboarding: DigitalOnboardingConfig | null = null;
+  if (e.DIGITAL_ONBOARDING_TOKEN !== undefined) {
+    checkUrl('DIGITAL_ONBOARDING_URL', e.DIGITAL_ONBOARDING_URL);
+    digitalOnboarding = {
+      url: e.DIGITAL_ONBOARDING_URL,
+      token: new Secret(e.DIGITAL_ONBOARDING_TOKEN),
+    };
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+
+  return deepFreeze({
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    sandboxMode: !notifuse && !dotdigital && !salesforceMc && !digitalOnboarding,
+    maxBatchInputs: e.MAX_BATCH_INPUTS,
+    http: {
+      ...DEFAULT_HTTP_OPTIONS,
+      connections: e.HTTP_CONNECTIONS,
+      connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
+    },
+    notifuse,
+    dotdigital,
+    salesforceMc,
+    digitalOnboarding,
+  });
+}
+
+function parseCustomFieldMap(raw: string | undefined, problems: string[]): Record<string, string> {
+  if (raw === undefined) {
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('NOTIFUSE_CUSTOM_FIELD_MAP must be a JSON object');
+    return {};
+  }
+  const result = z.record(z.string(), z.string().regex(NOTIFUSE_COLUMN)).safeParse(parsed);
+  if (!result.success) {
+    problems.push(
+      'NOTIFUSE_CUSTOM_FIELD_MAP values must be Notifuse columns custom_{string|number|datetime|json}_{1..5}',
+    );
+    return {};
+  }
+  return result.data;
+}
+
+/** The provider ids that have credentials in this config. */
+export function configuredProviders(config: Config): ProviderId[] {
+  const ids: ProviderId[] = [];
+  if (config.digitalOnboarding) {
+    ids.push('DIGITAL_ONBOARDING');
+  }
+  if (config.notifuse) {
+    ids.push('NOTIFUSE');
+  }
+  if (config.dotdigital) {
+    ids.push('DOTDIGITAL');
+  }
+  if (config.salesforceMc) {
+    ids.push('SALESFORCE_MC');
+  }
+  return ids;
+}

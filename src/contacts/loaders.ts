@@ -1,0 +1,98 @@
+import { createContextCache } from '@pothos/core';
+import DataLoader from 'dataloader';
+import type { ProviderErrorInfo } from '../errors.js';
+import { toProviderErrorInfo } from '../errors.js';
+import type { CallStats } from '../http/client.js';
+import { alignByKey } from '../providers/align.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { failedResult } from '../providers/results.js';
+import type {
+  ProviderAdapter,
+  ReadKey,
+  ReadResult,
+  WriteItem,
+  WriteResult,
+} from '../providers/types.js';
+import type { ProviderId } from './model.js';
+
+/** Everything that lives for one GraphQL request. */
+export interface RequestScope {
+  registry: ProviderRegistry;
+  stats: CallStats;
+  signal?: AbortSignal;
+}
+
+export type ReadAnswer = ReadResult | null | ProviderErrorInfo;
+
+export interface ProviderLoaders {
+  upsert: DataLoader<WriteItem, WriteResult>;
+  update: DataLoader<WriteItem, WriteResult>;
+  read: DataLoader<ReadKey, ReadAnswer, string>;
+}
+
+function writeLoader(
+  adapter: ProviderAdapter,
+  scope: RequestScope,
+  op: 'upsert' | 'update',
+): DataLoader<WriteItem, WriteResult> {
+  return new DataLoader<WriteItem, WriteResult>(
+    async (items) => {
+      const ctx = { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
+      try {
+        const results =
+          op === 'upsert'
+            ? await adapter.upsertMany(items, ctx)
+            : await adapter.updateMany(items, ctx);
+        return alignByKey(items, new Map(items.map((item, i) => [item, results[i]!])), () =>
+          failedResult({
+            code: 'INTERNAL',
+            message: `${adapter.id} returned no result for this contact`,
+            retryable: false,
+          }),
+        );
+      } catch (err) {
+        const error = toProviderErrorInfo(adapter.id, err);
+        return items.map(() => failedResult(error));
+      }
+    },
+    // Writes are never cached: every call is its own write. Batches fill the bulk endpoint.
+    { cache: false, maxBatchSize: adapter.capabilities.maxBatchSize, name: `${adapter.id}.${op}` },
+  );
+}
+
+function readLoader(adapter: ProviderAdapter, scope: RequestScope) {
+  return new DataLoader<ReadKey, ReadAnswer, string>(
+    async (keys) => {
+      const ctx = { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
+      try {
+        const results = await adapter.readMany(keys, ctx);
+        return alignByKey(keys, new Map(keys.map((k, i) => [k, results[i]!])), () => null);
+      } catch (err) {
+        const error = toProviderErrorInfo(adapter.id, err);
+        return keys.map(() => error);
+      }
+    },
+    {
+      maxBatchSize: adapter.capabilities.maxBatchSize,
+      cacheKeyFn: (key) => `${key.by}:${key.value}`,
+      name: `${adapter.id}.read`,
+    },
+  );
+}
+
+/** One loader per provider and operation, created on first use and kept for the request. */
+export const loadersFor = createContextCache((scope: RequestScope) => {
+  const cache = new Map<ProviderId, ProviderLoaders>();
+  return (adapter: ProviderAdapter): ProviderLoaders => {
+    let loaders = cache.get(adapter.id);
+    if (!loaders) {
+      loaders = {
+        upsert: writeLoader(adapter, scope, 'upsert'),
+        update: writeLoader(adapter, scope, 'update'),
+        read: readLoader(adapter, scope),
+      };
+      cache.set(adapter.id, loaders);
+    }
+    return loaders;
+  };
+});

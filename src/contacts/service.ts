@@ -1,0 +1,502 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { InputErrorInfo, ProviderErrorInfo } from '../errors.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type {
+  ProviderAdapter,
+  ReadKey,
+  ReadResult,
+  WireRequest,
+  WriteItem,
+  WriteResult,
+} from '../providers/types.js';
+import type { IdentityKeys, IdentityRecord, IdentityStore } from '../store/identity.js';
+import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
+import {
+  applyPatch,
+  type ContactPatch,
+  mergeViews,
+  pickLeaves,
+  type ProviderId,
+  type ProviderOptions,
+  type UnifiedContact,
+} from './model.js';
+import { type RawContactInput, validateContactInput } from './validation.js';
+
+export type OutcomeStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'DRY_RUN' | 'QUEUED';
+
+export interface Outcome {
+  provider: ProviderId;
+  status: OutcomeStatus;
+  remoteId: string | null;
+  droppedFields: string[];
+  error: ProviderErrorInfo | null;
+  attempts: number;
+  durationMs: number;
+  request: WireRequest | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface ContactView extends UnifiedContact {
+  readErrors: Array<{ provider: ProviderId; error: ProviderErrorInfo }>;
+}
+
+export interface WritePayload {
+  contact: ContactView | null;
+  outcomes: Outcome[];
+  errors: InputErrorInfo[];
+}
+
+export interface BatchPayload {
+  items: WritePayload[];
+  summary: { total: number; succeeded: number; failed: number; upstreamRequests: number };
+}
+
+export interface WriteOptions {
+  providers?: readonly ProviderId[] | null | undefined;
+  dryRun?: boolean | null | undefined;
+  idempotencyKey?: string | null | undefined;
+}
+
+export interface ContactsServiceDeps {
+  registry: ProviderRegistry;
+  store: IdentityStore;
+  logger: Logger;
+  now?: () => Date;
+}
+
+const SUCCESS = new Set<OutcomeStatus>(['CREATED', 'UPDATED']);
+
+interface Planned {
+  record: IdentityRecord;
+  patch: ContactPatch;
+  options: ProviderOptions;
+}
+
+function outcomeFrom(provider: ProviderId, r: WriteResult): Outcome {
+  return {
+    provider,
+    status: r.status,
+    remoteId: r.remoteId,
+    droppedFields: r.droppedFields,
+    error: r.error,
+    attempts: r.attempts,
+    durationMs: r.durationMs,
+    request: null,
+    details: r.details,
+  };
+}
+
+function skipped(provider: ProviderId, code: string, message: string): Outcome {
+  return {
+    provider,
+    status: 'SKIPPED',
+    remoteId: null,
+    droppedFields: [],
+    error: { code, message, httpStatus: null, retryable: false, details: null },
+    attempts: 0,
+    durationMs: 0,
+    request: null,
+    details: null,
+  };
+}
+
+function identityKeys(patch: ContactPatch): IdentityKeys {
+  return { externalId: patch.externalId, email: patch.email, phone: patch.phone };
+}
+
+/**
+ * The contacts service: validation, identity, fan-out planning, merging. It never talks HTTP; it
+ * queues work on the request's loaders, which batch onto each provider's bulk endpoint.
+ */
+export class ContactsService {
+  readonly #registry: ProviderRegistry;
+  readonly #store: IdentityStore;
+  readonly #logger: Logger;
+  readonly #now: () => Date;
+
+  constructor(deps: ContactsServiceDeps) {
+    this.#registry = deps.registry;
+    this.#store = deps.store;
+    this.#logger = deps.logger;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Which adapters a write goes to: the requested providers, or every enabled one. A requested
+   * provider that cannot be called becomes a SKIPPED outcome saying why.
+   */
+  #targets(requested: readonly ProviderId[] | null | undefined): {
+    adapters: ProviderAdapter[];
+    skipped: Outcome[];
+  } {
+    if (!requested) {
+      return { adapters: this.#registry.enabled(), skipped: [] };
+    }
+    const adapters: ProviderAdapter[] = [];
+    const skippedOutcomes: Outcome[] = [];
+    for (const id of new Set(requested)) {
+      const entry = this.#registry.get(id);
+      if (entry.adapter) {
+        adapters.push(entry.adapter);
+      } else {
+        skippedOutcomes.push(
+          skipped(id, 'PROVIDER_NOT_ENABLED', `${id} is not enabled (${entry.reason ?? 'disabled'})`),
+        );
+      }
+    }
+    return { adapters, skipped: skippedOutcomes };
+  }
+
+  async upsertContact(
+    input: RawContactInput,
+    options: WriteOptions,
+    scope: RequestScope,
+  ): Promise<WritePayload> {
+    const [item] = await this.#upsert([input], options, scope, () => 'input');
+    return item!;
+  }
+
+  async upsertContacts(
+    inputs: readonly RawContactInput[],
+    options: WriteOptions,
+    scope: RequestScope,
+  ): Promise<BatchPayload> {
+    const before = scope.stats.upstreamRequests;
+    const items = await this.#upsert(inputs, options, scope, (i) => `inputs.${i}`);
+    const succeeded = items.filter(
+      (p) =>
+        p.errors.length === 0 &&
+        p.outcomes.length > 0 &&
+        p.outcomes.every((o) => SUCCESS.has(o.status) || o.status === 'DRY_RUN'),
+    ).length;
+    return {
+      items,
+      summary: {
+        total: items.length,
+        succeeded,
+        failed: items.length - succeeded,
+        upstreamRequests: scope.stats.upstreamRequests - before,
+      },
+    };
+  }
+
+  async #upsert(
+    inputs: readonly RawContactInput[],
+    options: WriteOptions,
+    scope: RequestScope,
+    pathOf: (index: number) => string,
+  ): Promise<WritePayload[]> {
+    const validated = inputs.map((raw, i) =>
+      validateContactInput(raw, pathOf(i), { requireIdentity: true }),
+    );
+    const { adapters, skipped: skippedOutcomes } = this.#targets(options.providers);
+    const now = this.#now().toISOString();
+
+    // Identity first, one item after another, so that two items of one batch naming the same
+    // contact resolve to the same gateway id.
+    const planned: Array<Planned | null> = [];
+    for (const v of validated) {
+      if (!v.ok) {
+        planned.push(null);
+        continue;
+      }
+      const keys = identityKeys(v.value.patch);
+      const record = options.dryRun
+        ? ((await this.#store.find(keys)) ?? {
+            id: randomUUID(),
+            view: {},
+            records: {},
+            createdAt: now,
+            updatedAt: now,
+          })
+        : (await this.#store.claim(keys, now)).record;
+      planned.push({ record, ...v.value });
+    }
+
+    if (options.dryRun) {
+      return planned.map((p, i) => {
+        const v = validated[i]!;
+        if (!v.ok || !p) {
+          return { contact: null, outcomes: [], errors: v.ok ? [] : v.errors };
+        }
+        const outcomes = [...adapters.map((a) => this.#dryRun(a, this.#item(a, p))), ...skippedOutcomes];
+        const preview = { ...p.record, view: applyPatch(p.record.view, p.patch) };
+        return { contact: this.#toContact(preview, []), outcomes, errors: [] };
+      });
+    }
+
+    // Queue every load in this tick so each provider's loader sees the whole batch.
+    const results = await Promise.all(
+      planned.map((p) =>
+        p
+          ? Promise.all(adapters.map((a) => loadersFor(scope)(a).upsert.load(this.#item(a, p))))
+          : null,
+      ),
+    );
+    return this.#finish(planned, validated, adapters, results, skippedOutcomes);
+  }
+
+  async updateContact(
+    id: string,
+    patchInput: RawContactInput,
+    options: WriteOptions,
+    scope: RequestScope,
+  ): Promise<WritePayload> {
+    const v = validateContactInput(patchInput, 'patch', { requireIdentity: false });
+    if (!v.ok) {
+      return { contact: null, outcomes: [], errors: v.errors };
+    }
+    const record = await this.#store.get(id);
+    if (!record) {
+      return {
+        contact: null,
+        outcomes: [],
+        errors: [{ field: 'id', code: 'NOT_FOUND', message: `No contact has the gateway id ${id}` }],
+      };
+    }
+    const linked = (Object.keys(record.records) as ProviderId[]).filter(
+      (p) => this.#registry.get(p).adapter !== null,
+    );
+    const { adapters: requested, skipped: skippedOutcomes } = this.#targets(
+      options.providers ?? linked,
+    );
+    const adapters: ProviderAdapter[] = [];
+    for (const a of requested) {
+      if (record.records[a.id]) {
+        adapters.push(a);
+      } else {
+        skippedOutcomes.push(
+          skipped(
+            a.id,
+            'PROVIDER_NOT_LINKED',
+            `This contact has no record at ${a.id} yet; use upsertContact to create it there`,
+          ),
+        );
+      }
+    }
+    const planned: Planned = { record, ...v.value };
+    if (options.dryRun) {
+      const outcomes = [
+        ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned))),
+        ...skippedOutcomes,
+      ];
+      const preview = { ...record, view: applyPatch(record.view, v.value.patch) };
+      return { contact: this.#toContact(preview, []), outcomes, errors: [] };
+    }
+    const results = await Promise.all(
+      adapters.map((a) => loadersFor(scope)(a).update.load(this.#item(a, planned))),
+    );
+    const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes);
+    return payload!;
+  }
+
+  #item(adapter: ProviderAdapter, p: Planned): WriteItem {
+    return {
+      ref: randomUUID(),
+      gatewayId: p.record.id,
+      patch: p.patch,
+      known: p.record.view,
+      remoteId: p.record.records[adapter.id]?.remoteId ?? null,
+      options: p.options,
+    };
+  }
+
+  #dryRun(adapter: ProviderAdapter, item: WriteItem): Outcome {
+    const plan = adapter.planWrite(item);
+    if (!plan.ok) {
+      return {
+        ...skipped(adapter.id, plan.error.code, plan.error.message),
+        status: plan.error.code === 'MISSING_REQUIRED_FIELD' ? 'SKIPPED' : 'FAILED',
+        error: plan.error,
+        droppedFields: plan.droppedFields,
+      };
+    }
+    return {
+      provider: adapter.id,
+      status: 'DRY_RUN',
+      remoteId: item.remoteId,
+      droppedFields: plan.droppedFields,
+      error: null,
+      attempts: 0,
+      durationMs: 0,
+      request: plan.request,
+      details: null,
+    };
+  }
+
+  /** Records remote ids, merges what succeeded into the identity map, builds the payloads. */
+  async #finish(
+    planned: ReadonlyArray<Planned | null>,
+    validated: ReadonlyArray<ReturnType<typeof validateContactInput>>,
+    adapters: readonly ProviderAdapter[],
+    results: ReadonlyArray<WriteResult[] | null>,
+    skippedOutcomes: readonly Outcome[],
+  ): Promise<WritePayload[]> {
+    const now = this.#now().toISOString();
+    const working = new Map<string, IdentityRecord>();
+    const payloads: WritePayload[] = [];
+    for (let i = 0; i < planned.length; i += 1) {
+      const p = planned[i];
+      const v = validated[i]!;
+      const itemResults = results[i];
+      if (!p || !itemResults) {
+        payloads.push({ contact: null, outcomes: [], errors: v.ok ? [] : v.errors });
+        continue;
+      }
+      const record = working.get(p.record.id) ?? structuredClone(p.record);
+      const outcomes = itemResults.map((r, k) => outcomeFrom(adapters[k]!.id, r));
+      const successes = itemResults
+        .map((r, k) => ({ r, adapter: adapters[k]! }))
+        .filter(({ r }) => SUCCESS.has(r.status));
+      if (successes.length > 0) {
+        record.view = applyPatch(record.view, p.patch);
+        // What a provider says it stored overrides what we sent.
+        record.view = mergeViews([
+          ...successes.flatMap(({ r }) => (r.contact ? [r.contact] : [])),
+          record.view,
+        ]);
+        for (const { r, adapter } of successes) {
+          if (r.remoteId) {
+            record.records[adapter.id] = { provider: adapter.id, remoteId: r.remoteId, syncedAt: now };
+          }
+        }
+        record.updatedAt = now;
+      }
+      working.set(record.id, record);
+      for (const o of outcomes) {
+        if (o.status === 'FAILED') {
+          this.#logger.warn(
+            { provider: o.provider, code: o.error?.code, httpStatus: o.error?.httpStatus, gatewayId: record.id },
+            'provider write failed',
+          );
+        }
+      }
+      payloads.push({
+        contact: this.#toContact(record, []),
+        outcomes: [...outcomes, ...skippedOutcomes],
+        errors: [],
+      });
+    }
+    await Promise.all([...working.values()].map((r) => this.#store.save(r)));
+    return payloads;
+  }
+
+  #toContact(
+    record: IdentityRecord,
+    readErrors: ContactView['readErrors'],
+    times?: { createdAt: string | null; updatedAt: string | null },
+  ): ContactView {
+    return {
+      ...structuredClone(record.view),
+      id: record.id,
+      createdAt: times?.createdAt ?? record.createdAt,
+      updatedAt: times?.updatedAt ?? record.updatedAt,
+      records: Object.values(record.records),
+      readErrors,
+    };
+  }
+
+  /**
+   * Reads one contact from every enabled provider and merges the answers. Provider data wins;
+   * the identity map's last view fills only the fields none of the answering providers stores
+   * (e.g. a birthdate kept by a provider that is not enabled now). Unknown to the gateway but found
+   * at a provider: the contact gets a gateway id on the spot.
+   */
+  async getContact(
+    by: { id?: string | null; email?: string | null; externalId?: string | null },
+    scope: RequestScope,
+  ): Promise<ContactView | null> {
+    const email = by.email ? by.email.trim().toLowerCase() : null;
+    let record: IdentityRecord | null = null;
+    if (by.id) {
+      record = await this.#store.get(by.id);
+      if (!record) {
+        return null;
+      }
+    } else {
+      record = await this.#store.find({ externalId: by.externalId, email });
+    }
+    const adapters = this.#registry.enabled();
+    const answers = await Promise.all(
+      adapters.map((a): Promise<ReadAnswer> | null => {
+        const key = this.#readKey(a, record, { email, externalId: by.externalId ?? null });
+        return key ? loadersFor(scope)(a).read.load(key) : null;
+      }),
+    );
+    const found: Array<{ adapter: ProviderAdapter; result: ReadResult }> = [];
+    const readErrors: ContactView['readErrors'] = [];
+    const held = new Set<string>();
+    answers.forEach((answer, i) => {
+      const adapter = adapters[i]!;
+      if (answer === null || answer === undefined) {
+        if (answer === null) {
+          for (const f of adapter.capabilities.acceptedFields) {
+            held.add(f);
+          }
+        }
+        return;
+      }
+      if ('remoteId' in answer) {
+        found.push({ adapter, result: answer });
+        for (const f of adapter.capabilities.acceptedFields) {
+          held.add(f);
+        }
+      } else {
+        readErrors.push({ provider: adapter.id, error: answer });
+      }
+    });
+    if (!record && found.length === 0) {
+      return null;
+    }
+    const providerView = mergeViews(found.map((f) => f.result.contact));
+    const now = this.#now().toISOString();
+    if (!record) {
+      record = (await this.#store.claim(identityKeys(providerView), now)).record;
+    }
+    if (found.length > 0) {
+      record.view = mergeViews([providerView, pickLeaves(record.view, (path) => !held.has(path))]);
+      for (const { adapter, result } of found) {
+        record.records[adapter.id] = { provider: adapter.id, remoteId: result.remoteId, syncedAt: now };
+      }
+      await this.#store.save(record);
+    }
+    const created = found.map((f) => f.result.createdAt).filter((t): t is string => !!t).sort();
+    const updated = found.map((f) => f.result.updatedAt).filter((t): t is string => !!t).sort();
+    return this.#toContact(record, readErrors, {
+      createdAt: created[0] ?? null,
+      updatedAt: updated[updated.length - 1] ?? null,
+    });
+  }
+
+  #readKey(
+    adapter: ProviderAdapter,
+    record: IdentityRecord | null,
+    asked: { email: string | null; externalId: string | null },
+  ): ReadKey | null {
+    const remoteId = record?.records[adapter.id]?.remoteId;
+    if (remoteId) {
+      return { by: 'remoteId', value: remoteId };
+    }
+    const email = asked.email ?? record?.view.email ?? null;
+    if (email && adapter.capabilities.readKeys.includes('email')) {
+      return { by: 'email', value: email };
+    }
+    const externalId = asked.externalId ?? record?.view.externalId ?? null;
+    if (externalId && adapter.capabilities.readKeys.includes('externalId')) {
+      return { by: 'externalId', value: externalId };
+    }
+    return null;
+  }
+
+  /** `contacts(ids, emails)`: ids first, then emails, in the order given; null where none. */
+  getContacts(
+    by: { ids?: readonly string[] | null; emails?: readonly string[] | null },
+    scope: RequestScope,
+  ): Promise<Array<ContactView | null>> {
+    return Promise.all([
+      ...(by.ids ?? []).map((id) => this.getContact({ id }, scope)),
+      ...(by.emails ?? []).map((email) => this.getContact({ email }, scope)),
+    ]);
+  }
+}

@@ -1,0 +1,308 @@
+import countries from 'i18n-iso-countries';
+import { isPossiblePhoneNumber } from 'libphonenumber-js';
+import { z } from 'zod';
+import type { GatewayErrorCode, InputErrorInfo } from '../errors.js';
+import type { Address, Consent, ContactPatch, JsonObject, ProviderOptions } from './model.js';
+
+/** What the GraphQL layer hands over: a ContactInput as parsed by graphql-js (absent keys stay absent). */
+export interface RawContactInput {
+  [key: string]: unknown;
+}
+
+export interface ValidatedInput {
+  patch: ContactPatch;
+  options: ProviderOptions;
+}
+
+export type ValidationResult =
+  | { ok: true; value: ValidatedInput }
+  | { ok: false; errors: InputErrorInfo[] };
+
+/** Longest string the gateway forwards (the common column size of the providers). */
+export const MAX_STRING_LENGTH = 255;
+
+const ALPHA2 = new Set(Object.keys(countries.getAlpha2Codes()));
+const emailSchema = z.email();
+const E164 = /^\+[1-9]\d{1,14}$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const OFFSET_ZONE = /^(?:(?:UTC|GMT|Z)\s*)?[+-−]\s*\d/i;
+
+const TEXT_FIELDS = [
+  'externalId',
+  'firstName',
+  'lastName',
+  'namePrefix',
+  'nameSuffix',
+  'jobTitle',
+] as const;
+const PHONE_FIELDS = ['phone', 'homePhone', 'workPhone'] as const;
+const ADDRESS_TEXT = ['line1', 'line2', 'city', 'state', 'postalCode', 'county'] as const;
+
+class Collector {
+  readonly errors: InputErrorInfo[] = [];
+  add(field: string, code: GatewayErrorCode, message: string): undefined {
+    this.errors.push({ field, code, message });
+    return undefined;
+  }
+}
+
+function text(c: Collector, path: string, value: unknown): string | null | undefined {
+  if (value === undefined || value === null) {
+    return value;
+  }
+  if (typeof value !== 'string') {
+    return c.add(path, 'INVALID_VALUE', `${path} must be a string`);
+  }
+  const trimmed = value.trim();
+  if (trimmed === '') {
+    return c.add(path, 'INVALID_VALUE', `${path} must not be empty; send null to clear it`);
+  }
+  if (trimmed.length > MAX_STRING_LENGTH) {
+    return c.add(
+      path,
+      'INVALID_VALUE',
+      `${path} must be at most ${MAX_STRING_LENGTH} characters (got ${trimmed.length})`,
+    );
+  }
+  return trimmed;
+}
+
+export function normaliseEmail(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+function email(c: Collector, path: string, value: unknown): string | null | undefined {
+  const s = text(c, path, value);
+  if (typeof s !== 'string') {
+    return s;
+  }
+  const normalised = normaliseEmail(s);
+  if (!emailSchema.safeParse(normalised).success) {
+    return c.add(path, 'INVALID_EMAIL', `${path} is not a valid email address`);
+  }
+  return normalised;
+}
+
+function phone(c: Collector, path: string, value: unknown): string | null | undefined {
+  const s = text(c, path, value);
+  if (typeof s !== 'string') {
+    return s;
+  }
+  if (!E164.test(s) || !isPossiblePhoneNumber(s)) {
+    return c.add(
+      path,
+      'INVALID_PHONE',
+      `${path} must be an E.164 phone number such as +14155550123 (a + then country code and number, no spaces)`,
+    );
+  }
+  return s;
+}
+
+function timezone(c: Collector, path: string, value: unknown): string | null | undefined {
+  const s = text(c, path, value);
+  if (typeof s !== 'string') {
+    return s;
+  }
+  if (OFFSET_ZONE.test(s)) {
+    return c.add(
+      path,
+      'INVALID_TIMEZONE',
+      `${path} must be an IANA time zone name such as Europe/Paris; UTC offsets are not accepted`,
+    );
+  }
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: s }).resolvedOptions().timeZone;
+  } catch {
+    return c.add(
+      path,
+      'INVALID_TIMEZONE',
+      `${path} is not a known IANA time zone (e.g. America/New_York)`,
+    );
+  }
+}
+
+function isoDate(c: Collector, path: string, value: unknown): string | null | undefined {
+  const s = text(c, path, value);
+  if (typeof s !== 'string') {
+    return s;
+  }
+  const m = ISO_DATE.exec(s);
+  const bad = () => c.add(path, 'INVALID_DATE', `${path} must be an ISO 8601 date YYYY-MM-DD`);
+  if (!m) {
+    return bad();
+  }
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) {
+    return bad();
+  }
+  if (y < 1900 || date.getTime() > Date.now()) {
+    return c.add(path, 'INVALID_DATE', `${path} must be a date between 1900-01-01 and today`);
+  }
+  return s;
+}
+
+function country(c: Collector, path: string, value: unknown): string | null | undefined {
+  const s = text(c, path, value);
+  if (typeof s !== 'string') {
+    return s;
+  }
+  const upper = s.toUpperCase();
+  if (!ALPHA2.has(upper)) {
+    return c.add(
+      path,
+      'INVALID_COUNTRY',
+      `${path} must be an ISO 3166-1 alpha-2 country code such as US or GB`,
+    );
+  }
+  return upper;
+}
+
+function language(c: Collector, path: string, value: unknown): string | null | undefined {
+  const s = text(c, path, value);
+  if (typeof s !== 'string') {
+    return s;
+  }
+  try {
+    const [canonical] = Intl.getCanonicalLocales(s);
+    return canonical ?? c.add(path, 'INVALID_LANGUAGE', `${path} is not a BCP 47 language tag`);
+  } catch {
+    return c.add(path, 'INVALID_LANGUAGE', `${path} must be a BCP 47 language tag such as en-US`);
+  }
+}
+
+function set<K extends string, V>(target: Partial<Record<K, V>>, key: K, value: V | undefined) {
+  if (value !== undefined) {
+    target[key] = value;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function address(c: Collector, path: string, value: unknown): Address | null | undefined {
+  if (value === undefined || value === null) {
+    return value;
+  }
+  if (!isPlainObject(value)) {
+    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
+  }
+  const out: Address = {};
+  for (const key of ADDRESS_TEXT) {
+    set(out, key, text(c, `${path}.${key}`, value[key]));
+  }
+  set(out, 'country', country(c, `${path}.country`, value['country']));
+  return out;
+}
+
+function consent(c: Collector, path: string, value: unknown): Consent | null | undefined {
+  if (value === undefined || value === null) {
+    return value;
+  }
+  if (!isPlainObject(value)) {
+    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
+  }
+  // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
+  const out: Consent = {};
+  for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
+    if (value[key] !== undefined) {
+      (out as Record<string, unknown>)[key] = value[key];
+    }
+  }
+  return out;
+}
+
+function customFields(c: Collector, path: string, value: unknown): JsonObject | null | undefined {
+  if (value === undefined || value === null) {
+    return value;
+  }
+  if (!isPlainObject(value)) {
+    return c.add(path, 'INVALID_VALUE', `${path} must be a JSON object`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
+      c.add(
+        `${path}.${key}`,
+        'INVALID_VALUE',
+        `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
+      );
+    }
+  }
+  return value;
+}
+
+function providerOptions(c: Collector, path: string, value: unknown): ProviderOptions {
+  if (!isPlainObject(value)) {
+    return {};
+  }
+  const out: ProviderOptions = {};
+  const notifuse = value['notifuse'];
+  if (isPlainObject(notifuse)) {
+    const lists = notifuse['subscribeToLists'];
+    if (Array.isArray(lists)) {
+      const cleaned: string[] = [];
+      lists.forEach((id, i) => {
+        const v = text(c, `${path}.notifuse.subscribeToLists.${i}`, id);
+        if (typeof v === 'string') {
+          cleaned.push(v);
+        }
+      });
+      out.notifuse = { subscribeToLists: [...new Set(cleaned)] };
+    } else if (lists === null) {
+      out.notifuse = { subscribeToLists: null };
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates and normalises one ContactInput before any provider is called. `path` is the argument
+ * name as the client sees it (`input`, `inputs.3`, `patch`), so each error names its field exactly.
+ * Normalisation: strings trimmed, emails lower-cased, countries upper-cased, languages and time
+ * zones canonicalised.
+ */
+export function validateContactInput(
+  raw: RawContactInput,
+  path: string,
+  opts: { requireIdentity: boolean },
+): ValidationResult {
+  const c = new Collector();
+  const patch: ContactPatch = {};
+  for (const key of TEXT_FIELDS) {
+    set(patch, key, text(c, `${path}.${key}`, raw[key]));
+  }
+  set(patch, 'email', email(c, `${path}.email`, raw['email']));
+  for (const key of PHONE_FIELDS) {
+    set(patch, key, phone(c, `${path}.${key}`, raw[key]));
+  }
+  set(patch, 'address', address(c, `${path}.address`, raw['address']));
+  set(patch, 'birthdate', isoDate(c, `${path}.birthdate`, raw['birthdate']));
+  set(patch, 'timezone', timezone(c, `${path}.timezone`, raw['timezone']));
+  set(patch, 'language', language(c, `${path}.language`, raw['language']));
+  if (raw['emailFormat'] !== undefined) {
+    patch.emailFormat = raw['emailFormat'] as NonNullable<ContactPatch['emailFormat']> | null;
+  }
+  set(patch, 'emailConsent', consent(c, `${path}.emailConsent`, raw['emailConsent']));
+  set(patch, 'smsConsent', consent(c, `${path}.smsConsent`, raw['smsConsent']));
+  set(patch, 'customFields', customFields(c, `${path}.customFields`, raw['customFields']));
+  const options = providerOptions(c, `${path}.providerOptions`, raw['providerOptions']);
+
+  if (
+    opts.requireIdentity &&
+    c.errors.length === 0 &&
+    !patch.externalId &&
+    !patch.email &&
+    !patch.phone
+  ) {
+    c.add(
+      path,
+      'IDENTITY_REQUIRED',
+      `${path} needs at least one of externalId, email or phone to identify the contact`,
+    );
+  }
+  if (c.errors.length > 0) {
+    return { ok: false, errors: c.errors };
+  }
+  return { ok: true, value: { patch, options } };
+}

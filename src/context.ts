@@ -1,0 +1,11 @@
+import type { RequestScope } from './contacts/loaders.js';
+import type { ContactsService } from './contacts/service.js';
+import type { ProviderRegistry } from './providers/registry.js';
+
+/** The GraphQL context: shared services plus this request's scope (loaders, counters, signal). */
+export interface GraphQLContext {
+  service: ContactsService;
+  registry: ProviderRegistry;
+  scope: RequestScope;
+  limits: { maxBatchInputs: number };
+}

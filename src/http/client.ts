@@ -1,0 +1,266 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { HttpOptions } from '../config.js';
+import type { ProviderId } from '../contacts/model.js';
+import { UpstreamError } from '../errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Path below the client's base URL, starting with `/`. */
+  path: string;
+  query?: Record<string, string | undefined>;
+  headers?: Record<string, string>;
+  /** Sent as JSON when defined. */
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  /** The parsed body when it is JSON; `undefined` when empty, not JSON, or unparsable (`malformed`). */
+  json: unknown;
+  /** The response said JSON (or looked like it) but did not parse. */
+  malformed: boolean;
+}
+
+/** Per-GraphQL-request counters: `summary.upstreamRequests` is read from here. */
+export interface CallStats {
+  upstreamRequests: number;
+}
+
+export interface HttpClient {
+  readonly provider: ProviderId;
+  /** Origin + base path, for status pages. Never contains credentials. */
+  readonly baseUrl: string;
+  request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+export interface HttpClientOptions {
+  provider: ProviderId;
+  baseUrl: string;
+  http: HttpOptions;
+  /** Headers added to every request (auth). Called per request so tokens can rotate. */
+  headers?: () => Record<string, string> | Promise<Record<string, string>>;
+  /** Hand in a dispatcher (tests, shared agents); otherwise one Pool per origin is created and owned. */
+  dispatcher?: Dispatcher;
+}
+
+/**
+ * The one place that speaks undici: a keep-alive Pool per provider origin, JSON in and out, bounded
+ * bodies, and undici failures mapped onto `UpstreamError` codes. HTTP status codes are *not*
+ * classified here (each provider has its own error body); the adapters do that.
+ */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const base = new URL(options.baseUrl);
+  if (base.username || base.password) {
+    throw new Error(`${options.provider} base URL must not carry credentials`);
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const { http } = options;
+  const owned = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ??
+    new Pool(base.origin, {
+      connections: http.connections,
+      pipelining: 1,
+      keepAliveTimeout: http.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: Math.max(http.keepAliveTimeoutMs, 60_000),
+      headersTimeout: http.headersTimeoutMs,
+      bodyTimeout: http.bodyTimeoutMs,
+      connect: { timeout: http.connectTimeoutMs },
+    });
+  const safeBase = `${base.origin}${basePath}`;
+
+  async function request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse> {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v !== undefined) {
+        search.set(k, v);
+      }
+    }
+    const qs = search.toString();
+    const path = `${basePath}${req.path}${qs ? `?${qs}` : ''}`;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(options.headers ? await options.headers() : {}),
+      ...req.headers,
+    };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    if (stats) {
+      stats.upstreamRequests += 1;
+    }
+    try {
+      const res = await dispatcher.request({
+        origin: base.origin,
+        method: req.method,
+        path,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+      const text = await readBounded(res.body, http.maxBodyBytes, options.provider);
+      const resHeaders = flattenHeaders(res.headers);
+      const contentType = resHeaders['content-type'] ?? '';
+      let json: unknown;
+      let malformed = false;
+      const looksJson = contentType.includes('json') || /^\s*[[{]/.test(text);
+      if (text.trim() !== '' && looksJson) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          malformed = true;
+        }
+      }
+      return { status: res.statusCode, headers: resHeaders, text, json, malformed };
+    } catch (err) {
+      throw classifyTransportError(options.provider, err, req.signal);
+    }
+  }
+
+  return {
+    provider: options.provider,
+    baseUrl: safeBase,
+    request,
+    async close() {
+      if (owned) {
+        await dispatcher.close();
+      }
+    },
+  };
+}
+
+async function readBounded(
+  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: (err?: Error) => unknown },
+  max: number,
+  provider: ProviderId,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy?.();
+      throw new UpstreamError(provider, {
+        code: 'UPSTREAM_BAD_RESPONSE',
+        message: `${provider} response body exceeded ${max} bytes`,
+        retryable: false,
+      });
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined) {
+      out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    }
+  }
+  return out;
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const CONNECTION_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * Maps undici's failures onto our codes, in exactly one place. Both kinds are marked retryable:
+ * whether a retry is *allowed* (method, idempotency) is the retry policy's call, not ours.
+ * Messages name the provider and the failure only: never the URL query, headers or body.
+ */
+export function classifyTransportError(
+  provider: ProviderId,
+  err: unknown,
+  signal?: AbortSignal,
+): UpstreamError {
+  if (err instanceof UpstreamError) {
+    return err;
+  }
+  const code = errorCode(err);
+  if (TIMEOUT_CODES.has(code) || (signal?.aborted && isTimeoutReason(signal.reason))) {
+    return new UpstreamError(
+      provider,
+      {
+        code: 'UPSTREAM_TIMEOUT',
+        message: `${provider} did not answer in time (${code || 'deadline'})`,
+        retryable: true,
+        details: { cause: code || 'deadline' },
+      },
+      { cause: err },
+    );
+  }
+  if (code === 'UND_ERR_ABORTED' || signal?.aborted) {
+    return new UpstreamError(
+      provider,
+      {
+        code: 'UPSTREAM_UNAVAILABLE',
+        message: `${provider} call was cancelled`,
+        retryable: true,
+        details: { cause: 'aborted' },
+      },
+      { cause: err },
+    );
+  }
+  if (CONNECTION_CODES.has(code)) {
+    return new UpstreamError(
+      provider,
+      {
+        code: 'UPSTREAM_UNAVAILABLE',
+        message: `${provider} connection failed (${code})`,
+        retryable: true,
+        details: { cause: code },
+      },
+      { cause: err },
+    );
+  }
+  return new UpstreamError(
+    provider,
+    {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: `${provider} request failed`,
+      retryable: true,
+      details: { cause: code || 'unknown' },
+    },
+    { cause: err },
+  );
+}
+
+function errorCode(err: unknown): string {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth += 1) {
+    const c = (current as { code?: unknown }).code;
+    if (typeof c === 'string') {
+      return c;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return '';
+}
+
+function isTimeoutReason(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === 'TimeoutError';
+}

@@ -1,0 +1,44 @@
+import type { ProviderId } from '../contacts/model.js';
+import { UpstreamError } from '../errors.js';
+
+export type Attempted<T> =
+  | { ok: true; value: T; attempts: number }
+  | { ok: false; error: UpstreamError; attempts: number };
+
+export interface CallDescriptor {
+  provider: ProviderId;
+  /** Safe to repeat by contract (GET, PUT import, upsert keyed by email…). */
+  idempotent: boolean;
+}
+
+/**
+ * The seam for resilience (retries with jitter + Retry-After, circuit breakers, rate limits).
+ * Adapters run every upstream call through a policy and report `attempts` from it; swapping the
+ * policy changes behaviour for all four providers at once.
+ */
+export interface CallPolicy {
+  execute<T>(call: CallDescriptor, fn: (attempt: number) => Promise<T>): Promise<Attempted<T>>;
+}
+
+/** One attempt, failures returned as data. The default until the resilience work lands. */
+export const singleAttemptPolicy: CallPolicy = {
+  async execute(call, fn) {
+    try {
+      return { ok: true, value: await fn(1), attempts: 1 };
+    } catch (err) {
+      const error =
+        err instanceof UpstreamError
+          ? err
+          : new UpstreamError(
+              call.provider,
+              {
+                code: 'INTERNAL',
+                message: `Internal error while calling ${call.provider}`,
+                retryable: false,
+              },
+              { cause: err },
+            );
+      return { ok: false, error, attempts: 1 };
+    }
+  },
+};

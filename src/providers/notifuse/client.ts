@@ -1,0 +1,141 @@
+import type { NotifuseConfig } from '../../config.js';
+import { UpstreamError } from '../../errors.js';
+import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
+import { clipMessage, classifyStatus, retryAfterMs } from '../../http/status.js';
+import type { WireRequest } from '../types.js';
+import {
+  ErrorBodySchema,
+  GetContactResponseSchema,
+  type ImportRequestBody,
+  ImportResponseSchema,
+  type UpsertRequestBody,
+  UpsertResponseSchema,
+} from './wire.js';
+
+export const NOTIFUSE_PATHS = {
+  upsert: '/api/contacts.upsert',
+  import: '/api/contacts.import',
+  getByEmail: '/api/contacts.getByEmail',
+  getByExternalId: '/api/contacts.getByExternalID',
+} as const;
+
+const PERMISSION = /insufficient permissions|failed to authenticate|not a member/i;
+
+/**
+ * Notifuse errors are `{"error": "<message>"}` (text/plain on some endpoints) with no codes.
+ * Permission failures come back as 400 or 500 depending on the endpoint, so they are recognised
+ * by message and never retried; other 500s are.
+ */
+export function notifuseError(res: HttpResponse): UpstreamError {
+  const parsed = ErrorBodySchema.safeParse(res.json);
+  const message = parsed.success ? parsed.data.error : res.text || `HTTP ${res.status}`;
+  let { code, retryable } = classifyStatus(res.status);
+  if (PERMISSION.test(message)) {
+    code = res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
+    retryable = false;
+  }
+  const wait = retryAfterMs(res.headers);
+  return new UpstreamError('NOTIFUSE', {
+    code,
+    message: `Notifuse answered ${res.status}: ${clipMessage(message)}`,
+    httpStatus: res.status,
+    retryable,
+    details: wait === null ? null : { retryAfterMs: wait },
+  });
+}
+
+function malformed(res: HttpResponse, what: string): UpstreamError {
+  return new UpstreamError('NOTIFUSE', {
+    code: 'UPSTREAM_BAD_RESPONSE',
+    message: `Notifuse answered ${res.status} with ${what}`,
+    httpStatus: res.status,
+    retryable: true,
+  });
+}
+
+/** The only part of the adapter that knows Notifuse's paths, methods and status codes. */
+export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
+  const upsertRequest = (body: UpsertRequestBody): HttpRequest => ({
+    method: 'POST',
+    path: NOTIFUSE_PATHS.upsert,
+    body,
+  });
+  const importRequest = (body: ImportRequestBody): HttpRequest => ({
+    method: 'POST',
+    path: NOTIFUSE_PATHS.import,
+    body,
+  });
+
+  return {
+    upsertRequest,
+    importRequest,
+
+    /** The request as a user may see it on a dry run (token redacted). */
+    describe(req: HttpRequest): WireRequest {
+      return {
+        method: req.method,
+        url: `${http.baseUrl}${req.path}`,
+        headers: { authorization: 'Bearer [redacted]', 'content-type': 'application/json' },
+        body: req.body,
+      };
+    },
+
+    async upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {
+      const res = await http.request({ ...upsertRequest(body), ...(signal ? { signal } : {}) }, stats);
+      if (res.status !== 200) {
+        throw notifuseError(res);
+      }
+      const parsed = UpsertResponseSchema.safeParse(res.json);
+      if (!parsed.success) {
+        throw malformed(res, 'a body that is not an upsert result');
+      }
+      return parsed.data;
+    },
+
+    async import(body: ImportRequestBody, stats: CallStats, signal?: AbortSignal) {
+      const res = await http.request({ ...importRequest(body), ...(signal ? { signal } : {}) }, stats);
+      if (res.status !== 200) {
+        throw notifuseError(res);
+      }
+      const parsed = ImportResponseSchema.safeParse(res.json);
+      if (!parsed.success) {
+        throw malformed(res, 'a body that is not an import result');
+      }
+      return parsed.data;
+    },
+
+    /** `null` when Notifuse has no such contact (404). */
+    async get(
+      by: 'email' | 'externalId',
+      value: string,
+      stats: CallStats,
+      signal?: AbortSignal,
+    ) {
+      const res = await http.request(
+        {
+          method: 'GET',
+          path: by === 'email' ? NOTIFUSE_PATHS.getByEmail : NOTIFUSE_PATHS.getByExternalId,
+          query: {
+            workspace_id: config.workspaceId,
+            ...(by === 'email' ? { email: value } : { external_id: value }),
+          },
+          ...(signal ? { signal } : {}),
+        },
+        stats,
+      );
+      if (res.status === 404) {
+        return null;
+      }
+      if (res.status !== 200) {
+        throw notifuseError(res);
+      }
+      const parsed = GetContactResponseSchema.safeParse(res.json);
+      if (!parsed.success) {
+        throw malformed(res, 'a body without a contact');
+      }
+      return parsed.data.contact;
+    },
+  };
+}
+
+export type NotifuseClient = ReturnType<typeof createNotifuseClient>;

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * Notifuse wire shapes. Requests are typed strictly (what we send validates against Notifuse's
+ * OpenAPI document, see test/contract); responses are parsed leniently because the seed, the docs
+ * and the server code disagree (providers/notifuse.md §2.9).
+ */
+export type NotifuseWireValue = string | number | Record<string, unknown> | unknown[] | null;
+export interface NotifuseWireContact {
+  email: string;
+  [column: string]: NotifuseWireValue;
+}
+
+export interface UpsertRequestBody {
+  workspace_id: string;
+  contact: NotifuseWireContact;
+}
+export interface ImportRequestBody {
+  workspace_id: string;
+  contacts: NotifuseWireContact[];
+  subscribe_to_lists?: string[];
+}
+
+const WireContactSchema = z.record(z.string(), z.unknown());
+
+/** `{email, action: create|update}` (code, current docs) or `{action: created|updated, contact}` (seed). */
+export const UpsertResponseSchema = z.looseObject({
+  email: z.string().nullish(),
+  action: z.string().nullish(),
+  contact: WireContactSchema.nullish(),
+  error: z.string().nullish(),
+});
+
+export const ImportResponseSchema = z.looseObject({
+  operations: z.array(
+    z.looseObject({
+      email: z.string().nullish(),
+      action: z.string().nullish(),
+      error: z.string().nullish(),
+    }),
+  ),
+  error: z.string().nullish(),
+});
+
+export const GetContactResponseSchema = z.looseObject({
+  contact: WireContactSchema.refine((c) => typeof c['email'] === 'string', 'contact.email'),
+});
+
+export const ErrorBodySchema = z.looseObject({ error: z.string() });
+
+export type ImportOperation = z.infer<typeof ImportResponseSchema>['operations'][number];
+
+/** Normalises the action words every documented form uses. */
+export function readAction(action: string | null | undefined): 'CREATED' | 'UPDATED' | 'ERROR' | null {
+  switch ((action ?? '').toLowerCase()) {
+    case 'create':
+    case 'created':
+      return 'CREATED';
+    case 'update':
+    case 'updated':
+      return 'UPDATED';
+    case 'error':
+      return 'ERROR';
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,75 @@
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config.js';
+import { PROVIDER_IDS, type ProviderId } from '../contacts/model.js';
+import type { CallPolicy } from '../http/policy.js';
+import { createNotifuseAdapter } from './notifuse/index.js';
+import type { ProviderAdapter } from './types.js';
+
+export type ProviderMode = 'LIVE' | 'SANDBOX' | 'DISABLED' | 'UNAVAILABLE';
+
+export interface ProviderEntry {
+  id: ProviderId;
+  mode: ProviderMode;
+  adapter: ProviderAdapter | null;
+  /** Why the provider is not live, in words for the start log and `providers` query. */
+  reason: string | null;
+}
+
+export interface ProviderRegistry {
+  /** Every provider of the `Provider` enum, in enum order. */
+  readonly entries: readonly ProviderEntry[];
+  /** Adapters that can be called, in enum order (the default fan-out and merge order). */
+  enabled(): ProviderAdapter[];
+  get(id: ProviderId): ProviderEntry;
+  close(): Promise<void>;
+}
+
+export interface RegistryDeps {
+  policy: CallPolicy;
+  /** Providers whose configured URL is an in-process sandbox. */
+  sandboxed?: ReadonlySet<ProviderId>;
+  dispatcher?: Dispatcher;
+}
+
+type Factory = (config: Config, deps: RegistryDeps) => ProviderAdapter | null;
+
+/**
+ * ProviderId → adapter factory. A factory returns null when its provider has no credentials.
+ * Providers without a factory yet are listed as UNAVAILABLE so clients see them, and a write that
+ * targets them gets a SKIPPED outcome that says so.
+ */
+const FACTORIES: Partial<Record<ProviderId, Factory>> = {
+  NOTIFUSE: (config, deps) =>
+    config.notifuse
+      ? createNotifuseAdapter(config.notifuse, {
+          http: config.http,
+          policy: deps.policy,
+          ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+        })
+      : null,
+};
+
+export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegistry {
+  const entries: ProviderEntry[] = PROVIDER_IDS.map((id) => {
+    const factory = FACTORIES[id];
+    if (!factory) {
+      return { id, mode: 'UNAVAILABLE', adapter: null, reason: 'adapter not built yet' };
+    }
+    const adapter = factory(config, deps);
+    if (!adapter) {
+      return { id, mode: 'DISABLED', adapter: null, reason: 'no credentials configured' };
+    }
+    const sandboxed = deps.sandboxed?.has(id) ?? false;
+    return { id, mode: sandboxed ? 'SANDBOX' : 'LIVE', adapter, reason: null };
+  });
+  return {
+    entries,
+    enabled: () => entries.flatMap((e) => (e.adapter ? [e.adapter] : [])),
+    get(id) {
+      return entries.find((e) => e.id === id)!;
+    },
+    async close() {
+      await Promise.all(entries.map((e) => e.adapter?.close()));
+    },
+  };
+}

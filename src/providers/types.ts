@@ -1,0 +1,97 @@
+import type { ContactPatch, ProviderId, ProviderOptions } from '../contacts/model.js';
+import type { ProviderErrorInfo } from '../errors.js';
+import type { CallStats } from '../http/client.js';
+
+export type WriteStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'QUEUED';
+
+/** One contact to write to one provider: the validated patch plus what the identity map knows. */
+export interface WriteItem {
+  /** Correlation key, unique within a request. */
+  ref: string;
+  /** The gateway's stable id of this contact. */
+  gatewayId: string;
+  /** Validated, normalised patch: absent = untouched, null = clear. */
+  patch: ContactPatch;
+  /** The contact's last known unified view (identity map), e.g. its email when the patch has none. */
+  known: ContactPatch;
+  /** This provider's id for the contact when the identity map has one. */
+  remoteId: string | null;
+  options: ProviderOptions;
+}
+
+export interface WriteResult {
+  status: WriteStatus;
+  remoteId: string | null;
+  /** The contact as the provider reported it after the write, mapped to the unified model. */
+  contact: ContactPatch | null;
+  /** Unified fields this provider could not take (never silent). */
+  droppedFields: string[];
+  error: ProviderErrorInfo | null;
+  attempts: number;
+  durationMs: number;
+  details: Record<string, unknown> | null;
+}
+
+/** The exact request a write would send (dry run). Secrets are replaced by `[redacted]`. */
+export interface WireRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export type PlannedWrite =
+  | { ok: true; request: WireRequest; droppedFields: string[] }
+  | { ok: false; error: ProviderErrorInfo; droppedFields: string[] };
+
+export interface ReadKey {
+  by: 'email' | 'externalId' | 'remoteId';
+  value: string;
+}
+
+export interface ReadResult {
+  remoteId: string;
+  contact: ContactPatch;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+export interface CallContext {
+  stats: CallStats;
+  signal?: AbortSignal;
+}
+
+export interface ProviderCapabilities {
+  /** Most contacts one bulk request carries (DataLoader `maxBatchSize`). */
+  maxBatchSize: number;
+  /** Unified fields (dotted leaves, `customFields` for the whole map) this provider stores. */
+  acceptedFields: readonly string[];
+  /** Those of `acceptedFields` it can clear with `null`. */
+  clearableFields: readonly string[];
+  /** Keys `readMany` understands besides `remoteId`. */
+  readKeys: ReadonlyArray<'email' | 'externalId'>;
+}
+
+/**
+ * What every provider implements. Batch methods take items in key order and must return one
+ * result per item, in the same order (see `alignByKey`). Failures are results, not throws: an
+ * adapter only throws on a bug, and the loader turns that into FAILED outcomes for the batch.
+ */
+export interface ProviderAdapter {
+  readonly id: ProviderId;
+  readonly capabilities: ProviderCapabilities;
+  /** Where it sends requests (no credentials). */
+  readonly baseUrl: string;
+  /** Pure mapping of one write, for dry runs: the request it would send and what it would drop. */
+  planWrite(item: WriteItem): PlannedWrite;
+  /** Create-or-update, mapped onto the provider's bulk endpoint where it has one. */
+  upsertMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
+  /** Update contacts the provider already holds, addressed by `item.remoteId`. */
+  updateMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
+  /** Read by key; `null` when the provider has no such contact. */
+  readMany(
+    keys: readonly ReadKey[],
+    ctx: CallContext,
+  ): Promise<Array<ReadResult | null | ProviderErrorInfo>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,192 @@
+import { GraphQLError } from 'graphql';
+import type { RawContactInput } from '../contacts/validation.js';
+import { builder } from './builder.js';
+import { ContactRef } from './contact-type.js';
+import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
+import { ContactBatchPayloadRef, ContactWritePayloadRef } from './outcome.js';
+
+const AddressInput = builder.inputType('AddressInput', {
+  description: 'A postal address. Omitted fields are untouched; null clears.',
+  fields: (t) => ({
+    line1: t.string({ description: 'First address line.' }),
+    line2: t.string({ description: 'Second address line.' }),
+    city: t.string({ description: 'City or town.' }),
+    state: t.string({ description: 'State, province or region.' }),
+    postalCode: t.string({ description: 'Postal or ZIP code.' }),
+    county: t.string({ description: 'County.' }),
+    country: t.string({ description: 'ISO 3166-1 alpha-2 country code, e.g. US (case-insensitive).' }),
+  }),
+});
+
+const ConsentInput = builder.inputType('ConsentInput', {
+  description: 'Consent for one channel. Omitted fields are untouched; null clears.',
+  fields: (t) => ({
+    status: t.field({ type: ConsentStatusEnum, description: 'Subscription state.' }),
+    optInType: t.field({ type: OptInTypeEnum, description: 'How consent was obtained.' }),
+    verified: t.boolean({ description: 'Whether the address or number was verified.' }),
+    authorized: t.boolean({ description: 'Whether the contact authorised messages on this channel.' }),
+  }),
+});
+
+const NotifuseOptionsInput = builder.inputType('NotifuseOptionsInput', {
+  description: 'Notifuse-only extras.',
+  fields: (t) => ({
+    subscribeToLists: t.stringList({
+      description:
+        "List ids to subscribe the contact to (status active; an existing unsubscribed/bounced/complained membership is kept). Sent through Notifuse's import, which cannot clear fields: a write that both clears a field and subscribes reports this option in droppedFields.",
+    }),
+  }),
+});
+
+const ProviderOptionsInput = builder.inputType('ProviderOptionsInput', {
+  description: 'Per-provider extras that have no place in the unified model.',
+  fields: (t) => ({
+    notifuse: t.field({ type: NotifuseOptionsInput, description: 'Notifuse extras.' }),
+  }),
+});
+
+export const ContactInput = builder.inputType('ContactInput', {
+  description:
+    'A contact write. Omitted fields are untouched at every provider; a field sent as null is cleared where the provider can clear it (and listed in droppedFields where it cannot). Values are validated before any provider is called.',
+  fields: (t) => ({
+    externalId: t.string({ description: 'Your system’s id for the contact (first identity key).' }),
+    email: t.string({ description: 'Email address (second identity key); trimmed and lower-cased.' }),
+    phone: t.string({ description: 'Mobile phone in E.164, e.g. +14155550123 (third identity key).' }),
+    homePhone: t.string({ description: 'Home phone in E.164.' }),
+    workPhone: t.string({ description: 'Work phone in E.164.' }),
+    firstName: t.string({ description: 'Given name.' }),
+    lastName: t.string({ description: 'Family name.' }),
+    namePrefix: t.string({ description: 'Title or prefix, e.g. Dr.' }),
+    nameSuffix: t.string({ description: 'Suffix, e.g. Jr.' }),
+    jobTitle: t.string({ description: 'Job title.' }),
+    address: t.field({ type: AddressInput, description: 'Postal address; null clears all of it.' }),
+    birthdate: t.string({ description: 'Date of birth, ISO 8601 YYYY-MM-DD.' }),
+    timezone: t.string({ description: 'IANA time zone name, e.g. Europe/Paris (UTC offsets are refused).' }),
+    language: t.string({ description: 'BCP 47 language tag, e.g. en-US.' }),
+    emailFormat: t.field({ type: EmailFormatEnum, description: 'Preferred email format.' }),
+    emailConsent: t.field({ type: ConsentInput, description: 'Email consent.' }),
+    smsConsent: t.field({ type: ConsentInput, description: 'SMS consent.' }),
+    customFields: t.field({
+      type: 'JSONObject',
+      description:
+        'Custom fields by key. Each provider maps the keys it knows (Notifuse: its column names custom_string_1…custom_json_5, or NOTIFUSE_CUSTOM_FIELD_MAP) and lists the rest in droppedFields.',
+    }),
+    providerOptions: t.field({ type: ProviderOptionsInput, description: 'Per-provider extras.' }),
+  }),
+});
+
+export const WriteOptions = builder.inputType('WriteOptions', {
+  description: 'How a write is carried out.',
+  fields: (t) => ({
+    providers: t.field({
+      type: [ProviderEnum],
+      description: 'Providers to write to. Default: every enabled provider (updateContact: every provider the contact lives in).',
+    }),
+    dryRun: t.boolean({
+      description: 'Validate and map without sending; each outcome carries the exact wire request.',
+    }),
+    idempotencyKey: t.string({
+      description: 'Replays the first result for the same key and input (see README for its current scope).',
+    }),
+  }),
+});
+
+builder.queryType({ description: 'Reads.' });
+builder.mutationType({
+  description:
+    'Writes. Top-level mutation fields run one after another (GraphQL spec), so batching comes from upsertContacts, not from aliased mutations.',
+});
+
+builder.queryFields((t) => ({
+  contact: t.field({
+    type: ContactRef,
+    nullable: true,
+    description:
+      'One contact by gateway id, email or externalId (give one), read from every enabled provider and merged. Null when nobody knows it.',
+    args: {
+      id: t.arg.id({ description: 'Gateway id.' }),
+      email: t.arg.string({ description: 'Email address.' }),
+      externalId: t.arg.string({ description: 'Your system’s id.' }),
+    },
+    resolve: (_root, args, ctx) => {
+      const given = [args.id, args.email, args.externalId].filter((v) => v != null);
+      if (given.length !== 1) {
+        throw new GraphQLError('Give exactly one of id, email or externalId.', {
+          extensions: { code: 'BAD_USER_INPUT' },
+        });
+      }
+      return ctx.service.getContact(
+        { id: args.id?.toString() ?? null, email: args.email ?? null, externalId: args.externalId ?? null },
+        ctx.scope,
+      );
+    },
+  }),
+  contacts: t.field({
+    type: [ContactRef],
+    nullable: { list: false, items: true },
+    description:
+      'Several contacts: `ids` first, then `emails`, in the order given; null where nobody knows one. Reads are batched per provider.',
+    args: {
+      ids: t.arg.idList({ description: 'Gateway ids.' }),
+      emails: t.arg.stringList({ description: 'Email addresses.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.service.getContacts(
+        { ids: args.ids?.map(String) ?? null, emails: args.emails ?? null },
+        ctx.scope,
+      ),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  upsertContact: t.field({
+    type: ContactWritePayloadRef,
+    description:
+      'Create or update one contact at every targeted provider. Matched by externalId, then email, then phone.',
+    args: {
+      input: t.arg({ type: ContactInput, required: true, description: 'The contact.' }),
+      options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.service.upsertContact(args.input as RawContactInput, args.options ?? {}, ctx.scope),
+  }),
+  upsertContacts: t.field({
+    type: ContactBatchPayloadRef,
+    description:
+      "Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone.",
+    args: {
+      inputs: t.arg({ type: [ContactInput], required: true, description: 'The contacts.' }),
+      options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
+    },
+    resolve: (_root, args, ctx) => {
+      if (args.inputs.length > ctx.limits.maxBatchInputs) {
+        throw new GraphQLError(
+          `upsertContacts takes at most ${ctx.limits.maxBatchInputs} inputs (got ${args.inputs.length}).`,
+          { extensions: { code: 'TOO_MANY_ITEMS' } },
+        );
+      }
+      return ctx.service.upsertContacts(
+        args.inputs as RawContactInput[],
+        args.options ?? {},
+        ctx.scope,
+      );
+    },
+  }),
+  updateContact: t.field({
+    type: ContactWritePayloadRef,
+    description:
+      'Patch a contact the gateway knows, at every provider it lives in (by their remote ids). Omitted fields are untouched; null clears.',
+    args: {
+      id: t.arg.id({ required: true, description: 'Gateway id.' }),
+      patch: t.arg({ type: ContactInput, required: true, description: 'The changes.' }),
+      options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.service.updateContact(
+        String(args.id),
+        args.patch as RawContactInput,
+        args.options ?? {},
+        ctx.scope,
+      ),
+  }),
+}));

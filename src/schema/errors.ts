@@ -1,0 +1,53 @@
+import type { InputErrorInfo, ProviderErrorInfo } from '../errors.js';
+import { builder } from './builder.js';
+
+export const ErrorInterface = builder.interfaceRef<{ message: string }>('Error').implement({
+  description: 'Anything that went wrong, described for people.',
+  fields: (t) => ({
+    message: t.exposeString('message', { description: 'What went wrong, in words.' }),
+  }),
+});
+
+export const ProviderErrorRef = builder.objectRef<ProviderErrorInfo>('ProviderError').implement({
+  description: 'A provider-side failure for one contact. Never contains credentials or the bodies the gateway sent.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'retryable' in v,
+  fields: (t) => ({
+    code: t.exposeString('code', {
+      description:
+        "The provider's own error code when it has one (e.g. Dotdigital `contacts:idAlreadyExists`), else the gateway's: UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, NOT_FOUND, CONFLICT, RATE_LIMITED, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UPSTREAM_BAD_RESPONSE, UPSTREAM_HTTP_ERROR, MISSING_REQUIRED_FIELD, PROVIDER_NOT_ENABLED, PROVIDER_NOT_LINKED.",
+    }),
+    message: t.exposeString('message', { description: 'What went wrong, in words.' }),
+    httpStatus: t.int({
+      nullable: true,
+      description: 'The HTTP status the provider answered with; null when no answer came.',
+      resolve: (e) => e.httpStatus ?? null,
+    }),
+    retryable: t.exposeBoolean('retryable', {
+      description: 'Whether sending the same write again could succeed.',
+    }),
+    details: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: 'Extra facts (e.g. `retryAfterMs`, rate-limit headers, an import id).',
+      resolve: (e) => e.details ?? null,
+    }),
+  }),
+});
+
+export const InputErrorRef = builder.objectRef<InputErrorInfo>('InputError').implement({
+  description: 'A bad input value, found before any provider was called.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'field' in v,
+  fields: (t) => ({
+    field: t.exposeString('field', {
+      description: 'Dotted path of the bad value from the argument name, e.g. `input.address.country` or `inputs.3.email`.',
+    }),
+    code: t.exposeString('code', {
+      description:
+        'INVALID_EMAIL, INVALID_PHONE, INVALID_TIMEZONE, INVALID_DATE, INVALID_COUNTRY, INVALID_LANGUAGE, INVALID_VALUE, IDENTITY_REQUIRED or NOT_FOUND.',
+    }),
+    message: t.exposeString('message', { description: 'What is wrong and what is expected.' }),
+  }),
+});
+

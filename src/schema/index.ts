@@ -1,0 +1,5 @@
+import { builder } from './builder.js';
+import './contact.js';
+import './provider.js';
+
+export const schema = builder.toSchema({ sortSchema: true });

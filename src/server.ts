@@ -1,0 +1,78 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGateway } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startSandboxes } from './sandbox-mode.js';
+
+async function main() {
+  let config;
+  try {
+    process.loadEnvFile?.();
+  } catch {
+    // no .env file: the environment is the configuration
+  }
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const sandboxes = config.sandboxMode ? await startSandboxes(config) : null;
+  const gateway = createGateway(sandboxes?.config ?? config, {
+    logger,
+    ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
+  });
+
+  const server = createServer(gateway.yoga);
+  server.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+
+  if (sandboxes) {
+    logger.info('no provider credentials set: sandbox mode, every emulator runs in-process');
+  }
+  for (const entry of gateway.registry.entries) {
+    const sandbox = sandboxes?.sandboxes.find((s) => s.provider === entry.id)?.sandbox;
+    logger.info(
+      {
+        provider: entry.id,
+        mode: entry.mode,
+        ...(entry.adapter ? { baseUrl: entry.adapter.baseUrl } : {}),
+        ...(entry.reason ? { reason: entry.reason } : {}),
+        ...(sandbox ? { sandboxControls: `${sandbox.url}/__sandbox/requests` } : {}),
+      },
+      `provider ${entry.id}: ${entry.mode}`,
+    );
+  }
+  logger.info({ url, port }, `GraphiQL ready at ${url}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    server.closeIdleConnections();
+    await gateway.close();
+    await sandboxes?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('contact-gateway failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
