@@ -40,16 +40,20 @@ export interface HttpOptions {
   maxBodyBytes: number;
 }
 
-export interface NotifuseConfig {
-  url: string;
-  apiKey: Secret;
-  workspaceId: string;
+/** Notifuse tuning that applies whether it runs live or in the sandbox. */
+export interface NotifuseOptions {
   /** Contacts per `contacts.import` request (Notifuse writes 500 per statement). @default 500 */
   batchSize: number;
   /** unified custom field key → Notifuse column (`custom_string_1` …). Column names pass through as they are. */
   customFieldMap: Readonly<Record<string, string>>;
   /** Parallel `contacts.getByEmail` calls per read batch. @default 8 */
   readConcurrency: number;
+}
+
+export interface NotifuseConfig extends NotifuseOptions {
+  url: string;
+  apiKey: Secret;
+  workspaceId: string;
 }
 
 export interface DotdigitalConfig {
@@ -77,6 +81,7 @@ export interface Config {
   /** Most inputs one `upsertContacts` call accepts. @default 5000 */
   maxBatchInputs: number;
   http: HttpOptions;
+  notifuseOptions: NotifuseOptions;
   notifuse: NotifuseConfig | null;
   dotdigital: DotdigitalConfig | null;
   salesforceMc: SalesforceMcConfig | null;
@@ -159,9 +164,7 @@ function deepFreeze<T>(value: T): T {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
   const problems: string[] = [];
@@ -183,6 +186,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   };
 
+  const notifuseOptions: NotifuseOptions = {
+    batchSize: e.NOTIFUSE_BATCH_SIZE,
+    customFieldMap: parseCustomFieldMap(e.NOTIFUSE_CUSTOM_FIELD_MAP, problems),
+    readConcurrency: 8,
+  };
   let notifuse: NotifuseConfig | null = null;
   if (
     requireAll('Notifuse', {
@@ -193,12 +201,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   ) {
     checkUrl('NOTIFUSE_URL', e.NOTIFUSE_URL);
     notifuse = {
+      ...notifuseOptions,
       url: e.NOTIFUSE_URL!,
       apiKey: new Secret(e.NOTIFUSE_API_KEY!),
       workspaceId: e.NOTIFUSE_WORKSPACE_ID!,
-      batchSize: e.NOTIFUSE_BATCH_SIZE,
-      customFieldMap: parseCustomFieldMap(e.NOTIFUSE_CUSTOM_FIELD_MAP, problems),
-      readConcurrency: 8,
     };
   }
 
@@ -260,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
     },
+    notifuseOptions,
     notifuse,
     dotdigital,
     salesforceMc,

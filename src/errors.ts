@@ -69,11 +69,7 @@ export class UpstreamError extends Error {
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | null;
 
-  constructor(
-    provider: ProviderId,
-    info: ProviderErrorInfo,
-    options?: { cause?: unknown },
-  ) {
+  constructor(provider: ProviderId, info: ProviderErrorInfo, options?: { cause?: unknown }) {
     super(info.message, options);
     this.name = 'UpstreamError';
     this.provider = provider;

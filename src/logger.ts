@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /**
  * The process logger. Anything that could carry a credential is redacted by path, in addition to

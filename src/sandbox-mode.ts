@@ -20,18 +20,19 @@ export interface RunningSandboxes {
  * Sandbox mode: start every provider emulator on a loopback port and wire it in. Used by
  * `npm start` when no provider has credentials, and by the integration tests.
  */
-export async function startSandboxes(config: Config, host = '127.0.0.1'): Promise<RunningSandboxes> {
+export async function startSandboxes(
+  config: Config,
+  host = '127.0.0.1',
+): Promise<RunningSandboxes> {
   const notifuse = await startNotifuseSandbox({ ...SANDBOX_CREDENTIALS.notifuse, host, port: 0 });
   return {
     config: {
       ...config,
       notifuse: {
+        ...config.notifuseOptions,
         url: notifuse.url,
         apiKey: new Secret(SANDBOX_CREDENTIALS.notifuse.apiKey),
         workspaceId: SANDBOX_CREDENTIALS.notifuse.workspaceId,
-        batchSize: config.notifuse?.batchSize ?? 500,
-        customFieldMap: config.notifuse?.customFieldMap ?? {},
-        readConcurrency: config.notifuse?.readConcurrency ?? 8,
       },
     },
     sandboxed: new Set<ProviderId>(['NOTIFUSE']),

@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
 
 async function main() {
-  let config;
+  let config: Config;
   try {
     process.loadEnvFile?.();
   } catch {

@@ -1,5 +1,5 @@
-import { buildSchema, findBreakingChanges, lexicographicSortSchema, printSchema } from 'graphql';
 import { readFileSync } from 'node:fs';
+import { buildSchema, findBreakingChanges, lexicographicSortSchema, printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.js';
 
@@ -11,22 +11,46 @@ describe('schema', () => {
   });
 
   it('has no breaking change against the committed SDL', () => {
-    const committed = buildSchema(readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8'));
+    const committed = buildSchema(
+      readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8'),
+    );
     expect(findBreakingChanges(committed, schema)).toEqual([]);
   });
 
   it('carries every name fixed in DESIGN.md', () => {
     const types = schema.getTypeMap();
     for (const name of [
-      'Contact', 'ContactInput', 'AddressInput', 'ConsentInput', 'ProviderOptionsInput', 'WriteOptions',
-      'ContactWritePayload', 'ProviderOutcome', 'ProviderError', 'InputError', 'ContactBatchPayload',
-      'BatchSummary', 'ProviderStatus', 'Provider', 'OutcomeStatus', 'ProviderRecord', 'Date', 'DateTime', 'JSONObject',
+      'Contact',
+      'ContactInput',
+      'AddressInput',
+      'ConsentInput',
+      'ProviderOptionsInput',
+      'WriteOptions',
+      'ContactWritePayload',
+      'ProviderOutcome',
+      'ProviderError',
+      'InputError',
+      'ContactBatchPayload',
+      'BatchSummary',
+      'ProviderStatus',
+      'Provider',
+      'OutcomeStatus',
+      'ProviderRecord',
+      'Date',
+      'DateTime',
+      'JSONObject',
     ]) {
       expect(types[name], name).toBeDefined();
     }
-    expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual(['contact', 'contacts', 'providers']);
+    expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([
+      'contact',
+      'contacts',
+      'providers',
+    ]);
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual([
-      'updateContact', 'upsertContact', 'upsertContacts',
+      'updateContact',
+      'upsertContact',
+      'upsertContacts',
     ]);
     expect(printed).toContain('enum Provider {\n');
     for (const v of ['DIGITAL_ONBOARDING', 'NOTIFUSE', 'DOTDIGITAL', 'SALESFORCE_MC']) {

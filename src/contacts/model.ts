@@ -5,7 +5,12 @@
  * whose value is `null` means "clear it where the provider can". Adapters never see GraphQL types.
  */
 
-export const PROVIDER_IDS = ['DIGITAL_ONBOARDING', 'NOTIFUSE', 'DOTDIGITAL', 'SALESFORCE_MC'] as const;
+export const PROVIDER_IDS = [
+  'DIGITAL_ONBOARDING',
+  'NOTIFUSE',
+  'DOTDIGITAL',
+  'SALESFORCE_MC',
+] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export const CONSENT_STATUSES = [

@@ -16,9 +16,9 @@ import {
   applyPatch,
   type ContactPatch,
   mergeViews,
-  pickLeaves,
   type ProviderId,
   type ProviderOptions,
+  pickLeaves,
   type UnifiedContact,
 } from './model.js';
 import { type RawContactInput, validateContactInput } from './validation.js';
@@ -141,7 +141,11 @@ export class ContactsService {
         adapters.push(entry.adapter);
       } else {
         skippedOutcomes.push(
-          skipped(id, 'PROVIDER_NOT_ENABLED', `${id} is not enabled (${entry.reason ?? 'disabled'})`),
+          skipped(
+            id,
+            'PROVIDER_NOT_ENABLED',
+            `${id} is not enabled (${entry.reason ?? 'disabled'})`,
+          ),
         );
       }
     }
@@ -220,7 +224,10 @@ export class ContactsService {
         if (!v.ok || !p) {
           return { contact: null, outcomes: [], errors: v.ok ? [] : v.errors };
         }
-        const outcomes = [...adapters.map((a) => this.#dryRun(a, this.#item(a, p))), ...skippedOutcomes];
+        const outcomes = [
+          ...adapters.map((a) => this.#dryRun(a, this.#item(a, p))),
+          ...skippedOutcomes,
+        ];
         const preview = { ...p.record, view: applyPatch(p.record.view, p.patch) };
         return { contact: this.#toContact(preview, []), outcomes, errors: [] };
       });
@@ -252,7 +259,9 @@ export class ContactsService {
       return {
         contact: null,
         outcomes: [],
-        errors: [{ field: 'id', code: 'NOT_FOUND', message: `No contact has the gateway id ${id}` }],
+        errors: [
+          { field: 'id', code: 'NOT_FOUND', message: `No contact has the gateway id ${id}` },
+        ],
       };
     }
     const linked = (Object.keys(record.records) as ProviderId[]).filter(
@@ -358,7 +367,11 @@ export class ContactsService {
         ]);
         for (const { r, adapter } of successes) {
           if (r.remoteId) {
-            record.records[adapter.id] = { provider: adapter.id, remoteId: r.remoteId, syncedAt: now };
+            record.records[adapter.id] = {
+              provider: adapter.id,
+              remoteId: r.remoteId,
+              syncedAt: now,
+            };
           }
         }
         record.updatedAt = now;
@@ -367,7 +380,12 @@ export class ContactsService {
       for (const o of outcomes) {
         if (o.status === 'FAILED') {
           this.#logger.warn(
-            { provider: o.provider, code: o.error?.code, httpStatus: o.error?.httpStatus, gatewayId: record.id },
+            {
+              provider: o.provider,
+              code: o.error?.code,
+              httpStatus: o.error?.httpStatus,
+              gatewayId: record.id,
+            },
             'provider write failed',
           );
         }
@@ -457,12 +475,22 @@ export class ContactsService {
     if (found.length > 0) {
       record.view = mergeViews([providerView, pickLeaves(record.view, (path) => !held.has(path))]);
       for (const { adapter, result } of found) {
-        record.records[adapter.id] = { provider: adapter.id, remoteId: result.remoteId, syncedAt: now };
+        record.records[adapter.id] = {
+          provider: adapter.id,
+          remoteId: result.remoteId,
+          syncedAt: now,
+        };
       }
       await this.#store.save(record);
     }
-    const created = found.map((f) => f.result.createdAt).filter((t): t is string => !!t).sort();
-    const updated = found.map((f) => f.result.updatedAt).filter((t): t is string => !!t).sort();
+    const created = found
+      .map((f) => f.result.createdAt)
+      .filter((t): t is string => !!t)
+      .sort();
+    const updated = found
+      .map((f) => f.result.updatedAt)
+      .filter((t): t is string => !!t)
+      .sort();
     return this.#toContact(record, readErrors, {
       createdAt: created[0] ?? null,
       updatedAt: updated[updated.length - 1] ?? null,

@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { HttpOptions } from '../config.js';
 import type { ProviderId } from '../contacts/model.js';
 import { UpstreamError } from '../errors.js';
@@ -159,7 +159,9 @@ async function readBounded(
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+function flattenHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v !== undefined) {

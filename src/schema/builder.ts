@@ -1,7 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import { DateResolver, DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
-import type { GraphQLContext } from '../context.js';
 import type { JsonObject } from '../contacts/model.js';
+import type { GraphQLContext } from '../context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;

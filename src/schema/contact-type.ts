@@ -1,7 +1,6 @@
+import type { Address, Consent, ProviderId, ProviderRecord } from '../contacts/model.js';
 import type { ContactView } from '../contacts/service.js';
-import type { Address, Consent, ProviderRecord } from '../contacts/model.js';
 import type { ProviderErrorInfo } from '../errors.js';
-import type { ProviderId } from '../contacts/model.js';
 import { builder } from './builder.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
@@ -9,11 +8,31 @@ import { ProviderErrorRef } from './errors.js';
 export const AddressRef = builder.objectRef<Address>('Address').implement({
   description: 'A postal address.',
   fields: (t) => ({
-    line1: t.string({ nullable: true, description: 'First address line.', resolve: (a) => a.line1 ?? null }),
-    line2: t.string({ nullable: true, description: 'Second address line.', resolve: (a) => a.line2 ?? null }),
-    city: t.string({ nullable: true, description: 'City or town.', resolve: (a) => a.city ?? null }),
-    state: t.string({ nullable: true, description: 'State, province or region.', resolve: (a) => a.state ?? null }),
-    postalCode: t.string({ nullable: true, description: 'Postal or ZIP code.', resolve: (a) => a.postalCode ?? null }),
+    line1: t.string({
+      nullable: true,
+      description: 'First address line.',
+      resolve: (a) => a.line1 ?? null,
+    }),
+    line2: t.string({
+      nullable: true,
+      description: 'Second address line.',
+      resolve: (a) => a.line2 ?? null,
+    }),
+    city: t.string({
+      nullable: true,
+      description: 'City or town.',
+      resolve: (a) => a.city ?? null,
+    }),
+    state: t.string({
+      nullable: true,
+      description: 'State, province or region.',
+      resolve: (a) => a.state ?? null,
+    }),
+    postalCode: t.string({
+      nullable: true,
+      description: 'Postal or ZIP code.',
+      resolve: (a) => a.postalCode ?? null,
+    }),
     county: t.string({ nullable: true, description: 'County.', resolve: (a) => a.county ?? null }),
     country: t.string({
       nullable: true,
@@ -54,7 +73,11 @@ export const ConsentRef = builder.objectRef<Consent>('Consent').implement({
 export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderRecord').implement({
   description: 'Where the contact lives at one provider.',
   fields: (t) => ({
-    provider: t.field({ type: ProviderEnum, description: 'The provider.', resolve: (r) => r.provider }),
+    provider: t.field({
+      type: ProviderEnum,
+      description: 'The provider.',
+      resolve: (r) => r.provider,
+    }),
     remoteId: t.exposeString('remoteId', {
       description: "The provider's id of the contact (Notifuse: the email it is stored under).",
     }),
@@ -71,8 +94,16 @@ export const ProviderReadErrorRef = builder
   .implement({
     description: 'A provider that could not be read while building this contact.',
     fields: (t) => ({
-      provider: t.field({ type: ProviderEnum, description: 'The provider.', resolve: (r) => r.provider }),
-      error: t.field({ type: ProviderErrorRef, description: 'Why the read failed.', resolve: (r) => r.error }),
+      provider: t.field({
+        type: ProviderEnum,
+        description: 'The provider.',
+        resolve: (r) => r.provider,
+      }),
+      error: t.field({
+        type: ProviderErrorRef,
+        description: 'Why the read failed.',
+        resolve: (r) => r.error,
+      }),
     }),
   });
 
@@ -86,10 +117,18 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
   description:
     "The unified view of a contact, merged from the providers' answers (provider data wins; the gateway's last known values fill fields no answering provider stores).",
   fields: (t) => ({
-    id: t.exposeID('id', { description: "The gateway's own stable id (UUID), never a provider's." }),
-    externalId: t.string(text('Your system’s id for the contact; the first identity key.', 'externalId')),
-    email: t.string(text('Email address (trimmed, lower-cased); the second identity key.', 'email')),
-    phone: t.string(text('Mobile phone, E.164 (e.g. +14155550123); the third identity key.', 'phone')),
+    id: t.exposeID('id', {
+      description: "The gateway's own stable id (UUID), never a provider's.",
+    }),
+    externalId: t.string(
+      text('Your system’s id for the contact; the first identity key.', 'externalId'),
+    ),
+    email: t.string(
+      text('Email address (trimmed, lower-cased); the second identity key.', 'email'),
+    ),
+    phone: t.string(
+      text('Mobile phone, E.164 (e.g. +14155550123); the third identity key.', 'phone'),
+    ),
     homePhone: t.string(text('Home phone, E.164.', 'homePhone')),
     workPhone: t.string(text('Work phone, E.164.', 'workPhone')),
     firstName: t.string(text('Given name.', 'firstName')),
@@ -138,13 +177,15 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
     createdAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description: 'When the contact was created (earliest provider answer, else when the gateway first saw it).',
+      description:
+        'When the contact was created (earliest provider answer, else when the gateway first saw it).',
       resolve: (c) => c.createdAt ?? null,
     }),
     updatedAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description: 'When the contact last changed (latest provider answer, else the gateway’s last write).',
+      description:
+        'When the contact last changed (latest provider answer, else the gateway’s last write).',
       resolve: (c) => c.updatedAt ?? null,
     }),
     records: t.field({

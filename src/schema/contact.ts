@@ -14,7 +14,9 @@ const AddressInput = builder.inputType('AddressInput', {
     state: t.string({ description: 'State, province or region.' }),
     postalCode: t.string({ description: 'Postal or ZIP code.' }),
     county: t.string({ description: 'County.' }),
-    country: t.string({ description: 'ISO 3166-1 alpha-2 country code, e.g. US (case-insensitive).' }),
+    country: t.string({
+      description: 'ISO 3166-1 alpha-2 country code, e.g. US (case-insensitive).',
+    }),
   }),
 });
 
@@ -24,7 +26,9 @@ const ConsentInput = builder.inputType('ConsentInput', {
     status: t.field({ type: ConsentStatusEnum, description: 'Subscription state.' }),
     optInType: t.field({ type: OptInTypeEnum, description: 'How consent was obtained.' }),
     verified: t.boolean({ description: 'Whether the address or number was verified.' }),
-    authorized: t.boolean({ description: 'Whether the contact authorised messages on this channel.' }),
+    authorized: t.boolean({
+      description: 'Whether the contact authorised messages on this channel.',
+    }),
   }),
 });
 
@@ -50,8 +54,12 @@ export const ContactInput = builder.inputType('ContactInput', {
     'A contact write. Omitted fields are untouched at every provider; a field sent as null is cleared where the provider can clear it (and listed in droppedFields where it cannot). Values are validated before any provider is called.',
   fields: (t) => ({
     externalId: t.string({ description: 'Your system’s id for the contact (first identity key).' }),
-    email: t.string({ description: 'Email address (second identity key); trimmed and lower-cased.' }),
-    phone: t.string({ description: 'Mobile phone in E.164, e.g. +14155550123 (third identity key).' }),
+    email: t.string({
+      description: 'Email address (second identity key); trimmed and lower-cased.',
+    }),
+    phone: t.string({
+      description: 'Mobile phone in E.164, e.g. +14155550123 (third identity key).',
+    }),
     homePhone: t.string({ description: 'Home phone in E.164.' }),
     workPhone: t.string({ description: 'Work phone in E.164.' }),
     firstName: t.string({ description: 'Given name.' }),
@@ -61,7 +69,9 @@ export const ContactInput = builder.inputType('ContactInput', {
     jobTitle: t.string({ description: 'Job title.' }),
     address: t.field({ type: AddressInput, description: 'Postal address; null clears all of it.' }),
     birthdate: t.string({ description: 'Date of birth, ISO 8601 YYYY-MM-DD.' }),
-    timezone: t.string({ description: 'IANA time zone name, e.g. Europe/Paris (UTC offsets are refused).' }),
+    timezone: t.string({
+      description: 'IANA time zone name, e.g. Europe/Paris (UTC offsets are refused).',
+    }),
     language: t.string({ description: 'BCP 47 language tag, e.g. en-US.' }),
     emailFormat: t.field({ type: EmailFormatEnum, description: 'Preferred email format.' }),
     emailConsent: t.field({ type: ConsentInput, description: 'Email consent.' }),
@@ -80,13 +90,15 @@ export const WriteOptions = builder.inputType('WriteOptions', {
   fields: (t) => ({
     providers: t.field({
       type: [ProviderEnum],
-      description: 'Providers to write to. Default: every enabled provider (updateContact: every provider the contact lives in).',
+      description:
+        'Providers to write to. Default: every enabled provider (updateContact: every provider the contact lives in).',
     }),
     dryRun: t.boolean({
       description: 'Validate and map without sending; each outcome carries the exact wire request.',
     }),
     idempotencyKey: t.string({
-      description: 'Replays the first result for the same key and input (see README for its current scope).',
+      description:
+        'Replays the first result for the same key and input (see README for its current scope).',
     }),
   }),
 });
@@ -116,7 +128,11 @@ builder.queryFields((t) => ({
         });
       }
       return ctx.service.getContact(
-        { id: args.id?.toString() ?? null, email: args.email ?? null, externalId: args.externalId ?? null },
+        {
+          id: args.id?.toString() ?? null,
+          email: args.email ?? null,
+          externalId: args.externalId ?? null,
+        },
         ctx.scope,
       );
     },

@@ -24,10 +24,20 @@ export const OutcomeStatusEnum = builder.enumType('OutcomeStatus', {
   values: {
     CREATED: { description: 'The provider created the contact.' },
     UPDATED: { description: 'The provider updated a contact it already had.' },
-    FAILED: { description: 'The provider did not take the write; `error` says why and whether a retry can help.' },
-    SKIPPED: { description: 'The gateway did not call the provider (not enabled, not linked, or a required field is missing); `error` says why.' },
-    DRY_RUN: { description: 'Dry run: validated and mapped, not sent; `request` is the exact wire request.' },
-    QUEUED: { description: 'Accepted for later delivery (e.g. an import still running, or kept for retry).' },
+    FAILED: {
+      description:
+        'The provider did not take the write; `error` says why and whether a retry can help.',
+    },
+    SKIPPED: {
+      description:
+        'The gateway did not call the provider (not enabled, not linked, or a required field is missing); `error` says why.',
+    },
+    DRY_RUN: {
+      description: 'Dry run: validated and mapped, not sent; `request` is the exact wire request.',
+    },
+    QUEUED: {
+      description: 'Accepted for later delivery (e.g. an import still running, or kept for retry).',
+    },
   },
 });
 
@@ -68,6 +78,8 @@ export const ProviderModeEnum = builder.enumType('ProviderMode', {
     LIVE: { description: 'Configured with credentials; calls the real provider.' },
     SANDBOX: { description: 'Calls the in-process loopback sandbox (no credentials were set).' },
     DISABLED: { description: 'No credentials configured; writes that target it are SKIPPED.' },
-    UNAVAILABLE: { description: 'The gateway has no adapter for it yet; writes that target it are SKIPPED.' },
+    UNAVAILABLE: {
+      description: 'The gateway has no adapter for it yet; writes that target it are SKIPPED.',
+    },
   },
 });

@@ -9,7 +9,8 @@ export const ErrorInterface = builder.interfaceRef<{ message: string }>('Error')
 });
 
 export const ProviderErrorRef = builder.objectRef<ProviderErrorInfo>('ProviderError').implement({
-  description: 'A provider-side failure for one contact. Never contains credentials or the bodies the gateway sent.',
+  description:
+    'A provider-side failure for one contact. Never contains credentials or the bodies the gateway sent.',
   interfaces: [ErrorInterface],
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'retryable' in v,
   fields: (t) => ({
@@ -41,7 +42,8 @@ export const InputErrorRef = builder.objectRef<InputErrorInfo>('InputError').imp
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'field' in v,
   fields: (t) => ({
     field: t.exposeString('field', {
-      description: 'Dotted path of the bad value from the argument name, e.g. `input.address.country` or `inputs.3.email`.',
+      description:
+        'Dotted path of the bad value from the argument name, e.g. `input.address.country` or `inputs.3.email`.',
     }),
     code: t.exposeString('code', {
       description:
@@ -50,4 +52,3 @@ export const InputErrorRef = builder.objectRef<InputErrorInfo>('InputError').imp
     message: t.exposeString('message', { description: 'What is wrong and what is expected.' }),
   }),
 });
-

@@ -1,14 +1,22 @@
-import type { Outcome, WritePayload, BatchPayload } from '../contacts/service.js';
+import type { BatchPayload, Outcome, WritePayload } from '../contacts/service.js';
 import { builder } from './builder.js';
-import { OutcomeStatusEnum, ProviderEnum } from './enums.js';
 import { ContactRef } from './contact-type.js';
+import { OutcomeStatusEnum, ProviderEnum } from './enums.js';
 import { InputErrorRef, ProviderErrorRef } from './errors.js';
 
 export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').implement({
   description: 'What one provider did with one contact.',
   fields: (t) => ({
-    provider: t.field({ type: ProviderEnum, description: 'The provider.', resolve: (o) => o.provider }),
-    status: t.field({ type: OutcomeStatusEnum, description: 'What happened.', resolve: (o) => o.status }),
+    provider: t.field({
+      type: ProviderEnum,
+      description: 'The provider.',
+      resolve: (o) => o.provider,
+    }),
+    status: t.field({
+      type: OutcomeStatusEnum,
+      description: 'What happened.',
+      resolve: (o) => o.status,
+    }),
     remoteId: t.exposeString('remoteId', {
       nullable: true,
       description: "The provider's own id of the contact (Notifuse: the email).",
@@ -23,14 +31,17 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
       description: 'Why the write failed or was skipped; null on success.',
       resolve: (o) => o.error,
     }),
-    attempts: t.exposeInt('attempts', { description: 'HTTP attempts made for this contact (0 when not sent).' }),
+    attempts: t.exposeInt('attempts', {
+      description: 'HTTP attempts made for this contact (0 when not sent).',
+    }),
     durationMs: t.exposeFloat('durationMs', {
       description: 'Time spent on the provider call that carried this contact, in milliseconds.',
     }),
     request: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: 'On dryRun: the exact wire request (method, url, headers with secrets redacted, body).',
+      description:
+        'On dryRun: the exact wire request (method, url, headers with secrets redacted, body).',
       resolve: (o) => (o.request ? { ...o.request } : null),
     }),
     details: t.field({
@@ -43,54 +54,61 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
 });
 
 export const ContactWritePayloadRef = builder
-    .objectRef<WritePayload>('ContactWritePayload')
-    .implement({
-      description: 'The result of one contact write.',
-      fields: (t) => ({
-        contact: t.field({
-          type: ContactRef,
-          nullable: true,
-          description:
-            'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called.',
-          resolve: (p) => p.contact,
-        }),
-        outcomes: t.field({
-          type: [ProviderOutcomeRef],
-          description: 'One per targeted provider.',
-          resolve: (p) => p.outcomes,
-        }),
-        errors: t.field({
-          type: [InputErrorRef],
-          description: 'Bad input; when not empty no provider was called.',
-          resolve: (p) => p.errors,
-        }),
-      }),
-    });
-
-const BatchSummaryRef = builder.objectRef<BatchPayload['summary']>('BatchSummary').implement({
-    description: 'Counts over a batch write.',
+  .objectRef<WritePayload>('ContactWritePayload')
+  .implement({
+    description: 'The result of one contact write.',
     fields: (t) => ({
-      total: t.exposeInt('total', { description: 'Inputs received.' }),
-      succeeded: t.exposeInt('succeeded', {
-        description: 'Items with no input error whose every outcome is CREATED, UPDATED (or DRY_RUN).',
+      contact: t.field({
+        type: ContactRef,
+        nullable: true,
+        description:
+          'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called.',
+        resolve: (p) => p.contact,
       }),
-      failed: t.exposeInt('failed', { description: 'The other items: input errors, or at least one provider did not take them.' }),
-      upstreamRequests: t.exposeInt('upstreamRequests', {
-        description: 'Real HTTP requests made to providers for this batch.',
+      outcomes: t.field({
+        type: [ProviderOutcomeRef],
+        description: 'One per targeted provider.',
+        resolve: (p) => p.outcomes,
+      }),
+      errors: t.field({
+        type: [InputErrorRef],
+        description: 'Bad input; when not empty no provider was called.',
+        resolve: (p) => p.errors,
       }),
     }),
   });
 
+const BatchSummaryRef = builder.objectRef<BatchPayload['summary']>('BatchSummary').implement({
+  description: 'Counts over a batch write.',
+  fields: (t) => ({
+    total: t.exposeInt('total', { description: 'Inputs received.' }),
+    succeeded: t.exposeInt('succeeded', {
+      description:
+        'Items with no input error whose every outcome is CREATED, UPDATED (or DRY_RUN).',
+    }),
+    failed: t.exposeInt('failed', {
+      description: 'The other items: input errors, or at least one provider did not take them.',
+    }),
+    upstreamRequests: t.exposeInt('upstreamRequests', {
+      description: 'Real HTTP requests made to providers for this batch.',
+    }),
+  }),
+});
+
 export const ContactBatchPayloadRef = builder
-    .objectRef<BatchPayload>('ContactBatchPayload')
-    .implement({
-      description: 'The result of a batch write: one item per input, in input order.',
-      fields: (t) => ({
-        items: t.field({
-          type: [ContactWritePayloadRef],
-          description: 'One result per input, in input order; a bad item fails alone.',
-          resolve: (p) => p.items,
-        }),
-        summary: t.field({ type: BatchSummaryRef, description: 'Counts.', resolve: (p) => p.summary }),
+  .objectRef<BatchPayload>('ContactBatchPayload')
+  .implement({
+    description: 'The result of a batch write: one item per input, in input order.',
+    fields: (t) => ({
+      items: t.field({
+        type: [ContactWritePayloadRef],
+        description: 'One result per input, in input order; a bad item fails alone.',
+        resolve: (p) => p.items,
       }),
-    });
+      summary: t.field({
+        type: BatchSummaryRef,
+        description: 'Counts.',
+        resolve: (p) => p.summary,
+      }),
+    }),
+  });

@@ -3,14 +3,19 @@ import { builder } from './builder.js';
 import { ProviderEnum, ProviderModeEnum } from './enums.js';
 
 export const ProviderStatusRef = builder.objectRef<ProviderEntry>('ProviderStatus').implement({
-  description: 'A provider as this gateway sees it: whether it is called, where, and what it accepts.',
+  description:
+    'A provider as this gateway sees it: whether it is called, where, and what it accepts.',
   fields: (t) => ({
     provider: t.field({ type: ProviderEnum, description: 'The provider.', resolve: (e) => e.id }),
     enabled: t.boolean({
       description: 'Whether writes without a `providers` option go to it.',
       resolve: (e) => e.adapter !== null,
     }),
-    mode: t.field({ type: ProviderModeEnum, description: 'How it is reached.', resolve: (e) => e.mode }),
+    mode: t.field({
+      type: ProviderModeEnum,
+      description: 'How it is reached.',
+      resolve: (e) => e.mode,
+    }),
     reason: t.string({
       nullable: true,
       description: 'Why it is not enabled, when it is not.',

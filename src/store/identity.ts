@@ -18,62 +18,98 @@ export interface IdentityRecord {
 }
 
 /**
- * The identity map. Matching order is externalId, then email, then phone. `claim` must be atomic:
- * two concurrent claims of the same new key get the same record. A later issue adds a durable
- * implementation behind this interface.
+ * The identity map. `claim` must be atomic: two concurrent claims of the same new key get the same
+ * record. A later issue adds a durable implementation behind this interface.
  */
 export interface IdentityStore {
   get(id: string): Promise<IdentityRecord | null>;
   find(keys: IdentityKeys): Promise<IdentityRecord | null>;
   /** Finds the record for these keys or creates one (with an empty view). */
   claim(keys: IdentityKeys, now: string): Promise<{ record: IdentityRecord; created: boolean }>;
-  /** Stores the record and re-indexes its keys from `record.view`. */
+  /** Stores the record and indexes it under the keys of `record.view`. */
   save(record: IdentityRecord): Promise<void>;
   close(): Promise<void>;
 }
 
-const KEY_ORDER = ['externalId', 'email', 'phone'] as const;
+export const IDENTITY_KEY_ORDER = ['externalId', 'email', 'phone'] as const;
+type KeyKind = (typeof IDENTITY_KEY_ORDER)[number];
+type KeyValues = Partial<Record<KeyKind, string>>;
 
-function indexKeys(keys: IdentityKeys): string[] {
-  const out: string[] = [];
-  for (const k of KEY_ORDER) {
+function present(keys: IdentityKeys): KeyValues {
+  const out: KeyValues = {};
+  for (const k of IDENTITY_KEY_ORDER) {
     const v = keys[k];
     if (typeof v === 'string' && v !== '') {
-      out.push(`${k}:${v}`);
+      out[k] = v;
     }
   }
   return out;
 }
 
-function clone(record: IdentityRecord): IdentityRecord {
-  return structuredClone(record);
+/**
+ * The matching rule, shared by every store: keys are tried in order externalId → email → phone,
+ * and a record found by a lower key is only a match when it does not hold a *different* value for
+ * a higher key the input gives (same phone but another email is another person, e.g. a family
+ * sharing a number). Returns the id to use, or null for a new contact.
+ */
+export function matchIdentity(
+  keys: IdentityKeys,
+  lookup: (kind: KeyKind, value: string) => string | undefined,
+  keysOf: (id: string) => KeyValues,
+): string | null {
+  const given = present(keys);
+  for (const [i, kind] of IDENTITY_KEY_ORDER.entries()) {
+    const value = given[kind];
+    if (value === undefined) {
+      continue;
+    }
+    const id = lookup(kind, value);
+    if (id === undefined) {
+      continue;
+    }
+    const held = keysOf(id);
+    const conflict = IDENTITY_KEY_ORDER.slice(0, i).some(
+      (higher) =>
+        given[higher] !== undefined && held[higher] !== undefined && held[higher] !== given[higher],
+    );
+    if (!conflict) {
+      return id;
+    }
+  }
+  return null;
 }
 
 /** The embedded default: a process-local map. */
 export function createMemoryIdentityStore(): IdentityStore {
   const byId = new Map<string, IdentityRecord>();
   const index = new Map<string, string>();
-  const owned = new Map<string, string[]>();
+  const owned = new Map<string, KeyValues>();
 
-  function findSync(keys: IdentityKeys): IdentityRecord | null {
-    for (const key of indexKeys(keys)) {
-      const id = index.get(key);
-      if (id !== undefined) {
-        return byId.get(id) ?? null;
-      }
-    }
-    return null;
-  }
+  const findId = (keys: IdentityKeys) =>
+    matchIdentity(
+      keys,
+      (kind, value) => index.get(`${kind}:${value}`),
+      (id) => owned.get(id) ?? {},
+    );
 
+  /** Points the record's keys at it; keys the new values do not mention are kept. */
   function reindex(id: string, keys: IdentityKeys) {
-    for (const key of owned.get(id) ?? []) {
-      if (index.get(key) === id) {
-        index.delete(key);
+    const previous = owned.get(id) ?? {};
+    const next: KeyValues = { ...previous };
+    for (const kind of IDENTITY_KEY_ORDER) {
+      const v = keys[kind];
+      if (v === null || (typeof v === 'string' && v !== '')) {
+        const old = previous[kind];
+        if (old !== undefined && index.get(`${kind}:${old}`) === id) {
+          index.delete(`${kind}:${old}`);
+        }
+        if (v === null) {
+          delete next[kind];
+        } else {
+          next[kind] = v;
+          index.set(`${kind}:${v}`, id);
+        }
       }
-    }
-    const next = indexKeys(keys);
-    for (const key of next) {
-      index.set(key, id);
     }
     owned.set(id, next);
   }
@@ -81,16 +117,18 @@ export function createMemoryIdentityStore(): IdentityStore {
   return {
     async get(id) {
       const r = byId.get(id);
-      return r ? clone(r) : null;
+      return r ? structuredClone(r) : null;
     },
     async find(keys) {
-      const r = findSync(keys);
-      return r ? clone(r) : null;
+      const id = findId(keys);
+      const r = id === null ? undefined : byId.get(id);
+      return r ? structuredClone(r) : null;
     },
     async claim(keys, now) {
-      const existing = findSync(keys);
+      const id = findId(keys);
+      const existing = id === null ? undefined : byId.get(id);
       if (existing) {
-        return { record: clone(existing), created: false };
+        return { record: structuredClone(existing), created: false };
       }
       const record: IdentityRecord = {
         id: randomUUID(),
@@ -102,34 +140,15 @@ export function createMemoryIdentityStore(): IdentityStore {
       byId.set(record.id, record);
       // Index the claimed keys at once so a second claim in the same batch finds this record.
       reindex(record.id, keys);
-      return { record: clone(record), created: true };
+      return { record: structuredClone(record), created: true };
     },
     async save(record) {
-      const stored = clone(record);
-      byId.set(record.id, stored);
-      const keys: IdentityKeys = {
-        externalId: stored.view.externalId,
-        email: stored.view.email,
-        phone: stored.view.phone,
-      };
-      // Keep keys the view does not mention (e.g. claimed but not yet confirmed).
-      const previous = owned.get(record.id) ?? [];
-      const merged = new Set([...indexKeys(keys)]);
-      for (const key of previous) {
-        const kind = key.slice(0, key.indexOf(':')) as (typeof KEY_ORDER)[number];
-        if (keys[kind] === undefined) {
-          merged.add(key);
-        }
-      }
-      for (const key of previous) {
-        if (index.get(key) === record.id) {
-          index.delete(key);
-        }
-      }
-      for (const key of merged) {
-        index.set(key, record.id);
-      }
-      owned.set(record.id, [...merged]);
+      byId.set(record.id, structuredClone(record));
+      reindex(record.id, {
+        externalId: record.view.externalId,
+        email: record.view.email,
+        phone: record.view.phone,
+      });
     },
     async close() {
       byId.clear();

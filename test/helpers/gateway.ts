@@ -1,8 +1,8 @@
 import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
+import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -12,7 +12,11 @@ export interface TestGateway {
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; data: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  ): Promise<{
+    status: number;
+    data: T;
+    errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  }>;
   close(): Promise<void>;
 }
 
@@ -42,7 +46,11 @@ export async function createTestGateway(
         body: JSON.stringify({ query, variables }),
       });
       const body = (await res.json()) as { data: never; errors?: never };
-      return { status: res.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
+      return {
+        status: res.status,
+        data: body.data,
+        ...(body.errors ? { errors: body.errors } : {}),
+      };
     },
     async close() {
       await gateway.close();

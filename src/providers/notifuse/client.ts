@@ -1,7 +1,7 @@
 import type { NotifuseConfig } from '../../config.js';
 import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
-import { clipMessage, classifyStatus, retryAfterMs } from '../../http/status.js';
+import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
 import {
   ErrorBodySchema,
@@ -81,7 +81,10 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     },
 
     async upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {
-      const res = await http.request({ ...upsertRequest(body), ...(signal ? { signal } : {}) }, stats);
+      const res = await http.request(
+        { ...upsertRequest(body), ...(signal ? { signal } : {}) },
+        stats,
+      );
       if (res.status !== 200) {
         throw notifuseError(res);
       }
@@ -93,7 +96,10 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     },
 
     async import(body: ImportRequestBody, stats: CallStats, signal?: AbortSignal) {
-      const res = await http.request({ ...importRequest(body), ...(signal ? { signal } : {}) }, stats);
+      const res = await http.request(
+        { ...importRequest(body), ...(signal ? { signal } : {}) },
+        stats,
+      );
       if (res.status !== 200) {
         throw notifuseError(res);
       }
@@ -105,12 +111,7 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     },
 
     /** `null` when Notifuse has no such contact (404). */
-    async get(
-      by: 'email' | 'externalId',
-      value: string,
-      stats: CallStats,
-      signal?: AbortSignal,
-    ) {
+    async get(by: 'email' | 'externalId', value: string, stats: CallStats, signal?: AbortSignal) {
       const res = await http.request(
         {
           method: 'GET',

@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
-import type { HttpOptions, NotifuseConfig } from '../../config.js';
 import type { Dispatcher } from 'undici';
-import { type HttpRequest, createHttpClient } from '../../http/client.js';
-import type { CallPolicy } from '../../http/policy.js';
+import type { HttpOptions, NotifuseConfig } from '../../config.js';
 import { normaliseEmail } from '../../contacts/validation.js';
-import { toProviderErrorInfo } from '../../errors.js';
+import type { toProviderErrorInfo } from '../../errors.js';
+import { createHttpClient, type HttpRequest } from '../../http/client.js';
+import type { CallPolicy } from '../../http/policy.js';
 import { chunk } from '../align.js';
 import { elapsed, failedResult, writeResult } from '../results.js';
 import type {
@@ -18,9 +18,9 @@ import type {
 } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import {
+  fromWireContact,
   NOTIFUSE_ACCEPTED_FIELDS,
   NOTIFUSE_CLEARABLE_FIELDS,
-  fromWireContact,
   toWireContact,
 } from './mapping.js';
 import { type ImportOperation, type NotifuseWireContact, readAction } from './wire.js';
@@ -117,7 +117,11 @@ export function createNotifuseAdapter(
     }
     const start = performance.now();
     const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
-      client.upsert({ workspace_id: config.workspaceId, contact: p.contact }, ctx.stats, ctx.signal),
+      client.upsert(
+        { workspace_id: config.workspaceId, contact: p.contact },
+        ctx.stats,
+        ctx.signal,
+      ),
     );
     const common = { attempts: outcome.attempts, durationMs: elapsed(start), droppedFields };
     if (!outcome.ok) {
@@ -191,7 +195,10 @@ export function createNotifuseAdapter(
               details: { batchSize: entries.length },
             };
             if (!outcome.ok) {
-              results.set(p, failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId }));
+              results.set(
+                p,
+                failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId }),
+              );
               continue;
             }
             const op = ops.get(email);
@@ -204,7 +211,9 @@ export function createNotifuseAdapter(
                 failedResult(
                   op
                     ? {
-                        code: /invalid contact/i.test(op.error ?? '') ? 'BAD_REQUEST' : 'UPSTREAM_HTTP_ERROR',
+                        code: /invalid contact/i.test(op.error ?? '')
+                          ? 'BAD_REQUEST'
+                          : 'UPSTREAM_HTTP_ERROR',
                         message: `Notifuse rejected the contact: ${op.error ?? 'no reason given'}`,
                         httpStatus: 200,
                         retryable: !/invalid contact/i.test(op.error ?? ''),
@@ -226,7 +235,11 @@ export function createNotifuseAdapter(
     return group.map(
       (p) =>
         results.get(p) ??
-        failedResult({ code: 'INTERNAL', message: 'Notifuse import lost an item', retryable: false }),
+        failedResult({
+          code: 'INTERNAL',
+          message: 'Notifuse import lost an item',
+          retryable: false,
+        }),
     );
   }
 
@@ -305,13 +318,16 @@ export function createNotifuseAdapter(
         keys.map((key) =>
           limit(async (): Promise<ReadResult | null | ReturnType<typeof toProviderErrorInfo>> => {
             const by = key.by === 'externalId' ? 'externalId' : 'email';
-            const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
-              client.get(by, key.value, ctx.stats, ctx.signal),
+            const outcome = await deps.policy.execute(
+              { provider: 'NOTIFUSE', idempotent: true },
+              () => client.get(by, key.value, ctx.stats, ctx.signal),
             );
             if (!outcome.ok) {
               return outcome.error.toInfo();
             }
-            return outcome.value === null ? null : fromWireContact(outcome.value, config.customFieldMap);
+            return outcome.value === null
+              ? null
+              : fromWireContact(outcome.value, config.customFieldMap);
           }),
         ),
       );

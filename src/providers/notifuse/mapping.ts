@@ -1,8 +1,4 @@
-import {
-  type ContactPatch,
-  flattenPatch,
-  type JsonObject,
-} from '../../contacts/model.js';
+import { type ContactPatch, flattenPatch, type JsonObject } from '../../contacts/model.js';
 import type { ProviderErrorInfo } from '../../errors.js';
 import type { NotifuseWireContact, NotifuseWireValue } from './wire.js';
 
@@ -41,11 +37,13 @@ export const NOTIFUSE_COLUMN_LIMITS: Readonly<Record<string, number>> = {
 };
 
 const CUSTOM_COLUMN = /^custom_(string|number|datetime|json)_([1-5])$/;
-const RFC3339 =
-  /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-export const NOTIFUSE_CUSTOM_COLUMNS: readonly string[] = ['string', 'number', 'datetime', 'json'].flatMap(
-  (kind) => [1, 2, 3, 4, 5].map((n) => `custom_${kind}_${n}`),
-);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+export const NOTIFUSE_CUSTOM_COLUMNS: readonly string[] = [
+  'string',
+  'number',
+  'datetime',
+  'json',
+].flatMap((kind) => [1, 2, 3, 4, 5].map((n) => `custom_${kind}_${n}`));
 
 export const NOTIFUSE_ACCEPTED_FIELDS: readonly string[] = [
   ...Object.keys(NOTIFUSE_FIELD_MAP),

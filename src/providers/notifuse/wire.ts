@@ -51,7 +51,9 @@ export const ErrorBodySchema = z.looseObject({ error: z.string() });
 export type ImportOperation = z.infer<typeof ImportResponseSchema>['operations'][number];
 
 /** Normalises the action words every documented form uses. */
-export function readAction(action: string | null | undefined): 'CREATED' | 'UPDATED' | 'ERROR' | null {
+export function readAction(
+  action: string | null | undefined,
+): 'CREATED' | 'UPDATED' | 'ERROR' | null {
   switch ((action ?? '').toLowerCase()) {
     case 'create':
     case 'created':
