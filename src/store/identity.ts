@@ -143,7 +143,9 @@ export function createMemoryIdentityStore(): IdentityStore {
       return { record: structuredClone(record), created: true };
     },
     async save(record) {
-      byId.set(record.id, structuredClone(record));
+      // Links are only ever added: a concurrent writer holding an older copy must not drop one.
+      const links = { ...byId.get(record.id)?.records, ...record.records };
+      byId.set(record.id, structuredClone({ ...record, records: links }));
       reindex(record.id, {
         externalId: record.view.externalId,
         email: record.view.email,

@@ -575,6 +575,53 @@ describe('updateContact', () => {
   });
 });
 
+describe('identity across providers', () => {
+  it('skips Notifuse for a phone-only contact, then links it once an email arrives', async () => {
+    const phoneOnly = await upsert(
+      { phone: '+14155550777', firstName: 'Phone' },
+      { providers: ['NOTIFUSE'] },
+    );
+    expect(phoneOnly.outcomes).toEqual([
+      expect.objectContaining({
+        provider: 'NOTIFUSE',
+        status: 'SKIPPED',
+        attempts: 0,
+        error: expect.objectContaining({ code: 'MISSING_REQUIRED_FIELD', retryable: false }),
+      }),
+    ]);
+    expect(t.notifuse.controls.requestCount()).toBe(0);
+
+    const notLinked = await t.gql<{ updateContact: WritePayload }>(UPDATE, {
+      id: phoneOnly.contact.id,
+      patch: { lastName: 'Only' },
+      options: { providers: ['NOTIFUSE'] },
+    });
+    expect(notLinked.data.updateContact.outcomes).toEqual([
+      expect.objectContaining({
+        provider: 'NOTIFUSE',
+        status: 'SKIPPED',
+        error: expect.objectContaining({ code: 'PROVIDER_NOT_LINKED' }),
+      }),
+    ]);
+
+    const linked = await upsert({ phone: '+14155550777', email: 'phone@example.com' });
+    expect(linked.contact.id).toBe(phoneOnly.contact.id);
+    expect(linked.outcomes[0]).toMatchObject({ status: 'CREATED', remoteId: 'phone@example.com' });
+    expect(t.notifuse.store.get('phone@example.com')).toMatchObject({ phone: '+14155550777' });
+  });
+
+  it('does not merge two people who share a phone but not an email', async () => {
+    const parent = await upsert({ email: 'parent@example.com', phone: '+14155550888' });
+    const child = await upsert({ email: 'child@example.com', phone: '+14155550888' });
+    expect(child.contact.id).not.toBe(parent.contact.id);
+    expect(child.outcomes[0]).toMatchObject({
+      status: 'CREATED',
+      remoteId: 'child@example.com',
+      droppedFields: [],
+    });
+  });
+});
+
 describe('providers', () => {
   it('lists every provider with its mode', async () => {
     const res = await t.gql<{ providers: Array<Record<string, unknown>> }>(
