@@ -2,6 +2,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config.js';
+import { createIdempotencyGuard } from './contacts/idempotency.js';
 import type { ProviderId } from './contacts/model.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
@@ -9,12 +10,15 @@ import { type CallPolicy, singleAttemptPolicy } from './http/policy.js';
 import { createLogger } from './logger.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
+import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
 import { createMemoryIdentityStore, type IdentityStore } from './store/identity.js';
 
 export interface GatewayDeps {
   logger?: Logger;
   /** @default the embedded in-memory identity map */
   store?: IdentityStore;
+  /** @default the embedded in-memory idempotency records (24 h) */
+  idempotency?: IdempotencyStore;
   /** @default one attempt per call (the resilience seam) */
   policy?: CallPolicy;
   /** Providers whose URL points at an in-process sandbox (reported as SANDBOX). */
@@ -67,6 +71,8 @@ query ReadBack {
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = deps.store ?? createMemoryIdentityStore();
+  const idempotencyStore = deps.idempotency ?? createMemoryIdempotencyStore();
+  const idempotent = createIdempotencyGuard(idempotencyStore);
   const registry = createRegistry(config, {
     policy: deps.policy ?? singleAttemptPolicy,
     ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
@@ -91,6 +97,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       service,
       registry,
       limits,
+      idempotent,
+      idempotencyHeader: request.headers.get('idempotency-key'),
       scope: { registry, stats: { upstreamRequests: 0 }, signal: request.signal },
     }),
   });
@@ -103,6 +111,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     async close() {
       await registry.close();
       await store.close();
+      await idempotencyStore.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { IdempotencyGuard } from './contacts/idempotency.js';
 import type { RequestScope } from './contacts/loaders.js';
 import type { ContactsService } from './contacts/service.js';
 import type { ProviderRegistry } from './providers/registry.js';
@@ -8,4 +9,7 @@ export interface GraphQLContext {
   registry: ProviderRegistry;
   scope: RequestScope;
   limits: { maxBatchInputs: number };
+  idempotent: IdempotencyGuard;
+  /** The `Idempotency-Key` request header, when sent. */
+  idempotencyHeader: string | null;
 }

@@ -18,6 +18,9 @@ export type GatewayErrorCode =
   | 'IDENTITY_REQUIRED'
   | 'NOT_FOUND'
   | 'TOO_MANY_ITEMS'
+  | 'BAD_USER_INPUT'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'IDEMPOTENCY_IN_PROGRESS'
   // provider outcomes
   | 'PROVIDER_NOT_ENABLED'
   | 'PROVIDER_NOT_LINKED'

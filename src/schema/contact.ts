@@ -1,5 +1,6 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { RawContactInput } from '../contacts/validation.js';
+import type { GraphQLContext } from '../context.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
@@ -103,6 +104,37 @@ export const WriteOptions = builder.inputType('WriteOptions', {
   }),
 });
 
+/**
+ * Wraps a write in the idempotency guard: `options.idempotencyKey`, else the `Idempotency-Key`
+ * header. The fingerprint is the field's arguments without the key itself.
+ */
+function idempotently<T>(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  args: {
+    options?:
+      | { idempotencyKey?: string | null | undefined; dryRun?: boolean | null | undefined }
+      | null
+      | undefined;
+  },
+  run: () => Promise<T>,
+): Promise<T> {
+  const key = args.options?.idempotencyKey ?? ctx.idempotencyHeader;
+  if (args.options?.dryRun) {
+    return run();
+  }
+  const { idempotencyKey: _key, ...options } = args.options ?? {};
+  return ctx.idempotent(
+    key,
+    {
+      operation: info.fieldName,
+      path: String(info.path.key),
+      args: { ...args, options },
+    },
+    run,
+  );
+}
+
 builder.queryType({ description: 'Reads.' });
 builder.mutationType({
   description:
@@ -163,8 +195,10 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: ContactInput, required: true, description: 'The contact.' }),
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.service.upsertContact(args.input as RawContactInput, args.options ?? {}, ctx.scope),
+    resolve: (_root, args, ctx, info) =>
+      idempotently(ctx, info, args, () =>
+        ctx.service.upsertContact(args.input as RawContactInput, args.options ?? {}, ctx.scope),
+      ),
   }),
   upsertContacts: t.field({
     type: ContactBatchPayloadRef,
@@ -174,17 +208,15 @@ builder.mutationFields((t) => ({
       inputs: t.arg({ type: [ContactInput], required: true, description: 'The contacts.' }),
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
-    resolve: (_root, args, ctx) => {
+    resolve: (_root, args, ctx, info) => {
       if (args.inputs.length > ctx.limits.maxBatchInputs) {
         throw new GraphQLError(
           `upsertContacts takes at most ${ctx.limits.maxBatchInputs} inputs (got ${args.inputs.length}).`,
           { extensions: { code: 'TOO_MANY_ITEMS' } },
         );
       }
-      return ctx.service.upsertContacts(
-        args.inputs as RawContactInput[],
-        args.options ?? {},
-        ctx.scope,
+      return idempotently(ctx, info, args, () =>
+        ctx.service.upsertContacts(args.inputs as RawContactInput[], args.options ?? {}, ctx.scope),
       );
     },
   }),
@@ -197,12 +229,14 @@ builder.mutationFields((t) => ({
       patch: t.arg({ type: ContactInput, required: true, description: 'The changes.' }),
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.service.updateContact(
-        String(args.id),
-        args.patch as RawContactInput,
-        args.options ?? {},
-        ctx.scope,
+    resolve: (_root, args, ctx, info) =>
+      idempotently(ctx, info, args, () =>
+        ctx.service.updateContact(
+          String(args.id),
+          args.patch as RawContactInput,
+          args.options ?? {},
+          ctx.scope,
+        ),
       ),
   }),
 }));
