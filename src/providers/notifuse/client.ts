@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { NotifuseConfig } from '../../config.js';
 import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
@@ -66,6 +67,25 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     body,
   });
 
+  /** A write that must answer 200 with a body of `schema`'s shape. */
+  async function send<S extends z.ZodType>(
+    req: HttpRequest,
+    schema: S,
+    what: string,
+    stats: CallStats,
+    signal?: AbortSignal,
+  ): Promise<z.infer<S>> {
+    const res = await http.request({ ...req, ...(signal ? { signal } : {}) }, stats);
+    if (res.status !== 200) {
+      throw notifuseError(res);
+    }
+    const parsed = schema.safeParse(res.json);
+    if (!parsed.success) {
+      throw malformed(res, `a body that is not ${what}`);
+    }
+    return parsed.data;
+  }
+
   return {
     upsertRequest,
     importRequest,
@@ -80,34 +100,12 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
       };
     },
 
-    async upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {
-      const res = await http.request(
-        { ...upsertRequest(body), ...(signal ? { signal } : {}) },
-        stats,
-      );
-      if (res.status !== 200) {
-        throw notifuseError(res);
-      }
-      const parsed = UpsertResponseSchema.safeParse(res.json);
-      if (!parsed.success) {
-        throw malformed(res, 'a body that is not an upsert result');
-      }
-      return parsed.data;
+    upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {
+      return send(upsertRequest(body), UpsertResponseSchema, 'an upsert result', stats, signal);
     },
 
-    async import(body: ImportRequestBody, stats: CallStats, signal?: AbortSignal) {
-      const res = await http.request(
-        { ...importRequest(body), ...(signal ? { signal } : {}) },
-        stats,
-      );
-      if (res.status !== 200) {
-        throw notifuseError(res);
-      }
-      const parsed = ImportResponseSchema.safeParse(res.json);
-      if (!parsed.success) {
-        throw malformed(res, 'a body that is not an import result');
-      }
-      return parsed.data;
+    import(body: ImportRequestBody, stats: CallStats, signal?: AbortSignal) {
+      return send(importRequest(body), ImportResponseSchema, 'an import result', stats, signal);
     },
 
     /** `null` when Notifuse has no such contact (404). */
