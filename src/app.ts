@@ -7,6 +7,7 @@ import type { ProviderId } from './contacts/model.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import { type CallPolicy, singleAttemptPolicy } from './http/policy.js';
+import { redactText } from './http/redact.js';
 import { createLogger } from './logger.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
@@ -67,6 +68,13 @@ query ReadBack {
 }
 `;
 
+/** Yoga's log arguments as one line, credentials scrubbed (errors may quote connection strings). */
+function logText(args: unknown[]): string {
+  return redactText(
+    args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a))).join(' '),
+  );
+}
+
 /** Builds the gateway (no listening): tests call `gateway.yoga.fetch(...)`. */
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -88,10 +96,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maskedErrors: true,
     graphiql: { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE },
     logging: {
-      debug: (...args) => logger.debug(args.map(String).join(' ')),
-      info: (...args) => logger.info(args.map(String).join(' ')),
-      warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      debug: (...args) => logger.debug(logText(args)),
+      info: (...args) => logger.info(logText(args)),
+      warn: (...args) => logger.warn(logText(args)),
+      error: (...args) => logger.error(logText(args)),
     },
     context: ({ request }) => ({
       service,

@@ -20,10 +20,15 @@ beforeEach(() => {
 
 describe('idempotency', () => {
   it('replays the first result for the same key and input without calling the provider again', async () => {
-    const vars = { input: { email: 'idem@example.com', firstName: 'Once' }, options: { idempotencyKey: 'k-1' } };
+    const vars = {
+      input: { email: 'idem@example.com', firstName: 'Once' },
+      options: { idempotencyKey: 'k-1' },
+    };
     const first = await t.gql(UPSERT, vars);
     const second = await t.gql(UPSERT, vars);
-    expect(first.data).toMatchObject({ upsertContact: { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }] } });
+    expect(first.data).toMatchObject({
+      upsertContact: { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }] },
+    });
     expect(second.data).toEqual(first.data);
     expect(t.notifuse.controls.requestCount()).toBe(1);
     // Without the key the same input is a new write: UPDATED.
@@ -33,8 +38,14 @@ describe('idempotency', () => {
   });
 
   it('refuses the same key with a different input', async () => {
-    await t.gql(UPSERT, { input: { email: 'idem2@example.com', firstName: 'A' }, options: { idempotencyKey: 'k-2' } });
-    const res = await t.gql(UPSERT, { input: { email: 'idem2@example.com', firstName: 'B' }, options: { idempotencyKey: 'k-2' } });
+    await t.gql(UPSERT, {
+      input: { email: 'idem2@example.com', firstName: 'A' },
+      options: { idempotencyKey: 'k-2' },
+    });
+    const res = await t.gql(UPSERT, {
+      input: { email: 'idem2@example.com', firstName: 'B' },
+      options: { idempotencyKey: 'k-2' },
+    });
     expect(res.data).toBeNull();
     expect(res.errors?.[0]).toMatchObject({ extensions: { code: 'IDEMPOTENCY_CONFLICT' } });
     expect(t.notifuse.controls.requestCount()).toBe(1);
@@ -46,7 +57,9 @@ describe('idempotency', () => {
     const first = await t.gql(UPSERT_MANY, { inputs }, { 'idempotency-key': 'batch-7' });
     const second = await t.gql(UPSERT_MANY, { inputs }, { 'idempotency-key': 'batch-7' });
     expect(second.data).toEqual(first.data);
-    expect(first.data).toMatchObject({ upsertContacts: { summary: { total: 2, succeeded: 2, upstreamRequests: 1 } } });
+    expect(first.data).toMatchObject({
+      upsertContacts: { summary: { total: 2, succeeded: 2, upstreamRequests: 1 } },
+    });
     expect(t.notifuse.controls.requestCount()).toBe(1);
   });
 
