@@ -76,6 +76,8 @@ export interface Config {
   port: number;
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `pretty` for people (default on a terminal), `json` lines for machines (default otherwise). */
+  logFormat: 'json' | 'pretty' | 'auto';
   /** True when no provider has credentials: `npm start` then runs every sandbox in-process. */
   sandboxMode: boolean;
   /** Most inputs one `upsertContacts` call accepts. @default 5000 */
@@ -115,6 +117,7 @@ const EnvSchema = z.object({
   PORT: int(4000, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
   MAX_BATCH_INPUTS: int(5000, 1, 100_000),
   HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
@@ -257,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     sandboxMode: !notifuse && !dotdigital && !salesforceMc && !digitalOnboarding,
     maxBatchInputs: e.MAX_BATCH_INPUTS,
     http: {

@@ -1,10 +1,23 @@
 import { type Logger, pino } from 'pino';
+import { build as prettyStream } from 'pino-pretty';
 
 /**
  * The process logger. Anything that could carry a credential is redacted by path, in addition to
  * the rule that request bodies and headers are never logged at all.
  */
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: NodeJS.WritableStream,
+  format: 'json' | 'pretty' = 'json',
+): Logger {
+  const stream =
+    format === 'pretty'
+      ? prettyStream({
+          colorize: true,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname,service',
+        })
+      : destination;
   return pino(
     {
       level,
@@ -29,6 +42,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         censor: '[redacted]',
       },
     },
-    destination as pino.DestinationStream | undefined,
+    stream as pino.DestinationStream | undefined,
   );
 }

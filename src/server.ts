@@ -21,7 +21,9 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const format =
+    config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
+  const logger = createLogger(config.logLevel, undefined, format);
   const sandboxes = config.sandboxMode ? await startSandboxes(config) : null;
   const gateway = createGateway(sandboxes?.config ?? config, {
     logger,
@@ -50,7 +52,7 @@ async function main() {
         ...(entry.reason ? { reason: entry.reason } : {}),
         ...(sandbox ? { sandboxControls: `${sandbox.url}/__sandbox/requests` } : {}),
       },
-      `provider ${entry.id}: ${entry.mode}`,
+      `${entry.id}: ${entry.mode}${entry.adapter ? ` → ${entry.adapter.baseUrl}` : ''}${entry.reason ? ` (${entry.reason})` : ''}`,
     );
   }
   logger.info({ url, port }, `GraphiQL ready at ${url}`);
