@@ -56,7 +56,24 @@ export interface NotifuseConfig extends NotifuseOptions {
   workspaceId: string;
 }
 
-export interface DotdigitalConfig {
+/** Dotdigital tuning that applies whether it runs live or in the sandbox. */
+export interface DotdigitalOptions {
+  /**
+   * Unified field (dotted path such as `firstName`, `address.postalCode`, or `customFields.<key>`)
+   * → Dotdigital data field name. Merged over the adapter's defaults (FIRSTNAME, LASTNAME, …).
+   */
+  dataFieldMap: Readonly<Record<string, string>>;
+  /** Contacts per `PUT /contacts/v3/import`. @default 1000 */
+  batchSize: number;
+  /** Longest the gateway polls an import before reporting its contacts QUEUED. @default 20000 */
+  importMaxWaitMs: number;
+  /** First poll delay; doubles up to 5 s. @default 200 */
+  importPollIntervalMs: number;
+  /** Parallel single calls (PATCH updates, GET reads). @default 8 */
+  concurrency: number;
+}
+
+export interface DotdigitalConfig extends DotdigitalOptions {
   url: string;
   username: string;
   password: Secret;
@@ -85,6 +102,7 @@ export interface Config {
   http: HttpOptions;
   notifuseOptions: NotifuseOptions;
   notifuse: NotifuseConfig | null;
+  dotdigitalOptions: DotdigitalOptions;
   dotdigital: DotdigitalConfig | null;
   salesforceMc: SalesforceMcConfig | null;
   digitalOnboarding: DigitalOnboardingConfig | null;
@@ -131,6 +149,10 @@ const EnvSchema = z.object({
   DOTDIGITAL_URL: z.string().default('https://r1-api.dotdigital.com'),
   DOTDIGITAL_USERNAME: optional,
   DOTDIGITAL_PASSWORD: optional,
+  DOTDIGITAL_DATA_FIELD_MAP: optional,
+  DOTDIGITAL_BATCH_SIZE: int(1000, 1, 10_000),
+  DOTDIGITAL_IMPORT_MAX_WAIT_MS: int(20_000, 0, 600_000),
+  DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: int(200, 10, 60_000),
   SFMC_AUTH_URL: optional,
   SFMC_CLIENT_ID: optional,
   SFMC_CLIENT_SECRET: optional,
@@ -191,7 +213,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const notifuseOptions: NotifuseOptions = {
     batchSize: e.NOTIFUSE_BATCH_SIZE,
-    customFieldMap: parseCustomFieldMap(e.NOTIFUSE_CUSTOM_FIELD_MAP, problems),
+    customFieldMap: parseJsonMap(
+      'NOTIFUSE_CUSTOM_FIELD_MAP',
+      e.NOTIFUSE_CUSTOM_FIELD_MAP,
+      z.string().regex(NOTIFUSE_COLUMN),
+      'values must be Notifuse columns custom_{string|number|datetime|json}_{1..5}',
+      problems,
+    ),
     readConcurrency: 8,
   };
   let notifuse: NotifuseConfig | null = null;
@@ -211,6 +239,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     };
   }
 
+  const dotdigitalOptions: DotdigitalOptions = {
+    dataFieldMap: parseJsonMap(
+      'DOTDIGITAL_DATA_FIELD_MAP',
+      e.DOTDIGITAL_DATA_FIELD_MAP,
+      z.string().regex(/^[A-Za-z0-9_]{1,100}$/),
+      'values must be Dotdigital data field names (letters, digits, _)',
+      problems,
+    ),
+    batchSize: e.DOTDIGITAL_BATCH_SIZE,
+    importMaxWaitMs: e.DOTDIGITAL_IMPORT_MAX_WAIT_MS,
+    importPollIntervalMs: e.DOTDIGITAL_IMPORT_POLL_INTERVAL_MS,
+    concurrency: 8,
+  };
   let dotdigital: DotdigitalConfig | null = null;
   if (
     requireAll('Dotdigital', {
@@ -220,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   ) {
     checkUrl('DOTDIGITAL_URL', e.DOTDIGITAL_URL);
     dotdigital = {
+      ...dotdigitalOptions,
       url: e.DOTDIGITAL_URL,
       username: e.DOTDIGITAL_USERNAME!,
       password: new Secret(e.DOTDIGITAL_PASSWORD!),
@@ -272,13 +314,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     notifuseOptions,
     notifuse,
+    dotdigitalOptions,
     dotdigital,
     salesforceMc,
     digitalOnboarding,
   });
 }
 
-function parseCustomFieldMap(raw: string | undefined, problems: string[]): Record<string, string> {
+/** A JSON object of string → string from one variable, each value checked by `value`. */
+function parseJsonMap(
+  name: string,
+  raw: string | undefined,
+  value: z.ZodString,
+  rule: string,
+  problems: string[],
+): Record<string, string> {
   if (raw === undefined) {
     return {};
   }
@@ -286,14 +336,12 @@ function parseCustomFieldMap(raw: string | undefined, problems: string[]): Recor
   try {
     parsed = JSON.parse(raw);
   } catch {
-    problems.push('NOTIFUSE_CUSTOM_FIELD_MAP must be a JSON object');
+    problems.push(`${name} must be a JSON object`);
     return {};
   }
-  const result = z.record(z.string(), z.string().regex(NOTIFUSE_COLUMN)).safeParse(parsed);
+  const result = z.record(z.string(), value).safeParse(parsed);
   if (!result.success) {
-    problems.push(
-      'NOTIFUSE_CUSTOM_FIELD_MAP values must be Notifuse columns custom_{string|number|datetime|json}_{1..5}',
-    );
+    problems.push(`${name}: ${rule}`);
     return {};
   }
   return result.data;

@@ -75,9 +75,35 @@ export interface ContactPatch {
   customFields?: JsonObject | null;
 }
 
+export const DOTDIGITAL_MERGE_OPTIONS = [
+  'OVERWRITE',
+  'OVERWRITE_IF_NOT_EMPTY',
+  'OVERWRITE_IF_EMPTY',
+] as const;
+export type DotdigitalMergeOption = (typeof DOTDIGITAL_MERGE_OPTIONS)[number];
+
+export interface DotdigitalConsentRecord {
+  text: string;
+  /** ISO 8601 UTC date-time */
+  dateTimeConsented: string;
+  url: string;
+  ipAddress: string;
+  userAgent: string;
+}
+
+export interface DotdigitalProviderOptions {
+  /** How supplied fields merge with stored ones. Absent = Dotdigital's default (overwrite). */
+  mergeOption?: DotdigitalMergeOption | null;
+  /** Address book (list) ids to add the contact to. */
+  lists?: number[] | null;
+  preferences?: Array<{ id: number; isOptedIn: boolean }> | null;
+  consentRecords?: DotdigitalConsentRecord[] | null;
+}
+
 /** Per-provider extras that do not belong to the unified model. */
 export interface ProviderOptions {
   notifuse?: { subscribeToLists?: string[] | null } | null;
+  dotdigital?: DotdigitalProviderOptions | null;
 }
 
 /** The merged, unified view of a contact (what the `Contact` GraphQL type shows). */
