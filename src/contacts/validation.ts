@@ -253,6 +253,88 @@ function providerOptions(c: Collector, path: string, value: unknown): ProviderOp
       out.notifuse = { subscribeToLists: null };
     }
   }
+  const dotdigital = value['dotdigital'];
+  if (isPlainObject(dotdigital)) {
+    out.dotdigital = dotdigitalOptions(c, `${path}.dotdigital`, dotdigital);
+  }
+  return out;
+}
+
+const IP = z.union([z.ipv4(), z.ipv6()]);
+const ISO_UTC = z.iso.datetime();
+const ABSOLUTE_URL = z.url({ protocol: /^https?$/ });
+
+function dotdigitalOptions(
+  c: Collector,
+  path: string,
+  value: Record<string, unknown>,
+): NonNullable<ProviderOptions['dotdigital']> {
+  const out: NonNullable<ProviderOptions['dotdigital']> = {};
+  if (value['mergeOption'] !== undefined) {
+    out.mergeOption = value['mergeOption'] as NonNullable<typeof out.mergeOption> | null;
+  }
+  const lists = value['lists'];
+  if (Array.isArray(lists)) {
+    if (lists.length < 1 || lists.length > 100) {
+      c.add(`${path}.lists`, 'INVALID_VALUE', `${path}.lists must hold 1 to 100 list ids`);
+    }
+    lists.forEach((id, i) => {
+      if (typeof id !== 'number' || id < 1) {
+        c.add(
+          `${path}.lists.${i}`,
+          'INVALID_VALUE',
+          `${path}.lists.${i} must be a positive list id`,
+        );
+      }
+    });
+    out.lists = [...new Set(lists as number[])];
+  }
+  const preferences = value['preferences'];
+  if (Array.isArray(preferences)) {
+    if (preferences.length < 1) {
+      c.add(`${path}.preferences`, 'INVALID_VALUE', `${path}.preferences must not be empty`);
+    }
+    out.preferences = preferences as Array<{ id: number; isOptedIn: boolean }>;
+  }
+  const records = value['consentRecords'];
+  if (Array.isArray(records)) {
+    if (records.length < 1 || records.length > 5) {
+      c.add(
+        `${path}.consentRecords`,
+        'INVALID_VALUE',
+        `${path}.consentRecords must hold 1 to 5 records`,
+      );
+    }
+    out.consentRecords = records.map((raw, i) => {
+      const r = raw as Record<string, unknown>;
+      const at = `${path}.consentRecords.${i}`;
+      const record = {
+        text: text(c, `${at}.text`, r['text']) ?? '',
+        dateTimeConsented: String(r['dateTimeConsented'] ?? ''),
+        url: String(r['url'] ?? ''),
+        ipAddress: String(r['ipAddress'] ?? ''),
+        userAgent: text(c, `${at}.userAgent`, r['userAgent']) ?? '',
+      };
+      if (!ISO_UTC.safeParse(record.dateTimeConsented).success) {
+        c.add(
+          `${at}.dateTimeConsented`,
+          'INVALID_DATE',
+          `${at}.dateTimeConsented must be an ISO 8601 UTC date-time such as 2024-05-01T09:00:00Z`,
+        );
+      }
+      if (!ABSOLUTE_URL.safeParse(record.url).success) {
+        c.add(`${at}.url`, 'INVALID_VALUE', `${at}.url must be an absolute http(s) URL`);
+      }
+      if (!IP.safeParse(record.ipAddress).success) {
+        c.add(
+          `${at}.ipAddress`,
+          'INVALID_VALUE',
+          `${at}.ipAddress must be an IPv4 or IPv6 address`,
+        );
+      }
+      return record;
+    });
+  }
   return out;
 }
 

@@ -43,10 +43,61 @@ const NotifuseOptionsInput = builder.inputType('NotifuseOptionsInput', {
   }),
 });
 
+const DotdigitalMergeOptionEnum = builder.enumType('DotdigitalMergeOption', {
+  description: 'How Dotdigital merges supplied fields with stored ones (its `merge-option`).',
+  values: {
+    OVERWRITE: { description: 'Write every supplied field (Dotdigital’s default).' },
+    OVERWRITE_IF_NOT_EMPTY: { description: 'Skip supplied fields whose new value is empty.' },
+    OVERWRITE_IF_EMPTY: { description: 'Only fill fields that are empty on the stored contact.' },
+  },
+});
+
+const DotdigitalPreferenceInput = builder.inputType('DotdigitalPreferenceInput', {
+  description: 'A Dotdigital preference to opt the contact in to or out of.',
+  fields: (t) => ({
+    id: t.int({ required: true, description: 'Preference id.' }),
+    isOptedIn: t.boolean({ required: true, description: 'Opted in (true) or out (false).' }),
+  }),
+});
+
+const DotdigitalConsentRecordInput = builder.inputType('DotdigitalConsentRecordInput', {
+  description: 'Evidence of consent, stored by Dotdigital with the contact.',
+  fields: (t) => ({
+    text: t.string({ required: true, description: 'The consent text the contact agreed to.' }),
+    dateTimeConsented: t.string({
+      required: true,
+      description: 'When consent was given, ISO 8601 date-time in UTC (e.g. 2024-05-01T09:00:00Z).',
+    }),
+    url: t.string({
+      required: true,
+      description: 'The page where consent was given (absolute URL).',
+    }),
+    ipAddress: t.string({ required: true, description: 'The contact’s IPv4 or IPv6 address.' }),
+    userAgent: t.string({ required: true, description: 'The contact’s browser user agent.' }),
+  }),
+});
+
+const DotdigitalOptionsInput = builder.inputType('DotdigitalOptionsInput', {
+  description: 'Dotdigital-only extras.',
+  fields: (t) => ({
+    mergeOption: t.field({ type: DotdigitalMergeOptionEnum, description: 'Merge option.' }),
+    lists: t.intList({ description: 'Address book (list) ids to add the contact to (1–100 ids).' }),
+    preferences: t.field({
+      type: [DotdigitalPreferenceInput],
+      description: 'Preferences to set.',
+    }),
+    consentRecords: t.field({
+      type: [DotdigitalConsentRecordInput],
+      description: 'Consent records to store (1–5).',
+    }),
+  }),
+});
+
 const ProviderOptionsInput = builder.inputType('ProviderOptionsInput', {
   description: 'Per-provider extras that have no place in the unified model.',
   fields: (t) => ({
     notifuse: t.field({ type: NotifuseOptionsInput, description: 'Notifuse extras.' }),
+    dotdigital: t.field({ type: DotdigitalOptionsInput, description: 'Dotdigital extras.' }),
   }),
 });
 

@@ -173,3 +173,64 @@ describe('validateContactInput', () => {
     ]);
   });
 });
+
+describe('validateContactInput: Dotdigital options', () => {
+  const record = {
+    text: 'I agree',
+    dateTimeConsented: '2024-05-01T09:00:00Z',
+    url: 'https://example.com/signup',
+    ipAddress: '203.0.113.7',
+    userAgent: 'Mozilla/5.0',
+  };
+
+  it('passes good options through', () => {
+    const r = check({
+      email: 'a@example.com',
+      providerOptions: {
+        dotdigital: {
+          mergeOption: 'OVERWRITE_IF_EMPTY',
+          lists: [3, 3, 9],
+          preferences: [{ id: 1, isOptedIn: true }],
+          consentRecords: [record],
+        },
+      },
+    });
+    expect(r.ok && r.value.options).toEqual({
+      dotdigital: {
+        mergeOption: 'OVERWRITE_IF_EMPTY',
+        lists: [3, 9],
+        preferences: [{ id: 1, isOptedIn: true }],
+        consentRecords: [record],
+      },
+    });
+  });
+
+  it('names each bad consent field and list id', () => {
+    const r = check({
+      email: 'a@example.com',
+      providerOptions: {
+        dotdigital: {
+          lists: [0],
+          consentRecords: [
+            { ...record, dateTimeConsented: 'yesterday', url: 'ftp://x', ipAddress: '999.1.1.1' },
+          ],
+        },
+      },
+    });
+    expect(r.ok ? [] : r.errors.map((e) => [e.field, e.code])).toEqual([
+      ['input.providerOptions.dotdigital.lists.0', 'INVALID_VALUE'],
+      ['input.providerOptions.dotdigital.consentRecords.0.dateTimeConsented', 'INVALID_DATE'],
+      ['input.providerOptions.dotdigital.consentRecords.0.url', 'INVALID_VALUE'],
+      ['input.providerOptions.dotdigital.consentRecords.0.ipAddress', 'INVALID_VALUE'],
+    ]);
+  });
+
+  it('refuses more than five consent records', () => {
+    expect(
+      errorsOf({
+        email: 'a@example.com',
+        providerOptions: { dotdigital: { consentRecords: Array(6).fill(record) } },
+      }),
+    ).toEqual([['input.providerOptions.dotdigital.consentRecords', 'INVALID_VALUE']]);
+  });
+});
