@@ -153,6 +153,7 @@ const EnvSchema = z.object({
   DOTDIGITAL_BATCH_SIZE: int(1000, 1, 10_000),
   DOTDIGITAL_IMPORT_MAX_WAIT_MS: int(20_000, 0, 600_000),
   DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: int(200, 10, 60_000),
+  DOTDIGITAL_CONCURRENCY: int(8, 1, 64),
   SFMC_AUTH_URL: optional,
   SFMC_CLIENT_ID: optional,
   SFMC_CLIENT_SECRET: optional,
@@ -250,7 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchSize: e.DOTDIGITAL_BATCH_SIZE,
     importMaxWaitMs: e.DOTDIGITAL_IMPORT_MAX_WAIT_MS,
     importPollIntervalMs: e.DOTDIGITAL_IMPORT_POLL_INTERVAL_MS,
-    concurrency: 8,
+    concurrency: e.DOTDIGITAL_CONCURRENCY,
   };
   let dotdigital: DotdigitalConfig | null = null;
   if (

@@ -1,12 +1,76 @@
 import { type Config, Secret } from './config.js';
 import type { ProviderId } from './contacts/model.js';
+import { startDotdigitalSandbox } from './sandbox/dotdigital/index.js';
 import { startNotifuseSandbox } from './sandbox/notifuse/index.js';
 import type { StartedSandbox } from './sandbox/shared/server.js';
 
 /** Credentials the in-process sandboxes accept; they never leave the loopback interface. */
 export const SANDBOX_CREDENTIALS = {
   notifuse: { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' },
+  dotdigital: {
+    username: 'apiuser-sandbox@apiconnector.com',
+    password: 'sandbox-dotdigital-password',
+  },
 } as const;
+
+/**
+ * One provider's emulator: how to start it, how to point a gateway's config at it, and the
+ * environment variables that do the same for a gateway in another process (`npm run sandboxes`).
+ */
+export interface SandboxDescriptor {
+  provider: ProviderId;
+  /** Fixed port for `npm run sandboxes` (env `SANDBOX_<NAME>_PORT` overrides). */
+  defaultPort: number;
+  /** `SANDBOX_<envName>_PORT`. */
+  envName: string;
+  start(host: string, port: number): Promise<StartedSandbox>;
+  configure(config: Config, url: string): Config;
+  env(url: string): Record<string, string>;
+}
+
+export const SANDBOXES: readonly SandboxDescriptor[] = [
+  {
+    provider: 'NOTIFUSE',
+    defaultPort: 4101,
+    envName: 'NOTIFUSE',
+    start: (host, port) => startNotifuseSandbox({ ...SANDBOX_CREDENTIALS.notifuse, host, port }),
+    configure: (config, url) => ({
+      ...config,
+      notifuse: {
+        ...config.notifuseOptions,
+        url,
+        apiKey: new Secret(SANDBOX_CREDENTIALS.notifuse.apiKey),
+        workspaceId: SANDBOX_CREDENTIALS.notifuse.workspaceId,
+      },
+    }),
+    env: (url) => ({
+      NOTIFUSE_URL: url,
+      NOTIFUSE_API_KEY: SANDBOX_CREDENTIALS.notifuse.apiKey,
+      NOTIFUSE_WORKSPACE_ID: SANDBOX_CREDENTIALS.notifuse.workspaceId,
+    }),
+  },
+  {
+    provider: 'DOTDIGITAL',
+    defaultPort: 4102,
+    envName: 'DOTDIGITAL',
+    start: (host, port) =>
+      startDotdigitalSandbox({ ...SANDBOX_CREDENTIALS.dotdigital, host, port }),
+    configure: (config, url) => ({
+      ...config,
+      dotdigital: {
+        ...config.dotdigitalOptions,
+        url,
+        username: SANDBOX_CREDENTIALS.dotdigital.username,
+        password: new Secret(SANDBOX_CREDENTIALS.dotdigital.password),
+      },
+    }),
+    env: (url) => ({
+      DOTDIGITAL_URL: url,
+      DOTDIGITAL_USERNAME: SANDBOX_CREDENTIALS.dotdigital.username,
+      DOTDIGITAL_PASSWORD: SANDBOX_CREDENTIALS.dotdigital.password,
+    }),
+  },
+];
 
 export interface RunningSandboxes {
   /** The config with every sandboxed provider pointed at its emulator. */
@@ -22,23 +86,26 @@ export interface RunningSandboxes {
  */
 export async function startSandboxes(
   config: Config,
-  host = '127.0.0.1',
+  opts: { host?: string; only?: readonly ProviderId[] } = {},
 ): Promise<RunningSandboxes> {
-  const notifuse = await startNotifuseSandbox({ ...SANDBOX_CREDENTIALS.notifuse, host, port: 0 });
+  const host = opts.host ?? '127.0.0.1';
+  const chosen = SANDBOXES.filter((d) => !opts.only || opts.only.includes(d.provider));
+  const settled = await Promise.allSettled(chosen.map((d) => d.start(host, 0)));
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) {
+    // Do not leave the others listening when one cannot start.
+    await Promise.all(started.map((s) => s.close()));
+    throw failed.reason;
+  }
+  const sandboxes = chosen.map((d, i) => ({ provider: d.provider, sandbox: started[i]! }));
+  const wired = chosen.reduce((c, d, i) => d.configure(c, started[i]!.url), config);
   return {
-    config: {
-      ...config,
-      notifuse: {
-        ...config.notifuseOptions,
-        url: notifuse.url,
-        apiKey: new Secret(SANDBOX_CREDENTIALS.notifuse.apiKey),
-        workspaceId: SANDBOX_CREDENTIALS.notifuse.workspaceId,
-      },
-    },
-    sandboxed: new Set<ProviderId>(['NOTIFUSE']),
-    sandboxes: [{ provider: 'NOTIFUSE', sandbox: notifuse }],
+    config: wired,
+    sandboxed: new Set<ProviderId>(sandboxes.map((s) => s.provider)),
+    sandboxes,
     async close() {
-      await notifuse.close();
+      await Promise.all(sandboxes.map((s) => s.sandbox.close()));
     },
   };
 }

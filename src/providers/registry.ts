@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { PROVIDER_IDS, type ProviderId } from '../contacts/model.js';
 import type { CallPolicy } from '../http/policy.js';
+import { createDotdigitalAdapter } from './dotdigital/index.js';
 import { createNotifuseAdapter } from './notifuse/index.js';
 import type { ProviderAdapter } from './types.js';
 
@@ -31,7 +32,14 @@ export interface RegistryDeps {
   dispatcher?: Dispatcher;
 }
 
-type Factory = (config: Config, deps: RegistryDeps) => ProviderAdapter | null;
+/** What every adapter factory receives besides its own config. */
+export interface AdapterDeps {
+  http: Config['http'];
+  policy: CallPolicy;
+  dispatcher?: Dispatcher;
+}
+
+type Factory = (config: Config, deps: AdapterDeps) => ProviderAdapter | null;
 
 /**
  * ProviderId → adapter factory. A factory returns null when its provider has no credentials.
@@ -40,13 +48,9 @@ type Factory = (config: Config, deps: RegistryDeps) => ProviderAdapter | null;
  */
 const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   NOTIFUSE: (config, deps) =>
-    config.notifuse
-      ? createNotifuseAdapter(config.notifuse, {
-          http: config.http,
-          policy: deps.policy,
-          ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-        })
-      : null,
+    config.notifuse ? createNotifuseAdapter(config.notifuse, deps) : null,
+  DOTDIGITAL: (config, deps) =>
+    config.dotdigital ? createDotdigitalAdapter(config.dotdigital, deps) : null,
 };
 
 export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegistry {
@@ -55,7 +59,11 @@ export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegi
     if (!factory) {
       return { id, mode: 'UNAVAILABLE', adapter: null, reason: 'adapter not built yet' };
     }
-    const adapter = factory(config, deps);
+    const adapter = factory(config, {
+      http: config.http,
+      policy: deps.policy,
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    });
     if (!adapter) {
       return { id, mode: 'DISABLED', adapter: null, reason: 'no credentials configured' };
     }

@@ -1,6 +1,8 @@
 import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { ProviderId } from '../../src/contacts/model.js';
 import { createLogger } from '../../src/logger.js';
+import type { DotdigitalSandbox } from '../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 
@@ -8,6 +10,7 @@ export interface TestGateway {
   gateway: Gateway;
   sandboxes: RunningSandboxes;
   notifuse: NotifuseSandbox;
+  dotdigital: DotdigitalSandbox;
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -20,25 +23,44 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+export interface TestGatewayOptions {
+  /** Adjust the wired config before the gateway is built. */
+  tweak?: (config: Config) => Config;
+  /** Start only these providers' sandboxes (the others are not configured: DISABLED). */
+  only?: readonly ProviderId[];
+}
+
 /**
  * A gateway wired to real loopback sandboxes, exactly as sandbox mode wires it, queried through
  * `yoga.fetch` (no gateway port).
  */
 export async function createTestGateway(
   env: Record<string, string> = {},
-  tweak: (config: Config) => Config = (c) => c,
+  opts: TestGatewayOptions = {},
 ): Promise<TestGateway> {
-  const sandboxes = await startSandboxes(loadConfig({ LOG_LEVEL: 'silent', ...env }));
-  const gateway = createGateway(tweak(sandboxes.config), {
+  const sandboxes = await startSandboxes(loadConfig({ LOG_LEVEL: 'silent', ...env }), {
+    ...(opts.only ? { only: opts.only } : {}),
+  });
+  const gateway = createGateway((opts.tweak ?? ((c) => c))(sandboxes.config), {
     logger: createLogger('silent'),
     sandboxed: sandboxes.sandboxed,
   });
-  const notifuse = sandboxes.sandboxes.find((s) => s.provider === 'NOTIFUSE')!
-    .sandbox as NotifuseSandbox;
+  const sandbox = <T>(id: ProviderId) => {
+    const found = sandboxes.sandboxes.find((s) => s.provider === id);
+    if (!found) {
+      throw new Error(`the ${id} sandbox was not started (see createTestGateway's \`only\`)`);
+    }
+    return found.sandbox as T;
+  };
   return {
     gateway,
     sandboxes,
-    notifuse,
+    get notifuse() {
+      return sandbox<NotifuseSandbox>('NOTIFUSE');
+    },
+    get dotdigital() {
+      return sandbox<DotdigitalSandbox>('DOTDIGITAL');
+    },
     async gql(query, variables, headers) {
       const res = await gateway.yoga.fetch('http://gateway/graphql', {
         method: 'POST',

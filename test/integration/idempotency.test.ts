@@ -9,7 +9,7 @@ const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions)
 
 let t: TestGateway;
 beforeAll(async () => {
-  t = await createTestGateway();
+  t = await createTestGateway({}, { only: ['NOTIFUSE'] });
 });
 afterAll(async () => {
   await t.close();

@@ -66,7 +66,7 @@ async function upsertMany(
 }
 
 beforeAll(async () => {
-  t = await createTestGateway();
+  t = await createTestGateway({}, { only: ['NOTIFUSE'] });
 });
 afterAll(async () => {
   // No response of any test carried the provider credential.
@@ -385,7 +385,7 @@ describe('upsertContacts → Notifuse import', () => {
 
 describe('batch size', () => {
   it('chunks by NOTIFUSE_BATCH_SIZE: 250 contacts at B=100 make ⌈250/100⌉ = 3 imports', async () => {
-    const small = await createTestGateway({ NOTIFUSE_BATCH_SIZE: '100' });
+    const small = await createTestGateway({ NOTIFUSE_BATCH_SIZE: '100' }, { only: ['NOTIFUSE'] });
     try {
       const inputs = Array.from({ length: 250 }, (_, i) => ({ email: `chunk${i}@example.com` }));
       const res = await small.gql<{ upsertContacts: { summary: Record<string, number> } }>(
@@ -630,7 +630,7 @@ describe('providers', () => {
     expect(res.data.providers.map((p) => [p['provider'], p['mode'], p['enabled']])).toEqual([
       ['DIGITAL_ONBOARDING', 'UNAVAILABLE', false],
       ['NOTIFUSE', 'SANDBOX', true],
-      ['DOTDIGITAL', 'UNAVAILABLE', false],
+      ['DOTDIGITAL', 'DISABLED', false],
       ['SALESFORCE_MC', 'UNAVAILABLE', false],
     ]);
     const notifuse = res.data.providers[1]!;

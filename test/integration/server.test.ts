@@ -53,7 +53,7 @@ describe('npm start with no credentials (sandbox mode)', () => {
     expect(modes).toEqual({
       DIGITAL_ONBOARDING: 'UNAVAILABLE',
       NOTIFUSE: 'SANDBOX',
-      DOTDIGITAL: 'UNAVAILABLE',
+      DOTDIGITAL: 'SANDBOX',
       SALESFORCE_MC: 'UNAVAILABLE',
     });
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);

@@ -1,0 +1,213 @@
+import type { z } from 'zod';
+import { UpstreamError } from '../../errors.js';
+import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
+import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
+import type { WireRequest } from '../types.js';
+import type { Lookup } from './mapping.js';
+import {
+  ContactSchema,
+  ErrorBodySchema,
+  ImportAcceptedSchema,
+  type ImportBody,
+  ImportStatusSchema,
+  type QueryMergeOption,
+  type UpdateContactBody,
+  type WireContact,
+} from './wire.js';
+
+export const DOTDIGITAL_PATHS = {
+  contact: (lookup: Lookup) =>
+    `/contacts/v3/${lookup.identifier}/${encodeURIComponent(lookup.value)}`,
+  import: '/contacts/v3/import',
+  importStatus: (importId: string) => `/contacts/v3/import/${encodeURIComponent(importId)}`,
+} as const;
+
+/** `x-ratelimit-reset` above this is a Unix time in seconds, below it a number of seconds to wait. */
+const EPOCH_SECONDS_FLOOR = 1e9;
+
+/**
+ * The tiered rate-limit headers of a 429 (names from the official PHP SDK). `x-ratelimit-reset` is
+ * "seconds until reset" for the SDK and a Unix timestamp for a third-party summary, so a value above
+ * 10^9 is read as epoch seconds and anything else as a delta. `retryAfterMs` prefers `Retry-After`.
+ */
+export function rateLimitDetails(
+  headers: Record<string, string>,
+  now = Date.now(),
+): Record<string, unknown> | null {
+  const details: Record<string, unknown> = {};
+  const scope = headers['x-ratelimit-scope'];
+  if (scope !== undefined) {
+    details['rateLimitScope'] = scope;
+  }
+  const limit = Number(headers['x-ratelimit-limit']);
+  if (headers['x-ratelimit-limit'] !== undefined && Number.isFinite(limit)) {
+    details['rateLimitLimit'] = limit;
+  }
+  const rawReset = headers['x-ratelimit-reset'];
+  const reset = Number(rawReset);
+  let resetWaitMs: number | null = null;
+  if (rawReset !== undefined && rawReset.trim() !== '' && Number.isFinite(reset)) {
+    details['rateLimitReset'] = reset;
+    const at = reset > EPOCH_SECONDS_FLOOR ? reset * 1000 : now + reset * 1000;
+    resetWaitMs = Math.max(0, Math.round(at - now));
+    details['rateLimitResetAt'] = new Date(at).toISOString();
+  }
+  const wait = retryAfterMs(headers, now) ?? resetWaitMs;
+  if (wait !== null) {
+    details['retryAfterMs'] = wait;
+  }
+  return Object.keys(details).length > 0 ? details : null;
+}
+
+/**
+ * Dotdigital v3 errors are `{errorCode, description, details: [{item, description}]}` (some pages
+ * say `error` instead of `description` in the details). The provider's `errorCode` becomes the
+ * outcome code (`contacts:idAlreadyExists`); retryability follows the status: 409 and other 4xx
+ * never, 429 and 5xx yes. 401 has no body at all.
+ */
+export function dotdigitalError(res: HttpResponse): UpstreamError {
+  const { code: gatewayCode, retryable } = classifyStatus(res.status);
+  const parsed = ErrorBodySchema.safeParse(res.json);
+  const body = parsed.success ? parsed.data : null;
+  const description = body?.description ?? body?.message ?? (body ? null : res.text.trim());
+  const items = (body?.details ?? [])
+    .map((d) => {
+      const text = d.description ?? d.error ?? '';
+      const item = typeof d.item === 'string' || typeof d.item === 'number' ? String(d.item) : '';
+      return item && text ? `${item}: ${text}` : item || text;
+    })
+    .filter((s) => s !== '');
+  const message = [description || `HTTP ${res.status}`, ...items].join('; ');
+  const details: Record<string, unknown> = {};
+  if (res.status === 429 || res.headers['retry-after'] !== undefined) {
+    Object.assign(details, rateLimitDetails(res.headers));
+  }
+  if (items.length > 0) {
+    details['items'] = items.map(clipMessage);
+  }
+  return new UpstreamError('DOTDIGITAL', {
+    code: body?.errorCode || gatewayCode,
+    message: `Dotdigital answered ${res.status}: ${clipMessage(message)}`,
+    httpStatus: res.status,
+    retryable,
+    details: Object.keys(details).length > 0 ? details : null,
+  });
+}
+
+function malformed(res: HttpResponse, what: string): UpstreamError {
+  return new UpstreamError('DOTDIGITAL', {
+    code: 'UPSTREAM_BAD_RESPONSE',
+    message: `Dotdigital answered ${res.status} with ${what}`,
+    httpStatus: res.status,
+    retryable: true,
+  });
+}
+
+function parse<S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> {
+  const parsed = schema.safeParse(res.json);
+  if (!parsed.success) {
+    throw malformed(res, `a body that is not ${what}`);
+  }
+  return parsed.data;
+}
+
+/** The only part of the adapter that knows Dotdigital's paths, methods and status codes. */
+export function createDotdigitalClient(http: HttpClient) {
+  const patchRequest = (
+    lookup: Lookup,
+    mergeOption: QueryMergeOption | undefined,
+    body: UpdateContactBody,
+  ): HttpRequest => ({
+    method: 'PATCH',
+    path: DOTDIGITAL_PATHS.contact(lookup),
+    ...(mergeOption ? { query: { 'merge-option': mergeOption } } : {}),
+    body,
+  });
+
+  const withSignal = (req: HttpRequest, signal?: AbortSignal): HttpRequest =>
+    signal ? { ...req, signal } : req;
+
+  return {
+    patchRequest,
+
+    /** The request as a user may see it on a dry run (credentials redacted). */
+    describe(req: HttpRequest): WireRequest {
+      const search = new URLSearchParams();
+      for (const [k, v] of Object.entries(req.query ?? {})) {
+        if (v !== undefined) {
+          search.set(k, v);
+        }
+      }
+      const qs = search.toString();
+      return {
+        method: req.method,
+        url: `${http.baseUrl}${req.path}${qs ? `?${qs}` : ''}`,
+        headers: {
+          accept: 'application/json',
+          authorization: 'Basic [redacted]',
+          'content-type': 'application/json',
+        },
+        body: req.body,
+      };
+    },
+
+    /** `PATCH /contacts/v3/{identifier}/{value}`: 201 created, 200 updated. */
+    async patch(
+      req: HttpRequest,
+      stats: CallStats,
+      signal?: AbortSignal,
+    ): Promise<{ created: boolean; contact: WireContact }> {
+      const res = await http.request(withSignal(req, signal), stats);
+      if (res.status !== 200 && res.status !== 201) {
+        throw dotdigitalError(res);
+      }
+      return { created: res.status === 201, contact: parse(res, ContactSchema, 'a contact') };
+    },
+
+    /** `GET /contacts/v3/{identifier}/{value}`; `null` on 404 `contacts:contactNotFound`. */
+    async get(lookup: Lookup, stats: CallStats, signal?: AbortSignal): Promise<WireContact | null> {
+      const res = await http.request(
+        withSignal({ method: 'GET', path: DOTDIGITAL_PATHS.contact(lookup) }, signal),
+        stats,
+      );
+      if (res.status === 404) {
+        const parsed = ErrorBodySchema.safeParse(res.json);
+        const code = parsed.success ? (parsed.data.errorCode ?? '') : '';
+        // A 404 without Dotdigital's code is a wrong path or host, not a missing contact.
+        if (code.toLowerCase() === 'contacts:contactnotfound') {
+          return null;
+        }
+      }
+      if (res.status !== 200) {
+        throw dotdigitalError(res);
+      }
+      return parse(res, ContactSchema, 'a contact');
+    },
+
+    /** `PUT /contacts/v3/import` → 202 `{importId}`. */
+    async startImport(body: ImportBody, stats: CallStats, signal?: AbortSignal): Promise<string> {
+      const res = await http.request(
+        withSignal({ method: 'PUT', path: DOTDIGITAL_PATHS.import, body }, signal),
+        stats,
+      );
+      if (res.status !== 202 && res.status !== 200) {
+        throw dotdigitalError(res);
+      }
+      return parse(res, ImportAcceptedSchema, 'an import id').importId;
+    },
+
+    /** `GET /contacts/v3/import/{importId}`. */
+    async importStatus(importId: string, stats: CallStats, signal?: AbortSignal) {
+      const res = await http.request(
+        withSignal({ method: 'GET', path: DOTDIGITAL_PATHS.importStatus(importId) }, signal),
+        stats,
+      );
+      if (res.status !== 200) {
+        throw dotdigitalError(res);
+      }
+      return parse(res, ImportStatusSchema, 'an import status');
+    },
+  };
+}
+
+export type DotdigitalClient = ReturnType<typeof createDotdigitalClient>;
