@@ -1,14 +1,30 @@
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import { useApiKeyAuth } from './auth/plugin.js';
 import type { Config } from './config.js';
 import { createIdempotencyGuard } from './contacts/idempotency.js';
 import type { ProviderId } from './contacts/model.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
-import { type CallPolicy, singleAttemptPolicy } from './http/policy.js';
-import { redactText } from './http/redact.js';
-import { createLogger } from './logger.js';
+import type { CallPolicy } from './http/policy.js';
+import { createResiliencePolicy } from './http/resilience.js';
+import { maskError } from './http-server/errors.js';
+import {
+  useListArgumentLimit,
+  useNoSuggestions,
+  useOperationLimits,
+} from './http-server/limits.js';
+import { useKeyRateLimit } from './http-server/rate-limit.js';
+import {
+  REQUEST_ID_HEADER,
+  requestState,
+  useRequestContext,
+} from './http-server/request-context.js';
+import { createLogger, scrubLogText } from './logger.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
@@ -20,7 +36,7 @@ export interface GatewayDeps {
   store?: IdentityStore;
   /** @default the embedded in-memory idempotency records (24 h) */
   idempotency?: IdempotencyStore;
-  /** @default one attempt per call (the resilience seam) */
+  /** @default retries, breaker and limits per provider from `config.resilience` */
   policy?: CallPolicy;
   /** Providers whose URL points at an in-process sandbox (reported as SANDBOX). */
   sandboxed?: ReadonlySet<ProviderId>;
@@ -68,12 +84,34 @@ query ReadBack {
 }
 `;
 
-/** Yoga's log arguments as one line, credentials scrubbed (errors may quote connection strings). */
+/** The error a GraphQLError wraps (what actually went wrong), else the error itself. */
+function rootError(error: Error): Error {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) {
+    current = current.originalError;
+  }
+  return current;
+}
+
+/** Yoga's log arguments as one line, credentials and PII scrubbed (errors may quote connection strings). */
 function logText(args: unknown[]): string {
-  return redactText(
-    args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a))).join(' '),
+  return scrubLogText(
+    args
+      .map((a) =>
+        a instanceof Error ? `${rootError(a).name}: ${rootError(a).message}` : String(a),
+      )
+      .join(' '),
   );
 }
+
+/** Yoga's log arguments as a pino call: the text, plus the underlying error (scrubbed stack) as `err`. */
+function logArgs(args: unknown[]): [Record<string, unknown>, string] {
+  const error = args.find((a): a is Error => a instanceof Error);
+  return [error ? { err: rootError(error) } : {}, logText(args)];
+}
+
+/** Header a browser must send on GET (and on "simple" POSTs) so that a cross-site form cannot run an operation. */
+export const CSRF_HEADER = 'graphql-require-preflight';
 
 /** Builds the gateway (no listening): tests call `gateway.yoga.fetch(...)`. */
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
@@ -82,33 +120,72 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const idempotencyStore = deps.idempotency ?? createMemoryIdempotencyStore();
   const idempotent = createIdempotencyGuard(idempotencyStore);
   const registry = createRegistry(config, {
-    policy: deps.policy ?? singleAttemptPolicy,
+    policy: deps.policy ?? createResiliencePolicy((id) => config.resilience[id]),
     ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
   const service = new ContactsService({ registry, store, logger });
-  const limits = { maxBatchInputs: config.maxBatchInputs };
+  const options = config.gateway;
+  const graphqlEndpoint = '/graphql';
 
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint,
     landingPage: false,
-    maskedErrors: true,
-    graphiql: { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE },
+    maskedErrors: { maskError },
+    maxRequestBodySize: options.maxBodyBytes,
+    graphiql: options.graphiql
+      ? { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE }
+      : false,
+    // Never Yoga's default (which echoes any Origin with credentials): no CORS headers at all
+    // unless origins are configured, and then only those.
+    cors:
+      options.corsOrigins.length > 0
+        ? {
+            origin: [...options.corsOrigins],
+            credentials: false,
+            methods: ['GET', 'POST'],
+            allowedHeaders: [
+              'authorization',
+              'content-type',
+              'idempotency-key',
+              REQUEST_ID_HEADER,
+              CSRF_HEADER,
+            ],
+            exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
+            maxAge: 600,
+          }
+        : false,
+    // Order matters for onRequest: the request id first, then the key, then its rate limit, all
+    // before the body is read. Limits run at parse/validate/execute start, i.e. before any resolver.
+    plugins: [
+      useRequestContext({ logger, graphqlEndpoint }),
+      useApiKeyAuth({ keys: options.apiKeys, graphqlEndpoint }),
+      useKeyRateLimit({ perMinute: options.rateLimitPerMinute, graphqlEndpoint }),
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      ...useOperationLimits(options.limits),
+      useListArgumentLimit(config.maxBatchInputs),
+      ...(options.graphiql ? [] : [useDisableIntrospection()]),
+      ...(options.production ? useNoSuggestions() : []),
+    ],
     logging: {
       debug: (...args) => logger.debug(logText(args)),
       info: (...args) => logger.info(logText(args)),
-      warn: (...args) => logger.warn(logText(args)),
-      error: (...args) => logger.error(logText(args)),
+      warn: (...args) => logger.warn(...logArgs(args)),
+      error: (...args) => logger.error(...logArgs(args)),
     },
-    context: ({ request }) => ({
-      service,
-      registry,
-      limits,
-      idempotent,
-      idempotencyHeader: request.headers.get('idempotency-key'),
-      scope: { registry, stats: { upstreamRequests: 0 }, signal: request.signal },
-    }),
+    context: ({ request }) => {
+      const state = requestState(request);
+      return {
+        service,
+        registry,
+        idempotent,
+        idempotencyHeader: request.headers.get('idempotency-key'),
+        caller: state.caller,
+        requestId: state.id,
+        scope: { registry, stats: { upstreamRequests: 0 }, signal: request.signal },
+      };
+    },
   });
 
   return {

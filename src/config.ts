@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { ProviderId } from './contacts/model.js';
+import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
+import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
+import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 
 /**
  * A secret value. Printing, logging or serialising it shows `[redacted]`; only `reveal()` gives the
@@ -78,14 +80,60 @@ export interface DotdigitalConfig extends DotdigitalOptions {
   username: string;
   password: Secret;
 }
-export interface SalesforceMcConfig {
+/** Where a unified field goes in Salesforce Marketing Cloud's Contact Builder data model. */
+export interface SalesforceMcAttributeTarget {
+  /** Attribute set (attribute group) name, e.g. `Email Demographics`. */
+  set: string;
+  /** Attribute name inside that set, e.g. `First Name`. */
+  attribute: string;
+}
+
+/** Salesforce Marketing Cloud tuning that applies whether it runs live or in the sandbox. */
+export interface SalesforceMcOptions {
+  /**
+   * What becomes the `contactKey` of a new contact: `externalId` uses the external id and falls
+   * back to the email; `email` always uses the email. A linked contact keeps its key (remote id).
+   * @default 'externalId'
+   */
+  contactKey: 'externalId' | 'email';
+  /**
+   * Unified field (`firstName`, `address.city`, `customFields.<key>` …) → attribute set and
+   * attribute. Merged over the adapter's defaults; `null` removes a default. `email`, `phone` and
+   * `emailFormat` are channel attributes with fixed places and cannot be remapped.
+   */
+  attributeMap: Readonly<Record<string, SalesforceMcAttributeTarget | null>>;
+  /** Parallel single calls (the Contacts API writes one contact per request). @default 8 */
+  concurrency: number;
+  /** Emails per `POST /contacts/v1/addresses/email/search`. @default 50 */
+  searchBatchSize: number;
+  /** MobileConnect `Locale` (country code) when neither the number nor the address gives one. @default 'US' */
+  defaultLocale: string;
+  /** Seconds before `expires_in` runs out at which a cached token is renewed. @default 60 */
+  tokenRefreshSkewSeconds: number;
+}
+
+export interface SalesforceMcConfig extends SalesforceMcOptions {
+  /** Tenant auth base, e.g. `https://{subdomain}.auth.marketingcloudapis.com`. */
   authUrl: string;
   clientId: string;
   clientSecret: Secret;
+  /** MID of the business unit to act in; `null` = the one that owns the installed package. */
   accountId: string | null;
 }
-export interface DigitalOnboardingConfig {
+/** Digital Onboarding tuning that applies whether it runs live or in the sandbox. */
+export interface DigitalOnboardingOptions {
+  /**
+   * Contacts per bulk `POST /v2/partner/contacts` (`{items}`). The docs publish no maximum; set it
+   * to your account's limit. @default 100
+   */
+  batchSize: number;
+  /** Parallel calls (bulk chunks, single PATCHes, reads). @default 8 */
+  concurrency: number;
+}
+
+export interface DigitalOnboardingConfig extends DigitalOnboardingOptions {
   url: string;
+  /** Partner token (OAuth2 client_credentials, issued outside the gateway), sent as Bearer. */
   token: Secret;
 }
 
@@ -99,12 +147,18 @@ export interface Config {
   sandboxMode: boolean;
   /** Most inputs one `upsertContacts` call accepts. @default 5000 */
   maxBatchInputs: number;
+  /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
+  gateway: GatewayOptions;
   http: HttpOptions;
+  /** Retries, breaker, limits and timeout per provider (`RETRY_*`, `BREAKER_*`, `<P>_TIMEOUT_MS` …). */
+  resilience: Readonly<Record<ProviderId, ProviderResilience>>;
   notifuseOptions: NotifuseOptions;
   notifuse: NotifuseConfig | null;
   dotdigitalOptions: DotdigitalOptions;
   dotdigital: DotdigitalConfig | null;
+  salesforceMcOptions: SalesforceMcOptions;
   salesforceMc: SalesforceMcConfig | null;
+  digitalOnboardingOptions: DigitalOnboardingOptions;
   digitalOnboarding: DigitalOnboardingConfig | null;
 }
 
@@ -139,8 +193,6 @@ const EnvSchema = z.object({
   MAX_BATCH_INPUTS: int(5000, 1, 100_000),
   HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
-  HTTP_HEADERS_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.headersTimeoutMs, 1, 600_000),
-  HTTP_BODY_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.bodyTimeoutMs, 1, 600_000),
   NOTIFUSE_URL: optional,
   NOTIFUSE_API_KEY: optional,
   NOTIFUSE_WORKSPACE_ID: optional,
@@ -158,8 +210,20 @@ const EnvSchema = z.object({
   SFMC_CLIENT_ID: optional,
   SFMC_CLIENT_SECRET: optional,
   SFMC_ACCOUNT_ID: optional,
+  SFMC_CONTACT_KEY: z.enum(['externalId', 'email']).default('externalId'),
+  SFMC_ATTRIBUTE_MAP: optional,
+  SFMC_CONCURRENCY: int(8, 1, 64),
+  SFMC_SEARCH_BATCH_SIZE: int(50, 1, 500),
+  SFMC_DEFAULT_LOCALE: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
+    .default('US')
+    .transform((v) => v.toUpperCase()),
+  SFMC_TOKEN_REFRESH_SKEW_SECONDS: int(60, 0, 900),
   DIGITAL_ONBOARDING_URL: z.string().default('https://api.digitalonboarding.com'),
   DIGITAL_ONBOARDING_TOKEN: optional,
+  DIGITAL_ONBOARDING_BATCH_SIZE: int(100, 1, 10_000),
+  DIGITAL_ONBOARDING_CONCURRENCY: int(8, 1, 64),
 });
 
 const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
@@ -269,6 +333,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     };
   }
 
+  const salesforceMcOptions: SalesforceMcOptions = {
+    contactKey: e.SFMC_CONTACT_KEY,
+    attributeMap: parseSfmcAttributeMap(e.SFMC_ATTRIBUTE_MAP, problems),
+    concurrency: e.SFMC_CONCURRENCY,
+    searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
+    defaultLocale: e.SFMC_DEFAULT_LOCALE,
+    tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
+  };
   let salesforceMc: SalesforceMcConfig | null = null;
   if (
     requireAll('Salesforce Marketing Cloud', {
@@ -279,6 +351,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   ) {
     checkUrl('SFMC_AUTH_URL', e.SFMC_AUTH_URL);
     salesforceMc = {
+      ...salesforceMcOptions,
       authUrl: e.SFMC_AUTH_URL!,
       clientId: e.SFMC_CLIENT_ID!,
       clientSecret: new Secret(e.SFMC_CLIENT_SECRET!),
@@ -286,14 +359,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     };
   }
 
+  const digitalOnboardingOptions: DigitalOnboardingOptions = {
+    batchSize: e.DIGITAL_ONBOARDING_BATCH_SIZE,
+    concurrency: e.DIGITAL_ONBOARDING_CONCURRENCY,
+  };
   let digitalOnboarding: DigitalOnboardingConfig | null = null;
   if (e.DIGITAL_ONBOARDING_TOKEN !== undefined) {
     checkUrl('DIGITAL_ONBOARDING_URL', e.DIGITAL_ONBOARDING_URL);
     digitalOnboarding = {
+      ...digitalOnboardingOptions,
       url: e.DIGITAL_ONBOARDING_URL,
       token: new Secret(e.DIGITAL_ONBOARDING_TOKEN),
     };
   }
+
+  const gateway = parseGatewayOptions(env, e.HOST, problems);
+  const resilience = parseResilience(env, problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
@@ -306,18 +387,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logFormat: e.LOG_FORMAT,
     sandboxMode: !notifuse && !dotdigital && !salesforceMc && !digitalOnboarding,
     maxBatchInputs: e.MAX_BATCH_INPUTS,
+    gateway,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
       connections: e.HTTP_CONNECTIONS,
       connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
-      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
-      bodyTimeoutMs: e.HTTP_BODY_TIMEOUT_MS,
     },
+    resilience,
     notifuseOptions,
     notifuse,
     dotdigitalOptions,
     dotdigital,
+    salesforceMcOptions,
     salesforceMc,
+    digitalOnboardingOptions,
     digitalOnboarding,
   });
 }
@@ -343,6 +426,60 @@ function parseJsonMap(
   const result = z.record(z.string(), value).safeParse(parsed);
   if (!result.success) {
     problems.push(`${name}: ${rule}`);
+    return {};
+  }
+  return result.data;
+}
+
+/** Unified fields the SFMC attribute map may not move: channel addresses and HTML Enabled. */
+const SFMC_FIXED_FIELDS = new Set(['email', 'phone', 'emailFormat']);
+const SFMC_NAME = z.string().trim().min(1).max(128);
+const SFMC_MAPPABLE = new Set<string>(CONTACT_FIELDS.filter((f) => f !== 'customFields'));
+
+/**
+ * `SFMC_ATTRIBUTE_MAP`: `{"<unified field>": {"set": "<attribute set>", "attribute": "<name>"} | null}`.
+ * Keys are unified leaves (`address.city`) or `customFields.<key>`.
+ */
+function parseSfmcAttributeMap(
+  raw: string | undefined,
+  problems: string[],
+): Record<string, SalesforceMcAttributeTarget | null> {
+  if (raw === undefined) {
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('SFMC_ATTRIBUTE_MAP must be a JSON object');
+    return {};
+  }
+  const result = z
+    .record(
+      z.string().min(1),
+      z.object({ set: SFMC_NAME, attribute: SFMC_NAME }).strict().nullable(),
+    )
+    .safeParse(parsed);
+  if (!result.success) {
+    problems.push(
+      'SFMC_ATTRIBUTE_MAP: values must be {"set": "<attribute set>", "attribute": "<attribute>"} or null',
+    );
+    return {};
+  }
+  const keys = Object.keys(result.data);
+  const fixed = keys.filter((k) => SFMC_FIXED_FIELDS.has(k));
+  const unknown = keys.filter(
+    (k) => !SFMC_FIXED_FIELDS.has(k) && !(SFMC_MAPPABLE.has(k) || /^customFields\.[^.]+$/.test(k)),
+  );
+  if (fixed.length > 0) {
+    problems.push(`SFMC_ATTRIBUTE_MAP cannot remap ${fixed.join(', ')} (fixed channel attributes)`);
+  }
+  if (unknown.length > 0) {
+    problems.push(
+      `SFMC_ATTRIBUTE_MAP: ${unknown.join(', ')} not unified fields (use e.g. firstName, address.city, customFields.<key>)`,
+    );
+  }
+  if (fixed.length > 0 || unknown.length > 0) {
     return {};
   }
   return result.data;

@@ -1,3 +1,4 @@
+import type { Caller } from './auth/scopes.js';
 import type { IdempotencyGuard } from './contacts/idempotency.js';
 import type { RequestScope } from './contacts/loaders.js';
 import type { ContactsService } from './contacts/service.js';
@@ -8,8 +9,11 @@ export interface GraphQLContext {
   service: ContactsService;
   registry: ProviderRegistry;
   scope: RequestScope;
-  limits: { maxBatchInputs: number };
   idempotent: IdempotencyGuard;
   /** The `Idempotency-Key` request header, when sent. */
   idempotencyHeader: string | null;
+  /** Who is calling and with which scopes (the anonymous loopback caller when no keys are set). */
+  caller: Caller;
+  /** This request's id, as echoed in `x-request-id`. */
+  requestId: string;
 }

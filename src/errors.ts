@@ -33,6 +33,7 @@ export type GatewayErrorCode =
   | 'FORBIDDEN'
   | 'BAD_REQUEST'
   | 'RATE_LIMITED'
+  | 'CIRCUIT_OPEN'
   | 'CONFLICT'
   | 'INTERNAL';
 

@@ -1,9 +1,86 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
+import { redactText } from './http/redact.js';
+import { currentRequest } from './http-server/request-context.js';
+
+/** Keys whose values are credentials: replaced by `[redacted]` wherever they appear (one level deep). */
+const SECRET_KEYS = [
+  'authorization',
+  'apiKey',
+  'apiKeys',
+  'key',
+  'password',
+  'token',
+  'accessToken',
+  'access_token',
+  'clientSecret',
+  'client_secret',
+  'secret',
+  'cookie',
+  'GATEWAY_API_KEYS',
+];
+
+/** Keys whose values are contact PII: replaced by a keyed hash (stable within one process only). */
+const PII_KEYS = new Set([
+  'email',
+  'emails',
+  'phone',
+  'homePhone',
+  'workPhone',
+  'firstName',
+  'lastName',
+  'namePrefix',
+  'nameSuffix',
+  'birthdate',
+  'address',
+  'remoteId',
+]);
+
+const HASH_KEY = randomBytes(32);
 
 /**
- * The process logger. Anything that could carry a credential is redacted by path, in addition to
- * the rule that request bodies and headers are never logged at all.
+ * A short keyed hash of a PII value: the same contact gives the same tag within this process, so
+ * log lines can be correlated, but the tag cannot be reversed or dictionary-matched without the
+ * process's random key.
+ */
+export function piiTag(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+  return `pii:${createHmac('sha256', HASH_KEY).update(text).digest('hex').slice(0, 12)}`;
+}
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const PHONE = /\+[1-9]\d{6,14}\b/g;
+
+/** Free text made safe for a log line: credentials redacted, emails and E.164 numbers hashed. */
+export function scrubLogText(text: string): string {
+  return redactText(text)
+    .replace(EMAIL, (m) => `[email ${piiTag(m.toLowerCase())}]`)
+    .replace(PHONE, (m) => `[phone ${piiTag(m)}]`);
+}
+
+function scrubDeep(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') {
+    return scrubLogText(value);
+  }
+  if (depth > 4 || value === null || typeof value !== 'object') {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => scrubDeep(v, depth + 1));
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) {
+    return value;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
+}
+
+/**
+ * The process logger. Every line written while a request is served carries its `requestId`.
+ * Credentials are redacted by key and in free text (bearer/basic credentials, URL userinfo,
+ * `key=value` secrets); contact PII (emails, phones, names, birthdates, addresses) is replaced by
+ * a keyed hash, by key and in free text, at every level including debug. Request bodies, headers
+ * and variables are never logged at all.
  */
 export function createLogger(
   level: string,
@@ -18,28 +95,38 @@ export function createLogger(
           ignore: 'pid,hostname,service',
         })
       : destination;
+  const keys = [...SECRET_KEYS, ...PII_KEYS];
   return pino(
     {
       level,
       base: { service: 'contact-gateway' },
+      mixin: () => {
+        const id = currentRequest()?.id;
+        return id ? { requestId: id } : {};
+      },
+      hooks: {
+        logMethod(args, method) {
+          const safe = args.map((a) => (typeof a === 'string' ? scrubLogText(a) : a));
+          method.apply(this, safe as Parameters<typeof method>);
+        },
+      },
+      formatters: {
+        log: (object) => scrubDeep(object, 0) as Record<string, unknown>,
+      },
+      serializers: {
+        // Only type, message and stack (scrubbed): other properties of an error may carry data.
+        err: (err: unknown) => {
+          if (!(err instanceof Error)) {
+            return scrubDeep(err, 0);
+          }
+          const s = pino.stdSerializers.err(err);
+          return { type: s.type, message: scrubLogText(s.message), stack: scrubLogText(s.stack) };
+        },
+      },
       redact: {
-        paths: [
-          'authorization',
-          '*.authorization',
-          'headers.authorization',
-          '*.headers.authorization',
-          'apiKey',
-          '*.apiKey',
-          'password',
-          '*.password',
-          'token',
-          '*.token',
-          'clientSecret',
-          '*.clientSecret',
-          'client_secret',
-          '*.client_secret',
-        ],
-        censor: '[redacted]',
+        paths: [...keys, ...keys.map((k) => `*.${k}`), '*.headers.authorization'],
+        censor: (value: unknown, path: string[]) =>
+          PII_KEYS.has(path[path.length - 1] ?? '') ? piiTag(value) : '[redacted]',
       },
     },
     stream as pino.DestinationStream | undefined,

@@ -1,7 +1,9 @@
 import { type Config, Secret } from './config.js';
 import type { ProviderId } from './contacts/model.js';
+import { startDigitalOnboardingSandbox } from './sandbox/digital-onboarding/index.js';
 import { startDotdigitalSandbox } from './sandbox/dotdigital/index.js';
 import { startNotifuseSandbox } from './sandbox/notifuse/index.js';
+import { startSalesforceMcSandbox } from './sandbox/salesforce-mc/index.js';
 import type { StartedSandbox } from './sandbox/shared/server.js';
 
 /** Credentials the in-process sandboxes accept; they never leave the loopback interface. */
@@ -11,6 +13,8 @@ export const SANDBOX_CREDENTIALS = {
     username: 'apiuser-sandbox@apiconnector.com',
     password: 'sandbox-dotdigital-password',
   },
+  salesforceMc: { clientId: 'sandbox-sfmc-client', clientSecret: 'sandbox-sfmc-client-secret' },
+  digitalOnboarding: { token: 'sandbox-digital-onboarding-token' },
 } as const;
 
 /**
@@ -68,6 +72,47 @@ export const SANDBOXES: readonly SandboxDescriptor[] = [
       DOTDIGITAL_URL: url,
       DOTDIGITAL_USERNAME: SANDBOX_CREDENTIALS.dotdigital.username,
       DOTDIGITAL_PASSWORD: SANDBOX_CREDENTIALS.dotdigital.password,
+    }),
+  },
+  {
+    provider: 'SALESFORCE_MC',
+    defaultPort: 4103,
+    envName: 'SFMC',
+    start: (host, port) =>
+      startSalesforceMcSandbox({ ...SANDBOX_CREDENTIALS.salesforceMc, host, port }),
+    configure: (config, url) => ({
+      ...config,
+      salesforceMc: {
+        ...config.salesforceMcOptions,
+        authUrl: url,
+        clientId: SANDBOX_CREDENTIALS.salesforceMc.clientId,
+        clientSecret: new Secret(SANDBOX_CREDENTIALS.salesforceMc.clientSecret),
+        accountId: null,
+      },
+    }),
+    env: (url) => ({
+      SFMC_AUTH_URL: url,
+      SFMC_CLIENT_ID: SANDBOX_CREDENTIALS.salesforceMc.clientId,
+      SFMC_CLIENT_SECRET: SANDBOX_CREDENTIALS.salesforceMc.clientSecret,
+    }),
+  },
+  {
+    provider: 'DIGITAL_ONBOARDING',
+    defaultPort: 4104,
+    envName: 'DIGITAL_ONBOARDING',
+    start: (host, port) =>
+      startDigitalOnboardingSandbox({ ...SANDBOX_CREDENTIALS.digitalOnboarding, host, port }),
+    configure: (config, url) => ({
+      ...config,
+      digitalOnboarding: {
+        ...config.digitalOnboardingOptions,
+        url,
+        token: new Secret(SANDBOX_CREDENTIALS.digitalOnboarding.token),
+      },
+    }),
+    env: (url) => ({
+      DIGITAL_ONBOARDING_URL: url,
+      DIGITAL_ONBOARDING_TOKEN: SANDBOX_CREDENTIALS.digitalOnboarding.token,
     }),
   },
 ];

@@ -55,7 +55,24 @@ async function main() {
       `${entry.id}: ${entry.mode}${entry.adapter ? ` → ${entry.adapter.baseUrl}` : ''}${entry.reason ? ` (${entry.reason})` : ''}`,
     );
   }
-  logger.info({ url, port }, `GraphiQL ready at ${url}`);
+  const { apiKeys, production, graphiql } = config.gateway;
+  if (apiKeys.length === 0) {
+    logger.info(
+      { auth: 'anonymous', host: config.host },
+      `no GATEWAY_API_KEYS: anonymous access with every scope, listening on loopback only (${config.host}); set keys to serve other machines`,
+    );
+  } else {
+    logger.info(
+      { auth: 'api-keys', keys: apiKeys.map((k) => ({ name: k.name, scopes: k.scopes })) },
+      `${apiKeys.length} API key(s): ${apiKeys.map((k) => `${k.name} [${k.scopes.join(', ')}]`).join('; ')}`,
+    );
+  }
+  logger.info(
+    { url, port, production, graphiql },
+    graphiql
+      ? `GraphiQL ready at ${url}`
+      : `GraphQL endpoint at ${url} (GraphiQL and introspection off)`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -100,10 +100,16 @@ export interface DotdigitalProviderOptions {
   consentRecords?: DotdigitalConsentRecord[] | null;
 }
 
+export interface DigitalOnboardingProviderOptions {
+  /** Extra `X-Operator-Override` flags (`force`, `bypass_validation=email_format` …). */
+  overrides?: string[] | null;
+}
+
 /** Per-provider extras that do not belong to the unified model. */
 export interface ProviderOptions {
   notifuse?: { subscribeToLists?: string[] | null } | null;
   dotdigital?: DotdigitalProviderOptions | null;
+  digitalOnboarding?: DigitalOnboardingProviderOptions | null;
 }
 
 /** The merged, unified view of a contact (what the `Contact` GraphQL type shows). */

@@ -225,7 +225,7 @@ export class ContactsService {
           return { contact: null, outcomes: [], errors: v.ok ? [] : v.errors };
         }
         const outcomes = [
-          ...adapters.map((a) => this.#dryRun(a, this.#item(a, p))),
+          ...adapters.map((a) => this.#dryRun(a, this.#item(a, p, options))),
           ...skippedOutcomes,
         ];
         const preview = { ...p.record, view: applyPatch(p.record.view, p.patch) };
@@ -237,7 +237,9 @@ export class ContactsService {
     const results = await Promise.all(
       planned.map((p) =>
         p
-          ? Promise.all(adapters.map((a) => loadersFor(scope)(a).upsert.load(this.#item(a, p))))
+          ? Promise.all(
+              adapters.map((a) => loadersFor(scope)(a).upsert.load(this.#item(a, p, options))),
+            )
           : null,
       ),
     );
@@ -287,20 +289,20 @@ export class ContactsService {
     const planned: Planned = { record, ...v.value };
     if (options.dryRun) {
       const outcomes = [
-        ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned))),
+        ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned, options))),
         ...skippedOutcomes,
       ];
       const preview = { ...record, view: applyPatch(record.view, v.value.patch) };
       return { contact: this.#toContact(preview, []), outcomes, errors: [] };
     }
     const results = await Promise.all(
-      adapters.map((a) => loadersFor(scope)(a).update.load(this.#item(a, planned))),
+      adapters.map((a) => loadersFor(scope)(a).update.load(this.#item(a, planned, options))),
     );
     const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes);
     return payload!;
   }
 
-  #item(adapter: ProviderAdapter, p: Planned): WriteItem {
+  #item(adapter: ProviderAdapter, p: Planned, write: WriteOptions): WriteItem {
     return {
       ref: randomUUID(),
       gatewayId: p.record.id,
@@ -308,6 +310,7 @@ export class ContactsService {
       known: p.record.view,
       remoteId: p.record.records[adapter.id]?.remoteId ?? null,
       options: p.options,
+      idempotencyKey: write.idempotencyKey ?? null,
     };
   }
 
@@ -449,7 +452,7 @@ export class ContactsService {
       const adapter = adapters[i]!;
       if (answer === null || answer === undefined) {
         if (answer === null) {
-          for (const f of adapter.capabilities.acceptedFields) {
+          for (const f of readableFields(adapter)) {
             held.add(f);
           }
         }
@@ -457,7 +460,7 @@ export class ContactsService {
       }
       if ('remoteId' in answer) {
         found.push({ adapter, result: answer });
-        for (const f of adapter.capabilities.acceptedFields) {
+        for (const f of readableFields(adapter)) {
           held.add(f);
         }
       } else {
@@ -503,7 +506,7 @@ export class ContactsService {
     asked: { email: string | null; externalId: string | null },
   ): ReadKey | null {
     const remoteId = record?.records[adapter.id]?.remoteId;
-    if (remoteId) {
+    if (remoteId && adapter.capabilities.readsByRemoteId !== false) {
       return { by: 'remoteId', value: remoteId };
     }
     const email = asked.email ?? record?.view.email ?? null;
@@ -527,4 +530,9 @@ export class ContactsService {
       ...(by.emails ?? []).map((email) => this.getContact({ email }, scope)),
     ]);
   }
+}
+
+/** What a read from this provider answers for (see `ProviderCapabilities.readableFields`). */
+function readableFields(adapter: ProviderAdapter): readonly string[] {
+  return adapter.capabilities.readableFields ?? adapter.capabilities.acceptedFields;
 }

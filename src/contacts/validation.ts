@@ -2,6 +2,7 @@ import countries from 'i18n-iso-countries';
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
 import type { GatewayErrorCode, InputErrorInfo } from '../errors.js';
+import { validateOverrideFlags } from '../providers/digital-onboarding/mapping.js';
 import type { Address, Consent, ContactPatch, JsonObject, ProviderOptions } from './model.js';
 
 /** What the GraphQL layer hands over: a ContactInput as parsed by graphql-js (absent keys stay absent). */
@@ -256,6 +257,20 @@ function providerOptions(c: Collector, path: string, value: unknown): ProviderOp
   const dotdigital = value['dotdigital'];
   if (isPlainObject(dotdigital)) {
     out.dotdigital = dotdigitalOptions(c, `${path}.dotdigital`, dotdigital);
+  }
+  const digitalOnboarding = value['digitalOnboarding'];
+  if (isPlainObject(digitalOnboarding)) {
+    const overrides = digitalOnboarding['overrides'];
+    if (Array.isArray(overrides)) {
+      const flags = overrides.filter((f): f is string => typeof f === 'string');
+      const problem = validateOverrideFlags(flags);
+      if (problem !== null) {
+        c.add(`${path}.digitalOnboarding.overrides`, 'INVALID_VALUE', problem);
+      }
+      out.digitalOnboarding = { overrides: flags };
+    } else if (overrides === null) {
+      out.digitalOnboarding = { overrides: null };
+    }
   }
   return out;
 }

@@ -2,8 +2,11 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { PROVIDER_IDS, type ProviderId } from '../contacts/model.js';
 import type { CallPolicy } from '../http/policy.js';
+import type { CircuitStatus } from '../http/resilience.js';
+import { createDigitalOnboardingAdapter } from './digital-onboarding/index.js';
 import { createDotdigitalAdapter } from './dotdigital/index.js';
 import { createNotifuseAdapter } from './notifuse/index.js';
+import { createSalesforceMcAdapter } from './salesforce-mc/index.js';
 import type { ProviderAdapter } from './types.js';
 
 export type ProviderMode = 'LIVE' | 'SANDBOX' | 'DISABLED' | 'UNAVAILABLE';
@@ -22,6 +25,8 @@ export interface ProviderRegistry {
   /** Adapters that can be called, in enum order (the default fan-out and merge order). */
   enabled(): ProviderAdapter[];
   get(id: ProviderId): ProviderEntry;
+  /** The circuit breaker of a provider (always CLOSED under a policy without breakers). */
+  circuit(id: ProviderId): CircuitStatus;
   close(): Promise<void>;
 }
 
@@ -51,6 +56,12 @@ const FACTORIES: Partial<Record<ProviderId, Factory>> = {
     config.notifuse ? createNotifuseAdapter(config.notifuse, deps) : null,
   DOTDIGITAL: (config, deps) =>
     config.dotdigital ? createDotdigitalAdapter(config.dotdigital, deps) : null,
+  SALESFORCE_MC: (config, deps) =>
+    config.salesforceMc ? createSalesforceMcAdapter(config.salesforceMc, deps) : null,
+  DIGITAL_ONBOARDING: (config, deps) =>
+    config.digitalOnboarding
+      ? createDigitalOnboardingAdapter(config.digitalOnboarding, deps)
+      : null,
 };
 
 export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegistry {
@@ -59,8 +70,10 @@ export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegi
     if (!factory) {
       return { id, mode: 'UNAVAILABLE', adapter: null, reason: 'adapter not built yet' };
     }
+    const { timeoutMs } = config.resilience[id];
     const adapter = factory(config, {
-      http: config.http,
+      // One attempt's timeout is the provider's (Dotdigital documents calls of up to 121 s).
+      http: { ...config.http, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
       policy: deps.policy,
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
     });
@@ -75,6 +88,12 @@ export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegi
     enabled: () => entries.flatMap((e) => (e.adapter ? [e.adapter] : [])),
     get(id) {
       return entries.find((e) => e.id === id)!;
+    },
+    circuit(id) {
+      const policy = deps.policy as Partial<{ circuit(p: ProviderId): CircuitStatus }>;
+      return policy.circuit
+        ? policy.circuit(id)
+        : { state: 'CLOSED', consecutiveFailures: 0, openedAt: null };
     },
     async close() {
       await Promise.all(entries.map((e) => e.adapter?.close()));

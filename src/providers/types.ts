@@ -17,6 +17,11 @@ export interface WriteItem {
   /** This provider's id for the contact when the identity map has one. */
   remoteId: string | null;
   options: ProviderOptions;
+  /**
+   * The caller's idempotency key for this write (option or `Idempotency-Key` header), so that a
+   * provider with idempotency keys of its own can derive them deterministically. Null when none.
+   */
+  idempotencyKey?: string | null;
 }
 
 export interface WriteResult {
@@ -70,6 +75,14 @@ export interface ProviderCapabilities {
   clearableFields: readonly string[];
   /** Keys `readMany` understands besides `remoteId`. */
   readKeys: ReadonlyArray<'email' | 'externalId'>;
+  /**
+   * Unified fields a read returns, when fewer than `acceptedFields` (e.g. Salesforce MC's email
+   * search answers only the email and the contact key). Fields outside it keep the gateway's last
+   * known value on a read instead of being taken as cleared. @default acceptedFields
+   */
+  readableFields?: readonly string[];
+  /** False when the provider cannot read a contact by its remote id (reads go by email). @default true */
+  readsByRemoteId?: boolean;
 }
 
 /**

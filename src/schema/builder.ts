@@ -1,10 +1,14 @@
 import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
 import { DateResolver, DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
+import type { Scope } from '../auth/scopes.js';
 import type { JsonObject } from '../contacts/model.js';
 import type { GraphQLContext } from '../context.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
+  AuthScopes: Record<Scope, boolean>;
   DefaultFieldNullability: false;
   Scalars: {
     Date: { Input: string; Output: string };
@@ -12,8 +16,37 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: JsonObject; Output: JsonObject };
   };
 }>({
+  plugins: [ScopeAuthPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      'contacts:read': ctx.caller.scopes.has('contacts:read'),
+      'contacts:write': ctx.caller.scopes.has('contacts:write'),
+    }),
+    unauthorizedError: (_parent, ctx, info, result) =>
+      new GraphQLError(
+        `Forbidden: ${info.parentType.name}.${info.fieldName} needs scope ${requiredScopes(result.failure)}${ctx.caller.keyName ? ` (key "${ctx.caller.keyName}" has ${[...ctx.caller.scopes].join(', ') || 'none'})` : ''}.`,
+        { extensions: { code: 'FORBIDDEN' } },
+      ),
+  },
   defaultFieldNullability: false,
 });
+
+/** The scope names a failed check asked for, for the error message. */
+function requiredScopes(failure: unknown): string {
+  const names = new Set<string>();
+  const walk = (f: unknown) => {
+    if (f && typeof f === 'object') {
+      if ('scope' in f && typeof f.scope === 'string') {
+        names.add(f.scope);
+      }
+      if ('failures' in f && Array.isArray(f.failures)) {
+        f.failures.forEach(walk);
+      }
+    }
+  };
+  walk(failure);
+  return [...names].join(' or ') || 'unknown';
+}
 
 builder.addScalarType('Date', DateResolver);
 builder.addScalarType('DateTime', DateTimeResolver);

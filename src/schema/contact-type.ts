@@ -115,10 +115,12 @@ const text = (description: string, key: keyof ContactView) => ({
 
 export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
   description:
-    "The unified view of a contact, merged from the providers' answers (provider data wins; the gateway's last known values fill fields no answering provider stores).",
+    "The unified view of a contact, merged from the providers' answers (provider data wins; the gateway's last known values fill fields no answering provider stores). Every field but `id` needs scope `contacts:read`, wherever the contact appears (a write-only key sees the id in write payloads, nothing else).",
+  authScopes: { 'contacts:read': true },
   fields: (t) => ({
     id: t.exposeID('id', {
-      description: "The gateway's own stable id (UUID), never a provider's.",
+      description: "The gateway's own stable id (UUID), never a provider's. Needs no scope.",
+      skipTypeScopes: true,
     }),
     externalId: t.string(
       text('Your system’s id for the contact; the first identity key.', 'externalId'),

@@ -93,11 +93,25 @@ const DotdigitalOptionsInput = builder.inputType('DotdigitalOptionsInput', {
   }),
 });
 
+const DigitalOnboardingOptionsInput = builder.inputType('DigitalOnboardingOptionsInput', {
+  description: 'Digital Onboarding-only extras.',
+  fields: (t) => ({
+    overrides: t.stringList({
+      description:
+        'Extra `X-Operator-Override` flags: `force`, `bulk`, `bypass_validation=email_format|phone_format`. `dry_run` comes from WriteOptions.dryRun; `destructive` and unknown flags are refused as InputErrors.',
+    }),
+  }),
+});
+
 const ProviderOptionsInput = builder.inputType('ProviderOptionsInput', {
   description: 'Per-provider extras that have no place in the unified model.',
   fields: (t) => ({
     notifuse: t.field({ type: NotifuseOptionsInput, description: 'Notifuse extras.' }),
     dotdigital: t.field({ type: DotdigitalOptionsInput, description: 'Dotdigital extras.' }),
+    digitalOnboarding: t.field({
+      type: DigitalOnboardingOptionsInput,
+      description: 'Digital Onboarding extras.',
+    }),
   }),
 });
 
@@ -186,18 +200,31 @@ function idempotently<T>(
   );
 }
 
-builder.queryType({ description: 'Reads.' });
+/** The write options a resolver passes on: the idempotency key may come from the header. */
+function writeOptions<O extends { idempotencyKey?: string | null | undefined }>(
+  args: { options?: O | null | undefined },
+  ctx: GraphQLContext,
+): O | { idempotencyKey: string | null } {
+  const key = args.options?.idempotencyKey ?? ctx.idempotencyHeader;
+  return { ...(args.options ?? ({} as O)), idempotencyKey: key ?? null };
+}
+
+builder.queryType({ description: 'Reads. Contact reads need the API key scope `contacts:read`.' });
 builder.mutationType({
   description:
-    'Writes. Top-level mutation fields run one after another (GraphQL spec), so batching comes from upsertContacts, not from aliased mutations.',
+    'Writes; each needs the API key scope `contacts:write`. Top-level mutation fields run one after another (GraphQL spec), so batching comes from upsertContacts, not from aliased mutations.',
 });
+
+const READ = { 'contacts:read': true } as const;
+const WRITE = { 'contacts:write': true } as const;
 
 builder.queryFields((t) => ({
   contact: t.field({
     type: ContactRef,
     nullable: true,
     description:
-      'One contact by gateway id, email or externalId (give one), read from every enabled provider and merged. Null when nobody knows it.',
+      'One contact by gateway id, email or externalId (give one), read from every enabled provider and merged. Null when nobody knows it. Needs scope `contacts:read`.',
+    authScopes: READ,
     args: {
       id: t.arg.id({ description: 'Gateway id.' }),
       email: t.arg.string({ description: 'Email address.' }),
@@ -224,7 +251,8 @@ builder.queryFields((t) => ({
     type: [ContactRef],
     nullable: { list: false, items: true },
     description:
-      'Several contacts: `ids` first, then `emails`, in the order given; null where nobody knows one. Reads are batched per provider.',
+      'Several contacts: `ids` first, then `emails`, in the order given; null where nobody knows one. Reads are batched per provider. At most MAX_BATCH_INPUTS ids and emails together. Needs scope `contacts:read`.',
+    authScopes: READ,
     args: {
       ids: t.arg.idList({ description: 'Gateway ids.' }),
       emails: t.arg.stringList({ description: 'Email addresses.' }),
@@ -241,40 +269,45 @@ builder.mutationFields((t) => ({
   upsertContact: t.field({
     type: ContactWritePayloadRef,
     description:
-      'Create or update one contact at every targeted provider. Matched by externalId, then email, then phone.',
+      'Create or update one contact at every targeted provider. Matched by externalId, then email, then phone. Needs scope `contacts:write`.',
+    authScopes: WRITE,
     args: {
       input: t.arg({ type: ContactInput, required: true, description: 'The contact.' }),
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
     resolve: (_root, args, ctx, info) =>
       idempotently(ctx, info, args, () =>
-        ctx.service.upsertContact(args.input as RawContactInput, args.options ?? {}, ctx.scope),
+        ctx.service.upsertContact(
+          args.input as RawContactInput,
+          writeOptions(args, ctx),
+          ctx.scope,
+        ),
       ),
   }),
   upsertContacts: t.field({
     type: ContactBatchPayloadRef,
     description:
-      "Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone.",
+      "Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone. At most MAX_BATCH_INPUTS inputs (refused before anything runs: TOO_MANY_ITEMS). Needs scope `contacts:write`.",
+    authScopes: WRITE,
     args: {
       inputs: t.arg({ type: [ContactInput], required: true, description: 'The contacts.' }),
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
-    resolve: (_root, args, ctx, info) => {
-      if (args.inputs.length > ctx.limits.maxBatchInputs) {
-        throw new GraphQLError(
-          `upsertContacts takes at most ${ctx.limits.maxBatchInputs} inputs (got ${args.inputs.length}).`,
-          { extensions: { code: 'TOO_MANY_ITEMS' } },
-        );
-      }
-      return idempotently(ctx, info, args, () =>
-        ctx.service.upsertContacts(args.inputs as RawContactInput[], args.options ?? {}, ctx.scope),
-      );
-    },
+    // MAX_BATCH_INPUTS is enforced before execution (src/http-server/limits.ts).
+    resolve: (_root, args, ctx, info) =>
+      idempotently(ctx, info, args, () =>
+        ctx.service.upsertContacts(
+          args.inputs as RawContactInput[],
+          writeOptions(args, ctx),
+          ctx.scope,
+        ),
+      ),
   }),
   updateContact: t.field({
     type: ContactWritePayloadRef,
     description:
-      'Patch a contact the gateway knows, at every provider it lives in (by their remote ids). Omitted fields are untouched; null clears.',
+      'Patch a contact the gateway knows, at every provider it lives in (by their remote ids). Omitted fields are untouched; null clears. Needs scope `contacts:write`.',
+    authScopes: WRITE,
     args: {
       id: t.arg.id({ required: true, description: 'Gateway id.' }),
       patch: t.arg({ type: ContactInput, required: true, description: 'The changes.' }),
@@ -285,7 +318,7 @@ builder.mutationFields((t) => ({
         ctx.service.updateContact(
           String(args.id),
           args.patch as RawContactInput,
-          args.options ?? {},
+          writeOptions(args, ctx),
           ctx.scope,
         ),
       ),

@@ -1,6 +1,34 @@
+import type { CircuitStatus } from '../http/resilience.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import { builder } from './builder.js';
 import { ProviderEnum, ProviderModeEnum } from './enums.js';
+
+const CircuitStateEnum = builder.enumType('CircuitState', {
+  description: "A provider's circuit breaker.",
+  values: {
+    CLOSED: { description: 'Calls go through.' },
+    OPEN: {
+      description:
+        'Too many consecutive failures (network, timeout, 5xx): calls fail fast with CIRCUIT_OPEN until the half-open time.',
+    },
+    HALF_OPEN: { description: 'One probe call is let through; its result closes or reopens it.' },
+  } as const,
+});
+
+const CircuitStatusRef = builder.objectRef<CircuitStatus>('CircuitStatus').implement({
+  description: "The provider's circuit breaker (BREAKER_THRESHOLD, BREAKER_HALF_OPEN_MS).",
+  fields: (t) => ({
+    state: t.field({ type: CircuitStateEnum, description: 'Its state.', resolve: (c) => c.state }),
+    consecutiveFailures: t.exposeInt('consecutiveFailures', {
+      description: 'Failed attempts in a row (a success resets it).',
+    }),
+    openedAt: t.string({
+      nullable: true,
+      description: 'When it last opened (ISO 8601), while it is not closed.',
+      resolve: (c) => c.openedAt,
+    }),
+  }),
+});
 
 export const ProviderStatusRef = builder.objectRef<ProviderEntry>('ProviderStatus').implement({
   description:
@@ -39,13 +67,20 @@ export const ProviderStatusRef = builder.objectRef<ProviderEntry>('ProviderStatu
       description: 'Fields it can clear with null.',
       resolve: (e) => [...(e.adapter?.capabilities.clearableFields ?? [])],
     }),
+    circuit: t.field({
+      type: CircuitStatusRef,
+      description: 'Its circuit breaker.',
+      resolve: (e, _args, ctx) => ctx.registry.circuit(e.id),
+    }),
   }),
 });
 
 builder.queryFields((t) => ({
   providers: t.field({
     type: [ProviderStatusRef],
-    description: 'Every provider the gateway knows, enabled or not.',
+    description:
+      'Every provider the gateway knows, enabled or not. Needs any scope (`contacts:read` or `contacts:write`); carries no contact data.',
+    authScopes: { $any: { 'contacts:read': true, 'contacts:write': true } },
     resolve: (_root, _args, ctx) => [...ctx.registry.entries],
   }),
 }));

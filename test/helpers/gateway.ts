@@ -2,8 +2,10 @@ import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { ProviderId } from '../../src/contacts/model.js';
 import { createLogger } from '../../src/logger.js';
+import type { DigitalOnboardingSandbox } from '../../src/sandbox/digital-onboarding/index.js';
 import type { DotdigitalSandbox } from '../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
+import type { SalesforceMcSandbox } from '../../src/sandbox/salesforce-mc/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 
 export interface TestGateway {
@@ -11,6 +13,8 @@ export interface TestGateway {
   sandboxes: RunningSandboxes;
   notifuse: NotifuseSandbox;
   dotdigital: DotdigitalSandbox;
+  salesforceMc: SalesforceMcSandbox;
+  digitalOnboarding: DigitalOnboardingSandbox;
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -60,6 +64,12 @@ export async function createTestGateway(
     },
     get dotdigital() {
       return sandbox<DotdigitalSandbox>('DOTDIGITAL');
+    },
+    get salesforceMc() {
+      return sandbox<SalesforceMcSandbox>('SALESFORCE_MC');
+    },
+    get digitalOnboarding() {
+      return sandbox<DigitalOnboardingSandbox>('DIGITAL_ONBOARDING');
     },
     async gql(query, variables, headers) {
       const res = await gateway.yoga.fetch('http://gateway/graphql', {

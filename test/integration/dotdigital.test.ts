@@ -49,7 +49,12 @@ function patches() {
 }
 
 beforeAll(async () => {
-  t = await createTestGateway({ DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10' });
+  // One attempt per call: these tests pin how each answer is reported; retries are covered in
+  // test/integration/resilience.test.ts.
+  t = await createTestGateway({
+    DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
+    RETRY_MAX_ATTEMPTS: '1',
+  });
 });
 afterAll(async () => {
   expect(responses.join('\n')).not.toContain(SANDBOX_CREDENTIALS.dotdigital.password);

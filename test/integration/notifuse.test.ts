@@ -66,7 +66,9 @@ async function upsertMany(
 }
 
 beforeAll(async () => {
-  t = await createTestGateway({}, { only: ['NOTIFUSE'] });
+  // One attempt per call: these tests pin how each answer is reported; retries are covered in
+  // test/integration/resilience.test.ts.
+  t = await createTestGateway({ RETRY_MAX_ATTEMPTS: '1' }, { only: ['NOTIFUSE'] });
 });
 afterAll(async () => {
   // No response of any test carried the provider credential.
@@ -272,7 +274,11 @@ describe('upsertContact → Notifuse sandbox', () => {
         request: {
           method: 'POST',
           url: `${t.notifuse.url}/api/contacts.upsert`,
-          headers: { authorization: 'Bearer [redacted]', 'content-type': 'application/json' },
+          headers: {
+            accept: 'application/json',
+            authorization: 'Bearer [redacted]',
+            'content-type': 'application/json',
+          },
           body: {
             workspace_id: 'sandbox',
             contact: { email: 'dry@example.com', last_name: 'Run', phone: '+14155550123' },
@@ -628,10 +634,10 @@ describe('providers', () => {
       `{ providers { provider enabled mode reason baseUrl maxBatchSize acceptedFields clearableFields } }`,
     );
     expect(res.data.providers.map((p) => [p['provider'], p['mode'], p['enabled']])).toEqual([
-      ['DIGITAL_ONBOARDING', 'UNAVAILABLE', false],
+      ['DIGITAL_ONBOARDING', 'DISABLED', false],
       ['NOTIFUSE', 'SANDBOX', true],
       ['DOTDIGITAL', 'DISABLED', false],
-      ['SALESFORCE_MC', 'UNAVAILABLE', false],
+      ['SALESFORCE_MC', 'DISABLED', false],
     ]);
     const notifuse = res.data.providers[1]!;
     expect(notifuse).toMatchObject({ baseUrl: t.notifuse.url, maxBatchSize: 500 });

@@ -51,15 +51,18 @@ describe('npm start with no credentials (sandbox mode)', () => {
       logs.filter((l) => typeof l['provider'] === 'string').map((l) => [l['provider'], l['mode']]),
     );
     expect(modes).toEqual({
-      DIGITAL_ONBOARDING: 'UNAVAILABLE',
+      DIGITAL_ONBOARDING: 'SANDBOX',
       NOTIFUSE: 'SANDBOX',
       DOTDIGITAL: 'SANDBOX',
-      SALESFORCE_MC: 'UNAVAILABLE',
+      SALESFORCE_MC: 'SANDBOX',
     });
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
     expect(
       logs.some((l) => String(l['msg']).startsWith('GraphiQL ready at http://127.0.0.1:')),
     ).toBe(true);
+    expect(logs.find((l) => l['auth'] === 'anonymous')?.['msg']).toBe(
+      'no GATEWAY_API_KEYS: anonymous access with every scope, listening on loopback only (127.0.0.1); set keys to serve other machines',
+    );
   });
 
   it('serves GraphiQL opening on the example upsert and query', async () => {

@@ -3,6 +3,7 @@ import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
+import { describeRequest, parseResponse } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
@@ -94,22 +95,8 @@ export function dotdigitalError(res: HttpResponse): UpstreamError {
   });
 }
 
-function malformed(res: HttpResponse, what: string): UpstreamError {
-  return new UpstreamError('DOTDIGITAL', {
-    code: 'UPSTREAM_BAD_RESPONSE',
-    message: `Dotdigital answered ${res.status} with ${what}`,
-    httpStatus: res.status,
-    retryable: true,
-  });
-}
-
-function parse<S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> {
-  const parsed = schema.safeParse(res.json);
-  if (!parsed.success) {
-    throw malformed(res, `a body that is not ${what}`);
-  }
-  return parsed.data;
-}
+const parse = <S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> =>
+  parseResponse('DOTDIGITAL', res, schema, what);
 
 /** The only part of the adapter that knows Dotdigital's paths, methods and status codes. */
 export function createDotdigitalClient(http: HttpClient) {
@@ -132,23 +119,7 @@ export function createDotdigitalClient(http: HttpClient) {
 
     /** The request as a user may see it on a dry run (credentials redacted). */
     describe(req: HttpRequest): WireRequest {
-      const search = new URLSearchParams();
-      for (const [k, v] of Object.entries(req.query ?? {})) {
-        if (v !== undefined) {
-          search.set(k, v);
-        }
-      }
-      const qs = search.toString();
-      return {
-        method: req.method,
-        url: `${http.baseUrl}${req.path}${qs ? `?${qs}` : ''}`,
-        headers: {
-          accept: 'application/json',
-          authorization: 'Basic [redacted]',
-          'content-type': 'application/json',
-        },
-        body: req.body,
-      };
+      return describeRequest(http.baseUrl, req, 'Basic [redacted]');
     },
 
     /** `PATCH /contacts/v3/{identifier}/{value}`: 201 created, 200 updated. */

@@ -4,6 +4,7 @@ import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
+import { describeRequest, malformedResponse } from '../wire.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,
@@ -45,14 +46,7 @@ export function notifuseError(res: HttpResponse): UpstreamError {
   });
 }
 
-function malformed(res: HttpResponse, what: string): UpstreamError {
-  return new UpstreamError('NOTIFUSE', {
-    code: 'UPSTREAM_BAD_RESPONSE',
-    message: `Notifuse answered ${res.status} with ${what}`,
-    httpStatus: res.status,
-    retryable: true,
-  });
-}
+const malformed = (res: HttpResponse, what: string) => malformedResponse('NOTIFUSE', res, what);
 
 /** The only part of the adapter that knows Notifuse's paths, methods and status codes. */
 export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
@@ -92,12 +86,7 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
 
     /** The request as a user may see it on a dry run (token redacted). */
     describe(req: HttpRequest): WireRequest {
-      return {
-        method: req.method,
-        url: `${http.baseUrl}${req.path}`,
-        headers: { authorization: 'Bearer [redacted]', 'content-type': 'application/json' },
-        body: req.body,
-      };
+      return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
     },
 
     upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {

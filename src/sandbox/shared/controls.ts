@@ -25,6 +25,7 @@ const faultSchema = z.discriminatedUnion('kind', [
     headers: z.record(z.string(), z.string()).optional(),
   }),
   z.object({ kind: z.literal('reset') }),
+  z.object({ kind: z.literal('reset-after-commit') }),
   z.object({ kind: z.literal('malformed'), status: statusCode.optional() }),
   z.object({ kind: z.literal('delay'), ms: waitMs }),
   z.object({ kind: z.literal('pass') }),

@@ -27,6 +27,8 @@ export type Fault =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   /** Destroy the socket without answering (TCP reset). */
   | { kind: 'reset' }
+  /** Handle the request (the write is stored), then reset the socket instead of answering. */
+  | { kind: 'reset-after-commit' }
   /** Answer `status` (default 200) as application/json with a truncated, unparsable body. */
   | { kind: 'malformed'; status?: number }
   /** Wait `ms`, then handle normally. */
@@ -164,6 +166,10 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
 
       switch (fault?.kind) {
         case 'reset':
+          req.socket.resetAndDestroy();
+          return;
+        case 'reset-after-commit':
+          await callHandler(opts.handler, recorded);
           req.socket.resetAndDestroy();
           return;
         case 'malformed':

@@ -1,0 +1,166 @@
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  getOperationAST,
+  Kind,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { OperationLimits } from './options.js';
+
+/** Sets the `code` of an error graphql-armor is about to throw (its own errors carry none). */
+const withCode =
+  (code: string) =>
+  (_ctx: unknown, error: GraphQLError): void => {
+    (error.extensions as Record<string, unknown>)['code'] = code;
+  };
+
+/**
+ * Depth, alias, token and cost limits (the individual graphql-armor plugins). Tokens are counted
+ * while parsing, the rest while validating, so an oversized operation is refused before it
+ * executes, with a 400 and a code: MAX_TOKENS_EXCEEDED, MAX_DEPTH_EXCEEDED, MAX_ALIASES_EXCEEDED
+ * or MAX_COST_EXCEEDED.
+ */
+export function useOperationLimits(limits: OperationLimits): Plugin[] {
+  return [
+    maxTokensPlugin({ n: limits.maxTokens, onReject: [withCode('MAX_TOKENS_EXCEEDED')] }),
+    maxDepthPlugin({
+      n: limits.maxDepth,
+      flattenFragments: true,
+      onReject: [withCode('MAX_DEPTH_EXCEEDED')],
+    }),
+    maxAliasesPlugin({ n: limits.maxAliases, onReject: [withCode('MAX_ALIASES_EXCEEDED')] }),
+    costLimitPlugin({
+      maxCost: limits.maxCost,
+      flattenFragments: true,
+      onReject: [withCode('MAX_COST_EXCEEDED')],
+    }),
+  ] as Plugin[];
+}
+
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
+ * No "Did you mean …?" in any error (production): armor's plugin removes field suggestions from
+ * validation errors; enum-value suggestions ("Did you mean the enum value …?") come from variable
+ * coercion during execution and from literal validation, which its pattern does not match, so the
+ * final results are scrubbed as well.
+ */
+export function useNoSuggestions(): Plugin[] {
+  return [
+    blockFieldSuggestionsPlugin() as Plugin,
+    {
+      onResultProcess({ result }) {
+        for (const single of Array.isArray(result) ? result : [result]) {
+          if (single && typeof single === 'object' && 'errors' in single && single.errors) {
+            for (const error of single.errors) {
+              if (error.message.includes('Did you mean')) {
+                (error as { message: string }).message = error.message.replace(SUGGESTION, '');
+              }
+            }
+          }
+        }
+      },
+    },
+  ];
+}
+
+/** Root fields whose list arguments fan out to providers, and the arguments that count. */
+const LIST_ARGUMENTS: Readonly<
+  Record<string, { root: 'query' | 'mutation'; args: string[]; noun: string }>
+> = {
+  upsertContacts: { root: 'mutation', args: ['inputs'], noun: 'inputs' },
+  contacts: { root: 'query', args: ['ids', 'emails'], noun: 'ids and emails' },
+};
+
+function rootFields(
+  selectionSet: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  seen = new Set<string>(),
+): FieldNode[] {
+  const out: FieldNode[] = [];
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      out.push(selection);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      out.push(...rootFields(selection.selectionSet, fragments, seen));
+    } else if (!seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = fragments.get(selection.name.value);
+      if (fragment) {
+        out.push(...rootFields(fragment.selectionSet, fragments, seen));
+      }
+    }
+  }
+  return out;
+}
+
+function itemCount(value: ValueNode, variables: Readonly<Record<string, unknown>>): number {
+  if (value.kind === Kind.LIST) {
+    return value.values.length;
+  }
+  if (value.kind === Kind.VARIABLE) {
+    const v = variables[value.name.value];
+    return Array.isArray(v) ? v.length : v == null ? 0 : 1;
+  }
+  return value.kind === Kind.NULL ? 0 : 1;
+}
+
+/**
+ * `MAX_BATCH_INPUTS`: refuses an operation whose `upsertContacts(inputs)` (or `contacts(ids,
+ * emails)`) carries more items than allowed, before anything executes, so no earlier mutation
+ * field of the same operation runs either. Code TOO_MANY_ITEMS.
+ */
+export function useListArgumentLimit(maxItems: number): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const document = args.document as DocumentNode;
+      const operation = getOperationAST(document, args.operationName);
+      if (!operation) {
+        return;
+      }
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const def of document.definitions) {
+        if (def.kind === Kind.FRAGMENT_DEFINITION) {
+          fragments.set(def.name.value, def);
+        }
+      }
+      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+      for (const field of rootFields(operation.selectionSet, fragments)) {
+        const rule = LIST_ARGUMENTS[field.name.value];
+        if (!rule || rule.root !== operation.operation) {
+          continue;
+        }
+        const count = (field.arguments ?? [])
+          .filter((a) => rule.args.includes(a.name.value))
+          .reduce((sum, a) => sum + itemCount(a.value, variables), 0);
+        if (count > maxItems) {
+          setResultAndStopExecution({
+            errors: [
+              new GraphQLError(
+                `${field.name.value} takes at most ${maxItems} ${rule.noun} (got ${count}); split the request.`,
+                {
+                  nodes: [field],
+                  extensions: {
+                    code: 'TOO_MANY_ITEMS',
+                    limit: maxItems,
+                    http: { status: 400, spec: true },
+                  },
+                },
+              ),
+            ],
+          });
+          return;
+        }
+      }
+    },
+  };
+}

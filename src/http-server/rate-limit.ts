@@ -1,0 +1,58 @@
+import type { Plugin } from 'graphql-yoga';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { requestState } from './request-context.js';
+import { graphqlErrorResponse } from './responses.js';
+
+/** Options of {@link useKeyRateLimit}. */
+export interface KeyRateLimitOptions {
+  /** Requests per minute per API key; 0 turns the limit off. @default 600 */
+  perMinute: number;
+  /** @default '/graphql' */
+  graphqlEndpoint: string;
+}
+
+/**
+ * A fixed window of `perMinute` GraphQL requests per API key (rate-limiter-flexible, in memory, so
+ * per process). Runs after authentication and before the body is read: a refused request costs
+ * nothing. The anonymous loopback caller (no keys configured) is not limited. A refusal is a 429
+ * with `Retry-After` and a GraphQL error body whose code is `RATE_LIMITED`.
+ */
+export function useKeyRateLimit(options: KeyRateLimitOptions): Plugin {
+  if (options.perMinute <= 0) {
+    return {};
+  }
+  const limiter = new RateLimiterMemory({ points: options.perMinute, duration: 60 });
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      const { keyName } = requestState(request).caller;
+      if (url.pathname !== options.graphqlEndpoint || request.method === 'OPTIONS' || !keyName) {
+        return;
+      }
+      try {
+        await limiter.consume(keyName, 1);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) {
+          throw rejection;
+        }
+        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        endResponse(
+          graphqlErrorResponse(
+            fetchAPI,
+            request,
+            429,
+            {
+              message: `Rate limit of ${options.perMinute} requests per minute exceeded for key "${keyName}"; retry in ${retryAfter} s.`,
+              extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter },
+            },
+            {
+              'retry-after': String(retryAfter),
+              'ratelimit-limit': String(options.perMinute),
+              'ratelimit-remaining': '0',
+              'ratelimit-reset': String(retryAfter),
+            },
+          ),
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import {
+  BrokenCircuitError,
+  bulkhead,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  DelegateBackoff,
+  handleWhen,
+  type IRetryBackoffContext,
+  retry,
+} from 'cockatiel';
+import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
+import type { ProviderId } from '../contacts/model.js';
+import { UpstreamError } from '../errors.js';
+import type { Attempted, CallDescriptor, CallPolicy } from './policy.js';
+
+/** How one provider's calls are retried, broken, limited and bounded. */
+export interface ResilienceSettings {
+  /** Attempts per call, the first included. @default 3 */
+  maxAttempts: number;
+  /** Backoff base: the n-th retry waits a random time in [0, min(maxDelayMs, base·2ⁿ⁻¹)]. @default 200 */
+  baseDelayMs: number;
+  /** @default 5000 */
+  maxDelayMs: number;
+  /**
+   * Budget of one call, attempts and waits together. A retry whose wait (backoff or the provider's
+   * Retry-After) would end after it is not made: the call ends with its last, retryable, error.
+   * @default 30000
+   */
+  deadlineMs: number;
+  /** Consecutive failed attempts (network, timeout, 5xx) that open the breaker. @default 5 */
+  breakerThreshold: number;
+  /** How long an open breaker fails fast before it lets one probe through. @default 30000 */
+  breakerHalfOpenMs: number;
+  /** Most attempts in flight at once for this provider (excess calls queue). @default 16 */
+  maxInFlight: number;
+  /** Most attempts started per second for this provider; 0 = no limit. */
+  ratePerSecond: number;
+}
+
+export const DEFAULT_RESILIENCE: ResilienceSettings = {
+  maxAttempts: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  deadlineMs: 30_000,
+  breakerThreshold: 5,
+  breakerHalfOpenMs: 30_000,
+  maxInFlight: 16,
+  ratePerSecond: 0,
+};
+
+export type CircuitStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
+export interface CircuitStatus {
+  state: CircuitStateName;
+  /** Failed attempts in a row (reset by a success). */
+  consecutiveFailures: number;
+  /** When the breaker last opened (ISO), while it is open or half-open. */
+  openedAt: string | null;
+}
+
+export interface ResiliencePolicy extends CallPolicy {
+  circuit(provider: ProviderId): CircuitStatus;
+}
+
+/** Failures that say the provider (or the way to it) is unwell, not that our request was wrong. */
+function isOutage(err: unknown): boolean {
+  if (!(err instanceof UpstreamError) || !err.retryable) {
+    return false;
+  }
+  // A 429 is the provider working as documented: it slows us down, it does not open the breaker.
+  return err.httpStatus !== 429;
+}
+
+/** The wait a provider asked for (Retry-After, x-ratelimit-reset, SFMC `retryAfter`), if any. */
+function askedWaitMs(err: unknown): number {
+  if (err instanceof UpstreamError) {
+    const wait = err.details?.['retryAfterMs'];
+    if (typeof wait === 'number' && Number.isFinite(wait) && wait > 0) {
+      return wait;
+    }
+  }
+  return 0;
+}
+
+function toUpstream(provider: ProviderId, err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) {
+    return err;
+  }
+  return new UpstreamError(
+    provider,
+    { code: 'INTERNAL', message: `Internal error while calling ${provider}`, retryable: false },
+    { cause: err },
+  );
+}
+
+const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
+  [CircuitState.Closed]: 'CLOSED',
+  [CircuitState.Open]: 'OPEN',
+  [CircuitState.HalfOpen]: 'HALF_OPEN',
+  [CircuitState.Isolated]: 'OPEN',
+};
+
+interface ProviderGuard {
+  settings: ResilienceSettings;
+  breaker: CircuitBreakerPolicy;
+  consecutive: ConsecutiveBreaker;
+  openedAt: string | null;
+  limit: ReturnType<typeof bulkhead>;
+  rate: RateLimiterQueue | null;
+}
+
+/**
+ * The gateway's CallPolicy: per provider a retry policy (exponential backoff with full jitter,
+ * bounded attempts, a per-call deadline, Retry-After honoured), a circuit breaker, a concurrency
+ * limit and a rate limit, all from cockatiel and rate-limiter-flexible. Only calls marked
+ * `idempotent` are retried; a non-retryable error ends the call at once.
+ */
+export function createResiliencePolicy(
+  settingsFor: (provider: ProviderId) => ResilienceSettings,
+  now: () => number = Date.now,
+): ResiliencePolicy {
+  const guards = new Map<ProviderId, ProviderGuard>();
+
+  function guard(provider: ProviderId): ProviderGuard {
+    let g = guards.get(provider);
+    if (!g) {
+      const settings = settingsFor(provider);
+      const consecutive = new ConsecutiveBreaker(Math.max(1, settings.breakerThreshold));
+      const breaker = circuitBreaker(handleWhen(isOutage), {
+        halfOpenAfter: settings.breakerHalfOpenMs,
+        breaker: consecutive,
+      });
+      const created: ProviderGuard = {
+        settings,
+        breaker,
+        consecutive,
+        openedAt: null,
+        limit: bulkhead(Math.max(1, settings.maxInFlight), Number.MAX_SAFE_INTEGER),
+        rate:
+          settings.ratePerSecond > 0
+            ? new RateLimiterQueue(
+                new RateLimiterMemory({ points: settings.ratePerSecond, duration: 1 }),
+                { maxQueueSize: Number.MAX_SAFE_INTEGER },
+              )
+            : null,
+      };
+      breaker.onBreak(() => {
+        created.openedAt = new Date(now()).toISOString();
+      });
+      breaker.onReset(() => {
+        created.openedAt = null;
+      });
+      g = created;
+      guards.set(provider, g);
+    }
+    return g;
+  }
+
+  /** One attempt: queued behind the provider's concurrency and rate limits, through its breaker. */
+  async function attempt<T>(g: ProviderGuard, run: () => Promise<T>): Promise<T> {
+    return g.limit.execute(async () => {
+      if (g.rate) {
+        await g.rate.removeTokens(1);
+      }
+      return g.breaker.execute(run);
+    });
+  }
+
+  return {
+    async execute<T>(
+      call: CallDescriptor,
+      fn: (attempt: number) => Promise<T>,
+    ): Promise<Attempted<T>> {
+      const g = guard(call.provider);
+      const { settings } = g;
+      const deadline = now() + settings.deadlineMs;
+      let attempts = 0;
+      /** Whether the failure is worth another attempt within the budget. */
+      const shouldRetry = (err: unknown): boolean => {
+        if (!call.idempotent || !(err instanceof UpstreamError) || !err.retryable) {
+          return false;
+        }
+        // The provider's own wait is a floor: a retry that could not honour it is not made.
+        return now() + askedWaitMs(err) < deadline;
+      };
+      const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((ctx) => {
+        const cap = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (ctx.attempt - 1));
+        const jitter = Math.random() * cap;
+        const asked = 'error' in ctx.result ? askedWaitMs(ctx.result.error) : 0;
+        return Math.max(asked, Math.min(jitter, Math.max(0, deadline - now())));
+      });
+      const policy = retry(handleWhen(shouldRetry), {
+        maxAttempts: Math.max(0, settings.maxAttempts - 1),
+        backoff,
+      });
+      try {
+        const value = await policy.execute(() =>
+          attempt(g, () => {
+            attempts += 1;
+            return fn(attempts);
+          }),
+        );
+        return { ok: true, value, attempts };
+      } catch (err) {
+        if (err instanceof BrokenCircuitError) {
+          return {
+            ok: false,
+            attempts,
+            error: new UpstreamError(call.provider, {
+              code: 'CIRCUIT_OPEN',
+              message: `${call.provider} is failing; calls are paused until ${retryAtText(g, settings)} (circuit breaker open)`,
+              httpStatus: null,
+              retryable: true,
+              details: { circuit: 'OPEN', openedAt: g.openedAt },
+            }),
+          };
+        }
+        return { ok: false, error: toUpstream(call.provider, err), attempts };
+      }
+    },
+
+    circuit(provider) {
+      const g = guards.get(provider);
+      if (!g) {
+        return { state: 'CLOSED', consecutiveFailures: 0, openedAt: null };
+      }
+      return {
+        state: STATE_NAMES[g.breaker.state],
+        consecutiveFailures: g.consecutive.state,
+        openedAt: g.breaker.state === CircuitState.Closed ? null : g.openedAt,
+      };
+    },
+  };
+}
+
+function retryAtText(g: ProviderGuard, settings: ResilienceSettings): string {
+  const opened = g.openedAt ? Date.parse(g.openedAt) : Date.now();
+  return new Date(opened + settings.breakerHalfOpenMs).toISOString();
+}

@@ -1,0 +1,177 @@
+import type { SalesforceMcConfig } from '../../config.js';
+import { UpstreamError } from '../../errors.js';
+import type { CallStats, HttpClient, HttpResponse } from '../../http/client.js';
+import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
+import { OAuthErrorSchema, type TokenRequestBody, TokenResponseSchema } from './wire.js';
+
+export const SFMC_TOKEN_PATH = '/v2/token';
+
+export interface SfmcToken {
+  accessToken: string;
+  /** REST base from `rest_instance_url`, normalised: scheme, no trailing slash. */
+  restUrl: string;
+  /** `performance.now()` after which the token is renewed. */
+  renewAt: number;
+}
+
+export interface TokenSource {
+  /** A valid token: the cached one, or the one being fetched (one fetch at a time). */
+  get(stats?: CallStats): Promise<SfmcToken>;
+  /** Drops `accessToken` if it is still the cached one (after a 401); a newer token is kept. */
+  invalidate(accessToken: string): void;
+  /** The REST base of the last token, `null` before the first one. */
+  readonly restUrl: string | null;
+  /** Tokens fetched so far (status pages, tests). */
+  readonly fetched: number;
+}
+
+/**
+ * `rest_instance_url` as a base URL. Live answers carry `https://…/`, the doc sample a bare host
+ * (SF-7): a missing scheme becomes https, trailing slashes go.
+ */
+export function normaliseRestUrl(raw: string): string {
+  let value = raw.trim();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    value = `https://${value}`;
+  }
+  const url = new URL(value);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new TypeError('rest_instance_url is not a plain http(s) URL');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * Seconds a token is used: `expires_in` minus the configured skew, but never less than half of
+ * `expires_in` (so a short-lived token is still used at all).
+ */
+export function tokenLifetimeSeconds(expiresIn: number, skewSeconds: number): number {
+  return Math.max(expiresIn / 2, expiresIn - skewSeconds);
+}
+
+/** The token request body. `account_id` goes as a number when it is one (SF-7 types it so). */
+export function tokenRequestBody(config: SalesforceMcConfig): TokenRequestBody {
+  const body: TokenRequestBody = {
+    grant_type: 'client_credentials',
+    client_id: config.clientId,
+    client_secret: config.clientSecret.reveal(),
+  };
+  if (config.accountId !== null) {
+    body.account_id = /^\d{1,15}$/.test(config.accountId)
+      ? Number(config.accountId)
+      : config.accountId;
+  }
+  return body;
+}
+
+/** SF-7 errors are OAuth-style (`invalid_client`…); REST-style bodies are read too. */
+function tokenError(res: HttpResponse): UpstreamError {
+  const parsed = OAuthErrorSchema.safeParse(res.json);
+  const rest = res.json as { message?: unknown } | undefined;
+  const text = parsed.success
+    ? [parsed.data.error, parsed.data.error_description].filter(Boolean).join(': ')
+    : typeof rest?.message === 'string'
+      ? rest.message
+      : `HTTP ${res.status}`;
+  let { code, retryable } = classifyStatus(res.status);
+  if (
+    res.status === 400 &&
+    parsed.success &&
+    /client|grant|scope|account/i.test(parsed.data.error)
+  ) {
+    // invalid_client / unauthorized_client / invalid_grant: the credentials, not the request.
+    code = 'UNAUTHORIZED';
+  }
+  if (res.status === 401 || res.status === 403) {
+    retryable = false;
+  }
+  const wait = retryAfterMs(res.headers);
+  return new UpstreamError('SALESFORCE_MC', {
+    code,
+    message: `Salesforce MC token request answered ${res.status}: ${clipMessage(text)}`,
+    httpStatus: res.status,
+    retryable,
+    details: wait === null ? null : { retryAfterMs: wait },
+  });
+}
+
+/**
+ * Client-credentials tokens for one (client id, account id), following SF-7/SF-8 and the
+ * oidc-interceptor pattern: cached until `expires_in` minus a skew, fetched single-flight (however
+ * many calls wait, one token request is in flight), and invalidated only if the token that got a
+ * 401 is still the cached one, so fifty 401s cause one refresh, not fifty.
+ *
+ * The token request is not tied to any caller's abort signal (others may be waiting on it); the
+ * HTTP client's timeouts bound it. It is counted in the stats of the call that started it.
+ */
+export function createTokenSource(
+  config: SalesforceMcConfig,
+  http: HttpClient,
+  now: () => number = () => performance.now(),
+): TokenSource {
+  let cached: SfmcToken | null = null;
+  let inflight: Promise<SfmcToken> | null = null;
+  let fetched = 0;
+  let lastRestUrl: string | null = null;
+
+  async function fetchToken(stats?: CallStats): Promise<SfmcToken> {
+    const res = await http.request(
+      { method: 'POST', path: SFMC_TOKEN_PATH, body: tokenRequestBody(config) },
+      stats,
+    );
+    if (res.status !== 200) {
+      throw tokenError(res);
+    }
+    const parsed = TokenResponseSchema.safeParse(res.json);
+    let restUrl: string | null = null;
+    if (parsed.success) {
+      try {
+        restUrl = normaliseRestUrl(parsed.data.rest_instance_url);
+      } catch {
+        restUrl = null;
+      }
+    }
+    if (!parsed.success || restUrl === null) {
+      throw new UpstreamError('SALESFORCE_MC', {
+        code: 'UPSTREAM_BAD_RESPONSE',
+        message: `Salesforce MC token request answered ${res.status} without a usable access_token, expires_in and rest_instance_url`,
+        httpStatus: res.status,
+        retryable: true,
+      });
+    }
+    fetched += 1;
+    const lifetime = tokenLifetimeSeconds(parsed.data.expires_in, config.tokenRefreshSkewSeconds);
+    return { accessToken: parsed.data.access_token, restUrl, renewAt: now() + lifetime * 1000 };
+  }
+
+  return {
+    get(stats) {
+      if (cached !== null && now() < cached.renewAt) {
+        return Promise.resolve(cached);
+      }
+      if (inflight === null) {
+        inflight = fetchToken(stats)
+          .then((token) => {
+            cached = token;
+            lastRestUrl = token.restUrl;
+            return token;
+          })
+          .finally(() => {
+            inflight = null;
+          });
+      }
+      return inflight;
+    },
+    invalidate(accessToken) {
+      if (cached?.accessToken === accessToken) {
+        cached = null;
+      }
+    },
+    get restUrl() {
+      return lastRestUrl;
+    },
+    get fetched() {
+      return fetched;
+    },
+  };
+}

@@ -1,0 +1,245 @@
+import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
+import { UpstreamError } from '../../errors.js';
+import {
+  type CallStats,
+  createHttpClient,
+  type HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+} from '../../http/client.js';
+import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
+import type { WireRequest } from '../types.js';
+import { describeRequest, malformedResponse, parseResponse } from '../wire.js';
+import { createTokenSource, type TokenSource } from './auth.js';
+import {
+  type ContactWriteBody,
+  type ContactWriteResponse,
+  ContactWriteResponseSchema,
+  type EmailSearchBody,
+  type EmailSearchResponse,
+  EmailSearchResponseSchema,
+  RestErrorSchema,
+  resultMessageText,
+} from './wire.js';
+
+export const SFMC_PATHS = {
+  contacts: '/contacts/v1/contacts',
+  emailSearch: '/contacts/v1/addresses/email/search',
+} as const;
+
+/** SF-10 codes whose retryability differs from what the HTTP status alone says. */
+const RETRYABLE_BY_CODE: ReadonlyMap<number, boolean> = new Map([
+  [50100, true], // 429 rate limited: honour Retry-After
+  [50200, false], // 429 temporarily blocked (too many concurrent requests): contact support
+  [50300, true], // 503 unavailable: honour Retry-After
+]);
+
+/**
+ * A REST error (`{message, errorcode, documentation}`, SF-9/SF-10; 400 aggregates list
+ * `additionalErrors`; Contacts envelopes list `resultMessages`). The outcome code is SFMC's own
+ * `errorcode` when it has a non-zero one (`50100`), else the gateway's reading of the status.
+ * Retryability follows the status, except 50100/50300 (yes) and 50200 (no), and 596 (no: the
+ * service does not exist). `Retry-After` (header, or the body's `retryAfter`) goes into details.
+ */
+export function sfmcError(res: HttpResponse): UpstreamError {
+  const parsed = RestErrorSchema.safeParse(res.json);
+  const body = parsed.success ? parsed.data : null;
+  const errorcode = typeof body?.errorcode === 'number' ? body.errorcode : null;
+  const parts = [
+    body?.message ?? '',
+    ...(body?.additionalErrors ?? []).map((e) =>
+      [e.errorcode ? String(e.errorcode) : '', e.message ?? ''].filter(Boolean).join(': '),
+    ),
+    ...(body?.resultMessages ?? []).map(resultMessageText),
+  ].filter((s) => s !== '');
+  const text = parts.length > 0 ? parts.join('; ') : res.text.trim() || `HTTP ${res.status}`;
+  const classified = classifyStatus(res.status);
+  let retryable =
+    errorcode !== null && RETRYABLE_BY_CODE.has(errorcode)
+      ? RETRYABLE_BY_CODE.get(errorcode)!
+      : classified.retryable;
+  if (res.status === 596) {
+    retryable = false;
+  }
+  const details: Record<string, unknown> = {};
+  if (errorcode !== null) {
+    details['errorcode'] = errorcode;
+  }
+  let wait = retryAfterMs(res.headers);
+  const bodyWait = Number(body?.retryAfter);
+  if (wait === null && body?.retryAfter !== undefined && Number.isFinite(bodyWait)) {
+    wait = Math.max(0, bodyWait * 1000);
+  }
+  if (wait !== null && retryable) {
+    details['retryAfterMs'] = wait;
+  }
+  if ((body?.additionalErrors ?? []).length > 0) {
+    details['additionalErrors'] = body!.additionalErrors!.map((e) => ({
+      errorcode: e.errorcode ?? null,
+      message: clipMessage(e.message ?? ''),
+    }));
+  }
+  return new UpstreamError('SALESFORCE_MC', {
+    code: errorcode ? String(errorcode) : classified.code,
+    message: `Salesforce MC answered ${res.status}${errorcode ? ` (errorcode ${errorcode})` : ''}: ${clipMessage(text)}`,
+    httpStatus: res.status,
+    retryable,
+    details: Object.keys(details).length > 0 ? details : null,
+  });
+}
+
+const malformed = (res: HttpResponse, what: string) =>
+  malformedResponse('SALESFORCE_MC', res, what);
+const parse = <S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> =>
+  parseResponse('SALESFORCE_MC', res, schema, what);
+
+/**
+ * The REST base before any token told it: the tenant's REST host for a tenant auth host
+ * (`{sub}.auth.marketingcloudapis.com` → `{sub}.rest.marketingcloudapis.com`, SF-12), else the
+ * auth base itself (one server for both, as in the sandbox). Only dry runs and status pages use it.
+ */
+export function guessRestBase(authUrl: string): string {
+  const url = new URL(authUrl);
+  const tenant = /^([a-z0-9-]+)\.auth\.marketingcloudapis\.com$/i.exec(url.hostname);
+  if (tenant) {
+    return `https://${tenant[1]}.rest.marketingcloudapis.com`;
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+export interface SfmcClientDeps {
+  http: HttpOptions;
+  dispatcher?: Dispatcher;
+}
+
+/** Counts the contact requests one write sends (401 retries and POST→PATCH included). */
+export interface SendCounter {
+  sent: number;
+}
+
+/**
+ * The only part of the adapter that knows SFMC's hosts, paths, auth and status codes. The REST
+ * base is learned from the token (`rest_instance_url`), so REST pools are made per base on first
+ * use. On a 401 the token is refreshed once and the request sent once more (SF-REST, SF-SDK).
+ */
+export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDeps) {
+  const shared = deps.dispatcher ? { dispatcher: deps.dispatcher } : {};
+  const auth = createHttpClient({
+    provider: 'SALESFORCE_MC',
+    baseUrl: config.authUrl,
+    http: deps.http,
+    ...shared,
+  });
+  const tokens: TokenSource = createTokenSource(config, auth);
+  const restClients = new Map<string, HttpClient>();
+  const guessed = guessRestBase(config.authUrl);
+
+  function rest(base: string): HttpClient {
+    let client = restClients.get(base);
+    if (!client) {
+      client = createHttpClient({
+        provider: 'SALESFORCE_MC',
+        baseUrl: base,
+        http: deps.http,
+        ...shared,
+      });
+      restClients.set(base, client);
+    }
+    return client;
+  }
+
+  async function send(
+    req: HttpRequest,
+    stats: CallStats,
+    signal: AbortSignal | undefined,
+    counter: SendCounter,
+  ): Promise<HttpResponse> {
+    const once = async () => {
+      const token = await tokens.get(stats);
+      counter.sent += 1;
+      const res = await rest(token.restUrl).request(
+        {
+          ...req,
+          headers: { ...req.headers, authorization: `Bearer ${token.accessToken}` },
+          ...(signal ? { signal } : {}),
+        },
+        stats,
+      );
+      return { res, token };
+    };
+    const first = await once();
+    if (first.res.status !== 401) {
+      return first.res;
+    }
+    tokens.invalidate(first.token.accessToken);
+    return (await once()).res;
+  }
+
+  const writeRequest = (method: 'POST' | 'PATCH', body: ContactWriteBody): HttpRequest => ({
+    method,
+    path: SFMC_PATHS.contacts,
+    body,
+  });
+  const searchRequest = (body: EmailSearchBody): HttpRequest => ({
+    method: 'POST',
+    path: SFMC_PATHS.emailSearch,
+    body,
+  });
+
+  return {
+    tokens,
+    writeRequest,
+    searchRequest,
+
+    /** Where REST calls go: the token's `rest_instance_url`, or a guess before the first token. */
+    get restBase(): string {
+      return tokens.restUrl ?? guessed;
+    },
+
+    /** The request as a user may see it on a dry run (bearer token redacted). */
+    describe(req: HttpRequest): WireRequest {
+      return describeRequest(tokens.restUrl ?? guessed, req, 'Bearer [redacted]');
+    },
+
+    /** `POST|PATCH /contacts/v1/contacts` → the parsed answer (which may still report errors). */
+    async write(
+      req: HttpRequest,
+      stats: CallStats,
+      signal: AbortSignal | undefined,
+      counter: SendCounter,
+    ): Promise<ContactWriteResponse> {
+      const res = await send(req, stats, signal, counter);
+      if (res.status !== 200 && res.status !== 201) {
+        throw sfmcError(res);
+      }
+      if (res.json === null || typeof res.json !== 'object') {
+        throw malformed(res, 'a body that is not a contact result');
+      }
+      return parse(res, ContactWriteResponseSchema, 'a contact result');
+    },
+
+    /** `POST /contacts/v1/addresses/email/search`. */
+    async searchEmails(
+      body: EmailSearchBody,
+      stats: CallStats,
+      signal: AbortSignal | undefined,
+    ): Promise<EmailSearchResponse> {
+      const res = await send(searchRequest(body), stats, signal, { sent: 0 });
+      if (res.status !== 200) {
+        throw sfmcError(res);
+      }
+      if (res.json === null || typeof res.json !== 'object') {
+        throw malformed(res, 'a body that is not a search result');
+      }
+      return parse(res, EmailSearchResponseSchema, 'a search result');
+    },
+
+    async close() {
+      await Promise.all([auth.close(), ...[...restClients.values()].map((c) => c.close())]);
+    },
+  };
+}
+
+export type SfmcClient = ReturnType<typeof createSfmcClient>;

@@ -1,0 +1,414 @@
+import pLimit from 'p-limit';
+import type { Dispatcher } from 'undici';
+import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
+import type { ProviderErrorInfo } from '../../errors.js';
+import type { CallPolicy } from '../../http/policy.js';
+import { redactText } from '../../http/redact.js';
+import { chunk } from '../align.js';
+import { elapsed, failedResult, writeResult } from '../results.js';
+import type {
+  CallContext,
+  PlannedWrite,
+  ProviderAdapter,
+  ProviderCapabilities,
+  ReadKey,
+  ReadResult,
+  WriteItem,
+  WriteResult,
+} from '../types.js';
+import { createSfmcClient, type SendCounter } from './client.js';
+import {
+  type BodyPlan,
+  fromSearchHit,
+  indexEmailSearch,
+  pickHit,
+  readWriteAnswer,
+  resolveAttributeMap,
+  type SearchHit,
+  sfmcFields,
+  toWireContact,
+  type WritePlan,
+} from './mapping.js';
+import { resultMessageText } from './wire.js';
+
+/**
+ * Most writes or reads one DataLoader batch hands the adapter. SFMC has no bulk contacts route
+ * (one contact per request, SF-1/SF-2), so this only bounds a batch: writes run `concurrency` at a
+ * time, reads go `searchBatchSize` emails per search.
+ */
+export const SFMC_MAX_BATCH = 1000;
+/** Contact keys asked per address in an email search (an address can belong to several). */
+export const SEARCH_MAXIMUM_COUNT = 10;
+/**
+ * The only unified fields a read returns: the email search gives the address and the contact key
+ * (an external id when contacts are keyed by it), no attribute values. `ProviderCapabilities` has
+ * no place for this yet; the read merge should not treat `acceptedFields` as read back for SFMC.
+ */
+export const SFMC_READABLE_FIELDS: readonly string[] = ['email', 'externalId'];
+
+export interface SalesforceMcAdapterDeps {
+  http: HttpOptions;
+  policy: CallPolicy;
+  dispatcher?: Dispatcher;
+}
+
+interface Prepared {
+  item: WriteItem;
+  plan: WritePlan;
+}
+
+const KEY_EXISTS = /already exists|exists already|duplicate/i;
+const KEY_UNKNOWN = /not\s*found|does not exist|doesn't exist|no contact exists/i;
+const EMAILISH = /^[^\s@]+@[^\s@]+$/;
+
+/**
+ * A POST refused because the contact key exists. The docs do not say what happens (open
+ * question 10); SF-10 has 409/30004 "object already exists", so that, or a 400 saying so, is read
+ * as "exists". (The sandbox, like SF-1's own example, updates instead and answers
+ * `isNewContactKey: false`, which needs no second call.)
+ */
+function keyExists(error: ProviderErrorInfo): boolean {
+  const errorcode = error.details?.['errorcode'];
+  return (
+    error.httpStatus === 409 ||
+    errorcode === 30004 ||
+    ((error.httpStatus === 400 || error.httpStatus === 200) &&
+      (KEY_EXISTS.test(error.code) || KEY_EXISTS.test(error.message)))
+  );
+}
+
+/**
+ * A PATCH refused because the key is unknown (open question 11): SF-10's 30003 "object not found",
+ * or a 200 `hasErrors` / 400 / 404 answer saying so (the sandbox: 200, `operationStatus: "Fail"`,
+ * `resultCode: "ContactNotFound"`).
+ */
+function keyUnknown(error: ProviderErrorInfo): boolean {
+  const errorcode = error.details?.['errorcode'];
+  return (
+    errorcode === 30003 ||
+    ((error.httpStatus === 200 || error.httpStatus === 400 || error.httpStatus === 404) &&
+      (KEY_UNKNOWN.test(error.code) || KEY_UNKNOWN.test(error.message)))
+  );
+}
+
+/**
+ * Salesforce Marketing Cloud Contacts REST: one `POST /contacts/v1/contacts` (new key) or `PATCH`
+ * (key known to exist: the identity map has its remote id) per contact, `concurrency` at a time
+ * across every batch of this adapter; reads by email through
+ * `POST /contacts/v1/addresses/email/search`, `searchBatchSize` emails per call. OAuth 2 client
+ * credentials, token cached and refreshed single-flight, one refresh and retry on a 401.
+ */
+export function createSalesforceMcAdapter(
+  config: SalesforceMcConfig,
+  deps: SalesforceMcAdapterDeps,
+): ProviderAdapter {
+  const client = createSfmcClient(config, {
+    http: deps.http,
+    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+  });
+  const map = resolveAttributeMap(config.attributeMap);
+  const fields = sfmcFields(map, config.contactKey);
+  const limit = pLimit(Math.max(1, config.concurrency));
+  const searchBatchSize = Math.max(1, config.searchBatchSize);
+  const mapping = { map, contactKey: config.contactKey, defaultLocale: config.defaultLocale };
+
+  // Belt and braces: provider messages are about our request and never carry the secret, but
+  // an error text that did (an echoing proxy, a misconfigured tenant) is scrubbed before it leaves.
+  const secret = config.clientSecret.reveal();
+  const scrubText = (text: string) =>
+    redactText(secret.length >= 4 ? text.split(secret).join('[redacted]') : text);
+  const scrubValue = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      return scrubText(value);
+    }
+    if (Array.isArray(value)) {
+      return value.map(scrubValue);
+    }
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v)]));
+    }
+    return value;
+  };
+  const scrub = (info: ProviderErrorInfo): ProviderErrorInfo => ({
+    ...info,
+    message: scrubText(info.message),
+    details: info.details ? (scrubValue(info.details) as Record<string, unknown>) : null,
+  });
+
+  function prepare(item: WriteItem): Prepared | WriteResult {
+    const mapped = toWireContact(item, mapping);
+    if (!mapped.ok) {
+      return writeResult(mapped.status, {
+        error: mapped.error,
+        droppedFields: mapped.droppedFields,
+        remoteId: item.remoteId,
+      });
+    }
+    const { ok: _ok, ...plan } = mapped;
+    return { item, plan };
+  }
+
+  function nothingToWrite(p: Prepared, attempts = 0): WriteResult {
+    return writeResult('SKIPPED', {
+      attempts,
+      remoteId: p.plan.contactKey,
+      droppedFields: p.plan.droppedFields,
+      error: {
+        code: 'MISSING_REQUIRED_FIELD',
+        message:
+          'Nothing in this patch is stored at Salesforce MC (attributeSets would be empty), so it was not called',
+        httpStatus: null,
+        retryable: false,
+        details: null,
+      },
+    });
+  }
+
+  /**
+   * One contact: POST for a new key, PATCH for one known to exist. A POST that SFMC refuses
+   * because the key exists is sent again as a PATCH of the patch alone (no create defaults, so
+   * HTML Enabled and MobileConnect Status of the existing contact are not overwritten); an upsert
+   * PATCH of a key SFMC does not know is sent again as a POST with the create body.
+   * `attempts` counts the contact requests sent (a 401 retry and the POST/PATCH switch included,
+   * token requests not).
+   */
+  async function runOne(
+    p: Prepared,
+    ctx: CallContext,
+    mode: 'upsert' | 'update',
+    exists: boolean,
+  ): Promise<WriteResult> {
+    const start = performance.now();
+    const counter: SendCounter = { sent: 0 };
+    let attempts = 0;
+    let method: 'POST' | 'PATCH' = exists || p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
+    let switched = false;
+    for (;;) {
+      const target: BodyPlan | null = method === 'POST' ? p.plan.create : p.plan.update;
+      if (target === null) {
+        if (method === 'PATCH') {
+          return nothingToWrite(p, Math.max(attempts, counter.sent));
+        }
+        return failedResult(p.plan.createError!, {
+          attempts: Math.max(attempts, counter.sent),
+          durationMs: elapsed(start),
+          droppedFields: p.plan.droppedFields,
+          remoteId: p.item.remoteId,
+        });
+      }
+      const req = client.writeRequest(method, target.body);
+      const outcome = await deps.policy.execute(
+        // Idempotent by contact key: a repeated POST finds the key and becomes a PATCH.
+        { provider: 'SALESFORCE_MC', idempotent: true },
+        () => client.write(req, ctx.stats, ctx.signal, counter),
+      );
+      attempts += outcome.attempts;
+      const common = () => ({
+        attempts: Math.max(attempts, counter.sent),
+        durationMs: elapsed(start),
+        droppedFields: target.droppedFields,
+      });
+      let error: ProviderErrorInfo;
+      if (outcome.ok) {
+        const answer = readWriteAnswer(outcome.value, method);
+        if (answer.status !== 'FAILED') {
+          return writeResult(answer.status, {
+            ...common(),
+            remoteId: answer.contactKey ?? p.plan.contactKey,
+            details: {
+              method,
+              contactId: answer.contactId,
+              rowsAffected: answer.rowsAffected,
+            },
+          });
+        }
+        error = {
+          code: answer.firstCode ?? 'UPSTREAM_HTTP_ERROR',
+          message: `Salesforce MC did not apply the contact: ${answer.messages.join('; ') || 'hasErrors without result messages'}`,
+          httpStatus: 200,
+          retryable: false,
+          details: { resultMessages: answer.messages },
+        };
+      } else {
+        error = outcome.error.toInfo();
+      }
+      if (!switched && method === 'POST' && keyExists(error)) {
+        switched = true;
+        method = 'PATCH';
+        continue;
+      }
+      if (!switched && method === 'PATCH' && mode === 'upsert' && keyUnknown(error)) {
+        switched = true;
+        method = 'POST';
+        continue;
+      }
+      return failedResult(scrub(error), { ...common(), remoteId: p.item.remoteId });
+    }
+  }
+
+  async function write(
+    items: readonly WriteItem[],
+    ctx: CallContext,
+    mode: 'upsert' | 'update',
+  ): Promise<WriteResult[]> {
+    const prepared = items.map(prepare);
+    // Items with the same contact key run one after another, in input order, so the last one
+    // wins deterministically; after the first success the key is known and the rest PATCH.
+    const groups = new Map<string, Prepared[]>();
+    for (const p of prepared) {
+      if ('item' in p) {
+        groups.set(p.plan.contactKey, [...(groups.get(p.plan.contactKey) ?? []), p]);
+      }
+    }
+    const out = new Map<WriteItem, WriteResult>();
+    await Promise.all(
+      [...groups.values()].map((group) =>
+        limit(async () => {
+          let exists = false;
+          for (const p of group) {
+            const result = await runOne(p, ctx, mode, exists);
+            if (result.status === 'CREATED' || result.status === 'UPDATED') {
+              exists = true;
+            }
+            if (group.length > 1) {
+              result.details = { ...result.details, sameContactKeyInBatch: group.length };
+            }
+            out.set(p.item, result);
+          }
+        }),
+      ),
+    );
+    return items.map((item, i) => {
+      const p = prepared[i]!;
+      return 'item' in p ? out.get(item)! : p;
+    });
+  }
+
+  function unreadable(key: ReadKey): ProviderErrorInfo {
+    return {
+      code: 'BAD_REQUEST',
+      message:
+        key.by === 'externalId'
+          ? 'Salesforce MC contacts cannot be read by externalId: the Contacts API documents a search by email address only'
+          : 'Salesforce MC has no documented read by contact key; only contact keys that are email addresses can be found (by email search)',
+      httpStatus: null,
+      retryable: false,
+      details: null,
+    };
+  }
+
+  async function readMany(
+    keys: readonly ReadKey[],
+    ctx: CallContext,
+  ): Promise<Array<ReadResult | null | ProviderErrorInfo>> {
+    const out: Array<ReadResult | null | ProviderErrorInfo> = keys.map(() => null);
+    const wanted = new Map<string, number[]>();
+    keys.forEach((key, i) => {
+      const value = key.value.trim();
+      if (key.by === 'email' || (key.by === 'remoteId' && EMAILISH.test(value))) {
+        const email = value.toLowerCase();
+        wanted.set(email, [...(wanted.get(email) ?? []), i]);
+      } else {
+        out[i] = unreadable(key);
+      }
+    });
+    await Promise.all(
+      chunk([...wanted.keys()], searchBatchSize).map((batch) =>
+        limit(async () => {
+          const outcome = await deps.policy.execute(
+            { provider: 'SALESFORCE_MC', idempotent: true },
+            () =>
+              client.searchEmails(
+                { channelAddressList: batch, maximumCount: SEARCH_MAXIMUM_COUNT },
+                ctx.stats,
+                ctx.signal,
+              ),
+          );
+          let failure: ProviderErrorInfo | null = null;
+          if (!outcome.ok) {
+            failure = scrub(outcome.error.toInfo());
+          } else if (outcome.value.hasErrors === true) {
+            const messages = (outcome.value.resultMessages ?? []).map(resultMessageText);
+            failure = scrub({
+              code: 'UPSTREAM_HTTP_ERROR',
+              message: `Salesforce MC email search reported errors: ${messages.join('; ') || 'no result messages'}`,
+              httpStatus: 200,
+              retryable: false,
+              details: { resultMessages: messages },
+            });
+          }
+          const index = outcome.ok
+            ? indexEmailSearch(outcome.value)
+            : new Map<string, SearchHit[]>();
+          for (const email of batch) {
+            const hits = index.get(email) ?? [];
+            for (const i of wanted.get(email) ?? []) {
+              if (failure) {
+                out[i] = failure;
+                continue;
+              }
+              const key = keys[i]!;
+              const hit =
+                key.by === 'email'
+                  ? pickHit(email, hits)
+                  : (hits.find((h) => h.contactKey === key.value.trim()) ?? null);
+              out[i] = hit ? fromSearchHit(email, hit, config.contactKey) : null;
+            }
+          }
+        }),
+      ),
+    );
+    return out;
+  }
+
+  const capabilities: ProviderCapabilities = {
+    maxBatchSize: SFMC_MAX_BATCH,
+    acceptedFields: fields.acceptedFields,
+    clearableFields: fields.clearableFields,
+    readKeys: ['email'],
+    // The email search is the only documented read; it answers the email and the contact key.
+    readableFields: SFMC_READABLE_FIELDS,
+    readsByRemoteId: false,
+  };
+
+  return {
+    id: 'SALESFORCE_MC',
+    get baseUrl() {
+      return client.restBase;
+    },
+    capabilities,
+
+    planWrite(item): PlannedWrite {
+      const p = prepare(item);
+      if (!('item' in p)) {
+        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+      }
+      const method = p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
+      const target = method === 'POST' ? p.plan.create : p.plan.update;
+      if (target === null) {
+        const skipped = nothingToWrite(p);
+        return { ok: false, error: skipped.error!, droppedFields: skipped.droppedFields };
+      }
+      return {
+        ok: true,
+        request: client.describe(client.writeRequest(method, target.body)),
+        droppedFields: target.droppedFields,
+      };
+    },
+
+    upsertMany(items, ctx) {
+      return write(items, ctx, 'upsert');
+    },
+
+    // A linked contact is addressed by its contact key (the remote id), one PATCH each.
+    updateMany(items, ctx) {
+      return write(items, ctx, 'update');
+    },
+
+    readMany,
+
+    close() {
+      return client.close();
+    },
+  };
+}

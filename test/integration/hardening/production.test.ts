@@ -1,0 +1,256 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/logger.js';
+import { startSandboxes } from '../../../src/sandbox-mode.js';
+import { createMemoryIdentityStore } from '../../../src/store/identity.js';
+import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+
+const post = (t: TestGateway, body: unknown, headers: Record<string, string> = {}) =>
+  t.gateway.yoga.fetch('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+/** Bad operations whose errors would carry a "Did you mean" hint in development. */
+const SUGGESTING: Array<[string, { query: string; variables?: Record<string, unknown> }]> = [
+  ['unknown field', { query: '{ contactz(email: "x@example.com") { id } }' }],
+  [
+    'unknown input field',
+    { query: 'mutation { upsertContact(input: { emial: "x@example.com" }) { contact { id } } }' },
+  ],
+  [
+    'enum value in the document',
+    {
+      query:
+        'mutation { upsertContact(input: { email: "x@example.com" }, options: { providers: [NOTIFUS] }) { contact { id } } }',
+    },
+  ],
+  [
+    'enum value in a variable',
+    {
+      query:
+        'mutation($p: [Provider!]) { upsertContact(input: { email: "x@example.com" }, options: { providers: $p, dryRun: true }) { contact { id } } }',
+      variables: { p: ['NOTIFUS'] },
+    },
+  ],
+];
+
+describe('production defaults (NODE_ENV=production)', () => {
+  let prod: TestGateway;
+  let dev: TestGateway;
+  let prodWithGraphiql: TestGateway;
+  beforeAll(async () => {
+    [prod, dev, prodWithGraphiql] = await Promise.all([
+      createTestGateway({ NODE_ENV: 'production' }),
+      createTestGateway(),
+      createTestGateway({ NODE_ENV: 'production', GATEWAY_GRAPHIQL: '1' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([prod.close(), dev.close(), prodWithGraphiql.close()]);
+  });
+
+  const graphiqlPage = (t: TestGateway) =>
+    t.gateway.yoga.fetch('http://gateway/graphql', { headers: { accept: 'text/html' } });
+
+  it('serves no GraphiQL unless GATEWAY_GRAPHIQL=1', async () => {
+    const res = await graphiqlPage(prod);
+    expect(res.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect(await res.text()).not.toMatch(/graphiql|<html/i);
+    const enabled = await graphiqlPage(prodWithGraphiql);
+    expect(enabled.status).toBe(200);
+    expect(await enabled.text()).toContain('GraphiQL');
+    expect(await (await graphiqlPage(dev)).text()).toContain('GraphiQL');
+  });
+
+  it('refuses introspection unless GATEWAY_GRAPHIQL=1; __typename still works', async () => {
+    for (const query of [
+      '{ __schema { queryType { name } } }',
+      '{ __type(name: "Contact") { name } }',
+    ]) {
+      const refused = await prod.gql(query);
+      expect(refused.data ?? null).toBeNull();
+      expect(refused.errors?.[0]?.message).toMatch(/^GraphQL introspection has been disabled/);
+      expect(JSON.stringify(refused)).not.toContain('Mutation');
+      expect((await prodWithGraphiql.gql(query)).errors).toBeUndefined();
+      expect((await dev.gql(query)).errors).toBeUndefined();
+    }
+    expect((await prod.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+
+  it.each(SUGGESTING)('gives no "Did you mean" suggestion: %s', async (_title, body) => {
+    const res = await prod.gql(body.query, body.variables);
+    expect(res.errors?.length).toBeGreaterThan(0);
+    expect(JSON.stringify(res)).not.toMatch(/Did you mean|NOTIFUSE"|"email"/);
+    // The same request in development does suggest: the test would notice a broken scrubber.
+    expect(JSON.stringify(await dev.gql(body.query, body.variables))).toContain('Did you mean');
+  });
+
+  it('sends CSRF-safe requests only: GET and simple POSTs need the graphql-require-preflight header', async () => {
+    const get = (headers: Record<string, string>) =>
+      prod.gateway.yoga.fetch('http://gateway/graphql?query=%7B__typename%7D', { headers });
+    expect((await get({})).status).toBe(403);
+    expect((await get({ 'graphql-require-preflight': '1' })).status).toBe(200);
+    const simplePost = await prod.gateway.yoga.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({
+        query:
+          'mutation { upsertContact(input: { email: "csrf@example.com" }) { contact { id } } }',
+      }),
+    });
+    expect(simplePost.status).toBe(403);
+    const read = await prod.gql('{ contact(email: "csrf@example.com") { id } }');
+    expect(read.data).toEqual({ contact: null });
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (t: TestGateway, origin: string) =>
+    t.gateway.yoga.fetch('http://gateway/graphql', {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+
+  it('sends no CORS headers at all without GATEWAY_CORS_ORIGINS, and never echoes an Origin', async () => {
+    const t = await createTestGateway({ NODE_ENV: 'production' });
+    try {
+      const res = await post(t, { query: '{ __typename }' }, { origin: 'https://evil.example' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+      const pre = await preflight(t, 'https://evil.example');
+      expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('allows exactly the configured origins', async () => {
+    const t = await createTestGateway({
+      NODE_ENV: 'production',
+      GATEWAY_CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
+    });
+    try {
+      const allowed = await post(
+        t,
+        { query: '{ __typename }' },
+        { origin: 'https://admin.example.com' },
+      );
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example.com');
+      expect(allowed.headers.get('access-control-expose-headers')).toBe(
+        'x-request-id, retry-after',
+      );
+      expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
+      const other = await post(t, { query: '{ __typename }' }, { origin: 'https://evil.example' });
+      expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+      const pre = await preflight(t, 'https://app.example.com');
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
+      const evilPre = await preflight(t, 'https://evil.example');
+      expect(evilPre.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('request ids', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await createTestGateway();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('generates one per request and echoes it in x-request-id', async () => {
+    const a = await post(t, { query: '{ __typename }' });
+    const b = await post(t, { query: '{ __typename }' });
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(a.headers.get('x-request-id')).toMatch(uuid);
+    expect(b.headers.get('x-request-id')).toMatch(uuid);
+    expect(a.headers.get('x-request-id')).not.toBe(b.headers.get('x-request-id'));
+  });
+
+  it('keeps a sane incoming x-request-id and replaces anything else', async () => {
+    const kept = await post(
+      t,
+      { query: '{ __typename }' },
+      { 'x-request-id': 'edge-7f3a.1:retry-2' },
+    );
+    expect(kept.headers.get('x-request-id')).toBe('edge-7f3a.1:retry-2');
+    for (const bad of ['a b', '<script>', 'x'.repeat(129), 'ada@example.com']) {
+      const res = await post(t, { query: '{ __typename }' }, { 'x-request-id': bad });
+      expect(res.headers.get('x-request-id')).not.toBe(bad);
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});
+
+describe('unexpected errors in production', () => {
+  it('are masked to a generic message with the request id; details go to the log under that id', async () => {
+    const sandboxes = await startSandboxes(loadConfig({ NODE_ENV: 'production' }));
+    const lines: string[] = [];
+    const store = createMemoryIdentityStore();
+    store.claim = () =>
+      Promise.reject(
+        new TypeError(
+          'Cannot read properties of undefined (reading "vip@example.com") at db://app:s3cret@db',
+        ),
+      );
+    const gateway = createGateway(sandboxes.config, {
+      store,
+      sandboxed: sandboxes.sandboxed,
+      logger: createLogger('info', {
+        write: (l: string) => lines.push(l),
+      } as unknown as NodeJS.WritableStream),
+    });
+    try {
+      const res = await gateway.yoga.fetch('http://gateway/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-masked-1' },
+        body: JSON.stringify({
+          query:
+            'mutation { upsertContact(input: { email: "vip@example.com" }) { contact { id } } }',
+        }),
+      });
+      expect(res.headers.get('x-request-id')).toBe('req-masked-1');
+      const body = await res.text();
+      expect(JSON.parse(body)).toEqual({
+        data: null,
+        errors: [
+          {
+            message: 'Unexpected error.',
+            locations: [{ line: 1, column: 12 }],
+            path: ['upsertContact'],
+            extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-masked-1' },
+          },
+        ],
+      });
+      expect(body).not.toMatch(/TypeError|undefined|s3cret|stack|vip@/);
+      const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const detail = entries.find((e) => e['level'] === 50);
+      expect(detail).toMatchObject({
+        requestId: 'req-masked-1',
+        msg: expect.stringContaining('TypeError: Cannot read properties of undefined'),
+        err: { type: 'TypeError', stack: expect.stringContaining('at ') },
+      });
+      expect(lines.join('\n')).not.toMatch(/s3cret|vip@example\.com/);
+      expect(entries.find((e) => e['msg'] === 'request')).toMatchObject({
+        requestId: 'req-masked-1',
+        status: 200,
+      });
+    } finally {
+      await gateway.close();
+      await sandboxes.close();
+    }
+  });
+});
