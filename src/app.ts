@@ -29,6 +29,7 @@ import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
 import { createMemoryIdentityStore, type IdentityStore } from './store/identity.js';
+import { createMemoryOutboxStore, type OutboxStore } from './store/outbox.js';
 
 export interface GatewayDeps {
   logger?: Logger;
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   store?: IdentityStore;
   /** @default the embedded in-memory idempotency records (24 h) */
   idempotency?: IdempotencyStore;
+  /** @default an in-memory outbox (when `config.storage.outbox`) */
+  outbox?: OutboxStore;
   /** @default retries, breaker and limits per provider from `config.resilience` */
   policy?: CallPolicy;
   /** Providers whose URL points at an in-process sandbox (reported as SANDBOX). */
@@ -124,7 +127,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
-  const service = new ContactsService({ registry, store, logger });
+  const outbox = config.storage.outbox ? (deps.outbox ?? createMemoryOutboxStore()) : null;
+  const service = new ContactsService({
+    registry,
+    store,
+    logger,
+    ...(outbox ? { outbox } : {}),
+    outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
+  });
+  const delivery = startOutboxDelivery(service, config, logger);
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';
 
@@ -194,9 +205,40 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     service,
     store,
     async close() {
+      await delivery.stop();
       await registry.close();
       await store.close();
       await idempotencyStore.close();
+      await outbox?.close();
+    },
+  };
+}
+
+/** Delivers due outbox items every `OUTBOX_POLL_MS`, one run at a time, until stopped. */
+function startOutboxDelivery(service: ContactsService, config: Config, logger: Logger) {
+  const { outbox, outboxPollMs, outboxLeaseMs } = config.storage;
+  let running: Promise<unknown> | null = null;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) {
+      return;
+    }
+    running = service
+      .deliverOutbox({ leaseMs: outboxLeaseMs })
+      .catch((err: unknown) => logger.error({ err }, 'outbox delivery failed'))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const timer = outbox && outboxPollMs > 0 ? setInterval(tick, outboxPollMs) : null;
+  timer?.unref();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) {
+        clearInterval(timer);
+      }
+      await running;
     },
   };
 }

@@ -137,6 +137,23 @@ export interface DigitalOnboardingConfig extends DigitalOnboardingOptions {
   token: Secret;
 }
 
+export interface StorageOptions {
+  /** PostgreSQL connection string (may hold a password); when set, state lives there. */
+  databaseUrl: Secret | null;
+  /** Where the embedded database keeps its files (`GATEWAY_DATA_DIR`). @default './data' */
+  dataDir: string;
+  /** How long idempotency records are kept. @default 24 h */
+  idempotencyTtlMs: number;
+  /** Keep writes whose retries ended on a retryable failure and deliver them later (QUEUED). @default true */
+  outbox: boolean;
+  /** How often the outbox is checked for due writes; 0 = never (tests drive it). @default 1000 */
+  outboxPollMs: number;
+  /** First wait before a queued write is tried again (doubles up to 10 min). @default 5000 */
+  outboxBaseDelayMs: number;
+  /** How long a taken outbox item is reserved for its taker before another may take it. @default 60000 */
+  outboxLeaseMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -147,6 +164,8 @@ export interface Config {
   sandboxMode: boolean;
   /** Most inputs one `upsertContacts` call accepts. @default 5000 */
   maxBatchInputs: number;
+  /** Durable state: identity map, idempotency records, outbox. */
+  storage: StorageOptions;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
   gateway: GatewayOptions;
   http: HttpOptions;
@@ -191,6 +210,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
   MAX_BATCH_INPUTS: int(5000, 1, 100_000),
+  DATABASE_URL: optional,
+  GATEWAY_DATA_DIR: z.string().trim().min(1).default('./data'),
+  IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1000, 30 * 24 * 60 * 60 * 1000),
+  GATEWAY_OUTBOX: z.enum(['on', 'off']).default('on'),
+  OUTBOX_POLL_MS: int(1000, 0, 3_600_000),
+  OUTBOX_BASE_DELAY_MS: int(5000, 1, 3_600_000),
+  OUTBOX_LEASE_MS: int(60_000, 100, 3_600_000),
   HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
   NOTIFUSE_URL: optional,
@@ -387,6 +413,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logFormat: e.LOG_FORMAT,
     sandboxMode: !notifuse && !dotdigital && !salesforceMc && !digitalOnboarding,
     maxBatchInputs: e.MAX_BATCH_INPUTS,
+    storage: {
+      databaseUrl: e.DATABASE_URL ? new Secret(e.DATABASE_URL) : null,
+      dataDir: e.GATEWAY_DATA_DIR,
+      idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
+      outbox: e.GATEWAY_OUTBOX === 'on',
+      outboxPollMs: e.OUTBOX_POLL_MS,
+      outboxBaseDelayMs: e.OUTBOX_BASE_DELAY_MS,
+      outboxLeaseMs: e.OUTBOX_LEASE_MS,
+    },
     gateway,
     http: {
       ...DEFAULT_HTTP_OPTIONS,

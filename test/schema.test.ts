@@ -45,6 +45,8 @@ describe('schema', () => {
     expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([
       'contact',
       'contacts',
+      // issue 6: what waits in the outbox
+      'pendingWrites',
       'providers',
     ]);
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual([

@@ -11,6 +11,7 @@ import type {
   WriteResult,
 } from '../providers/types.js';
 import type { IdentityKeys, IdentityRecord, IdentityStore } from '../store/identity.js';
+import type { NewOutboxItem, OutboxItem, OutboxKind, OutboxStore } from '../store/outbox.js';
 import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
 import {
   applyPatch,
@@ -62,8 +63,18 @@ export interface ContactsServiceDeps {
   registry: ProviderRegistry;
   store: IdentityStore;
   logger: Logger;
+  /**
+   * Where writes whose retries ended on a retryable failure wait (QUEUED) to be delivered in the
+   * background. Without one they are reported FAILED (retryable) and nothing is kept.
+   */
+  outbox?: OutboxStore;
+  /** First wait before a queued write is tried again; it doubles per attempt up to 10 min. @default 5000 */
+  outboxBaseDelayMs?: number;
   now?: () => Date;
 }
+
+/** Longest wait between two delivery attempts of a queued write. */
+const OUTBOX_MAX_DELAY_MS = 10 * 60 * 1000;
 
 const SUCCESS = new Set<OutcomeStatus>(['CREATED', 'UPDATED']);
 
@@ -114,12 +125,26 @@ export class ContactsService {
   readonly #store: IdentityStore;
   readonly #logger: Logger;
   readonly #now: () => Date;
+  readonly #outbox: OutboxStore | null;
+  readonly #outboxBaseDelayMs: number;
 
   constructor(deps: ContactsServiceDeps) {
     this.#registry = deps.registry;
     this.#store = deps.store;
     this.#logger = deps.logger;
     this.#now = deps.now ?? (() => new Date());
+    this.#outbox = deps.outbox ?? null;
+    this.#outboxBaseDelayMs = deps.outboxBaseDelayMs ?? 5_000;
+  }
+
+  /** When a queued write that failed `attempts` times is tried next: exponential, full jitter. */
+  #nextAttemptAt(attempts: number): string {
+    const cap = Math.min(
+      OUTBOX_MAX_DELAY_MS,
+      this.#outboxBaseDelayMs * 2 ** Math.max(0, attempts - 1),
+    );
+    const wait = cap / 2 + (Math.random() * cap) / 2;
+    return new Date(this.#now().getTime() + wait).toISOString();
   }
 
   /**
@@ -243,7 +268,10 @@ export class ContactsService {
           : null,
       ),
     );
-    return this.#finish(planned, validated, adapters, results, skippedOutcomes);
+    return this.#finish(planned, validated, adapters, results, skippedOutcomes, {
+      kind: 'upsert',
+      options,
+    });
   }
 
   async updateContact(
@@ -298,7 +326,10 @@ export class ContactsService {
     const results = await Promise.all(
       adapters.map((a) => loadersFor(scope)(a).update.load(this.#item(a, planned, options))),
     );
-    const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes);
+    const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes, {
+      kind: 'update',
+      options,
+    });
     return payload!;
   }
 
@@ -344,10 +375,13 @@ export class ContactsService {
     adapters: readonly ProviderAdapter[],
     results: ReadonlyArray<WriteResult[] | null>,
     skippedOutcomes: readonly Outcome[],
+    write: { kind: OutboxKind; options: WriteOptions },
   ): Promise<WritePayload[]> {
     const now = this.#now().toISOString();
     const working = new Map<string, IdentityRecord>();
     const payloads: WritePayload[] = [];
+    /** Writes to keep in the outbox, and the outcomes that become QUEUED once they are stored. */
+    const toQueue: Array<{ entry: NewOutboxItem; outcome: Outcome }> = [];
     for (let i = 0; i < planned.length; i += 1) {
       const p = planned[i];
       const v = validated[i]!;
@@ -380,6 +414,23 @@ export class ContactsService {
         record.updatedAt = now;
       }
       working.set(record.id, record);
+      if (this.#outbox) {
+        outcomes.forEach((o, k) => {
+          if (o.status === 'FAILED' && o.error?.retryable) {
+            toQueue.push({
+              outcome: o,
+              entry: {
+                provider: o.provider,
+                kind: write.kind,
+                gatewayId: record.id,
+                item: this.#item(adapters[k]!, p, write.options),
+                lastError: o.error,
+                nextAttemptAt: this.#nextAttemptAt(1),
+              },
+            });
+          }
+        });
+      }
       for (const o of outcomes) {
         if (o.status === 'FAILED') {
           this.#logger.warn(
@@ -400,7 +451,148 @@ export class ContactsService {
       });
     }
     await Promise.all([...working.values()].map((r) => this.#store.save(r)));
+    if (this.#outbox && toQueue.length > 0) {
+      // Stored before the answer: a QUEUED write survives a crash after it was reported.
+      const stored = await this.#outbox.enqueue(
+        toQueue.map((q) => q.entry),
+        now,
+      );
+      stored.forEach((item, i) => {
+        const { outcome } = toQueue[i]!;
+        outcome.status = 'QUEUED';
+        outcome.details = {
+          ...outcome.details,
+          outboxId: item.id,
+          nextAttemptAt: item.nextAttemptAt,
+        };
+      });
+    }
     return payloads;
+  }
+
+  /** What waits in the outbox (`pendingWrites`), oldest first. */
+  pendingWrites(limit: number): Promise<OutboxItem[]> {
+    return this.#outbox ? this.#outbox.list(limit) : Promise.resolve([]);
+  }
+
+  /**
+   * Delivers what is due in the outbox: each item is leased (no other instance takes it), sent
+   * through its adapter with the identity map's current remote id, and then removed (delivered,
+   * or failed for good) or rescheduled with backoff. Returns how many items were handled.
+   */
+  async deliverOutbox(opts: { limit?: number; leaseMs?: number } = {}): Promise<number> {
+    const outbox = this.#outbox;
+    if (!outbox) {
+      return 0;
+    }
+    const now = this.#now().toISOString();
+    const due = await outbox.claimDue(now, opts.limit ?? 100, opts.leaseMs ?? 60_000);
+    const groups = new Map<string, OutboxItem[]>();
+    for (const item of due) {
+      const key = `${item.provider}:${item.kind}`;
+      groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (items) => {
+        const { provider, kind } = items[0]!;
+        const adapter = this.#registry.get(provider).adapter;
+        if (!adapter) {
+          const error: ProviderErrorInfo = {
+            code: 'PROVIDER_NOT_ENABLED',
+            message: `${provider} is not enabled; the write waits until it is`,
+            httpStatus: null,
+            retryable: true,
+            details: null,
+          };
+          await Promise.all(
+            items.map((i) => outbox.reschedule(i.id, this.#nextAttemptAt(i.attempts), error)),
+          );
+          return;
+        }
+        const records = await Promise.all(items.map((i) => this.#store.get(i.gatewayId)));
+        const writes = items.map((i, n) => {
+          const record = records[n];
+          return {
+            ...i.item,
+            ref: i.id,
+            remoteId: record?.records[provider]?.remoteId ?? i.item.remoteId,
+            known: record?.view ?? i.item.known,
+          };
+        });
+        const ctx = { stats: { upstreamRequests: 0 } };
+        let results: WriteResult[];
+        try {
+          results =
+            kind === 'update'
+              ? await adapter.updateMany(writes, ctx)
+              : await adapter.upsertMany(writes, ctx);
+        } catch (err) {
+          this.#logger.error({ err, provider }, 'outbox delivery threw');
+          results = writes.map(() => ({
+            status: 'FAILED',
+            remoteId: null,
+            contact: null,
+            droppedFields: [],
+            error: { code: 'INTERNAL', message: 'delivery failed', retryable: true },
+            attempts: 0,
+            durationMs: 0,
+            details: null,
+          }));
+        }
+        await Promise.all(
+          items.map(async (item, n) => {
+            const r = results[n]!;
+            if (SUCCESS.has(r.status)) {
+              await this.#recordDelivered(item, r, records[n] ?? null);
+              await outbox.remove(item.id);
+              this.#logger.info(
+                { provider, outboxId: item.id, attempts: item.attempts, status: r.status },
+                'queued write delivered',
+              );
+            } else if (r.status === 'QUEUED' || (r.status === 'FAILED' && r.error?.retryable)) {
+              await outbox.reschedule(
+                item.id,
+                this.#nextAttemptAt(item.attempts + 1),
+                r.error ?? {
+                  code: 'QUEUED',
+                  message: 'the provider has not finished the write yet',
+                  retryable: true,
+                },
+              );
+            } else {
+              await outbox.remove(item.id);
+              this.#logger.warn(
+                { provider, outboxId: item.id, code: r.error?.code, status: r.status },
+                'queued write failed for good and left the outbox',
+              );
+            }
+          }),
+        );
+      }),
+    );
+    return due.length;
+  }
+
+  /** A delivered queued write: merge it into the identity map and link the remote id. */
+  async #recordDelivered(item: OutboxItem, r: WriteResult, found: IdentityRecord | null) {
+    const record = found ?? (await this.#store.get(item.gatewayId));
+    if (!record) {
+      return;
+    }
+    const now = this.#now().toISOString();
+    record.view = mergeViews([
+      ...(r.contact ? [r.contact] : []),
+      applyPatch(record.view, item.item.patch),
+    ]);
+    if (r.remoteId) {
+      record.records[item.provider] = {
+        provider: item.provider,
+        remoteId: r.remoteId,
+        syncedAt: now,
+      };
+    }
+    record.updatedAt = now;
+    await this.#store.save(record);
   }
 
   #toContact(

@@ -1,5 +1,6 @@
 import { builder } from './builder.js';
 import './contact.js';
+import './pending.js';
 import './provider.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

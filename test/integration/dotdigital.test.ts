@@ -54,6 +54,7 @@ beforeAll(async () => {
   t = await createTestGateway({
     DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
     RETRY_MAX_ATTEMPTS: '1',
+    GATEWAY_OUTBOX: 'off',
   });
 });
 afterAll(async () => {

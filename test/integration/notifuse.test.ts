@@ -68,7 +68,10 @@ async function upsertMany(
 beforeAll(async () => {
   // One attempt per call: these tests pin how each answer is reported; retries are covered in
   // test/integration/resilience.test.ts.
-  t = await createTestGateway({ RETRY_MAX_ATTEMPTS: '1' }, { only: ['NOTIFUSE'] });
+  t = await createTestGateway(
+    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+    { only: ['NOTIFUSE'] },
+  );
 });
 afterAll(async () => {
   // No response of any test carried the provider credential.

@@ -68,9 +68,11 @@ async function gateway(
 ) {
   // Neither undici's pool (10 connections), the policy's bulkhead (16 in flight) nor its rate
   // limit (50/s) may bound what these tests measure: SFMC_CONCURRENCY and the token cache. Retry
-  // backoff is short so a retried call costs milliseconds.
+  // backoff is short so a retried call costs milliseconds. No outbox: these tests pin how each
+  // answer is reported (test/integration/outbox.test.ts covers QUEUED).
   const g = await createTestGateway(
     {
+      GATEWAY_OUTBOX: 'off',
       HTTP_CONNECTIONS: '64',
       SFMC_MAX_IN_FLIGHT: '64',
       SFMC_RATE_PER_SECOND: '0',

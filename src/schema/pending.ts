@@ -1,0 +1,62 @@
+import type { OutboxItem } from '../store/outbox.js';
+import { builder } from './builder.js';
+import { ProviderEnum } from './enums.js';
+import { ProviderErrorRef } from './errors.js';
+
+const PendingWriteKindEnum = builder.enumType('PendingWriteKind', {
+  description: 'Which operation a queued write repeats.',
+  values: {
+    UPSERT: { description: 'An upsertContact / upsertContacts write.' },
+    UPDATE: { description: 'An updateContact write (by the remote id).' },
+  } as const,
+});
+
+const PendingWriteRef = builder.objectRef<OutboxItem>('PendingWrite').implement({
+  description:
+    'A provider write the gateway accepted (its outcome was QUEUED) and keeps delivering in the background, with backoff, until it succeeds or fails for good.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The outbox id (`outcomes.details.outboxId`).' }),
+    provider: t.field({
+      type: ProviderEnum,
+      description: 'Where it goes.',
+      resolve: (w) => w.provider,
+    }),
+    kind: t.field({
+      type: PendingWriteKindEnum,
+      description: 'What it repeats.',
+      resolve: (w) => (w.kind === 'update' ? 'UPDATE' : 'UPSERT'),
+    }),
+    contactId: t.id({ description: 'Gateway id of the contact.', resolve: (w) => w.gatewayId }),
+    attempts: t.exposeInt('attempts', {
+      description: 'Background delivery attempts so far (each with its own retries).',
+    }),
+    nextAttemptAt: t.string({
+      description: 'When it is tried next (ISO 8601).',
+      resolve: (w) => w.nextAttemptAt,
+    }),
+    createdAt: t.string({
+      description: 'When it was queued (ISO 8601).',
+      resolve: (w) => w.createdAt,
+    }),
+    lastError: t.field({
+      type: ProviderErrorRef,
+      nullable: true,
+      description: 'Why it waits: the last failure.',
+      resolve: (w) => w.lastError,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  pendingWrites: t.field({
+    type: [PendingWriteRef],
+    description:
+      'Writes waiting in the outbox, oldest first: what waits and why. Needs scope `contacts:read`.',
+    authScopes: { 'contacts:read': true },
+    args: {
+      limit: t.arg.int({ description: 'At most this many (1–1000).', defaultValue: 100 }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.service.pendingWrites(Math.min(1000, Math.max(1, args.limit ?? 100))),
+  }),
+}));
