@@ -7,7 +7,6 @@ import {
   circuitBreaker,
   DelegateBackoff,
   handleWhen,
-  type IRetryBackoffContext,
   retry,
 } from 'cockatiel';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
@@ -25,7 +24,8 @@ export interface ResilienceSettings {
   maxDelayMs: number;
   /**
    * Budget of one call, attempts and waits together. A retry whose wait (backoff or the provider's
-   * Retry-After) would end after it is not made: the call ends with its last, retryable, error.
+   * Retry-After) would not end before it is not made: the call ends with its last, retryable,
+   * error. An attempt still running (or queued) when it ends is given up with UPSTREAM_TIMEOUT.
    * @default 30000
    */
   deadlineMs: number;
@@ -64,13 +64,32 @@ export interface ResiliencePolicy extends CallPolicy {
   circuit(provider: ProviderId): CircuitStatus;
 }
 
+/**
+ * The attempt was cancelled by its caller (the GraphQL request's signal: the client went away), as
+ * `classifyTransportError` reports it. Nobody waits for a retry, and the provider did nothing wrong.
+ */
+function isCancelled(err: unknown): boolean {
+  return err instanceof UpstreamError && err.details?.['cause'] === 'aborted';
+}
+
 /** Failures that say the provider (or the way to it) is unwell, not that our request was wrong. */
 function isOutage(err: unknown): boolean {
-  if (!(err instanceof UpstreamError) || !err.retryable) {
+  if (!(err instanceof UpstreamError) || !err.retryable || isCancelled(err)) {
     return false;
   }
   // A 429 is the provider working as documented: it slows us down, it does not open the breaker.
   return err.httpStatus !== 429;
+}
+
+/** What an attempt cut short by the end of the call's budget (CALL_DEADLINE_MS) fails with. */
+function deadlineError(provider: ProviderId, deadlineMs: number): UpstreamError {
+  return new UpstreamError(provider, {
+    code: 'UPSTREAM_TIMEOUT',
+    message: `${provider} did not answer within the call deadline (${deadlineMs} ms)`,
+    httpStatus: null,
+    retryable: true,
+    details: { cause: 'deadline', deadlineMs },
+  });
 }
 
 /** The wait a provider asked for (Retry-After, x-ratelimit-reset, SFMC `retryAfter`), if any. */
@@ -158,14 +177,47 @@ export function createResiliencePolicy(
     return g;
   }
 
-  /** One attempt: queued behind the provider's concurrency and rate limits, through its breaker. */
-  async function attempt<T>(g: ProviderGuard, run: () => Promise<T>): Promise<T> {
-    return g.limit.execute(async () => {
-      if (g.rate) {
-        await g.rate.removeTokens(1);
-      }
-      return g.breaker.execute(run);
+  /**
+   * One attempt: queued behind the provider's concurrency and rate limits, then through its
+   * breaker, all within `budgetMs` (what is left of the call's deadline). When the budget runs out
+   * the attempt fails with UPSTREAM_TIMEOUT (cause `deadline`): while it was running, that counts
+   * for the breaker like any timeout; while it was still queued, no request was sent and it does
+   * not. The abandoned request itself is not cancelled (the adapter owns its signal); the
+   * provider's own timeout ends it.
+   */
+  async function attempt<T>(
+    provider: ProviderId,
+    g: ProviderGuard,
+    budgetMs: number,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const expired = deadlineError(provider, g.settings.deadlineMs);
+    if (budgetMs <= 0) {
+      throw expired;
+    }
+    const budget = new AbortController();
+    const gaveUp = new Promise<never>((_, reject) => {
+      budget.signal.addEventListener('abort', () => reject(expired), { once: true });
     });
+    // Whichever race settles first handles it; an unobserved copy must not count as unhandled.
+    gaveUp.catch(() => undefined);
+    const timer = setTimeout(() => budget.abort(), budgetMs);
+    try {
+      return await Promise.race([
+        g.limit.execute(async ({ signal }) => {
+          if (g.rate) {
+            await g.rate.removeTokens(1);
+          }
+          if (signal.aborted) {
+            throw expired;
+          }
+          return g.breaker.execute(() => Promise.race([run(), gaveUp]));
+        }, budget.signal),
+        gaveUp,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   return {
@@ -177,27 +229,36 @@ export function createResiliencePolicy(
       const { settings } = g;
       const deadline = now() + settings.deadlineMs;
       let attempts = 0;
-      /** Whether the failure is worth another attempt within the budget. */
+      let failures = 0;
+      /** The wait before the next attempt, chosen when the failure is judged (see shouldRetry). */
+      let nextDelayMs = 0;
+      /**
+       * Whether the failure is worth another attempt within the budget. The wait is chosen here:
+       * full jitter in [0, min(maxDelayMs, base·2ⁿ⁻¹)], but never less than the provider asked for
+       * (Retry-After is a floor). A retry whose wait would not end before the deadline is not made:
+       * the call ends now with this, retryable, error instead of attempting with no time left.
+       */
       const shouldRetry = (err: unknown): boolean => {
-        if (!call.idempotent || !(err instanceof UpstreamError) || !err.retryable) {
+        failures += 1;
+        if (
+          !call.idempotent ||
+          !(err instanceof UpstreamError) ||
+          !err.retryable ||
+          isCancelled(err)
+        ) {
           return false;
         }
-        // The provider's own wait is a floor: a retry that could not honour it is not made.
-        return now() + askedWaitMs(err) < deadline;
+        const cap = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (failures - 1));
+        nextDelayMs = Math.max(askedWaitMs(err), Math.random() * cap);
+        return now() + nextDelayMs < deadline;
       };
-      const backoff = new DelegateBackoff<IRetryBackoffContext<unknown>>((ctx) => {
-        const cap = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (ctx.attempt - 1));
-        const jitter = Math.random() * cap;
-        const asked = 'error' in ctx.result ? askedWaitMs(ctx.result.error) : 0;
-        return Math.max(asked, Math.min(jitter, Math.max(0, deadline - now())));
-      });
       const policy = retry(handleWhen(shouldRetry), {
         maxAttempts: Math.max(0, settings.maxAttempts - 1),
-        backoff,
+        backoff: new DelegateBackoff(() => nextDelayMs),
       });
       try {
         const value = await policy.execute(() =>
-          attempt(g, () => {
+          attempt(call.provider, g, deadline - now(), () => {
             attempts += 1;
             return fn(attempts);
           }),
