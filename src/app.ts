@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError } from 'graphql';
@@ -194,7 +195,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         idempotencyHeader: request.headers.get('idempotency-key'),
         caller: state.caller,
         requestId: state.id,
-        scope: { registry, stats: { upstreamRequests: 0 }, signal: request.signal },
+        scope: { registry, stats: { upstreamRequests: 0 }, signal: requestSignal(request.signal) },
       };
     },
   });
@@ -241,4 +242,13 @@ function startOutboxDelivery(service: ContactsService, config: Config, logger: L
       await running;
     },
   };
+}
+
+/**
+ * The request's abort signal, handed to every provider call it makes: a batch makes hundreds, each
+ * adding a listener, which is expected here and not the leak Node's default limit of 10 warns about.
+ */
+function requestSignal(signal: AbortSignal): AbortSignal {
+  setMaxListeners(0, signal);
+  return signal;
 }
