@@ -30,10 +30,16 @@ import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
 import { createMemoryIdentityStore, type IdentityStore } from './store/identity.js';
+import type { GatewayStores } from './store/open.js';
 import { createMemoryOutboxStore, type OutboxStore } from './store/outbox.js';
 
 export interface GatewayDeps {
   logger?: Logger;
+  /**
+   * The durable stores (`openStores`): identity map, idempotency records and outbox, closed with
+   * the gateway. Without them each store is in memory (or the one given below).
+   */
+  stores?: GatewayStores;
   /** @default the embedded in-memory identity map */
   store?: IdentityStore;
   /** @default the embedded in-memory idempotency records (24 h) */
@@ -120,15 +126,22 @@ export const CSRF_HEADER = 'graphql-require-preflight';
 /** Builds the gateway (no listening): tests call `gateway.yoga.fetch(...)`. */
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const store = deps.store ?? createMemoryIdentityStore();
-  const idempotencyStore = deps.idempotency ?? createMemoryIdempotencyStore();
+  const store = deps.stores?.identity ?? deps.store ?? createMemoryIdentityStore();
+  const idempotencyStore =
+    deps.stores?.idempotency ??
+    deps.idempotency ??
+    createMemoryIdempotencyStore(config.storage.idempotencyTtlMs, {
+      inProgressTtlMs: config.storage.idempotencyInProgressTtlMs,
+    });
   const idempotent = createIdempotencyGuard(idempotencyStore);
   const registry = createRegistry(config, {
     policy: deps.policy ?? createResiliencePolicy((id) => config.resilience[id]),
     ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
-  const outbox = config.storage.outbox ? (deps.outbox ?? createMemoryOutboxStore()) : null;
+  const outbox = config.storage.outbox
+    ? (deps.stores?.outbox ?? deps.outbox ?? createMemoryOutboxStore())
+    : null;
   const service = new ContactsService({
     registry,
     store,
@@ -208,9 +221,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     async close() {
       await delivery.stop();
       await registry.close();
-      await store.close();
-      await idempotencyStore.close();
-      await outbox?.close();
+      if (deps.stores) {
+        await deps.stores.close();
+      } else {
+        await store.close();
+        await idempotencyStore.close();
+        await outbox?.close();
+      }
     },
   };
 }

@@ -144,6 +144,11 @@ export interface StorageOptions {
   dataDir: string;
   /** How long idempotency records are kept. @default 24 h */
   idempotencyTtlMs: number;
+  /**
+   * How long a key may stay "in progress" before it counts as abandoned (its process died) and a
+   * new request with it runs again. Keep it above the longest write. @default 120000
+   */
+  idempotencyInProgressTtlMs: number;
   /** Keep writes whose retries ended on a retryable failure and deliver them later (QUEUED). @default true */
   outbox: boolean;
   /** How often the outbox is checked for due writes; 0 = never (tests drive it). @default 1000 */
@@ -213,6 +218,7 @@ const EnvSchema = z.object({
   DATABASE_URL: optional,
   GATEWAY_DATA_DIR: z.string().trim().min(1).default('./data'),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1000, 30 * 24 * 60 * 60 * 1000),
+  IDEMPOTENCY_IN_PROGRESS_TTL_MS: int(120_000, 100, 24 * 60 * 60 * 1000),
   GATEWAY_OUTBOX: z.enum(['on', 'off']).default('on'),
   OUTBOX_POLL_MS: int(1000, 0, 3_600_000),
   OUTBOX_BASE_DELAY_MS: int(5000, 1, 3_600_000),
@@ -417,6 +423,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       databaseUrl: e.DATABASE_URL ? new Secret(e.DATABASE_URL) : null,
       dataDir: e.GATEWAY_DATA_DIR,
       idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
+      idempotencyInProgressTtlMs: e.IDEMPOTENCY_IN_PROGRESS_TTL_MS,
       outbox: e.GATEWAY_OUTBOX === 'on',
       outboxPollMs: e.OUTBOX_POLL_MS,
       outboxBaseDelayMs: e.OUTBOX_BASE_DELAY_MS,

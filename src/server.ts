@@ -4,6 +4,7 @@ import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
+import { openStores } from './store/open.js';
 
 async function main() {
   let config: Config;
@@ -24,9 +25,15 @@ async function main() {
   const format =
     config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
   const logger = createLogger(config.logLevel, undefined, format);
+  const stores = await openStores(config.storage);
+  logger.info(
+    { store: stores.engine, location: stores.location },
+    `state (identity map, idempotency, outbox): ${stores.engine === 'postgres' ? 'PostgreSQL' : 'embedded database'} at ${stores.location}`,
+  );
   const sandboxes = config.sandboxMode ? await startSandboxes(config) : null;
   const gateway = createGateway(sandboxes?.config ?? config, {
     logger,
+    stores,
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 

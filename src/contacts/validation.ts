@@ -58,6 +58,10 @@ function text(c: Collector, path: string, value: unknown): string | null | undef
   if (trimmed === '') {
     return c.add(path, 'INVALID_VALUE', `${path} must not be empty; send null to clear it`);
   }
+  if (trimmed.includes('\u0000')) {
+    // No provider stores it, and PostgreSQL (our state) refuses it in text and JSON.
+    return c.add(path, 'INVALID_VALUE', `${path} must not contain a NUL character (U+0000)`);
+  }
   if (trimmed.length > MAX_STRING_LENGTH) {
     return c.add(
       path,
@@ -227,6 +231,12 @@ function customFields(c: Collector, path: string, value: unknown): JsonObject | 
         `${path}.${key}`,
         'INVALID_VALUE',
         `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
+      );
+    } else if (JSON.stringify(value[key]).includes('\\u0000')) {
+      c.add(
+        `${path}.${key}`,
+        'INVALID_VALUE',
+        `${path}.${key} must not contain a NUL character (U+0000)`,
       );
     }
   }

@@ -18,20 +18,42 @@ export interface IdempotencyStore<T = unknown> {
   close(): Promise<void>;
 }
 
+/** How long a key is remembered (a reservation, then its result): 24 h. */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long a reservation may stay in progress before it counts as abandoned (its process died
+ * between `begin` and `complete`/`abandon`) and a new `begin` may take the key over: 2 min.
+ */
+export const DEFAULT_IN_PROGRESS_TTL_MS = 2 * 60 * 1000;
+
+export interface IdempotencyStoreOptions {
+  /** See `DEFAULT_IN_PROGRESS_TTL_MS`. The memory store's default is no takeover (Infinity). */
+  inProgressTtlMs?: number | undefined;
+}
+
 interface Entry<T> {
   fingerprint: string;
   result?: T;
   expiresAt: number;
+  reservedAt: number;
 }
 
 /** The embedded default: records live in memory for `ttlMs` (default 24 h). */
-export function createMemoryIdempotencyStore<T>(ttlMs = 24 * 60 * 60 * 1000): IdempotencyStore<T> {
+export function createMemoryIdempotencyStore<T>(
+  ttlMs = DEFAULT_IDEMPOTENCY_TTL_MS,
+  options: IdempotencyStoreOptions = {},
+): IdempotencyStore<T> {
+  const inProgressTtlMs = options.inProgressTtlMs ?? Number.POSITIVE_INFINITY;
   const entries = new Map<string, Entry<T>>();
   return {
     async begin(key, fingerprint, now) {
       const entry = entries.get(key);
-      if (!entry || entry.expiresAt <= now) {
-        entries.set(key, { fingerprint, expiresAt: now + ttlMs });
+      if (
+        !entry ||
+        entry.expiresAt <= now ||
+        (!('result' in entry) && entry.reservedAt + inProgressTtlMs <= now)
+      ) {
+        entries.set(key, { fingerprint, expiresAt: now + ttlMs, reservedAt: now });
         return { state: 'new' };
       }
       if (entry.fingerprint !== fingerprint) {

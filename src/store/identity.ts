@@ -34,6 +34,14 @@ export interface IdentityStore {
 export const IDENTITY_KEY_ORDER = ['externalId', 'email', 'phone'] as const;
 type KeyKind = (typeof IDENTITY_KEY_ORDER)[number];
 type KeyValues = Partial<Record<KeyKind, string>>;
+export type IdentityKeyKind = KeyKind;
+/** The keys a record holds (or an input gives), each kind at most once. */
+export type IdentityKeyValues = KeyValues;
+
+/** The keys given as non-empty strings (null and '' are "not given" for matching). */
+export function presentIdentityKeys(keys: IdentityKeys): KeyValues {
+  return present(keys);
+}
 
 function present(keys: IdentityKeys): KeyValues {
   const out: KeyValues = {};
@@ -79,6 +87,44 @@ export function matchIdentity(
   return null;
 }
 
+/**
+ * The re-indexing rule, shared by every store. For each key kind that `keys` mentions (a non-empty
+ * string, or null to clear): the record's previous value of that kind is released (its index
+ * entry dropped if it still points at the record), and a new value is pointed at the record
+ * (taking the entry over from any other record). Kinds not mentioned (undefined, '') are kept.
+ */
+export function planReindex(
+  previous: KeyValues,
+  keys: IdentityKeys,
+): {
+  /** The keys the record holds afterwards. */
+  next: KeyValues;
+  /** Index entries to drop when they still point at the record. */
+  release: [KeyKind, string][];
+  /** Index entries to point at the record (applied after `release`). */
+  point: [KeyKind, string][];
+} {
+  const next: KeyValues = { ...previous };
+  const release: [KeyKind, string][] = [];
+  const point: [KeyKind, string][] = [];
+  for (const kind of IDENTITY_KEY_ORDER) {
+    const v = keys[kind];
+    if (v === null || (typeof v === 'string' && v !== '')) {
+      const old = previous[kind];
+      if (old !== undefined) {
+        release.push([kind, old]);
+      }
+      if (v === null) {
+        delete next[kind];
+      } else {
+        next[kind] = v;
+        point.push([kind, v]);
+      }
+    }
+  }
+  return { next, release, point };
+}
+
 /** The embedded default: a process-local map. */
 export function createMemoryIdentityStore(): IdentityStore {
   const byId = new Map<string, IdentityRecord>();
@@ -94,24 +140,16 @@ export function createMemoryIdentityStore(): IdentityStore {
 
   /** Points the record's keys at it; keys the new values do not mention are kept. */
   function reindex(id: string, keys: IdentityKeys) {
-    const previous = owned.get(id) ?? {};
-    const next: KeyValues = { ...previous };
-    for (const kind of IDENTITY_KEY_ORDER) {
-      const v = keys[kind];
-      if (v === null || (typeof v === 'string' && v !== '')) {
-        const old = previous[kind];
-        if (old !== undefined && index.get(`${kind}:${old}`) === id) {
-          index.delete(`${kind}:${old}`);
-        }
-        if (v === null) {
-          delete next[kind];
-        } else {
-          next[kind] = v;
-          index.set(`${kind}:${v}`, id);
-        }
+    const plan = planReindex(owned.get(id) ?? {}, keys);
+    for (const [kind, old] of plan.release) {
+      if (index.get(`${kind}:${old}`) === id) {
+        index.delete(`${kind}:${old}`);
       }
     }
-    owned.set(id, next);
+    for (const [kind, value] of plan.point) {
+      index.set(`${kind}:${value}`, id);
+    }
+    owned.set(id, plan.next);
   }
 
   return {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { ProviderId } from '../../src/contacts/model.js';
@@ -7,6 +8,7 @@ import type { DotdigitalSandbox } from '../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import type { SalesforceMcSandbox } from '../../src/sandbox/salesforce-mc/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
+import { openStores } from '../../src/store/open.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -32,6 +34,12 @@ export interface TestGatewayOptions {
   tweak?: (config: Config) => Config;
   /** Start only these providers' sandboxes (the others are not configured: DISABLED). */
   only?: readonly ProviderId[];
+  /**
+   * The database schema of this gateway's durable state. Two gateways given the same schema (and
+   * `GATEWAY_DATA_DIR`) share their identity map, idempotency records and outbox, like two replicas
+   * or one gateway before and after a restart. @default a fresh schema
+   */
+  storeSchema?: string;
 }
 
 /**
@@ -42,12 +50,18 @@ export async function createTestGateway(
   env: Record<string, string> = {},
   opts: TestGatewayOptions = {},
 ): Promise<TestGateway> {
-  const sandboxes = await startSandboxes(loadConfig({ LOG_LEVEL: 'silent', ...env }), {
+  // The embedded store, in memory (one engine per test file, a schema per gateway).
+  const config = loadConfig({ LOG_LEVEL: 'silent', GATEWAY_DATA_DIR: 'memory://', ...env });
+  const stores = await openStores(config.storage, {
+    schema: opts.storeSchema ?? `t_${randomUUID().replaceAll('-', '')}`,
+  });
+  const sandboxes = await startSandboxes(config, {
     ...(opts.only ? { only: opts.only } : {}),
   });
   const gateway = createGateway((opts.tweak ?? ((c) => c))(sandboxes.config), {
     logger: createLogger('silent'),
     sandboxed: sandboxes.sandboxed,
+    stores,
   });
   const sandbox = <T>(id: ProviderId) => {
     const found = sandboxes.sandboxes.find((s) => s.provider === id);

@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -16,6 +19,8 @@ beforeAll(async () => {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
+    // Its own embedded database, not ./data of the checkout.
+    GATEWAY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'gateway-server-test-')),
   };
   child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env,
@@ -25,7 +30,7 @@ beforeAll(async () => {
   url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`server did not start: ${JSON.stringify(logs)}`)),
-      15_000,
+      60_000,
     );
     lines.on('line', (line) => {
       const entry = JSON.parse(line) as Record<string, unknown>;
@@ -37,7 +42,8 @@ beforeAll(async () => {
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
-});
+  // The embedded database's first start takes a few seconds on a busy 2-core machine.
+}, 60_000);
 
 afterAll(async () => {
   if (child.exitCode === null) {

@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../../src/sandbox-mode.js';
@@ -12,6 +15,8 @@ function start(env: Record<string, string>) {
       PORT: '0',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
+      // Its own embedded database, not ./data of the checkout.
+      GATEWAY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'gateway-hardening-test-')),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,5 +122,6 @@ describe('server binding and hardened start', () => {
     ]) {
       expect(log).not.toContain(secret);
     }
-  });
+    // The embedded database's first start takes a few seconds on a busy 2-core machine.
+  }, 60_000);
 });

@@ -19,6 +19,18 @@ function normalised(input: Record<string, unknown>) {
 }
 
 describe('validateContactInput', () => {
+  it('refuses a NUL character in a string or inside customFields, naming the field', () => {
+    expect(errorsOf({ email: 'nul@example.com', firstName: 'A\u0000B' })).toEqual([
+      ['input.firstName', 'INVALID_VALUE'],
+    ]);
+    expect(
+      errorsOf({
+        email: 'nul@example.com',
+        customFields: { note: { deep: ['x\u0000'] }, ok: 'y' },
+      }),
+    ).toEqual([['input.customFields.note', 'INVALID_VALUE']]);
+  });
+
   it.each([
     ['ada@example.com', 'ada@example.com'],
     ['  Ada.Lovelace+news@Example.COM ', 'ada.lovelace+news@example.com'],

@@ -1,0 +1,309 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Pool, PoolClient } from 'pg';
+import { MIGRATIONS } from './migrations.js';
+
+/** Something SQL can be sent to: the database itself, or one open transaction. */
+export interface Queryable {
+  /** One statement with `$1…` parameters; returns its rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+/**
+ * The durable store's database: embedded PGlite (WASM PostgreSQL, data under a directory) or a
+ * PostgreSQL server. Both run the same SQL and the same migrations.
+ */
+export interface Database extends Queryable {
+  readonly engine: 'embedded' | 'postgres';
+  /** The PostgreSQL schema every table of this handle lives in. */
+  readonly schema: string;
+  /** `"schema"."name"`: statements name their tables through this. */
+  table(name: string): string;
+  /**
+   * Runs `fn` in one transaction (committed when it resolves, rolled back when it throws). Inside
+   * `fn` use `tx` only: on the embedded engine the database itself waits for the transaction.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Releases this handle (the embedded instance closes with its last handle). */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** `postgres://…`: use that server. Unset/empty: the embedded engine under `dataDir`. */
+  databaseUrl?: string | null | undefined;
+  /** Where the embedded engine keeps its files; `memory://` (or `memory://name`) keeps none. */
+  dataDir: string;
+  /** The schema the tables live in (created when missing); default `public`. */
+  schema?: string | undefined;
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number | undefined;
+}
+
+/** A transaction that can also run multi-statement SQL without parameters (migrations). */
+interface Tx extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+interface Engine {
+  engine: Database['engine'];
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  release(): Promise<void>;
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const schema = opts.schema ?? 'public';
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(`invalid database schema name: ${JSON.stringify(schema)}`);
+  }
+  const engine =
+    typeof opts.databaseUrl === 'string' && opts.databaseUrl !== ''
+      ? await openPostgres(opts.databaseUrl, opts.poolSize ?? 10)
+      : await openEmbedded(opts.dataDir);
+  try {
+    await migrate(engine, schema);
+  } catch (err) {
+    await engine.release();
+    throw err;
+  }
+  const qualified = quoteIdent(schema);
+  let closed = false;
+  return {
+    engine: engine.engine,
+    schema,
+    table: (name) => `${qualified}.${quoteIdent(name)}`,
+    query: (sql, params) => engine.query(sql, params),
+    transaction: (fn) => engine.transaction(fn),
+    async close() {
+      if (!closed) {
+        closed = true;
+        await engine.release();
+      }
+    },
+  };
+}
+
+/** Applies the migrations this schema lacks, in one transaction. */
+async function migrate(engine: Engine, schema: string): Promise<void> {
+  const s = quoteIdent(schema);
+  await engine.transaction(async (tx) => {
+    // Serialises concurrent starts on one database (a no-op on the single-connection embedded one).
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `contact-gateway:migrate:${schema}`,
+    ]);
+    const exists = await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.length === 0) {
+      await tx.exec(`CREATE SCHEMA ${s}`);
+    }
+    await tx.exec(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+         version integer PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const rows = await tx.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    for (const [i, sql] of MIGRATIONS.entries()) {
+      const version = i + 1;
+      if (!applied.has(version)) {
+        await tx.exec(sql.replaceAll('{schema}', s));
+        await tx.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [version]);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+async function openPostgres(url: string, poolSize: number): Promise<Engine> {
+  const { default: pg } = await import('pg');
+  const pool: Pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client losing its connection must not crash the process: the pool drops it and the
+  // next query opens a new one (and fails loudly if the server is really gone).
+  pool.on('error', () => {});
+  const txOf = (client: PoolClient): Tx => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await client.query(sql, params)).rows as T[];
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+  });
+  return {
+    engine: 'postgres',
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    async transaction<T>(fn: (tx: Tx) => Promise<T>) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        try {
+          const out = await fn(txOf(client));
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            broken = rollbackErr as Error;
+          }
+          throw err;
+        }
+      } finally {
+        // A connection whose ROLLBACK failed is in an unknown state: destroy it, not reuse it.
+        client.release(broken ?? false);
+      }
+    },
+    async release() {
+      await pool.end();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded (PGlite)
+
+/**
+ * One PGlite instance per data directory per process (starting one takes seconds), shared by every
+ * handle on it and closed with the last. PGlite is one connection: its `query` and `transaction`
+ * take the same lock, so statements from several stores never interleave inside a transaction.
+ */
+interface Shared {
+  instance: Promise<Started>;
+  refs: number;
+}
+interface Started {
+  db: PGlite;
+  /** Releases the directory lock (none for `memory://`). */
+  unlock: () => Promise<void>;
+}
+const embedded = new Map<string, Shared>();
+const closing = new Map<string, Promise<void>>();
+
+async function openEmbedded(dataDir: string): Promise<Engine> {
+  const key = dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir);
+  // Reopening a directory whose last handle is still closing waits for that close.
+  await closing.get(key)?.catch(() => {});
+  let shared = embedded.get(key);
+  if (!shared) {
+    const created: Shared = { instance: startPglite(key), refs: 0 };
+    embedded.set(key, created);
+    created.instance.catch(() => {
+      if (embedded.get(key) === created) {
+        embedded.delete(key);
+      }
+    });
+    shared = created;
+  }
+  shared.refs += 1;
+  const entry = shared;
+  let started: Started;
+  try {
+    started = await entry.instance;
+  } catch (err) {
+    entry.refs -= 1;
+    throw err;
+  }
+  const { db } = started;
+  return {
+    engine: 'embedded',
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async transaction<T>(fn: (tx: Tx) => Promise<T>) {
+      return db.transaction((tx) =>
+        fn({
+          async query<R>(sql: string, params?: unknown[]) {
+            return (await tx.query<R>(sql, params)).rows;
+          },
+          async exec(sql: string) {
+            await tx.exec(sql);
+          },
+        }),
+      );
+    },
+    async release() {
+      entry.refs -= 1;
+      if (entry.refs > 0 || embedded.get(key) !== entry) {
+        return;
+      }
+      embedded.delete(key);
+      const done = db
+        .close()
+        .finally(started.unlock)
+        .finally(() => closing.delete(key));
+      closing.set(key, done);
+      await done;
+    },
+  };
+}
+
+async function startPglite(key: string): Promise<Started> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (key.startsWith('memory://')) {
+    return { db: await PGlite.create(key), unlock: async () => {} };
+  }
+  await mkdir(key, { recursive: true });
+  const unlock = await lockDataDir(key);
+  try {
+    return { db: await PGlite.create(key), unlock };
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+}
+
+const LOCK_FILE = 'gateway.lock';
+
+/**
+ * Takes the data directory for this process. PGlite does not stop a second process from opening
+ * the same files, and two writers would corrupt them: a second gateway on one directory fails at
+ * start instead. A lock whose process is gone (a crash) is taken over.
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      const handle = await open(file, 'wx');
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+      } finally {
+        await handle.close();
+      }
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw err;
+      }
+      const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new Error(
+          `data directory ${dir} is in use by process ${pid}: one gateway per embedded database ` +
+            `(set DATABASE_URL to share a PostgreSQL between instances; delete ${file} if that ` +
+            'process is not a gateway)',
+        );
+      }
+      await rm(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock data directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

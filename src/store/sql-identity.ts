@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import type { ContactPatch, ProviderId, ProviderRecord } from '../contacts/model.js';
+import type { Database, Queryable } from './db.js';
+import {
+  type IdentityKeyKind,
+  type IdentityKeys,
+  type IdentityKeyValues,
+  type IdentityRecord,
+  type IdentityStore,
+  matchIdentity,
+  planReindex,
+  presentIdentityKeys,
+} from './identity.js';
+import { Contended, iso, json, withRetry } from './sql.js';
+
+interface RecordRow {
+  id: string;
+  view: ContactPatch;
+  records: Partial<Record<ProviderId, ProviderRecord>>;
+  keys: IdentityKeyValues;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+interface LookupRow extends RecordRow {
+  kind: IdentityKeyKind;
+  value: string;
+}
+
+const toRecord = (row: RecordRow): IdentityRecord => ({
+  id: row.id,
+  view: row.view ?? {},
+  records: row.records ?? {},
+  createdAt: iso(row.created_at),
+  updatedAt: iso(row.updated_at),
+});
+
+/**
+ * The identity map in SQL (embedded PGlite or PostgreSQL), with the memory store's semantics:
+ * the same matching rule (`matchIdentity`), the same re-indexing (`planReindex`), links only ever
+ * added on save. `claim` is atomic across processes: the index's primary key on (kind, value)
+ * lets only one of two concurrent claims of a new key point it at its record; the other one's
+ * transaction is rolled back and run again, and then finds the winner's record.
+ */
+export function createSqlIdentityStore(db: Database): IdentityStore {
+  const records = db.table('identity_records');
+  const keysTable = db.table('identity_keys');
+
+  /** The index entries of the given keys with their records, read in one statement. */
+  async function lookup(q: Queryable, given: IdentityKeyValues) {
+    const entries = Object.entries(given) as [IdentityKeyKind, string][];
+    const rows =
+      entries.length === 0
+        ? []
+        : await q.query<LookupRow>(
+            `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
+               FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
+              WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+            [entries.map(([k]) => k), entries.map(([, v]) => v)],
+          );
+    const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return {
+      pointer: (kind: IdentityKeyKind, value: string) => pointer.get(`${kind}:${value}`),
+      row: (id: string) => byId.get(id),
+    };
+  }
+
+  async function findIn(q: Queryable, keys: IdentityKeys) {
+    const found = await lookup(q, presentIdentityKeys(keys));
+    const id = matchIdentity(keys, found.pointer, (id) => found.row(id)?.keys ?? {});
+    return { found, row: id === null ? undefined : found.row(id) };
+  }
+
+  return {
+    async get(id) {
+      const rows = await db.query<RecordRow>(
+        `SELECT id, view, records, keys, created_at, updated_at FROM ${records} WHERE id = $1`,
+        [id],
+      );
+      return rows[0] ? toRecord(rows[0]) : null;
+    },
+
+    async find(keys) {
+      const { row } = await findIn(db, keys);
+      return row ? toRecord(row) : null;
+    },
+
+    claim(keys, now) {
+      return withRetry(() =>
+        db.transaction(async (tx) => {
+          const { found, row } = await findIn(tx, keys);
+          if (row) {
+            return { record: toRecord(row), created: false };
+          }
+          const record: IdentityRecord = {
+            id: randomUUID(),
+            view: {},
+            records: {},
+            createdAt: now,
+            updatedAt: now,
+          };
+          const plan = planReindex({}, keys);
+          await tx.query(
+            `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
+             VALUES ($1, '{}'::jsonb, '{}'::jsonb, $2::jsonb, $3::timestamptz, $3::timestamptz)`,
+            [record.id, json(plan.next), now],
+          );
+          for (const [kind, value] of plan.point) {
+            // Compare-and-set against what the lookup saw: a key nobody held must still be free
+            // (a concurrent claim of it makes this wait for that one, then see it taken), and a
+            // key another record held (the matching rule turned it down) must still be theirs.
+            const holder = found.pointer(kind, value);
+            const done =
+              holder === undefined
+                ? await tx.query(
+                    `INSERT INTO ${keysTable} (kind, value, record_id) VALUES ($1, $2, $3)
+                     ON CONFLICT (kind, value) DO NOTHING RETURNING record_id`,
+                    [kind, value, record.id],
+                  )
+                : await tx.query(
+                    `UPDATE ${keysTable} SET record_id = $3
+                      WHERE kind = $1 AND value = $2 AND record_id = $4 RETURNING record_id`,
+                    [kind, value, record.id, holder],
+                  );
+            if (done.length === 0) {
+              throw new Contended(`identity key ${kind}`);
+            }
+          }
+          return { record: { ...record, createdAt: iso(now), updatedAt: iso(now) }, created: true };
+        }),
+      );
+    },
+
+    async save(record) {
+      await withRetry(() =>
+        db.transaction(async (tx) => {
+          const current = await tx.query<{ keys: IdentityKeyValues }>(
+            `SELECT keys FROM ${records} WHERE id = $1 FOR UPDATE`,
+            [record.id],
+          );
+          const plan = planReindex(current[0]?.keys ?? {}, {
+            externalId: record.view.externalId,
+            email: record.view.email,
+            phone: record.view.phone,
+          });
+          // Links are only ever added (`||` keeps the stored providers the copy does not have):
+          // a concurrent writer holding an older copy must not drop one.
+          await tx.query(
+            `INSERT INTO ${records} AS r (id, view, records, keys, created_at, updated_at)
+             VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::timestamptz, $6::timestamptz)
+             ON CONFLICT (id) DO UPDATE SET
+               view = excluded.view,
+               records = r.records || excluded.records,
+               keys = excluded.keys,
+               created_at = excluded.created_at,
+               updated_at = excluded.updated_at`,
+            [
+              record.id,
+              json(record.view),
+              json(record.records),
+              json(plan.next),
+              record.createdAt,
+              record.updatedAt,
+            ],
+          );
+          if (plan.release.length > 0) {
+            await tx.query(
+              `DELETE FROM ${keysTable}
+                WHERE record_id = $1
+                  AND (kind, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+              [record.id, plan.release.map(([k]) => k), plan.release.map(([, v]) => v)],
+            );
+          }
+          if (plan.point.length > 0) {
+            await tx.query(
+              `INSERT INTO ${keysTable} (kind, value, record_id)
+               SELECT kind, value, $1 FROM unnest($2::text[], $3::text[]) AS u (kind, value)
+               ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id`,
+              [record.id, plan.point.map(([k]) => k), plan.point.map(([, v]) => v)],
+            );
+          }
+        }),
+      );
+    },
+
+    async close() {
+      // The database belongs to whoever opened it.
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Database } from './db.js';
+import type { IdempotencyStore } from './idempotency.js';
+import type { IdentityStore } from './identity.js';
+import type { OutboxStore } from './outbox.js';
+import { createSqlIdempotencyStore, type SqlIdempotencyOptions } from './sql-idempotency.js';
+import { createSqlIdentityStore } from './sql-identity.js';
+import { createSqlOutboxStore } from './sql-outbox.js';
+
+export { createSqlIdempotencyStore, type SqlIdempotencyOptions } from './sql-idempotency.js';
+export { createSqlIdentityStore } from './sql-identity.js';
+export { createSqlOutboxStore } from './sql-outbox.js';
+
+export interface SqlStores<T = unknown> {
+  db: Database;
+  identity: IdentityStore;
+  idempotency: IdempotencyStore<T>;
+  outbox: OutboxStore;
+  /** Closes the database handle (the stores' own `close` leave it open). */
+  close(): Promise<void>;
+}
+
+/** The three durable stores over one database handle. */
+export function createSqlStores<T = unknown>(
+  db: Database,
+  idempotency: SqlIdempotencyOptions = {},
+): SqlStores<T> {
+  return {
+    db,
+    identity: createSqlIdentityStore(db),
+    idempotency: createSqlIdempotencyStore<T>(db, idempotency),
+    outbox: createSqlOutboxStore(db),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
+import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
+import { openStores } from '../../src/store/open.js';
+
+/**
+ * Two gateway instances (replicas) on one PostgreSQL (`DATABASE_URL`, set by .ci/run) and one
+ * provider: they share the identity map, the idempotency records and the outbox.
+ */
+const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
+  upsertContact(input: $input, options: $options) {
+    contact { id } outcomes { provider status attempts details } } }`;
+
+let sandboxes: RunningSandboxes;
+let notifuse: NotifuseSandbox;
+const replicas: Gateway[] = [];
+
+async function gql(g: Gateway, query: string, variables: Record<string, unknown>) {
+  const res = await g.yoga.fetch('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as {
+    data?: Record<string, { contact: { id: string }; outcomes: Array<Record<string, unknown>> }>;
+    errors?: Array<{ extensions?: { code?: string } }>;
+  };
+}
+
+beforeAll(async () => {
+  const databaseUrl = process.env['DATABASE_URL'];
+  if (!databaseUrl) {
+    throw new Error('replicas.pg.test.ts needs DATABASE_URL (see .ci/run)');
+  }
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    RETRY_MAX_ATTEMPTS: '1',
+    // Deliveries are driven by the test, one call per replica.
+    OUTBOX_POLL_MS: '0',
+    OUTBOX_BASE_DELAY_MS: '1',
+  });
+  sandboxes = await startSandboxes(config, { only: ['NOTIFUSE'] });
+  notifuse = sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
+  const schema = `r_${randomUUID().replaceAll('-', '')}`;
+  for (let i = 0; i < 2; i += 1) {
+    const stores = await openStores(sandboxes.config.storage, { schema });
+    replicas.push(
+      createGateway(sandboxes.config, {
+        logger: createLogger('silent'),
+        sandboxed: sandboxes.sandboxed,
+        stores,
+      }),
+    );
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(replicas.map((g) => g.close()));
+  await sandboxes?.close();
+});
+
+describe('two replicas on one PostgreSQL', () => {
+  it('racing on one idempotency key make one provider write, and both answer it', async () => {
+    // A slow provider keeps the first write in progress while the second arrives.
+    notifuse.controls.setLatency(150);
+    const input = { email: 'race@example.com', firstName: 'Race' };
+    const options = { idempotencyKey: `race-${randomUUID()}` };
+    const [a, b] = await Promise.all(replicas.map((g) => gql(g, UPSERT, { input, options })));
+    notifuse.controls.setLatency(0);
+    const writes = notifuse.controls.requestCount({ path: '/api/contacts.upsert' });
+    expect(writes).toBe(1);
+    const answers = [a!, b!];
+    const done = answers.filter((r) => r.data?.['upsertContact']);
+    const refused = answers.filter((r) => r.errors);
+    // One executed; the other saw the key in progress and was told so (never a second write).
+    expect(done).toHaveLength(1);
+    expect(refused.map((r) => r.errors![0]!.extensions?.code)).toEqual(['IDEMPOTENCY_IN_PROGRESS']);
+    // Asked again, the loser replays the winner's answer.
+    const loser = replicas[answers.indexOf(refused[0]!)]!;
+    const replay = await gql(loser, UPSERT, { input, options });
+    expect(replay.data!['upsertContact']).toEqual(done[0]!.data!['upsertContact']);
+    expect(notifuse.controls.requestCount({ path: '/api/contacts.upsert' })).toBe(1);
+  });
+
+  it('share the identity map: the second replica updates the contact the first created', async () => {
+    const first = await gql(replicas[0]!, UPSERT, { input: { email: 'shared@example.com' } });
+    const second = await gql(replicas[1]!, UPSERT, {
+      input: { email: 'shared@example.com', lastName: 'Two' },
+    });
+    expect(second.data!['upsertContact']!.contact.id).toBe(
+      first.data!['upsertContact']!.contact.id,
+    );
+  });
+
+  it('deliver an outbox item from exactly one replica', async () => {
+    notifuse.controls.reset();
+    notifuse.controls.inject({
+      path: '/api/contacts.upsert',
+      faults: [{ kind: 'status', status: 503, body: { error: 'down' } }],
+    });
+    const queued = await gql(replicas[0]!, UPSERT, { input: { email: 'once@example.com' } });
+    expect(queued.data!['upsertContact']!.outcomes[0]).toMatchObject({ status: 'QUEUED' });
+    await new Promise((r) => setTimeout(r, 20));
+    // Both replicas look for due items at the same moment.
+    const handled = await Promise.all(replicas.map((g) => g.service.deliverOutbox()));
+    expect(handled.reduce((a, b) => a + b, 0)).toBe(1);
+    // The refused attempt plus exactly one delivery.
+    expect(notifuse.controls.requestCount({ path: '/api/contacts.upsert' })).toBe(2);
+    expect(notifuse.store.get('once@example.com')).toBeTruthy();
+    expect(await replicas[1]!.service.pendingWrites(10)).toEqual([]);
+  });
+});

@@ -1,0 +1,453 @@
+/**
+ * One suite for every store engine: memory, embedded PGlite, and PostgreSQL when `DATABASE_URL` is
+ * set (CI's second store run). The SQL stores must behave exactly like the memory ones.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ProviderErrorInfo } from '../../../src/errors.js';
+import type { WriteItem } from '../../../src/providers/types.js';
+import { openDatabase } from '../../../src/store/db.js';
+import type { IdentityRecord } from '../../../src/store/identity.js';
+import { MIGRATIONS } from '../../../src/store/migrations.js';
+import type { NewOutboxItem } from '../../../src/store/outbox.js';
+import { allEngines, DATABASE_URL, type Harness, STARTUP_MS } from './engines.js';
+
+const now = '2026-01-01T00:00:00.000Z';
+const T0 = Date.parse(now);
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+const engines = allEngines();
+afterAll(async () => {
+  for (const e of engines) {
+    await e.teardown();
+  }
+});
+
+const writeItem = (gatewayId: string, email: string): WriteItem => ({
+  ref: 'r1',
+  gatewayId,
+  patch: { email, firstName: 'Ada', address: { city: 'Zürich', country: 'CH' }, phone: null },
+  known: {
+    email,
+    customFields: { tier: 'gold', score: 9.5, tags: ['a', 'b'], nested: { x: null } },
+  },
+  remoteId: null,
+  options: {},
+  idempotencyKey: 'idem-1',
+});
+
+const error: ProviderErrorInfo = {
+  code: 'UPSTREAM_UNAVAILABLE',
+  message: 'HTTP 503',
+  httpStatus: 503,
+  retryable: true,
+  details: { retryAfterMs: 1000, body: '<html>…</html>' },
+};
+
+const newItem = (email: string, nextAttemptAt: string): NewOutboxItem => ({
+  provider: 'NOTIFUSE',
+  kind: 'upsert',
+  gatewayId: `g-${email}`,
+  item: writeItem(`g-${email}`, email),
+  lastError: error,
+  nextAttemptAt,
+});
+
+describe.each(engines)('stores on $name', (engine) => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await engine.open();
+  }, STARTUP_MS);
+  afterEach(async () => {
+    await h.close();
+  });
+
+  describe('identity', () => {
+    it('matches by externalId, then email, then phone', async () => {
+      const { record, created } = await h.identity.claim(
+        { externalId: 'crm-1', email: 'a@x.io', phone: '+14155550123' },
+        now,
+      );
+      expect(created).toBe(true);
+      expect(record).toStrictEqual({
+        id: record.id,
+        view: {},
+        records: {},
+        createdAt: now,
+        updatedAt: now,
+      });
+      expect((await h.identity.find({ externalId: 'crm-1' }))?.id).toBe(record.id);
+      expect((await h.identity.find({ email: 'a@x.io' }))?.id).toBe(record.id);
+      expect((await h.identity.find({ phone: '+14155550123' }))?.id).toBe(record.id);
+      expect(await h.identity.find({ externalId: 'crm-2', email: 'zzz@x.io' })).toBeNull();
+      expect(await h.identity.find({})).toBeNull();
+      expect(await h.identity.find({ email: '', phone: null })).toBeNull();
+      expect(await h.identity.get('00000000-0000-4000-8000-000000000000')).toBeNull();
+      const again = await h.identity.claim({ email: 'a@x.io' }, at(5));
+      expect(again).toStrictEqual({ record, created: false });
+    });
+
+    it('claims atomically: 20 concurrent claims of one new key give one record', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => h.identity.claim({ email: 'same@x.io' }, now)),
+      );
+      expect(new Set(results.map((r) => r.record.id)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+    });
+
+    it('keeps a family sharing a phone apart (a lower key never overrides a higher one)', async () => {
+      const parent = (await h.identity.claim({ email: 'parent@x.io', phone: '+14155550123' }, now))
+        .record;
+      // Same phone, another email: another person.
+      expect(await h.identity.find({ email: 'child@x.io', phone: '+14155550123' })).toBeNull();
+      // Same email, no externalId on the record yet: a match that enriches it.
+      expect((await h.identity.find({ externalId: 'crm-9', email: 'parent@x.io' }))?.id).toBe(
+        parent.id,
+      );
+      // Same email but the record holds another externalId: another person.
+      await h.identity.save({ ...parent, view: { externalId: 'crm-1', email: 'parent@x.io' } });
+      expect(await h.identity.find({ externalId: 'crm-9', email: 'parent@x.io' })).toBeNull();
+      // Phone alone still finds the parent.
+      expect((await h.identity.find({ phone: '+14155550123' }))?.id).toBe(parent.id);
+
+      // The child is claimed as a new contact; the shared phone now points at the newest claim
+      // (as in the memory store), while each is still found by its email.
+      const child = await h.identity.claim({ email: 'child@x.io', phone: '+14155550123' }, at(1));
+      expect(child.created).toBe(true);
+      expect(child.record.id).not.toBe(parent.id);
+      expect((await h.identity.find({ phone: '+14155550123' }))?.id).toBe(child.record.id);
+      expect((await h.identity.find({ email: 'parent@x.io' }))?.id).toBe(parent.id);
+      expect((await h.identity.find({ email: 'child@x.io' }))?.id).toBe(child.record.id);
+      expect((await h.identity.find({ email: 'parent@x.io', phone: '+14155550123' }))?.id).toBe(
+        parent.id,
+      );
+      // A second claim of the child's keys finds the child.
+      const again = await h.identity.claim({ email: 'child@x.io', phone: '+14155550123' }, at(2));
+      expect(again.created).toBe(false);
+      expect(again.record.id).toBe(child.record.id);
+    });
+
+    it('re-indexes on save: a changed email moves, a cleared one is gone, others stay', async () => {
+      const { record } = await h.identity.claim({ email: 'old@x.io', phone: '+14155550123' }, now);
+      await h.identity.save({ ...record, view: { email: 'new@x.io' } });
+      expect(await h.identity.find({ email: 'old@x.io' })).toBeNull();
+      expect((await h.identity.find({ email: 'new@x.io' }))?.id).toBe(record.id);
+      expect((await h.identity.find({ phone: '+14155550123' }))?.id).toBe(record.id);
+      await h.identity.save({ ...record, view: { email: null } });
+      expect(await h.identity.find({ email: 'new@x.io' })).toBeNull();
+      expect((await h.identity.find({ phone: '+14155550123' }))?.id).toBe(record.id);
+      await h.identity.save({ ...record, view: { phone: null, externalId: 'crm-7' } });
+      expect(await h.identity.find({ phone: '+14155550123' })).toBeNull();
+      expect((await h.identity.find({ externalId: 'crm-7' }))?.id).toBe(record.id);
+    });
+
+    it('takes a key over from another record on save, and a stale owner no longer releases it', async () => {
+      const a = (await h.identity.claim({ email: 'a@x.io' }, now)).record;
+      const b = (await h.identity.claim({ email: 'b@x.io' }, now)).record;
+      await h.identity.save({ ...b, view: { email: 'a@x.io' } });
+      expect((await h.identity.find({ email: 'a@x.io' }))?.id).toBe(b.id);
+      expect(await h.identity.find({ email: 'b@x.io' })).toBeNull();
+      // a still believes it holds a@x.io; moving a away must not drop b's entry.
+      await h.identity.save({ ...a, view: { email: 'a2@x.io' } });
+      expect((await h.identity.find({ email: 'a@x.io' }))?.id).toBe(b.id);
+      expect((await h.identity.find({ email: 'a2@x.io' }))?.id).toBe(a.id);
+    });
+
+    it('saves round-trip exactly and links are only ever added', async () => {
+      const { record } = await h.identity.claim({ email: 'links@x.io' }, now);
+      const full: IdentityRecord = {
+        ...record,
+        view: {
+          email: 'links@x.io',
+          firstName: 'Zoë',
+          address: { line1: '1 Main St', city: 'Zürich', country: 'CH' },
+          birthdate: '1990-02-03',
+          emailConsent: { status: 'SUBSCRIBED', optInType: 'DOUBLE', verified: true },
+          customFields: { tier: 'gold', score: 9.5, tags: ['a', 'b'], nested: { x: null } },
+        },
+        records: {
+          NOTIFUSE: { provider: 'NOTIFUSE', remoteId: 'links@x.io', syncedAt: at(1) },
+        },
+        updatedAt: at(4),
+      };
+      await h.identity.save(full);
+      expect(await h.identity.get(record.id)).toStrictEqual(full);
+      // A writer holding an older copy (without NOTIFUSE) adds DOTDIGITAL: both stay.
+      await h.identity.save({
+        ...record,
+        records: { DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '42', syncedAt: at(2) } },
+        view: full.view,
+        updatedAt: at(5),
+      });
+      const got = await h.identity.get(record.id);
+      expect(got?.records).toStrictEqual({
+        NOTIFUSE: { provider: 'NOTIFUSE', remoteId: 'links@x.io', syncedAt: at(1) },
+        DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '42', syncedAt: at(2) },
+      });
+      expect(got?.updatedAt).toBe(at(5));
+      expect(got?.createdAt).toBe(now);
+      // A newer link for the same provider replaces the old one.
+      await h.identity.save({
+        ...full,
+        records: { NOTIFUSE: { provider: 'NOTIFUSE', remoteId: 'new-id', syncedAt: at(9) } },
+      });
+      expect((await h.identity.get(record.id))?.records.NOTIFUSE?.remoteId).toBe('new-id');
+      expect((await h.identity.find({ email: 'links@x.io' }))?.id).toBe(record.id);
+    });
+
+    it('saves a record it never claimed, and indexes it', async () => {
+      const record: IdentityRecord = {
+        id: '7f1c1f4e-6a0e-4a57-9a57-2a3a2c6d7e01',
+        view: { externalId: 'ext-1' },
+        records: {},
+        createdAt: now,
+        updatedAt: now,
+      };
+      await h.identity.save(record);
+      expect(await h.identity.find({ externalId: 'ext-1' })).toStrictEqual(record);
+    });
+
+    it('returns copies: mutating a result does not change the store', async () => {
+      const { record } = await h.identity.claim({ email: 'copy@x.io' }, now);
+      record.view.firstName = 'Mutated';
+      expect((await h.identity.get(record.id))?.view).toEqual({});
+    });
+  });
+
+  describe('idempotency', () => {
+    const result = {
+      contact: { id: 'c1', email: 'a@x.io', createdAt: at(1), address: null },
+      outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED', attempts: 1, durationMs: 12.5 }],
+      errors: [],
+    };
+
+    it('reserves, reports in progress, refuses another input, replays the result', async () => {
+      const s = h.idempotency();
+      expect(await s.begin('k1', 'fp-a', T0)).toStrictEqual({ state: 'new' });
+      expect(await s.begin('k1', 'fp-a', T0 + 10)).toStrictEqual({ state: 'in_progress' });
+      expect(await s.begin('k1', 'fp-b', T0 + 10)).toStrictEqual({ state: 'conflict' });
+      await s.complete('k1', result, T0 + 20);
+      expect(await s.begin('k1', 'fp-a', T0 + 30)).toStrictEqual({ state: 'replay', result });
+      expect(await s.begin('k1', 'fp-b', T0 + 30)).toStrictEqual({ state: 'conflict' });
+      // Other keys are independent.
+      expect(await s.begin('k2', 'fp-b', T0 + 30)).toStrictEqual({ state: 'new' });
+    });
+
+    it('replays falsy results too', async () => {
+      const s = h.idempotency();
+      for (const [i, value] of [null, 0, '', false, [], {}].entries()) {
+        expect((await s.begin(`f${i}`, 'fp', T0)).state).toBe('new');
+        await s.complete(`f${i}`, value, T0);
+        expect(await s.begin(`f${i}`, 'fp', T0 + 1)).toStrictEqual({
+          state: 'replay',
+          result: value,
+        });
+      }
+    });
+
+    it('frees an abandoned key', async () => {
+      const s = h.idempotency();
+      expect((await s.begin('k', 'fp-a', T0)).state).toBe('new');
+      await s.abandon('k');
+      expect((await s.begin('k', 'fp-b', T0 + 1)).state).toBe('new');
+      expect((await s.begin('k', 'fp-a', T0 + 2)).state).toBe('conflict');
+    });
+
+    it('lets a new begin take over a reservation left in progress longer than inProgressTtlMs', async () => {
+      const s = h.idempotency({ inProgressTtlMs: 60_000 });
+      expect((await s.begin('k', 'fp-a', T0)).state).toBe('new');
+      expect((await s.begin('k', 'fp-a', T0 + 59_999)).state).toBe('in_progress');
+      expect((await s.begin('k', 'fp-b', T0 + 59_999)).state).toBe('conflict');
+      // Its process died: the key is taken over (whatever the input) and reserved afresh.
+      expect((await s.begin('k', 'fp-b', T0 + 60_000)).state).toBe('new');
+      expect((await s.begin('k', 'fp-b', T0 + 60_001)).state).toBe('in_progress');
+      expect((await s.begin('k', 'fp-a', T0 + 60_001)).state).toBe('conflict');
+      await s.complete('k', result, T0 + 70_000);
+      // A completed key is never taken over before it expires.
+      expect(await s.begin('k', 'fp-b', T0 + 10 * 60_000)).toStrictEqual({
+        state: 'replay',
+        result,
+      });
+    });
+
+    it('forgets keys after ttlMs (counted from complete)', async () => {
+      const s = h.idempotency({ ttlMs: 1000, inProgressTtlMs: 10_000 });
+      expect((await s.begin('k', 'fp-a', T0)).state).toBe('new');
+      // A reservation expires with its ttl even when inProgressTtlMs is longer.
+      expect((await s.begin('k', 'fp-a', T0 + 1000)).state).toBe('new');
+      await s.complete('k', result, T0 + 1500);
+      expect((await s.begin('k', 'fp-a', T0 + 2499)).state).toBe('replay');
+      expect((await s.begin('k', 'fp-b', T0 + 2500)).state).toBe('new');
+    });
+
+    it('gives one of 20 concurrent begins of one key the reservation', async () => {
+      const s = h.idempotency();
+      const states = await Promise.all(Array.from({ length: 20 }, () => s.begin('race', 'fp', T0)));
+      expect(states.filter((x) => x.state === 'new')).toHaveLength(1);
+      expect(states.filter((x) => x.state === 'in_progress')).toHaveLength(19);
+    });
+  });
+
+  describe('outbox', () => {
+    it('enqueues, lists oldest first, round-trips items exactly', async () => {
+      const first = await h.outbox.enqueue([newItem('a@x.io', at(1000))], at(0));
+      const second = await h.outbox.enqueue(
+        [
+          newItem('b@x.io', at(0)),
+          { ...newItem('c@x.io', at(0)), lastError: null, kind: 'update' },
+        ],
+        at(10),
+      );
+      expect(first[0]).toStrictEqual({
+        ...newItem('a@x.io', at(1000)),
+        id: first[0]!.id,
+        attempts: 0,
+        createdAt: at(0),
+      });
+      expect(new Set([...first, ...second].map((i) => i.id)).size).toBe(3);
+      expect(await h.outbox.list(10)).toStrictEqual([...first, ...second]);
+      expect(await h.outbox.list(1)).toStrictEqual(first);
+      expect(await h.outbox.enqueue([], at(20))).toEqual([]);
+    });
+
+    it('claims due items once, leases them, and makes them due again when the lease ends', async () => {
+      const [late] = await h.outbox.enqueue([newItem('late@x.io', at(5000))], at(0));
+      const [soon] = await h.outbox.enqueue([newItem('soon@x.io', at(100))], at(1));
+      const [now0] = await h.outbox.enqueue([newItem('now@x.io', at(0))], at(2));
+      const claimed = await h.outbox.claimDue(at(1000), 10, 30_000);
+      expect(claimed.map((i) => i.id)).toEqual([now0!.id, soon!.id]);
+      expect(claimed.map((i) => i.attempts)).toEqual([1, 1]);
+      expect(claimed[0]).toStrictEqual({ ...now0, attempts: 1 });
+      // Leased: nobody else takes them, even once due items exist.
+      expect((await h.outbox.claimDue(at(6000), 10, 30_000)).map((i) => i.id)).toEqual([late!.id]);
+      expect(await h.outbox.claimDue(at(30_999), 10, 30_000)).toEqual([]);
+      // The lease (taken at 1000 for 30 s) ran out: the taker died, the items are due again.
+      const again = await h.outbox.claimDue(at(31_000), 10, 30_000);
+      expect(again.map((i) => [i.id, i.attempts])).toEqual([
+        [now0!.id, 2],
+        [soon!.id, 2],
+      ]);
+    });
+
+    it('honours the limit, oldest due first', async () => {
+      await h.outbox.enqueue(
+        [3, 1, 2].map((n) => newItem(`${n}@x.io`, at(n))),
+        at(0),
+      );
+      const claimed = await h.outbox.claimDue(at(10), 2, 1000);
+      expect(claimed.map((i) => i.gatewayId)).toEqual(['g-1@x.io', 'g-2@x.io']);
+      expect(await h.outbox.claimDue(at(10), 0, 1000)).toEqual([]);
+    });
+
+    it('reschedule releases the lease; remove takes the item out', async () => {
+      const [a, b] = await h.outbox.enqueue(
+        [newItem('a@x.io', at(0)), newItem('b@x.io', at(0))],
+        at(0),
+      );
+      await h.outbox.claimDue(at(0), 10, 60_000);
+      const later: ProviderErrorInfo = { code: 'RATE_LIMITED', message: '429', retryable: true };
+      await h.outbox.reschedule(a!.id, at(500), later);
+      await h.outbox.remove(b!.id);
+      expect(await h.outbox.claimDue(at(499), 10, 60_000)).toEqual([]);
+      const [again] = await h.outbox.claimDue(at(500), 10, 60_000);
+      expect(again).toStrictEqual({
+        ...a,
+        attempts: 2,
+        nextAttemptAt: at(500),
+        lastError: later,
+      });
+      expect((await h.outbox.list(10)).map((i) => i.id)).toEqual([a!.id]);
+      await h.outbox.remove(a!.id);
+      expect(await h.outbox.list(10)).toEqual([]);
+      // Unknown ids are no-ops.
+      await h.outbox.remove(a!.id);
+      await h.outbox.reschedule(a!.id, at(1), later);
+    });
+  });
+});
+
+const sqlEngines = engines.filter((e) => e.sql);
+
+describe.each(sqlEngines)('two database handles on $name', (engine) => {
+  let a: Harness;
+  let b: Harness;
+  beforeEach(async () => {
+    a = await engine.open();
+    b = await engine.twin(a);
+  }, STARTUP_MS);
+  afterEach(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('share the data', async () => {
+    const { record } = await a.identity.claim({ email: 'shared@x.io' }, now);
+    expect((await b.identity.find({ email: 'shared@x.io' }))?.id).toBe(record.id);
+  });
+
+  it('race on one claim: one record', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).identity.claim({ externalId: 'race-1', email: 'race@x.io' }, now),
+      ),
+    );
+    expect(new Set(results.map((r) => r.record.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+  });
+
+  it('race on one idempotency key: one reservation', async () => {
+    const sa = a.idempotency();
+    const sb = b.idempotency();
+    const states = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? sa : sb).begin('race-key', 'fp', T0)),
+    );
+    expect(states.filter((s) => s.state === 'new')).toHaveLength(1);
+    await sa.complete('race-key', { ok: true }, T0);
+    expect(await sb.begin('race-key', 'fp', T0 + 1)).toStrictEqual({
+      state: 'replay',
+      result: { ok: true },
+    });
+  });
+
+  it('race on the outbox: each item is claimed by exactly one handle', async () => {
+    const [only] = await a.outbox.enqueue([newItem('one@x.io', at(0))], at(0));
+    const [ca, cb] = await Promise.all([
+      a.outbox.claimDue(at(0), 10, 60_000),
+      b.outbox.claimDue(at(0), 10, 60_000),
+    ]);
+    expect([...ca!, ...cb!].map((i) => i.id)).toEqual([only!.id]);
+
+    const many = await a.outbox.enqueue(
+      Array.from({ length: 30 }, (_, i) => newItem(`${i}@x.io`, at(1))),
+      at(1),
+    );
+    const rounds = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).outbox.claimDue(at(1), 7, 60_000)),
+    );
+    const ids = rounds.flat().map((i) => i.id);
+    expect(ids).toHaveLength(30);
+    expect(new Set(ids)).toEqual(new Set(many.map((i) => i.id)));
+  });
+
+  it('apply migrations once (opening again changes nothing)', async () => {
+    const db = a.db!;
+    const rows = await db.query<{ version: number }>(
+      `SELECT version FROM ${db.table('schema_migrations')} ORDER BY version`,
+    );
+    expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    await a.identity.claim({ email: 'kept@x.io' }, now);
+    const third = await openDatabase({
+      databaseUrl: DATABASE_URL && engine.name === 'postgres' ? DATABASE_URL : null,
+      dataDir: 'memory://',
+      schema: db.schema,
+    });
+    try {
+      const again = await third.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${db.table('schema_migrations')}`,
+      );
+      expect(again[0]?.n).toBe(MIGRATIONS.length);
+      expect(await b.identity.find({ email: 'kept@x.io' })).not.toBeNull();
+    } finally {
+      await third.close();
+    }
+  });
+});
