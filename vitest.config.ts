@@ -9,6 +9,9 @@ export default defineConfig({
     // `*.pg.test.ts` need a PostgreSQL server: they belong to the run with DATABASE_URL (.ci/run).
     exclude: ['**/node_modules/**', ...(process.env['DATABASE_URL'] ? [] : ['**/*.pg.test.ts'])],
     pool: 'forks',
+    // Test files of one worker share a process: the embedded database (PGlite, seconds to start)
+    // then starts once per worker instead of once per file. Every test builds its own gateway.
+    isolate: false,
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },
