@@ -1,0 +1,55 @@
+/** Small statistics helpers: percentiles (nearest rank on sorted copies), ratios, trends. */
+
+export function sorted(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+/** Nearest-rank percentile of an ascending array, `p` in [0, 100]. */
+export function percentile(asc: readonly number[], p: number): number {
+  if (asc.length === 0) {
+    return Number.NaN;
+  }
+  const rank = Math.ceil((p / 100) * asc.length);
+  return asc[Math.min(asc.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(sorted(values), 50);
+}
+
+export function mean(values: readonly number[]): number {
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** Least-squares slope of `ys` against their index. */
+export function slope(ys: readonly number[]): number {
+  const n = ys.length;
+  if (n < 2) {
+    return 0;
+  }
+  const mx = (n - 1) / 2;
+  const my = mean(ys);
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  });
+  return num / den;
+}
+
+export const fmt = {
+  ms: (v: number) => (v >= 10 ? v.toFixed(2) : v.toFixed(3)),
+  ratio: (v: number) => `${v.toFixed(3)}×`,
+  mb: (bytes: number) => (bytes / (1024 * 1024)).toFixed(1),
+  int: (v: number) => Math.round(v).toLocaleString('en-US'),
+};
+
+/** `[min–max]` of per-round ratios: how much the figure moved between rounds. */
+export function spread(values: readonly number[], digits = 3): string {
+  if (values.length === 0) {
+    return '–';
+  }
+  const s = sorted(values);
+  return `${s[0]!.toFixed(digits)}–${s[s.length - 1]!.toFixed(digits)}`;
+}

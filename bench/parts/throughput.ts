@@ -1,0 +1,171 @@
+/**
+ * Part 2, throughput under autocannon (closed loop, `connections` in flight). The servers run on
+ * core 0, autocannon (this process) and the sandbox on core 1 where taskset exists. Variants run
+ * in blocks of `seconds`, rotated every round; the first round is warm-up and discarded. Every
+ * response body is checked (`verifyBody`): a mismatch, error or non-2xx fails the bench.
+ */
+import autocannon from 'autocannon';
+import { percentile, sorted } from '../lib/stats.js';
+import { PROBE_INPUT, UPSERT_DOCUMENT } from './hop.js';
+
+export interface LoadTarget {
+  name: string;
+  url: string;
+  body: string;
+  verify(body: string): boolean;
+  /** CPU time (µs) the server process has used so far */
+  cpu(): Promise<number>;
+}
+
+export interface LoadStats {
+  name: string;
+  requests: number;
+  seconds: number;
+  rps: number;
+  roundRps: number[];
+  p50: number;
+  p99: number;
+  /** server CPU time per request (µs), over the measured rounds */
+  cpuUs: number;
+}
+
+export const TRIVIAL_DOCUMENT = '{ __typename }';
+const TRIVIAL_BODY = JSON.stringify({ query: TRIVIAL_DOCUMENT });
+const TRIVIAL_ANSWER = JSON.stringify({ data: { __typename: 'Query' } });
+const UPSERT_BODY = JSON.stringify({ query: UPSERT_DOCUMENT, variables: { i: PROBE_INPUT } });
+
+const upsertAnswer = (body: string) =>
+  /^\{"data":\{"upsertContact":\{"outcomes":\[\{"status":"(CREATED|UPDATED)"\}\]\}\}\}$/.test(body);
+
+export interface Server {
+  origin: string;
+  cpu(): Promise<number>;
+}
+
+const alternative = (alt: Server | undefined, body: string, verify: (b: string) => boolean) =>
+  alt ? [{ name: 'gateway-alt', url: `${alt.origin}/graphql`, body, verify, cpu: alt.cpu }] : [];
+
+export function trivialTargets(gateway: Server, bare: Server, alt?: Server): LoadTarget[] {
+  return [
+    ...alternative(alt, TRIVIAL_BODY, (b) => b === TRIVIAL_ANSWER),
+    {
+      name: 'bare-yoga',
+      url: `${bare.origin}/graphql`,
+      body: TRIVIAL_BODY,
+      verify: (b) => b === TRIVIAL_ANSWER,
+      cpu: bare.cpu,
+    },
+    {
+      name: 'gateway',
+      url: `${gateway.origin}/graphql`,
+      body: TRIVIAL_BODY,
+      verify: (b) => b === TRIVIAL_ANSWER,
+      cpu: gateway.cpu,
+    },
+  ];
+}
+
+export function upsertTargets(gateway: Server, bare: Server, alt?: Server): LoadTarget[] {
+  return [
+    ...alternative(alt, UPSERT_BODY, upsertAnswer),
+    {
+      name: 'bare-proxy',
+      url: `${bare.origin}/proxy`,
+      body: UPSERT_BODY,
+      verify: upsertAnswer,
+      cpu: bare.cpu,
+    },
+    {
+      name: 'yoga-pass',
+      url: `${bare.origin}/graphql`,
+      body: UPSERT_BODY,
+      verify: upsertAnswer,
+      cpu: bare.cpu,
+    },
+    {
+      name: 'gateway',
+      url: `${gateway.origin}/graphql`,
+      body: UPSERT_BODY,
+      verify: upsertAnswer,
+      cpu: gateway.cpu,
+    },
+  ];
+}
+
+async function block(target: LoadTarget, seconds: number, connections: number) {
+  const latencies: number[] = [];
+  const cpu0 = await target.cpu();
+  const instance = autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: target.body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+    verifyBody: target.verify,
+  });
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    latencies.push(ms);
+  });
+  const result = await instance;
+  const cpuUs = (await target.cpu()) - cpu0;
+  if (result.errors || result.timeouts || result.mismatches || result.non2xx) {
+    throw new Error(
+      `${target.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.mismatches} wrong bodies, ${result.non2xx} non-2xx`,
+    );
+  }
+  return { requests: latencies.length, seconds: result.duration, latencies, cpuUs };
+}
+
+export async function runLoad(
+  targets: readonly LoadTarget[],
+  opts: {
+    label: string;
+    rounds: number;
+    seconds: number;
+    connections: number;
+    between?: () => Promise<void>;
+    log: (line: string) => void;
+  },
+): Promise<LoadStats[]> {
+  const acc = targets.map(() => ({
+    requests: 0,
+    seconds: 0,
+    rps: [] as number[],
+    lat: [] as number[],
+    cpuUs: 0,
+  }));
+  for (let round = 0; round <= opts.rounds; round += 1) {
+    for (let k = 0; k < targets.length; k += 1) {
+      const i = (k + round) % targets.length;
+      const target = targets[i]!;
+      await opts.between?.();
+      const r = await block(target, opts.seconds, opts.connections);
+      if (round > 0) {
+        const a = acc[i]!;
+        a.requests += r.requests;
+        a.seconds += r.seconds;
+        a.rps.push(r.requests / r.seconds);
+        a.lat.push(...r.latencies);
+        a.cpuUs += r.cpuUs;
+      }
+    }
+    opts.log(`  ${opts.label}: round ${round}/${opts.rounds}${round === 0 ? ' (warm-up)' : ''}`);
+  }
+  return targets.map((t, i) => {
+    const a = acc[i]!;
+    const asc = sorted(a.lat);
+    return {
+      name: t.name,
+      requests: a.requests,
+      seconds: a.seconds,
+      rps: a.requests / a.seconds,
+      roundRps: a.rps,
+      p50: percentile(asc, 50),
+      p99: percentile(asc, 99),
+      cpuUs: a.cpuUs / a.requests,
+    };
+  });
+}
