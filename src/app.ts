@@ -194,8 +194,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(options.production ? useNoSuggestions() : []),
     ],
     logging: {
-      debug: (...args) => logger.debug(logText(args)),
-      info: (...args) => logger.info(logText(args)),
+      // Yoga logs several debug lines per request: build (and scrub) a line only when it is written.
+      debug: (...args) => {
+        if (logger.isLevelEnabled('debug')) {
+          logger.debug(logText(args));
+        }
+      },
+      info: (...args) => {
+        if (logger.isLevelEnabled('info')) {
+          logger.info(logText(args));
+        }
+      },
       warn: (...args) => logger.warn(...logArgs(args)),
       error: (...args) => logger.error(...logArgs(args)),
     },

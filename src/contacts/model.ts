@@ -210,6 +210,36 @@ export function patchClears(patch: ContactPatch): boolean {
 }
 
 /**
+ * Two patches of one contact as one, `b` applied after `a` (later wins field by field, null
+ * clears). `null` when no single patch means the same: `a` clears a whole group (address, a
+ * consent, customFields) that `b` then partly sets.
+ */
+export function mergePatches(a: ContactPatch, b: ContactPatch): ContactPatch | null {
+  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(b)) {
+    if (value === undefined) {
+      continue;
+    }
+    const prev = out[key];
+    if ((NESTED.has(key) || key === 'customFields') && value !== null && prev !== undefined) {
+      if (prev === null) {
+        return null;
+      }
+      const merged: Record<string, unknown> = { ...(prev as Record<string, unknown>) };
+      for (const [sub, subValue] of Object.entries(value as Record<string, unknown>)) {
+        if (subValue !== undefined) {
+          merged[sub] = subValue;
+        }
+      }
+      out[key] = merged;
+    } else {
+      out[key] = value;
+    }
+  }
+  return out as ContactPatch;
+}
+
+/**
  * Applies a patch onto a contact view: absent keys keep their value, null clears, nested objects
  * merge leaf by leaf. Returns a new object.
  */

@@ -16,6 +16,7 @@ import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
 import {
   applyPatch,
   type ContactPatch,
+  mergePatches,
   mergeViews,
   type ProviderId,
   type ProviderOptions,
@@ -258,15 +259,39 @@ export class ContactsService {
       });
     }
 
+    // Items of one request that name the same contact with the same provider options are written
+    // once per provider: their patches merged in input order (later wins field by field), every
+    // item answered with the shared result. The identity step above already gave them one record.
+    const leaderOf = planned.map((_, i) => i);
+    const writes = new Map<number, Planned>();
+    const leaders = new Map<string, number>();
+    planned.forEach((p, i) => {
+      if (!p) {
+        return;
+      }
+      const key = `${p.record.id}\u0000${JSON.stringify(p.options)}`;
+      const first = leaders.get(key);
+      const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
+      const patch = base ? mergePatches(base.patch, p.patch) : null;
+      if (first === undefined || !base || !patch) {
+        leaders.set(key, i);
+        return;
+      }
+      writes.set(first, { ...base, patch });
+      leaderOf[i] = first;
+    });
     // Queue every load in this tick so each provider's loader sees the whole batch.
+    const loads = planned.map((p, i) =>
+      p && leaderOf[i] === i
+        ? Promise.all(
+            adapters.map((a) =>
+              loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
+            ),
+          )
+        : null,
+    );
     const results = await Promise.all(
-      planned.map((p) =>
-        p
-          ? Promise.all(
-              adapters.map((a) => loadersFor(scope)(a).upsert.load(this.#item(a, p, options))),
-            )
-          : null,
-      ),
+      planned.map((p, i) => (p ? (loads[leaderOf[i]!] ?? null) : null)),
     );
     return this.#finish(planned, validated, adapters, results, skippedOutcomes, {
       kind: 'upsert',

@@ -23,36 +23,47 @@ export function useKeyRateLimit(options: KeyRateLimitOptions): Plugin {
   }
   const limiter = new RateLimiterMemory({ points: options.perMinute, duration: 60 });
   return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
+    // Not async: an anonymous or non-GraphQL request returns synchronously, so Yoga's request
+    // pipeline stays on its synchronous path.
+    onRequest({ request, url, endResponse, fetchAPI }) {
       const { keyName } = requestState(request).caller;
       if (url.pathname !== options.graphqlEndpoint || request.method === 'OPTIONS' || !keyName) {
         return;
       }
-      try {
-        await limiter.consume(keyName, 1);
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) {
-          throw rejection;
-        }
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        endResponse(
-          graphqlErrorResponse(
-            fetchAPI,
-            request,
-            429,
-            {
-              message: `Rate limit of ${options.perMinute} requests per minute exceeded for key "${keyName}"; retry in ${retryAfter} s.`,
-              extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter },
-            },
-            {
-              'retry-after': String(retryAfter),
-              'ratelimit-limit': String(options.perMinute),
-              'ratelimit-remaining': '0',
-              'ratelimit-reset': String(retryAfter),
-            },
-          ),
-        );
-      }
+      return limit(keyName, request, endResponse, fetchAPI);
     },
   };
+
+  async function limit(
+    keyName: string,
+    request: Request,
+    endResponse: (response: Response) => void,
+    fetchAPI: Parameters<NonNullable<Plugin['onRequest']>>[0]['fetchAPI'],
+  ): Promise<void> {
+    try {
+      await limiter.consume(keyName, 1);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) {
+        throw rejection;
+      }
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      endResponse(
+        graphqlErrorResponse(
+          fetchAPI,
+          request,
+          429,
+          {
+            message: `Rate limit of ${options.perMinute} requests per minute exceeded for key "${keyName}"; retry in ${retryAfter} s.`,
+            extensions: { code: 'RATE_LIMITED', retryAfterSeconds: retryAfter },
+          },
+          {
+            'retry-after': String(retryAfter),
+            'ratelimit-limit': String(options.perMinute),
+            'ratelimit-remaining': '0',
+            'ratelimit-reset': String(retryAfter),
+          },
+        ),
+      );
+    }
+  }
 }

@@ -191,13 +191,14 @@ export function createResiliencePolicy(
     budgetMs: number,
     run: () => Promise<T>,
   ): Promise<T> {
-    const expired = deadlineError(provider, g.settings.deadlineMs);
+    // Built only when the budget runs out: an Error captures a stack, and most attempts succeed.
+    const expired = () => deadlineError(provider, g.settings.deadlineMs);
     if (budgetMs <= 0) {
-      throw expired;
+      throw expired();
     }
     const budget = new AbortController();
     const gaveUp = new Promise<never>((_, reject) => {
-      budget.signal.addEventListener('abort', () => reject(expired), { once: true });
+      budget.signal.addEventListener('abort', () => reject(expired()), { once: true });
     });
     // Whichever race settles first handles it; an unobserved copy must not count as unhandled.
     gaveUp.catch(() => undefined);
@@ -209,7 +210,7 @@ export function createResiliencePolicy(
             await g.rate.removeTokens(1);
           }
           if (signal.aborted) {
-            throw expired;
+            throw expired();
           }
           return g.breaker.execute(() => Promise.race([run(), gaveUp]));
         }, budget.signal),

@@ -350,7 +350,12 @@ export function createDotdigitalAdapter(
         singles.push(p);
       } else {
         const key = p.plan.mergeOption ?? '';
-        groups.set(key, [...(groups.get(key) ?? []), p]);
+        const group = groups.get(key);
+        if (group) {
+          group.push(p);
+        } else {
+          groups.set(key, [p]);
+        }
       }
     }
     const batches: Prepared[][] = [];

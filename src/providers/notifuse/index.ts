@@ -260,7 +260,12 @@ export function createNotifuseAdapter(
         singles.push(p);
       } else {
         const key = JSON.stringify([...p.lists].sort());
-        groups.set(key, [...(groups.get(key) ?? []), p]);
+        const group = groups.get(key);
+        if (group) {
+          group.push(p);
+        } else {
+          groups.set(key, [p]);
+        }
       }
     }
     const limit = pLimit(SINGLE_CONCURRENCY);
