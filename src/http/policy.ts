@@ -20,7 +20,10 @@ export interface CallPolicy {
   execute<T>(call: CallDescriptor, fn: (attempt: number) => Promise<T>): Promise<Attempted<T>>;
 }
 
-/** One attempt, failures returned as data. The default until the resilience work lands. */
+/**
+ * One attempt, failures returned as data: for adapter tests that pin one exchange. The gateway
+ * itself runs `createResiliencePolicy` (src/http/resilience.ts).
+ */
 export const singleAttemptPolicy: CallPolicy = {
   async execute(call, fn) {
     try {
