@@ -1,5 +1,5 @@
 import type { ProviderErrorInfo } from '../errors.js';
-import type { WriteResult, WriteStatus } from './types.js';
+import type { WriteItem, WriteResult, WriteStatus } from './types.js';
 
 /** Builds a WriteResult with the defaults every adapter uses. */
 export function writeResult(
@@ -29,4 +29,25 @@ export function failedResult(
 /** Milliseconds since `start` (performance.now()), rounded to 0.01 ms. */
 export function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
+}
+
+/** What an adapter's pure mapping gives for one write: a plan, or why the write is not sent. */
+export type Mapped<P> =
+  | ({ ok: true } & P)
+  | { ok: false; status: 'SKIPPED' | 'FAILED'; error: ProviderErrorInfo; droppedFields: string[] };
+
+/** A mapped write ready to send (`{item, plan}`), or its result when mapping refused it. */
+export function prepareWrite<P>(
+  item: WriteItem,
+  mapped: Mapped<P>,
+): { item: WriteItem; plan: P } | WriteResult {
+  if (!mapped.ok) {
+    return writeResult(mapped.status, {
+      error: mapped.error,
+      droppedFields: mapped.droppedFields,
+      remoteId: item.remoteId,
+    });
+  }
+  const { ok: _ok, ...plan } = mapped;
+  return { item, plan: plan as unknown as P };
 }

@@ -6,7 +6,7 @@ import type { ProviderErrorInfo } from '../../errors.js';
 import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, writeResult } from '../results.js';
+import { elapsed, failedResult, prepareWrite, writeResult } from '../results.js';
 import type {
   CallContext,
   PlannedWrite,
@@ -77,16 +77,7 @@ export function createDotdigitalAdapter(
   const concurrency = Math.max(1, config.concurrency);
 
   function prepare(item: WriteItem): Prepared | WriteResult {
-    const mapped = toWireContact(item, map);
-    if (!mapped.ok) {
-      return writeResult(mapped.status, {
-        error: mapped.error,
-        droppedFields: mapped.droppedFields,
-        remoteId: item.remoteId,
-      });
-    }
-    const { ok: _ok, ...plan } = mapped;
-    return { item, plan };
+    return prepareWrite(item, toWireContact(item, map));
   }
 
   function singleRequest(plan: WritePlan) {

@@ -5,7 +5,7 @@ import type { ProviderErrorInfo } from '../../errors.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, writeResult } from '../results.js';
+import { elapsed, failedResult, prepareWrite, writeResult } from '../results.js';
 import type {
   CallContext,
   PlannedWrite,
@@ -136,16 +136,7 @@ export function createSalesforceMcAdapter(
   });
 
   function prepare(item: WriteItem): Prepared | WriteResult {
-    const mapped = toWireContact(item, mapping);
-    if (!mapped.ok) {
-      return writeResult(mapped.status, {
-        error: mapped.error,
-        droppedFields: mapped.droppedFields,
-        remoteId: item.remoteId,
-      });
-    }
-    const { ok: _ok, ...plan } = mapped;
-    return { item, plan };
+    return prepareWrite(item, toWireContact(item, mapping));
   }
 
   function nothingToWrite(p: Prepared, attempts = 0): WriteResult {
