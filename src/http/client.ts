@@ -97,6 +97,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (stats) {
       stats.upstreamRequests += 1;
     }
+    // undici checks its own timeouts on a coarse (~0.5–1 s) tick; this bounds the whole attempt
+    // to the configured timeout exactly. The caller's signal (the client hanging up) still wins.
+    const attemptTimeout = AbortSignal.timeout(Math.max(http.headersTimeoutMs, http.bodyTimeoutMs));
+    const signal = req.signal ? AbortSignal.any([req.signal, attemptTimeout]) : attemptTimeout;
     try {
       const res = await dispatcher.request({
         origin: base.origin,
@@ -104,7 +108,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         path,
         headers,
         ...(body !== undefined ? { body } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
+        signal,
       });
       const text = await readBounded(res.body, http.maxBodyBytes, options.provider);
       const resHeaders = flattenHeaders(res.headers);
@@ -121,7 +125,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       return { status: res.statusCode, headers: resHeaders, text, json, malformed };
     } catch (err) {
-      throw classifyTransportError(options.provider, err, req.signal);
+      throw classifyTransportError(options.provider, err, signal);
     }
   }
 
