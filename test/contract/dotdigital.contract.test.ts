@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS, Secret } from '../../src/config.js';
 import { singleAttemptPolicy } from '../../src/http/policy.js';
 import { createDotdigitalAdapter } from '../../src/providers/dotdigital/index.js';
-import type { ProviderAdapter, WriteItem } from '../../src/providers/types.js';
+import type { ProviderAdapter } from '../../src/providers/types.js';
 import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../src/sandbox/dotdigital/index.js';
+import { ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Dotdigital adapter sends must validate against Dotdigital's own OpenAPI document
@@ -57,19 +58,6 @@ const mergeOptionParam = (
 
 let sandbox: DotdigitalSandbox;
 let adapter: ProviderAdapter;
-const ctx = () => ({ stats: { upstreamRequests: 0 } });
-
-function item(patch: WriteItem['patch'], extra: Partial<WriteItem> = {}): WriteItem {
-  return {
-    ref: crypto.randomUUID(),
-    gatewayId: crypto.randomUUID(),
-    patch,
-    known: {},
-    remoteId: null,
-    options: {},
-    ...extra,
-  };
-}
 
 const consent = {
   text: 'Yes, send me the newsletter',

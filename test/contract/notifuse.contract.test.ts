@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS, Secret } from '../../src/config.js';
 import { singleAttemptPolicy } from '../../src/http/policy.js';
 import { createNotifuseAdapter } from '../../src/providers/notifuse/index.js';
-import type { ProviderAdapter, WriteItem } from '../../src/providers/types.js';
+import type { ProviderAdapter } from '../../src/providers/types.js';
 import { type NotifuseSandbox, startNotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
+import { ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Notifuse adapter sends must validate against Notifuse's own OpenAPI document,
@@ -37,19 +38,6 @@ function queryParams(path: string): Array<{ name: string; required?: boolean }> 
 
 let sandbox: NotifuseSandbox;
 let adapter: ProviderAdapter;
-const ctx = () => ({ stats: { upstreamRequests: 0 } });
-
-function item(patch: WriteItem['patch'], extra: Partial<WriteItem> = {}): WriteItem {
-  return {
-    ref: crypto.randomUUID(),
-    gatewayId: crypto.randomUUID(),
-    patch,
-    known: {},
-    remoteId: null,
-    options: {},
-    ...extra,
-  };
-}
 
 beforeAll(async () => {
   sandbox = await startNotifuseSandbox({ apiKey: 'contract-key', workspaceId: 'ws_contract' });

@@ -2,12 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import type { WriteItem } from '../types.js';
 
-/**
- * A write item with the caller's idempotency key (`WriteOptions.idempotencyKey` or the
- * `Idempotency-Key` header) in `idempotencyKey`; without one, each logical call gets a random key.
- */
-export type DoWriteItem = WriteItem;
-
 /** Namespace of the derivation, so a key derived here never equals one derived elsewhere. */
 const NAMESPACE = 'contact-gateway/digital-onboarding/idempotency/v1';
 
@@ -57,6 +51,6 @@ export function idempotencyKeyFor(
 
 /** The gateway key an item carries, if any. */
 export function gatewayKeyOf(item: WriteItem): string | null {
-  const key = (item as DoWriteItem).idempotencyKey;
+  const key = item.idempotencyKey;
   return typeof key === 'string' && key !== '' ? key : null;
 }

@@ -28,7 +28,6 @@ import { gatewayKeyOf, idempotencyKeyFor } from './idempotency.js';
 import {
   DO_ACCEPTED_FIELDS,
   DO_CLEARABLE_FIELDS,
-  type DoProviderOptions,
   formatOverrideHeader,
   fromWireContact,
   matchKey,
@@ -68,7 +67,7 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): PlanResul
     patch: item.patch,
     known: item.known,
     remoteId: item.remoteId,
-    options: item.options as DoProviderOptions,
+    options: item.options,
   };
   return mode === 'update' ? planUpdate(input) : planUpsert(input, { batch: mode === 'batch' });
 }

@@ -17,9 +17,6 @@ import type { DoConsentField, DoContactBody, DoStringField, DoWireContact } from
 
 export type { DigitalOnboardingProviderOptions } from '../../contacts/model.js';
 
-/** `ProviderOptions` as this adapter reads it. */
-export type DoProviderOptions = ProviderOptions;
-
 /** Flags a caller may pass through `providerOptions.digitalOnboarding.overrides`. */
 export const DO_USER_OVERRIDE_FLAGS = ['force', 'bypass_validation', 'bulk'] as const;
 
@@ -231,7 +228,7 @@ export interface MappingInput {
   patch: ContactPatch;
   known: ContactPatch;
   remoteId: string | null;
-  options: DoProviderOptions;
+  options: ProviderOptions;
 }
 
 export interface MappedBody {

@@ -4,20 +4,20 @@ import {
   type DigitalOnboardingConfig,
   Secret,
 } from '../../../../src/config.js';
+import type { ProviderOptions } from '../../../../src/contacts/model.js';
 import { UpstreamError } from '../../../../src/errors.js';
 import { type CallPolicy, singleAttemptPolicy } from '../../../../src/http/policy.js';
 import {
-  type DoWriteItem,
   idempotencyKeyFor,
   UUID_V4,
 } from '../../../../src/providers/digital-onboarding/idempotency.js';
 import { createDigitalOnboardingAdapter } from '../../../../src/providers/digital-onboarding/index.js';
-import type { DoProviderOptions } from '../../../../src/providers/digital-onboarding/mapping.js';
-import type { ProviderAdapter, WriteItem, WriteResult } from '../../../../src/providers/types.js';
+import type { ProviderAdapter, WriteResult } from '../../../../src/providers/types.js';
 import {
   type DigitalOnboardingSandbox,
   startDigitalOnboardingSandbox,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
+import { ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against the Digital Onboarding sandbox on a loopback port: real HTTP, real wire. */
 const TOKEN = 'do-unit-partner-token-S3cret';
@@ -26,18 +26,7 @@ const CONTACTS = '/v2/partner/contacts';
 let sandbox: DigitalOnboardingSandbox;
 let adapter: ProviderAdapter;
 const adapters: ProviderAdapter[] = [];
-const ctx = () => ({ stats: { upstreamRequests: 0 } });
-const item = (patch: WriteItem['patch'], extra: Partial<DoWriteItem> = {}): DoWriteItem => ({
-  ref: crypto.randomUUID(),
-  gatewayId: crypto.randomUUID(),
-  patch,
-  known: {},
-  remoteId: null,
-  options: {},
-  ...extra,
-});
-const flags = (...overrides: string[]) =>
-  ({ digitalOnboarding: { overrides } }) as DoProviderOptions;
+const flags = (...overrides: string[]) => ({ digitalOnboarding: { overrides } }) as ProviderOptions;
 
 /** Retries a retryable failure once, like the resilience policy will. */
 const retryOncePolicy: CallPolicy = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ContactPatch } from '../../../../src/contacts/model.js';
+import type { ContactPatch, ProviderOptions } from '../../../../src/contacts/model.js';
 import {
   blamedItems,
   interpretBulkAnswer,
@@ -14,7 +14,6 @@ import {
 import {
   DO_ACCEPTED_FIELDS,
   DO_CLEARABLE_FIELDS,
-  type DoProviderOptions,
   formatOverrideHeader,
   fromWireContact,
   fromWireCountry,
@@ -47,7 +46,7 @@ const input = (patch: ContactPatch, extra: Extra = {}) => ({
   remoteId: extra.remoteId ?? null,
   options: (extra.overrides
     ? { digitalOnboarding: { overrides: extra.overrides } }
-    : {}) as DoProviderOptions,
+    : {}) as ProviderOptions,
 });
 
 function ok(r: PlanResult) {

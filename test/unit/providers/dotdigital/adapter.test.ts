@@ -2,11 +2,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS, type DotdigitalConfig, Secret } from '../../../../src/config.js';
 import { singleAttemptPolicy } from '../../../../src/http/policy.js';
 import { createDotdigitalAdapter } from '../../../../src/providers/dotdigital/index.js';
-import type { ProviderAdapter, ReadResult, WriteItem } from '../../../../src/providers/types.js';
+import type { ProviderAdapter, ReadResult } from '../../../../src/providers/types.js';
 import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../../../src/sandbox/dotdigital/index.js';
+import { ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against the Dotdigital sandbox on a loopback port: real HTTP, real wire requests. */
 const USER = 'apiuser-unit@apiconnector.com';
@@ -16,16 +17,6 @@ const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 let sandbox: DotdigitalSandbox;
 let adapter: ProviderAdapter;
 const adapters: ProviderAdapter[] = [];
-const ctx = () => ({ stats: { upstreamRequests: 0 } });
-const item = (patch: WriteItem['patch'], extra: Partial<WriteItem> = {}): WriteItem => ({
-  ref: crypto.randomUUID(),
-  gatewayId: crypto.randomUUID(),
-  patch,
-  known: {},
-  remoteId: null,
-  options: {},
-  ...extra,
-});
 
 function makeAdapter(over: Partial<DotdigitalConfig> = {}): ProviderAdapter {
   const a = createDotdigitalAdapter(

@@ -2,25 +2,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS, Secret } from '../../../../src/config.js';
 import { singleAttemptPolicy } from '../../../../src/http/policy.js';
 import { createNotifuseAdapter } from '../../../../src/providers/notifuse/index.js';
-import type { ProviderAdapter, WriteItem } from '../../../../src/providers/types.js';
+import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
   type NotifuseSandbox,
   startNotifuseSandbox,
 } from '../../../../src/sandbox/notifuse/index.js';
+import { ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against its sandbox: the answers every documented form of Notifuse can give. */
 let sandbox: NotifuseSandbox;
 let adapter: ProviderAdapter;
-const ctx = () => ({ stats: { upstreamRequests: 0 } });
-const item = (patch: WriteItem['patch'], extra: Partial<WriteItem> = {}): WriteItem => ({
-  ref: crypto.randomUUID(),
-  gatewayId: crypto.randomUUID(),
-  patch,
-  known: {},
-  remoteId: null,
-  options: {},
-  ...extra,
-});
 
 beforeAll(async () => {
   sandbox = await startNotifuseSandbox({ apiKey: 'unit-key', workspaceId: 'ws_unit' });

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS, type SalesforceMcConfig, Secret } from '../../../../src/config.js';
 import { singleAttemptPolicy } from '../../../../src/http/policy.js';
 import { createSalesforceMcAdapter } from '../../../../src/providers/salesforce-mc/index.js';
-import type { ProviderAdapter, WriteItem } from '../../../../src/providers/types.js';
+import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
   type SalesforceMcSandbox,
   startSalesforceMcSandbox,
 } from '../../../../src/sandbox/salesforce-mc/index.js';
+import { ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against the SFMC sandbox on a loopback port: real HTTP, real tokens, real wire. */
 const CLIENT_ID = 'unit-sfmc-client';
@@ -20,16 +21,6 @@ const TOKEN = '/v2/token';
 let sandbox: SalesforceMcSandbox;
 let adapter: ProviderAdapter;
 const adapters: ProviderAdapter[] = [];
-const ctx = () => ({ stats: { upstreamRequests: 0 } });
-const item = (patch: WriteItem['patch'], extra: Partial<WriteItem> = {}): WriteItem => ({
-  ref: crypto.randomUUID(),
-  gatewayId: crypto.randomUUID(),
-  patch,
-  known: {},
-  remoteId: null,
-  options: {},
-  ...extra,
-});
 
 function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
   const a = createSalesforceMcAdapter(
