@@ -68,3 +68,8 @@ export function describeRequest(
     body: req.body,
   };
 }
+
+/** `req` carrying the caller's abort signal, when there is one. */
+export function withSignal(req: HttpRequest, signal?: AbortSignal): HttpRequest {
+  return signal ? { ...req, signal } : req;
+}

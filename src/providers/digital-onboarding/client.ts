@@ -3,7 +3,7 @@ import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../htt
 import { redactText } from '../../http/redact.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
-import { describeRequest, malformedResponse } from '../wire.js';
+import { describeRequest, malformedResponse, withSignal } from '../wire.js';
 import {
   BulkEntrySchema,
   ContactSchema,
@@ -191,9 +191,6 @@ export function createDigitalOnboardingClient(http: HttpClient) {
     [IDEMPOTENCY_HEADER]: h.idempotencyKey,
     ...(h.overrides ? { [OVERRIDE_HEADER]: h.overrides } : {}),
   });
-
-  const withSignal = (req: HttpRequest, signal?: AbortSignal): HttpRequest =>
-    signal ? { ...req, signal } : req;
 
   return {
     upsertRequest(body: DoContactBody | DoBulkBody, h: OutgoingHeaders): HttpRequest {

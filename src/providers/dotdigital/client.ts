@@ -3,7 +3,7 @@ import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
-import { describeRequest, parseResponse } from '../wire.js';
+import { describeRequest, parseResponse, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
@@ -110,9 +110,6 @@ export function createDotdigitalClient(http: HttpClient) {
     ...(mergeOption ? { query: { 'merge-option': mergeOption } } : {}),
     body,
   });
-
-  const withSignal = (req: HttpRequest, signal?: AbortSignal): HttpRequest =>
-    signal ? { ...req, signal } : req;
 
   return {
     patchRequest,

@@ -4,7 +4,7 @@ import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
-import { describeRequest, malformedResponse } from '../wire.js';
+import { describeRequest, malformedResponse, withSignal } from '../wire.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,
@@ -69,7 +69,7 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     stats: CallStats,
     signal?: AbortSignal,
   ): Promise<z.infer<S>> {
-    const res = await http.request({ ...req, ...(signal ? { signal } : {}) }, stats);
+    const res = await http.request(withSignal(req, signal), stats);
     if (res.status !== 200) {
       throw notifuseError(res);
     }
@@ -100,15 +100,17 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     /** `null` when Notifuse has no such contact (404). */
     async get(by: 'email' | 'externalId', value: string, stats: CallStats, signal?: AbortSignal) {
       const res = await http.request(
-        {
-          method: 'GET',
-          path: by === 'email' ? NOTIFUSE_PATHS.getByEmail : NOTIFUSE_PATHS.getByExternalId,
-          query: {
-            workspace_id: config.workspaceId,
-            ...(by === 'email' ? { email: value } : { external_id: value }),
+        withSignal(
+          {
+            method: 'GET',
+            path: by === 'email' ? NOTIFUSE_PATHS.getByEmail : NOTIFUSE_PATHS.getByExternalId,
+            query: {
+              workspace_id: config.workspaceId,
+              ...(by === 'email' ? { email: value } : { external_id: value }),
+            },
           },
-          ...(signal ? { signal } : {}),
-        },
+          signal,
+        ),
         stats,
       );
       if (res.status === 404) {

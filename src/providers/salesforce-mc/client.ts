@@ -11,7 +11,7 @@ import {
 } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
 import type { WireRequest } from '../types.js';
-import { describeRequest, malformedResponse, parseResponse } from '../wire.js';
+import { describeRequest, malformedResponse, parseResponse, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import {
   type ContactWriteBody,
@@ -160,11 +160,10 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
       const token = await tokens.get(stats);
       counter.sent += 1;
       const res = await rest(token.restUrl).request(
-        {
-          ...req,
-          headers: { ...req.headers, authorization: `Bearer ${token.accessToken}` },
-          ...(signal ? { signal } : {}),
-        },
+        withSignal(
+          { ...req, headers: { ...req.headers, authorization: `Bearer ${token.accessToken}` } },
+          signal,
+        ),
         stats,
       );
       return { res, token };
