@@ -515,7 +515,12 @@ export class ContactsService {
     const groups = new Map<string, OutboxItem[]>();
     for (const item of due) {
       const key = `${item.provider}:${item.kind}`;
-      groups.set(key, [...(groups.get(key) ?? []), item]);
+      const group = groups.get(key);
+      if (group) {
+        group.push(item);
+      } else {
+        groups.set(key, [item]);
+      }
     }
     await Promise.all(
       [...groups.values()].map(async (items) => {
