@@ -34,7 +34,9 @@ let dotdigital: DotdigitalSandbox;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-restart-'));
 const children: ChildProcess[] = [];
 
-async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
+async function startGateway(
+  extra: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string }> {
   const providerEnv = Object.fromEntries(
     sandboxes.sandboxes.flatMap(({ provider, sandbox }) =>
       Object.entries(SANDBOXES.find((d) => d.provider === provider)!.env(sandbox.url)),
@@ -52,12 +54,14 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
       RETRY_BASE_DELAY_MS: '10',
       OUTBOX_POLL_MS: '50',
       OUTBOX_BASE_DELAY_MS: '50',
+      OUTBOX_LEASE_MS: '1000',
       BREAKER_THRESHOLD: '1000',
       DOTDIGITAL_RATE_PER_SECOND: '0',
       DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
       // A request cut off by the kill left its key "in progress"; after this it may run again.
       IDEMPOTENCY_IN_PROGRESS_TTL_MS: '1500',
       ...providerEnv,
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -110,7 +114,8 @@ afterAll(async () => {
 
 describe('SIGKILL mid-traffic, then a restart on the same embedded store', () => {
   it('loses no accepted write, writes nothing twice, and keeps identity and the outbox', async () => {
-    let gateway = await startGateway();
+    // The first process never delivers from its outbox (poll 0): the queued write must outlive it.
+    let gateway = await startGateway({ OUTBOX_POLL_MS: '0' });
 
     // A contact at both providers, and one write to Dotdigital that can only be QUEUED.
     const a = await gql(gateway.url, UPSERT, {
