@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { RequestListener } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError } from 'graphql';
@@ -25,6 +26,7 @@ import {
   requestState,
   useRequestContext,
 } from './http-server/request-context.js';
+import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
 import { createLogger, scrubLogText } from './logger.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
@@ -56,6 +58,8 @@ export interface GatewayDeps {
 
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
+  /** The node:http request listener (`createServer(gateway.listener)`): `yoga` behind a guard for requests it cannot build a URL for. */
+  listener: RequestListener;
   registry: ProviderRegistry;
   service: ContactsService;
   store: IdentityStore;
@@ -156,6 +160,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint,
+    // `/health` is answered by the router (useExactRoutes): Yoga's matches any URL ending in it.
+    healthCheckEndpoint: YOGA_HEALTH_CHECK_OFF,
     landingPage: false,
     maskedErrors: { maskError },
     maxRequestBodySize: options.maxBodyBytes,
@@ -181,12 +187,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             maxAge: 600,
           }
         : false,
-    // Order matters for onRequest: the request id first, then the key, then its rate limit, all
-    // before the body is read. Limits run at parse/validate/execute start, i.e. before any resolver.
+    // Order matters for onRequest: the exact router first (404 for any other path), then the
+    // request id, the key and its rate limit, all before the body is read. Limits run at
+    // parse/validate/execute start, i.e. before any resolver.
     plugins: [
-      useRequestContext({ logger, graphqlEndpoint }),
-      useApiKeyAuth({ keys: options.apiKeys, graphqlEndpoint }),
-      useKeyRateLimit({ perMinute: options.rateLimitPerMinute, graphqlEndpoint }),
+      useExactRoutes({ graphqlEndpoint }),
+      useRequestContext({ logger }),
+      useApiKeyAuth({ keys: options.apiKeys }),
+      useKeyRateLimit({ perMinute: options.rateLimitPerMinute }),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...useOperationLimits(options.limits),
       useListArgumentLimit(config.maxBatchInputs),
@@ -224,6 +232,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   return {
     yoga,
+    listener: createNodeListener(yoga),
     registry,
     service,
     store,

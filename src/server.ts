@@ -37,7 +37,7 @@ async function main() {
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 
-  const server = createServer(gateway.yoga);
+  const server = createServer(gateway.listener);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

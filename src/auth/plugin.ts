@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { requestState } from '../http-server/request-context.js';
 import { graphqlErrorResponse } from '../http-server/responses.js';
+import { routeOf } from '../http-server/routes.js';
 import { type ApiKey, createKeyVerifier } from './keys.js';
 import type { Caller } from './scopes.js';
 
@@ -10,15 +11,23 @@ const BEARER = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i;
 export interface ApiKeyAuthOptions {
   /** Configured keys; with none every request is the anonymous loopback caller. */
   keys: readonly ApiKey[];
-  /** Only requests to this path are authenticated (GraphiQL's page, `/health` and CORS preflights are not). @default '/graphql' */
-  graphqlEndpoint: string;
+}
+
+/** Every `Authorization` header of the request as Node received it (duplicates included), when served by node:http. */
+function authorizationHeaders(serverContext: unknown): readonly string[] | undefined {
+  const req = (serverContext as { req?: { headersDistinct?: Record<string, string[]> } } | null)
+    ?.req;
+  return req?.headersDistinct?.['authorization'];
 }
 
 /**
- * `Authorization: Bearer <key>` on every GraphQL request when keys are configured. A missing or
- * unknown key is answered 401 before the body is read or the document parsed, so an anonymous
- * caller learns nothing about the schema. The matched key's name and scopes become the request's
- * caller; per-field scopes are enforced by the schema (`@pothos/plugin-scope-auth`).
+ * `Authorization: Bearer <key>` on every request when keys are configured, except the public
+ * paths (`/health`, `/ready`; see `PUBLIC_PATHS`): fail closed, so a request the router did not
+ * classify is checked too. GraphiQL's page and CORS preflights are answered by Yoga before this
+ * runs. A missing, unknown or repeated key is answered 401 before the body is read or the document
+ * parsed, so an anonymous caller learns nothing about the schema. The matched key's name and
+ * scopes become the request's caller; per-field scopes are enforced by the schema
+ * (`@pothos/plugin-scope-auth`).
  */
 export function useApiKeyAuth(options: ApiKeyAuthOptions): Plugin {
   if (options.keys.length === 0) {
@@ -26,12 +35,14 @@ export function useApiKeyAuth(options: ApiKeyAuthOptions): Plugin {
   }
   const verify = createKeyVerifier(options.keys);
   return {
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== options.graphqlEndpoint || request.method === 'OPTIONS') {
+    onRequest({ request, serverContext, endResponse, fetchAPI }) {
+      if (routeOf(request) === 'public') {
         return;
       }
       const header = request.headers.get('authorization');
-      const presented = header ? BEARER.exec(header)?.[1] : undefined;
+      // Node keeps the first of two Authorization headers and a proxy may keep the last: refuse both.
+      const repeated = (authorizationHeaders(serverContext)?.length ?? 0) > 1;
+      const presented = header && !repeated ? BEARER.exec(header)?.[1] : undefined;
       const key = presented ? verify(presented) : null;
       if (!key) {
         endResponse(
@@ -40,9 +51,11 @@ export function useApiKeyAuth(options: ApiKeyAuthOptions): Plugin {
             request,
             401,
             {
-              message: header
-                ? 'Invalid API key.'
-                : 'Missing API key: send it as "Authorization: Bearer <key>".',
+              message: repeated
+                ? 'Send one Authorization header, not several.'
+                : header
+                  ? 'Invalid API key.'
+                  : 'Missing API key: send it as "Authorization: Bearer <key>".',
               extensions: { code: 'UNAUTHENTICATED' },
             },
             { 'www-authenticate': 'Bearer realm="contact-gateway"' },

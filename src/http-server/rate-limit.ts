@@ -2,18 +2,18 @@ import type { Plugin } from 'graphql-yoga';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { requestState } from './request-context.js';
 import { graphqlErrorResponse } from './responses.js';
+import { routeOf } from './routes.js';
 
 /** Options of {@link useKeyRateLimit}. */
 export interface KeyRateLimitOptions {
   /** Requests per minute per API key; 0 turns the limit off. @default 600 */
   perMinute: number;
-  /** @default '/graphql' */
-  graphqlEndpoint: string;
 }
 
 /**
- * A fixed window of `perMinute` GraphQL requests per API key (rate-limiter-flexible, in memory, so
- * per process). Runs after authentication and before the body is read: a refused request costs
+ * A fixed window of `perMinute` requests per API key (rate-limiter-flexible, in memory, so per
+ * process), counting every request with a key except the public paths (fail closed, like the key
+ * check). Runs after authentication and before the body is read: a refused request costs
  * nothing. The anonymous loopback caller (no keys configured) is not limited. A refusal is a 429
  * with `Retry-After` and a GraphQL error body whose code is `RATE_LIMITED`.
  */
@@ -23,11 +23,11 @@ export function useKeyRateLimit(options: KeyRateLimitOptions): Plugin {
   }
   const limiter = new RateLimiterMemory({ points: options.perMinute, duration: 60 });
   return {
-    // Not async: an anonymous or non-GraphQL request returns synchronously, so Yoga's request
+    // Not async: an anonymous or public request returns synchronously, so Yoga's request
     // pipeline stays on its synchronous path.
-    onRequest({ request, url, endResponse, fetchAPI }) {
+    onRequest({ request, endResponse, fetchAPI }) {
       const { keyName } = requestState(request).caller;
-      if (url.pathname !== options.graphqlEndpoint || request.method === 'OPTIONS' || !keyName) {
+      if (!keyName || routeOf(request) === 'public') {
         return;
       }
       return limit(keyName, request, endResponse, fetchAPI);

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { ANONYMOUS_CALLER, type Caller } from '../auth/scopes.js';
+import { routeOf, sentPath } from './routes.js';
 
 /** What the gateway knows about the request being handled. */
 export interface RequestState {
@@ -47,13 +48,17 @@ export function currentRequest(): RequestState | undefined {
   return storage.getStore();
 }
 
+/** Longest path written to a `request` log line (a 404's path is whatever the client sent). */
+const MAX_LOGGED_PATH = 200;
+
 /**
  * One request id per request: runs the whole handling inside an AsyncLocalStorage scope so every
  * log line written while serving it carries `requestId`, echoes the id in `x-request-id`, and
- * writes one `request` line per GraphQL request (method, path without query, status, duration,
- * key name; never headers, bodies or variables).
+ * writes one `request` line per request (method, path without query, status, duration, key name;
+ * never headers, bodies or variables): every request except the public paths (`/health`,
+ * `/ready`), so 401s, 404s and 429s on any path are logged too (fail closed, like the key check).
  */
-export function useRequestContext(options: { logger: Logger; graphqlEndpoint: string }): Plugin {
+export function useRequestContext(options: { logger: Logger }): Plugin {
   return {
     instrumentation: {
       request: ({ request }, wrapped) => storage.run(requestState(request), wrapped),
@@ -66,10 +71,10 @@ export function useRequestContext(options: { logger: Logger; graphqlEndpoint: st
     onResponse({ request, response }) {
       const state = requestState(request);
       response.headers.set(REQUEST_ID_HEADER, state.id);
-      const path = new URL(request.url, 'http://localhost').pathname;
-      if (path !== options.graphqlEndpoint) {
+      if (routeOf(request) === 'public') {
         return;
       }
+      const path = (sentPath(request) ?? '(not routed)').slice(0, MAX_LOGGED_PATH);
       options.logger.info(
         {
           requestId: state.id,
