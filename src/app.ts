@@ -14,7 +14,7 @@ import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
-import { maskError } from './http-server/errors.js';
+import { maskError, useRequestParseErrors } from './http-server/errors.js';
 import {
   useListArgumentLimit,
   useNoSuggestions,
@@ -165,6 +165,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     landingPage: false,
     maskedErrors: { maskError },
     maxRequestBodySize: options.maxBodyBytes,
+    // No file uploads here: multipart requests are refused (415) instead of parsed.
+    multipart: false,
     graphiql: options.graphiql
       ? { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
@@ -195,6 +197,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useRequestContext({ logger }),
       useApiKeyAuth({ keys: options.apiKeys }),
       useKeyRateLimit({ perMinute: options.rateLimitPerMinute }),
+      useRequestParseErrors(),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...useOperationLimits(options.limits),
       useListArgumentLimit(config.maxBatchInputs),

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { maskError as yogaMaskError } from 'graphql-yoga';
+import { type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
 import { currentRequest } from './request-context.js';
 
 /** The message every unexpected error is replaced with. */
@@ -26,4 +26,44 @@ export function maskError(error: unknown, message: string): Error {
     path: masked.path ?? null,
     extensions: { ...masked.extensions, requestId },
   });
+}
+
+/** The message of a GET or form-encoded request whose `variables` or `extensions` do not parse. */
+export const INVALID_PARAMS_MESSAGE = "The request's variables or extensions are not valid JSON.";
+
+function badRequest(message: string): GraphQLError {
+  // No `http.spec`: a request that cannot be read is a 400 whatever the client accepts (the
+  // GraphQL-over-HTTP spec asks for 400 on a JSON parse failure for application/json too).
+  return new GraphQLError(message, {
+    extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+  });
+}
+
+/**
+ * A request that cannot be read is answered with a fixed message and `BAD_REQUEST`, never with
+ * a piece of what was sent. Yoga puts the JSON parser's message (which quotes the body) into
+ * `extensions.originalError` of "POST body sent invalid JSON.", and lets the `SyntaxError` of a
+ * GET or form-encoded request's `variables`/`extensions` escape, which was masked as a 500.
+ */
+export function useRequestParseErrors(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) {
+        return;
+      }
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) {
+            throw badRequest(INVALID_PARAMS_MESSAGE);
+          }
+          if (error.extensions['originalError'] !== undefined) {
+            throw badRequest(error.message);
+          }
+          throw error;
+        }
+      });
+    },
+  };
 }

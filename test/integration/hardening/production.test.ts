@@ -107,6 +107,90 @@ describe('production defaults (NODE_ENV=production)', () => {
   });
 });
 
+/** A request that is not valid JSON, with things in it that must not come back in the answer. */
+const BROKEN_JSON =
+  '{"query": "{ __typename }", "variables": {"email": "ada.secret@example.com", "note": s3cr3t-excerpt';
+const LEAKS =
+  /ada\.secret|s3cr3t|position|SyntaxError|Unexpected token|Expected|originalError|stack/;
+
+describe('request errors in production: a fixed message and code, nothing of what was sent', () => {
+  let prod: TestGateway;
+  beforeAll(async () => {
+    prod = await createTestGateway({ NODE_ENV: 'production' });
+  });
+  afterAll(async () => {
+    await prod.close();
+  });
+
+  const badRequest = (message: string) => ({
+    errors: [{ message, extensions: { code: 'BAD_REQUEST' } }],
+  });
+  const csrf = { 'graphql-require-preflight': '1' };
+  const variables = encodeURIComponent('{"email": "ada.secret@example.com", s3cr3t');
+
+  const cases: Array<[string, string, RequestInit, string]> = [
+    [
+      'a JSON body that is not JSON',
+      '',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: BROKEN_JSON },
+      'POST body sent invalid JSON.',
+    ],
+    [
+      'GET variables that are not JSON',
+      `?query=${encodeURIComponent('query($e: String) { contact(email: $e) { id } }')}&variables=${variables}`,
+      { headers: csrf },
+      "The request's variables or extensions are not valid JSON.",
+    ],
+    [
+      'GET extensions that are not JSON',
+      `?query=${encodeURIComponent('{ __typename }')}&extensions=${variables}`,
+      { headers: csrf },
+      "The request's variables or extensions are not valid JSON.",
+    ],
+    [
+      'form-encoded variables that are not JSON',
+      '',
+      {
+        method: 'POST',
+        headers: { ...csrf, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `query=${encodeURIComponent('{ __typename }')}&variables=${variables}`,
+      },
+      "The request's variables or extensions are not valid JSON.",
+    ],
+  ];
+
+  describe.each([
+    ['application/json', 'application/json; charset=utf-8'],
+    ['application/graphql-response+json', 'application/graphql-response+json; charset=utf-8'],
+  ])('Accept: %s', (accept, contentType) => {
+    it.each(cases)('%s → 400 BAD_REQUEST', async (_title, search, init, message) => {
+      const res = await prod.gateway.yoga.fetch(`http://gateway/graphql${search}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), accept },
+      });
+      const text = await res.text();
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe(contentType);
+      expect(text).not.toMatch(LEAKS);
+      expect(JSON.parse(text)).toEqual(badRequest(message));
+    });
+  });
+
+  it('takes no multipart requests (no uploads here): 415 without detail', async () => {
+    const form = new FormData();
+    form.set('operations', '{"query": "{ __typename }", s3cr3t');
+    form.set('map', '{}');
+    const res = await prod.gateway.yoga.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: csrf,
+      body: form,
+    });
+    const text = await res.text();
+    expect(res.status).toBe(415);
+    expect(text).not.toMatch(LEAKS);
+  });
+});
+
 describe('CORS', () => {
   const preflight = (t: TestGateway, origin: string) =>
     t.gateway.yoga.fetch('http://gateway/graphql', {
