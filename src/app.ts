@@ -14,6 +14,7 @@ import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
+import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import { maskError, useRequestParseErrors } from './http-server/errors.js';
 import {
   useListArgumentLimit,
@@ -171,12 +172,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ? { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
     // Never Yoga's default (which echoes any Origin with credentials): no CORS headers at all
-    // unless origins are configured, and then only those.
+    // unless origins are configured, and then only to those.
     cors:
       options.corsOrigins.length > 0
-        ? {
-            origin: [...options.corsOrigins],
-            credentials: false,
+        ? corsForOrigins(options.corsOrigins, {
             methods: ['GET', 'POST'],
             allowedHeaders: [
               'authorization',
@@ -187,7 +186,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             ],
             exposedHeaders: [REQUEST_ID_HEADER, 'retry-after'],
             maxAge: 600,
-          }
+          })
         : false,
     // Order matters for onRequest: the exact router first (404 for any other path), then the
     // request id, the key and its rate limit, all before the body is read. Limits run at
@@ -198,6 +197,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useApiKeyAuth({ keys: options.apiKeys }),
       useKeyRateLimit({ perMinute: options.rateLimitPerMinute }),
       useRequestParseErrors(),
+      ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...useOperationLimits(options.limits),
       useListArgumentLimit(config.maxBatchInputs),

@@ -216,33 +216,79 @@ describe('CORS', () => {
     }
   });
 
-  it('allows exactly the configured origins', async () => {
-    const t = await createTestGateway({
-      NODE_ENV: 'production',
-      GATEWAY_CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
+  const LISTED = ['https://app.example.com', 'https://admin.example.com'];
+  /** Origins that are not listed, whatever they look like. */
+  const UNLISTED = [
+    'https://evil.example',
+    'null',
+    'https://app.example.com.evil.com',
+    'https://evilapp.example.com',
+    'http://app.example.com',
+    'https://app.example.com:8443',
+    'https://app.example.com/',
+    'HTTPS://APP.EXAMPLE.COM',
+    'https://app.example.com, https://evil.example',
+    'https://evil.example/https://app.example.com',
+  ];
+
+  describe.each([
+    ['one origin', LISTED.slice(0, 1)],
+    ['two origins', LISTED],
+  ])('GATEWAY_CORS_ORIGINS with %s', (_title, origins) => {
+    let t: TestGateway;
+    beforeAll(async () => {
+      t = await createTestGateway({
+        NODE_ENV: 'production',
+        GATEWAY_CORS_ORIGINS: origins.join(', '),
+      });
     });
-    try {
-      const allowed = await post(
-        t,
-        { query: '{ __typename }' },
-        { origin: 'https://admin.example.com' },
-      );
-      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example.com');
-      expect(allowed.headers.get('access-control-expose-headers')).toBe(
-        'x-request-id, retry-after',
-      );
-      expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
-      const other = await post(t, { query: '{ __typename }' }, { origin: 'https://evil.example' });
-      expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
-      const pre = await preflight(t, 'https://app.example.com');
-      expect(pre.status).toBe(204);
-      expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
-      expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
-      const evilPre = await preflight(t, 'https://evil.example');
-      expect(evilPre.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
-    } finally {
+    afterAll(async () => {
       await t.close();
-    }
+    });
+
+    const varies = (res: Response) =>
+      (res.headers.get('vary') ?? '')
+        .split(',')
+        .map((v) => v.trim().toLowerCase())
+        .includes('origin');
+
+    it.each(origins)(
+      'allows %s: preflight and request get it back, with Vary: Origin',
+      async (origin) => {
+        const pre = await preflight(t, origin);
+        expect(pre.status).toBe(204);
+        expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
+        expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST');
+        expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
+        expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
+        expect(varies(pre)).toBe(true);
+        const res = await post(t, { query: '{ __typename }' }, { origin });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+        expect(res.headers.get('access-control-expose-headers')).toBe('x-request-id, retry-after');
+        expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+        expect(varies(res)).toBe(true);
+      },
+    );
+
+    it.each(UNLISTED)('sends no CORS header to %s, preflight or request', async (origin) => {
+      for (const res of [
+        await preflight(t, origin),
+        await post(t, { query: '{ __typename }' }, { origin }),
+      ]) {
+        for (const [name] of res.headers) {
+          expect(name).not.toMatch(/^access-control-/);
+        }
+        // The answer depends on the Origin: a shared cache must not hand it to a listed one.
+        expect(varies(res)).toBe(true);
+      }
+    });
+
+    it('sends no CORS header without an Origin', async () => {
+      const res = await post(t, { query: '{ __typename }' });
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(varies(res)).toBe(true);
+    });
   });
 });
 
