@@ -16,11 +16,18 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { OperationLimits } from './options.js';
 
-/** Sets the `code` of an error graphql-armor is about to throw (its own errors carry none). */
+/**
+ * Sets the `code` of an error graphql-armor is about to throw (its own errors carry none), and
+ * marks it as a request error in GraphQL-over-HTTP terms (`http: {status: 400, spec: true}`, as
+ * Yoga marks validation errors): 400 for a client accepting `application/graphql-response+json`,
+ * 200 for `application/json`. Without it the depth, alias and cost refusals were always 200.
+ */
 const withCode =
   (code: string) =>
   (_ctx: unknown, error: GraphQLError): void => {
-    (error.extensions as Record<string, unknown>)['code'] = code;
+    const extensions = error.extensions as Record<string, unknown>;
+    extensions['code'] = code;
+    extensions['http'] = { status: 400, spec: true };
   };
 
 /**

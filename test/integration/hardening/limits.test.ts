@@ -159,15 +159,55 @@ describe('operation limits', () => {
     });
   });
 
-  it('answers 400 to TOO_MANY_ITEMS when the client accepts application/graphql-response+json', async () => {
-    const res = await t.gateway.yoga.fetch('http://gateway/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-      body: JSON.stringify({ query: '{ contacts(ids: ["1", "2", "3", "4"]) { id } }' }),
-    });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({
-      errors: [{ extensions: { code: 'TOO_MANY_ITEMS' } }],
+  // GraphQL over HTTP: a request error that prevents execution is a 4xx for a client accepting
+  // application/graphql-response+json, and 200 for a legacy application/json client.
+  const LIMITED: Array<[string, string, Record<string, unknown>]> = [
+    [
+      'MAX_DEPTH_EXCEEDED',
+      'mutation { upsertContacts(inputs: [{ email: "deep@example.com" }]) { items { contact { readErrors { error { code } } } } } }',
+      {},
+    ],
+    [
+      'MAX_ALIASES_EXCEEDED',
+      '{ a: providers { provider } b: providers { provider } c: providers { provider } d: providers { provider } }',
+      {},
+    ],
+    [
+      'MAX_TOKENS_EXCEEDED',
+      `{ ${Array.from({ length: 80 }, () => 'providers { provider }').join(' ')} }`,
+      {},
+    ],
+    [
+      'MAX_COST_EXCEEDED',
+      `mutation { a: upsertContact(input: { email: "c@example.com" }) { ${PAYLOAD} }
+                  b: upsertContact(input: { email: "d@example.com" }) { ${PAYLOAD} } }`,
+      {},
+    ],
+    [
+      'TOO_MANY_ITEMS',
+      'query($e: [String!]) { contacts(emails: $e) { id } }',
+      { e: ['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com'] },
+    ],
+  ];
+
+  describe.each([
+    ['application/graphql-response+json', 400],
+    ['application/json', 200],
+  ])('Accept: %s', (accept, status) => {
+    it.each(LIMITED)(`%s → ${status}`, async (code, query, variables) => {
+      const before = upstreamRequests(t);
+      const res = await t.gateway.yoga.fetch('http://gateway/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify({ query, variables }),
+      });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toBe(`${accept}; charset=utf-8`);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).not.toHaveProperty('data');
+      expect(body).toMatchObject({ errors: [{ extensions: { code } }] });
+      expect(JSON.stringify(body)).not.toContain('"http"');
+      expect(upstreamRequests(t)).toBe(before);
     });
   });
 
