@@ -1,9 +1,12 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { GraphQLEnumType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../../src/schema/index.js';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { upstreamRequests } from './keys.js';
+import { FULL_KEY, KEYS, KEYS_ENV, READ_KEY, upstreamRequests } from './keys.js';
+import { type RawResponse, rawRequest } from './raw-http.js';
 
 /**
  * Property tests over `ContactInput`, through `yoga.fetch` with dry runs (validated and mapped by
@@ -385,5 +388,216 @@ describe('fast-check over ContactInput (dry runs through yoga.fetch)', () => {
       { numRuns: RUNS },
     );
     expect(upstreamRequests(t)).toBe(before);
+  });
+});
+
+/** Each character of `text` as itself or percent-encoded (either hex case). */
+const percentEncoded = (text: string) =>
+  fc
+    .array(fc.constantFrom('raw', 'upper', 'lower'), {
+      minLength: text.length,
+      maxLength: text.length,
+    })
+    .map((modes) =>
+      [...text]
+        .map((ch, i) => {
+          const hex = ch.charCodeAt(0).toString(16).padStart(2, '0');
+          return modes[i] === 'raw' ? ch : `%${modes[i] === 'upper' ? hex.toUpperCase() : hex}`;
+        })
+        .join(''),
+    );
+
+/** A random case for each letter of `text`. */
+const anyCase = (text: string) =>
+  fc
+    .array(fc.boolean(), { minLength: text.length, maxLength: text.length })
+    .map((flips) => [...text].map((ch, i) => (flips[i] ? ch.toUpperCase() : ch)).join(''));
+
+/** Request-targets around `/graphql`: prefixes, encodings, case, dot segments, suffixes, junk. */
+const target = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom(
+        '/',
+        '//',
+        '/./',
+        '/foo/',
+        '/../',
+        '/x/../',
+        '\\',
+        '/\\',
+        '/%2F',
+        '/%2e/',
+        '',
+      ),
+      fc.oneof(fc.constant('graphql'), percentEncoded('graphql'), anyCase('graphql')),
+      fc.constantFrom(
+        '',
+        '/',
+        '/.',
+        '/..',
+        '//',
+        ';x',
+        '%00',
+        '%20',
+        '%2F',
+        '\\',
+        '.json',
+        '/health',
+        '?x=1',
+        '?y=/graphql',
+        '?x=/health',
+        '#f',
+        '?a=1#/graphql',
+      ),
+    )
+    .map(([prefix, name, suffix]) => `${prefix}${name}${suffix}`),
+  fc.constantFrom('/graphql', '/graphql?x=1', '/health', '/health?x=1', '/ready', '*', '/'),
+  fc.stringMatching(/^\/[\x21-\x7e]{0,24}$/),
+  fc.stringMatching(/^[\x21-\x7e]{1,24}$/),
+);
+
+/** The exact path as sent (up to `?` or `#`): the only one that serves GraphQL. */
+const sentPath = (t: string) => t.split(/[?#]/)[0];
+
+const VALID_KEYS = KEYS.map((k) => k.key);
+
+/** `Authorization` values: scheme case and spelling, separators, a key's prefix or suffix, two keys, trailing bytes. */
+const authorization = fc.record({
+  scheme: fc.oneof(
+    anyCase('bearer'),
+    fc.constantFrom('Basic', 'Token', 'Bearer:', 'Bearer=', 'ApiKey', ''),
+  ),
+  separator: fc.constantFrom(' ', '  ', '\t', ' \t ', '', ':', '='),
+  key: fc.oneof(
+    fc.constantFrom(...VALID_KEYS),
+    fc.constantFrom(...VALID_KEYS).chain((k) =>
+      fc.oneof(
+        fc.integer({ min: 1, max: k.length - 1 }).map((n) => k.slice(0, n)),
+        fc.integer({ min: 1, max: k.length - 1 }).map((n) => k.slice(n)),
+        fc.stringMatching(/^[\x21-\x7e]{1,4}$/).map((x) => `${k}${x}`),
+        fc.stringMatching(/^[\x21-\x7e]{1,4}$/).map((x) => `${x}${k}`),
+        fc.constant(k.toUpperCase()),
+        fc.constant(`${k} ${FULL_KEY}`),
+        fc.constant(`${k},${READ_KEY}`),
+        fc.constant(Buffer.from(k).toString('base64')),
+      ),
+    ),
+    fc.stringMatching(/^[\x21-\x7e]{0,40}$/),
+  ),
+  trailing: fc.constantFrom('', ' ', '\t', '\u0000', '\r', '\u000b', '\u00a0'),
+});
+
+describe('fast-check over paths and Authorization headers (production, keys set, real port)', () => {
+  let t: TestGateway;
+  let server: Server;
+  let port: number;
+  const SEED = 'fuzz.seed@example.com';
+  const READ = JSON.stringify({ query: `{ contact(email: "${SEED}") { email } }` });
+  beforeAll(async () => {
+    t = await createTestGateway({
+      ...KEYS_ENV,
+      NODE_ENV: 'production',
+      GATEWAY_RATE_LIMIT_PER_MINUTE: '0',
+    });
+    await t.gql(
+      `mutation { upsertContact(input: { email: "${SEED}" }, options: { providers: [NOTIFUSE] }) { contact { id } } }`,
+      {},
+      { authorization: `Bearer ${FULL_KEY}` },
+    );
+    server = createServer(t.gateway.listener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await t.close();
+  });
+
+  const executed = (res: RawResponse) => res.body.includes('"data"') || res.body.includes(SEED);
+
+  it(`any request-target: 404 unless exactly /graphql or a public path, never a 5xx, never executed without a key (${RUNS} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        target,
+        fc.constantFrom('GET', 'POST'),
+        fc.constantFrom<string | null>(
+          null,
+          'Bearer test-wrong-key-0123456789abcdef',
+          `Bearer ${FULL_KEY}`,
+        ),
+        async (path, method, auth) => {
+          const res = await rawRequest(port, {
+            method,
+            target: path,
+            headers: [
+              ...(auth ? ([['authorization', auth]] as const) : []),
+              ['content-type', 'application/json'],
+            ],
+            ...(method === 'POST' ? { body: READ } : {}),
+          });
+          const exact = sentPath(path) === '/graphql';
+          const isPublic = sentPath(path) === '/health' || sentPath(path) === '/ready';
+          expect(res.status).toBeLessThan(isPublic ? 504 : 500);
+          if (!exact && !isPublic) {
+            expect([400, 404]).toContain(res.status);
+          }
+          if (!(exact && auth === `Bearer ${FULL_KEY}`)) {
+            expect(executed(res)).toBe(false);
+          }
+          if (exact && method === 'POST') {
+            expect(res.status).toBe(auth === `Bearer ${FULL_KEY}` ? 200 : 401);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`any Authorization header: only "Bearer <a configured key>" once authenticates; never a 5xx (${RUNS} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        authorization,
+        fc.option(authorization, { freq: 4 }),
+        fc.constantFrom<Array<[string, string]>>(
+          [],
+          [['x-api-key', FULL_KEY]],
+          [['cookie', `key=${FULL_KEY}`]],
+          [['proxy-authorization', `Bearer ${FULL_KEY}`]],
+        ),
+        async (first, second, decoys) => {
+          const value = (a: typeof first) => `${a.scheme}${a.separator}${a.key}${a.trailing}`;
+          const res = await rawRequest(port, {
+            method: 'POST',
+            target: '/graphql',
+            headers: [
+              ['authorization', value(first)],
+              ...(second ? ([['authorization', value(second)]] as const) : []),
+              ...decoys,
+              ['content-type', 'application/json'],
+            ],
+            body: READ,
+          });
+          const accepted =
+            second === null &&
+            /^bearer$/i.test(first.scheme) &&
+            /^[ \t]+$/.test(first.separator) &&
+            VALID_KEYS.includes(first.key) &&
+            /^[ \t]*$/.test(first.trailing);
+          expect(res.status).toBeLessThan(500);
+          if (accepted) {
+            expect(res.status).toBe(200);
+            expect(res.body).toContain(
+              first.key === READ_KEY || first.key === FULL_KEY ? SEED : '"data"',
+            );
+          } else {
+            // 400: Node's parser refused a NUL or CR; 401: the key check refused the rest.
+            expect([400, 401]).toContain(res.status);
+            expect(executed(res)).toBe(false);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
   });
 });
