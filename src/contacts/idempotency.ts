@@ -8,13 +8,15 @@ const MAX_KEY_LENGTH = 255;
 /**
  * Runs a write at most once per idempotency key. The same key with the same input replays the
  * first result without calling providers again; with a different input it is refused. Keys are
- * scoped by operation and response path, so one `Idempotency-Key` header can cover a document
- * with several mutation fields. Dry runs are never recorded.
+ * scoped by the caller (the API key's name; the anonymous caller is a scope of its own), so one
+ * key's caller can neither replay nor block another's, and by operation and response path, so one
+ * `Idempotency-Key` header can cover a document with several mutation fields. Dry runs are never
+ * recorded.
  */
 export function createIdempotencyGuard(store: IdempotencyStore, now: () => number = Date.now) {
   return async function withIdempotency<T>(
     key: string | null | undefined,
-    scope: { operation: string; path: string; args: unknown },
+    scope: { owner: string | null; operation: string; path: string; args: unknown },
     run: () => Promise<T>,
   ): Promise<T> {
     if (!key) {
@@ -25,7 +27,8 @@ export function createIdempotencyGuard(store: IdempotencyStore, now: () => numbe
         extensions: { code: 'BAD_USER_INPUT' },
       });
     }
-    const scoped = `${scope.operation}:${scope.path}:${key}`;
+    // Unambiguous whatever the parts hold (a key name or key may contain ':').
+    const scoped = JSON.stringify([scope.owner, scope.operation, scope.path, key]);
     const fingerprint = createHash('sha256')
       .update(stringify(scope.args) ?? '')
       .digest('hex');

@@ -164,14 +164,14 @@ export const WriteOptions = builder.inputType('WriteOptions', {
     }),
     idempotencyKey: t.string({
       description:
-        'Replays the first result for the same key and input (see README for its current scope).',
+        'Replays the first result for the same key and input, for 24 h (IDEMPOTENCY_TTL_MS). Keys are scoped by API key: another API key using the same idempotency key neither sees this result nor is refused.',
     }),
   }),
 });
 
 /**
  * Wraps a write in the idempotency guard: `options.idempotencyKey`, else the `Idempotency-Key`
- * header. The fingerprint is the field's arguments without the key itself.
+ * header, scoped by the calling API key. The fingerprint is the field's arguments without the key.
  */
 function idempotently<T>(
   ctx: GraphQLContext,
@@ -192,6 +192,7 @@ function idempotently<T>(
   return ctx.idempotent(
     key,
     {
+      owner: ctx.caller.keyName,
       operation: info.fieldName,
       path: String(info.path.key),
       args: { ...args, options },

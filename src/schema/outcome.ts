@@ -3,9 +3,16 @@ import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { OutcomeStatusEnum, ProviderEnum } from './enums.js';
 import { InputErrorRef, ProviderErrorRef } from './errors.js';
+import {
+  NEEDS_READ,
+  OPERATIONAL_DETAILS,
+  visibleDetails,
+  WRITE_ONLY_SEES_NULL,
+} from './visibility.js';
 
 export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').implement({
-  description: 'What one provider did with one contact.',
+  description:
+    'What one provider did with one contact. A write-only key (no `contacts:read`) sees what the write did (provider, status, droppedFields, error, attempts, durationMs, operational details) but not `remoteId` or `request`, which carry stored contact data.',
   fields: (t) => ({
     provider: t.field({
       type: ProviderEnum,
@@ -19,7 +26,8 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
     }),
     remoteId: t.exposeString('remoteId', {
       nullable: true,
-      description: "The provider's own id of the contact (Notifuse: the email).",
+      authScopes: NEEDS_READ,
+      description: `The provider's own id of the contact (Notifuse: the email). ${WRITE_ONLY_SEES_NULL}`,
     }),
     droppedFields: t.exposeStringList('droppedFields', {
       description:
@@ -40,15 +48,15 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
     request: t.field({
       type: 'JSONObject',
       nullable: true,
-      description:
-        'On dryRun: the exact wire request (method, url, headers with secrets redacted, body).',
+      authScopes: NEEDS_READ,
+      description: `On dryRun: the exact wire request (method, url, headers with secrets redacted, body). ${WRITE_ONLY_SEES_NULL}`,
       resolve: (o) => (o.request ? { ...o.request } : null),
     }),
     details: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: 'Provider-specific facts about the write (e.g. the import batch size).',
-      resolve: (o) => o.details,
+      description: `Provider-specific facts about the write (e.g. the import batch size). A write-only key sees only the operational keys (${[...OPERATIONAL_DETAILS].join(', ')}); null when none is left.`,
+      resolve: (o, _args, ctx) => visibleDetails(o.details, ctx),
     }),
   }),
 });
@@ -62,7 +70,7 @@ export const ContactWritePayloadRef = builder
         type: ContactRef,
         nullable: true,
         description:
-          'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called.',
+          'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called. A write-only key sees its `id` only: every other Contact field needs `contacts:read` (null and a FORBIDDEN error).',
         resolve: (p) => p.contact,
       }),
       outcomes: t.field({
