@@ -17,7 +17,9 @@ import { createResiliencePolicy } from './http/resilience.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import { maskError, useRequestParseErrors } from './http-server/errors.js';
 import {
+  NESTING_ALLOWANCE,
   useListArgumentLimit,
+  useNestingLimit,
   useNoSuggestions,
   useOperationLimits,
 } from './http-server/limits.js';
@@ -153,6 +155,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     logger,
     ...(outbox ? { outbox } : {}),
     outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
+    jsonLimits: config.jsonLimits,
   });
   const delivery = startOutboxDelivery(service, config, logger);
   const options = config.gateway;
@@ -200,6 +203,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       ...useOperationLimits(options.limits),
+      useNestingLimit(options.limits.maxDepth + NESTING_ALLOWANCE),
       useListArgumentLimit(config.maxBatchInputs),
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),

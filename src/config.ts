@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
+import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 
@@ -167,8 +168,12 @@ export interface Config {
   logFormat: 'json' | 'pretty' | 'auto';
   /** True when no provider has credentials: `npm start` then runs every sandbox in-process. */
   sandboxMode: boolean;
-  /** Most inputs one `upsertContacts` call accepts. @default 5000 */
+  /** Most inputs one operation carries, over all its `upsertContacts` (and `contacts`) fields. @default 5000 */
   maxBatchInputs: number;
+  /** Most provider calls one request may cause (`GATEWAY_MAX_UPSTREAM_CALLS`). @default 2000 */
+  maxUpstreamCalls: number;
+  /** Bounds on JSON input values such as `customFields` (`GATEWAY_MAX_JSON_*`). */
+  jsonLimits: JsonLimits;
   /** Durable state: identity map, idempotency records, outbox. */
   storage: StorageOptions;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
@@ -215,6 +220,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
   MAX_BATCH_INPUTS: int(5000, 1, 100_000),
+  GATEWAY_MAX_UPSTREAM_CALLS: int(2000, 1, 1_000_000),
+  GATEWAY_MAX_JSON_DEPTH: int(DEFAULT_JSON_LIMITS.maxDepth, 1, 32),
+  GATEWAY_MAX_JSON_BYTES: int(DEFAULT_JSON_LIMITS.maxBytes, 2, 1024 * 1024),
+  GATEWAY_MAX_JSON_KEYS: int(DEFAULT_JSON_LIMITS.maxKeys, 1, 10_000),
+  GATEWAY_MAX_JSON_STRING_LENGTH: int(DEFAULT_JSON_LIMITS.maxStringLength, 1, 1024 * 1024),
   DATABASE_URL: optional,
   GATEWAY_DATA_DIR: z.string().trim().min(1).default('./data'),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1000, 30 * 24 * 60 * 60 * 1000),
@@ -419,6 +429,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logFormat: e.LOG_FORMAT,
     sandboxMode: !notifuse && !dotdigital && !salesforceMc && !digitalOnboarding,
     maxBatchInputs: e.MAX_BATCH_INPUTS,
+    maxUpstreamCalls: e.GATEWAY_MAX_UPSTREAM_CALLS,
+    jsonLimits: {
+      maxDepth: e.GATEWAY_MAX_JSON_DEPTH,
+      maxBytes: e.GATEWAY_MAX_JSON_BYTES,
+      maxKeys: e.GATEWAY_MAX_JSON_KEYS,
+      maxStringLength: e.GATEWAY_MAX_JSON_STRING_LENGTH,
+    },
     storage: {
       databaseUrl: e.DATABASE_URL ? new Secret(e.DATABASE_URL) : null,
       dataDir: e.GATEWAY_DATA_DIR,

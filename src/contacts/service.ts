@@ -23,7 +23,12 @@ import {
   pickLeaves,
   type UnifiedContact,
 } from './model.js';
-import { type RawContactInput, validateContactInput } from './validation.js';
+import {
+  DEFAULT_JSON_LIMITS,
+  type JsonLimits,
+  type RawContactInput,
+  validateContactInput,
+} from './validation.js';
 
 export type OutcomeStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'DRY_RUN' | 'QUEUED';
 
@@ -71,6 +76,8 @@ export interface ContactsServiceDeps {
   outbox?: OutboxStore;
   /** First wait before a queued write is tried again; it doubles per attempt up to 10 min. @default 5000 */
   outboxBaseDelayMs?: number;
+  /** Bounds on JSON input values (`customFields`). @default DEFAULT_JSON_LIMITS */
+  jsonLimits?: JsonLimits;
   now?: () => Date;
 }
 
@@ -128,6 +135,7 @@ export class ContactsService {
   readonly #now: () => Date;
   readonly #outbox: OutboxStore | null;
   readonly #outboxBaseDelayMs: number;
+  readonly #jsonLimits: JsonLimits;
 
   constructor(deps: ContactsServiceDeps) {
     this.#registry = deps.registry;
@@ -136,6 +144,7 @@ export class ContactsService {
     this.#now = deps.now ?? (() => new Date());
     this.#outbox = deps.outbox ?? null;
     this.#outboxBaseDelayMs = deps.outboxBaseDelayMs ?? 5_000;
+    this.#jsonLimits = deps.jsonLimits ?? DEFAULT_JSON_LIMITS;
   }
 
   /** When a queued write that failed `attempts` times is tried next: exponential, full jitter. */
@@ -218,7 +227,10 @@ export class ContactsService {
     pathOf: (index: number) => string,
   ): Promise<WritePayload[]> {
     const validated = inputs.map((raw, i) =>
-      validateContactInput(raw, pathOf(i), { requireIdentity: true }),
+      validateContactInput(raw, pathOf(i), {
+        requireIdentity: true,
+        jsonLimits: this.#jsonLimits,
+      }),
     );
     const { adapters, skipped: skippedOutcomes } = this.#targets(options.providers);
     const now = this.#now().toISOString();
@@ -255,7 +267,7 @@ export class ContactsService {
           ...skippedOutcomes,
         ];
         const preview = { ...p.record, view: applyPatch(p.record.view, p.patch) };
-        return { contact: this.#toContact(preview, []), outcomes, errors: [] };
+        return { contact: this.toContact(preview, []), outcomes, errors: [] };
       });
     }
 
@@ -305,7 +317,10 @@ export class ContactsService {
     options: WriteOptions,
     scope: RequestScope,
   ): Promise<WritePayload> {
-    const v = validateContactInput(patchInput, 'patch', { requireIdentity: false });
+    const v = validateContactInput(patchInput, 'patch', {
+      requireIdentity: false,
+      jsonLimits: this.#jsonLimits,
+    });
     if (!v.ok) {
       return { contact: null, outcomes: [], errors: v.errors };
     }
@@ -346,7 +361,7 @@ export class ContactsService {
         ...skippedOutcomes,
       ];
       const preview = { ...record, view: applyPatch(record.view, v.value.patch) };
-      return { contact: this.#toContact(preview, []), outcomes, errors: [] };
+      return { contact: this.toContact(preview, []), outcomes, errors: [] };
     }
     const results = await Promise.all(
       adapters.map((a) => loadersFor(scope)(a).update.load(this.#item(a, planned, options))),
@@ -393,7 +408,11 @@ export class ContactsService {
     };
   }
 
-  /** Records remote ids, merges what succeeded into the identity map, builds the payloads. */
+  /**
+   * Records remote ids, merges what succeeded into the identity map, fills the outbox, and only
+   * then builds the payloads: whatever building the answer does, the write is never left
+   * half-applied (providers written, identity links or queued writes not kept).
+   */
   async #finish(
     planned: ReadonlyArray<Planned | null>,
     validated: ReadonlyArray<ReturnType<typeof validateContactInput>>,
@@ -404,7 +423,10 @@ export class ContactsService {
   ): Promise<WritePayload[]> {
     const now = this.#now().toISOString();
     const working = new Map<string, IdentityRecord>();
-    const payloads: WritePayload[] = [];
+    /** Per input: its input errors, or the record as this item left it and its outcomes. */
+    const answers: Array<
+      { errors: InputErrorInfo[] } | { record: IdentityRecord; outcomes: Outcome[] }
+    > = [];
     /** Writes to keep in the outbox, and the outcomes that become QUEUED once they are stored. */
     const toQueue: Array<{ entry: NewOutboxItem; outcome: Outcome }> = [];
     for (let i = 0; i < planned.length; i += 1) {
@@ -412,7 +434,7 @@ export class ContactsService {
       const v = validated[i]!;
       const itemResults = results[i];
       if (!p || !itemResults) {
-        payloads.push({ contact: null, outcomes: [], errors: v.ok ? [] : v.errors });
+        answers.push({ errors: v.ok ? [] : v.errors });
         continue;
       }
       const record = working.get(p.record.id) ?? structuredClone(p.record);
@@ -469,10 +491,10 @@ export class ContactsService {
           );
         }
       }
-      payloads.push({
-        contact: this.#toContact(record, []),
+      // The record as this item left it: later items replace `view`, never change it in place.
+      answers.push({
+        record: { ...record, records: { ...record.records } },
         outcomes: [...outcomes, ...skippedOutcomes],
-        errors: [],
       });
     }
     await Promise.all([...working.values()].map((r) => this.#store.save(r)));
@@ -492,7 +514,11 @@ export class ContactsService {
         };
       });
     }
-    return payloads;
+    return answers.map((a) =>
+      'errors' in a
+        ? { contact: null, outcomes: [], errors: a.errors }
+        : { contact: this.toContact(a.record, []), outcomes: a.outcomes, errors: [] },
+    );
   }
 
   /** What waits in the outbox (`pendingWrites`), oldest first. */
@@ -625,7 +651,8 @@ export class ContactsService {
     await this.#store.save(record);
   }
 
-  #toContact(
+  /** The answer's view of a record (a method, not `#private`, so a test can make it fail). */
+  private toContact(
     record: IdentityRecord,
     readErrors: ContactView['readErrors'],
     times?: { createdAt: string | null; updatedAt: string | null },
@@ -716,7 +743,7 @@ export class ContactsService {
       .map((f) => f.result.updatedAt)
       .filter((t): t is string => !!t)
       .sort();
-    return this.#toContact(record, readErrors, {
+    return this.toContact(record, readErrors, {
       createdAt: created[0] ?? null,
       updatedAt: updated[updated.length - 1] ?? null,
     });

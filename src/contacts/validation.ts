@@ -22,6 +22,78 @@ export type ValidationResult =
 /** Longest string the gateway forwards (the common column size of the providers). */
 export const MAX_STRING_LENGTH = 255;
 
+/**
+ * Bounds on every JSON value of a contact input (`customFields`), checked before any provider is
+ * called (`GATEWAY_MAX_JSON_*`). Depth counts the value itself as 1 (`{"a": {"b": 1}}` is 2).
+ */
+export interface JsonLimits {
+  /** @default 5 */
+  maxDepth: number;
+  /** UTF-8 bytes of the JSON text of all of one contact's JSON values. @default 16384 */
+  maxBytes: number;
+  /** Object keys, counted at every level. @default 100 */
+  maxKeys: number;
+  /** Characters of one string (value or key). @default 2048 */
+  maxStringLength: number;
+}
+
+export const DEFAULT_JSON_LIMITS: JsonLimits = Object.freeze({
+  maxDepth: 5,
+  maxBytes: 16_384,
+  maxKeys: 100,
+  maxStringLength: 2048,
+});
+
+/**
+ * The first way `value` breaks `limits`, as an error message about `path`, or null. Walks with an
+ * explicit stack (never recursion), so a value nested thousands deep cannot overflow the call
+ * stack, and stops at the first problem, so a huge value costs no more than the limits allow.
+ */
+export function jsonLimitProblem(path: string, value: unknown, limits: JsonLimits): string | null {
+  const stack: Array<{ v: unknown; depth: number; at: string }> = [
+    { v: value, depth: 1, at: path },
+  ];
+  let keys = 0;
+  while (stack.length > 0) {
+    const { v, depth, at } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.length > limits.maxStringLength) {
+        return `${at} is a string of ${v.length} characters; at most ${limits.maxStringLength} are accepted (GATEWAY_MAX_JSON_STRING_LENGTH)`;
+      }
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) {
+      continue;
+    }
+    if (depth > limits.maxDepth) {
+      return `${path} nests deeper than ${limits.maxDepth} levels (GATEWAY_MAX_JSON_DEPTH) at ${at}`;
+    }
+    const entries: Array<[string, unknown]> = Array.isArray(v)
+      ? v.map((item, i) => [String(i), item])
+      : Object.entries(v);
+    if (!Array.isArray(v)) {
+      keys += entries.length;
+      if (keys > limits.maxKeys) {
+        return `${path} has more than ${limits.maxKeys} keys in all (GATEWAY_MAX_JSON_KEYS)`;
+      }
+      for (const [key] of entries) {
+        if (key.length > limits.maxStringLength) {
+          return `${at} has a key of ${key.length} characters; at most ${limits.maxStringLength} are accepted (GATEWAY_MAX_JSON_STRING_LENGTH)`;
+        }
+      }
+    }
+    for (const [key, item] of entries) {
+      stack.push({ v: item, depth: depth + 1, at: `${at}.${key}` });
+    }
+  }
+  // Depth, keys and string lengths are bounded now, so the JSON text is cheap to build.
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  if (bytes > limits.maxBytes) {
+    return `${path} is ${bytes} bytes of JSON; at most ${limits.maxBytes} are accepted per contact (GATEWAY_MAX_JSON_BYTES)`;
+  }
+  return null;
+}
+
 const ALPHA2 = new Set(Object.keys(countries.getAlpha2Codes()));
 const emailSchema = z.email();
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -218,12 +290,21 @@ function consent(c: Collector, path: string, value: unknown): Consent | null | u
   return out;
 }
 
-function customFields(c: Collector, path: string, value: unknown): JsonObject | null | undefined {
+function customFields(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+): JsonObject | null | undefined {
   if (value === undefined || value === null) {
     return value;
   }
   if (!isPlainObject(value)) {
     return c.add(path, 'INVALID_VALUE', `${path} must be a JSON object`);
+  }
+  const problem = jsonLimitProblem(path, value, limits);
+  if (problem !== null) {
+    return c.add(path, 'INVALID_VALUE', problem);
   }
   for (const key of Object.keys(value)) {
     if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
@@ -372,7 +453,7 @@ function dotdigitalOptions(
 export function validateContactInput(
   raw: RawContactInput,
   path: string,
-  opts: { requireIdentity: boolean },
+  opts: { requireIdentity: boolean; jsonLimits?: JsonLimits },
 ): ValidationResult {
   const c = new Collector();
   const patch: ContactPatch = {};
@@ -392,7 +473,16 @@ export function validateContactInput(
   }
   set(patch, 'emailConsent', consent(c, `${path}.emailConsent`, raw['emailConsent']));
   set(patch, 'smsConsent', consent(c, `${path}.smsConsent`, raw['smsConsent']));
-  set(patch, 'customFields', customFields(c, `${path}.customFields`, raw['customFields']));
+  set(
+    patch,
+    'customFields',
+    customFields(
+      c,
+      `${path}.customFields`,
+      raw['customFields'],
+      opts.jsonLimits ?? DEFAULT_JSON_LIMITS,
+    ),
+  );
   const options = providerOptions(c, `${path}.providerOptions`, raw['providerOptions']);
 
   if (

@@ -10,6 +10,9 @@ import {
   GraphQLError,
   getOperationAST,
   Kind,
+  Lexer,
+  Source,
+  TokenKind,
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
@@ -51,6 +54,53 @@ export function useOperationLimits(limits: OperationLimits): Plugin[] {
       onReject: [withCode('MAX_COST_EXCEEDED')],
     }),
   ] as Plugin[];
+}
+
+/**
+ * Brace and bracket nesting a document may have beyond `GATEWAY_MAX_DEPTH`: room for input object
+ * literals (an address, `customFields` up to the JSONObject scalar's own bound of 32).
+ */
+export const NESTING_ALLOWANCE = 64;
+
+/** Whether `source` opens more than `max` braces/brackets inside each other (lexed, so strings and comments do not count). */
+function nestsDeeperThan(source: string | Source, max: number): boolean {
+  const lexer = new Lexer(typeof source === 'string' ? new Source(source) : source);
+  let depth = 0;
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (token.kind === TokenKind.BRACE_L || token.kind === TokenKind.BRACKET_L) {
+        depth += 1;
+        if (depth > max) {
+          return true;
+        }
+      } else if (token.kind === TokenKind.BRACE_R || token.kind === TokenKind.BRACKET_R) {
+        depth -= 1;
+      }
+    }
+  } catch {
+    // A syntax error: the parser reports it.
+  }
+  return false;
+}
+
+/**
+ * Refuses a document nested deeper than `max` braces/brackets before graphql-js parses it: its
+ * parser recurses once per level, and a literal 2,000 objects deep overflowed the call stack
+ * ("Unexpected error." and a stack in the log). Code MAX_DEPTH_EXCEEDED, a 400 request error.
+ */
+export function useNestingLimit(max: number): Plugin {
+  return {
+    onParse({ parseFn, setParseFn }) {
+      setParseFn((source, options) => {
+        if (nestsDeeperThan(source, max)) {
+          throw new GraphQLError(`Syntax Error: Nesting limit of ${max} exceeded.`, {
+            extensions: { code: 'MAX_DEPTH_EXCEEDED', http: { status: 400, spec: true } },
+          });
+        }
+        return parseFn(source, options);
+      });
+    },
+  };
 }
 
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;

@@ -1,10 +1,11 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
-import { DateResolver, DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
+import { DateResolver, DateTimeResolver } from 'graphql-scalars';
 import type { Scope } from '../auth/scopes.js';
 import type { JsonObject } from '../contacts/model.js';
 import type { GraphQLContext } from '../context.js';
+import { JSONObjectScalar } from './json-object.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -50,4 +51,4 @@ function requiredScopes(failure: unknown): string {
 
 builder.addScalarType('Date', DateResolver);
 builder.addScalarType('DateTime', DateTimeResolver);
-builder.addScalarType('JSONObject', JSONObjectResolver);
+builder.addScalarType('JSONObject', JSONObjectScalar);

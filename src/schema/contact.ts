@@ -145,7 +145,7 @@ export const ContactInput = builder.inputType('ContactInput', {
     customFields: t.field({
       type: 'JSONObject',
       description:
-        'Custom fields by key. Each provider maps the keys it knows (Notifuse: its column names custom_string_1…custom_json_5, or NOTIFUSE_CUSTOM_FIELD_MAP) and lists the rest in droppedFields.',
+        'Custom fields by key. Each provider maps the keys it knows (Notifuse: its column names custom_string_1…custom_json_5, or NOTIFUSE_CUSTOM_FIELD_MAP) and lists the rest in droppedFields. Bounded (InputError on this field, nothing sent): at most 5 levels deep, 100 keys in all, strings of 2048 characters, 16384 bytes of JSON (GATEWAY_MAX_JSON_DEPTH, _KEYS, _STRING_LENGTH, _BYTES).',
     }),
     providerOptions: t.field({ type: ProviderOptionsInput, description: 'Per-provider extras.' }),
   }),
