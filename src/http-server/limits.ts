@@ -11,9 +11,9 @@ import {
   getOperationAST,
   Kind,
   Lexer,
+  type SelectionSetNode,
   Source,
   TokenKind,
-  type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
