@@ -271,6 +271,9 @@ try {
       SFMC_RATE_PER_SECOND: '0',
       DIGITAL_ONBOARDING_RATE_PER_SECOND: '0',
       MAX_BATCH_INPUTS: String(maxN),
+      // Salesforce MC has no bulk endpoint: one upsertContacts of ~2,000 contacts alone reaches the
+      // default budget of 2,000 provider calls per request. The bench measures big batches.
+      GATEWAY_MAX_UPSTREAM_CALLS: String(Math.min(1_000_000, Math.max(2000, maxN * 10))),
     };
     if (want('batching')) {
       log('part 3: batching');

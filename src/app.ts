@@ -14,6 +14,7 @@ import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
+import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import { maskError, useRequestParseErrors } from './http-server/errors.js';
 import {
@@ -205,6 +206,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...useOperationLimits(options.limits),
       useNestingLimit(options.limits.maxDepth + NESTING_ALLOWANCE),
       useListArgumentLimit(config.maxBatchInputs),
+      useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),
     ],
@@ -232,7 +234,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         idempotencyHeader: request.headers.get('idempotency-key'),
         caller: state.caller,
         requestId: state.id,
-        scope: { registry, stats: { upstreamRequests: 0 }, signal: requestSignal(request.signal) },
+        scope: {
+          registry,
+          stats: { upstreamRequests: 0, maxUpstreamRequests: config.maxUpstreamCalls },
+          signal: requestSignal(request.signal),
+        },
       };
     },
   });

@@ -11,6 +11,7 @@ import {
   getOperationAST,
   Kind,
   Lexer,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   Source,
   TokenKind,
@@ -130,15 +131,23 @@ export function useNoSuggestions(): Plugin[] {
   ];
 }
 
-/** Root fields whose list arguments fan out to providers, and the arguments that count. */
-const LIST_ARGUMENTS: Readonly<
-  Record<string, { root: 'query' | 'mutation'; args: string[]; noun: string }>
-> = {
-  upsertContacts: { root: 'mutation', args: ['inputs'], noun: 'inputs' },
-  contacts: { root: 'query', args: ['ids', 'emails'], noun: 'ids and emails' },
-};
+/**
+ * Root fields that carry contact inputs or read keys, and the arguments that count: the list
+ * arguments by their length, the single ones (`input`, `patch`, `id`, `email`, `externalId`) as 1.
+ */
+const COUNTED_ARGUMENTS: Readonly<Record<string, { root: 'query' | 'mutation'; args: string[] }>> =
+  {
+    upsertContacts: { root: 'mutation', args: ['inputs'] },
+    upsertContact: { root: 'mutation', args: ['input'] },
+    updateContact: { root: 'mutation', args: ['patch'] },
+    contacts: { root: 'query', args: ['ids', 'emails'] },
+    contact: { root: 'query', args: ['id', 'email', 'externalId'] },
+  };
 
-function rootFields(
+const NOUN = { mutation: 'inputs', query: 'ids and emails' } as const;
+
+/** The root fields of an operation, fragments and inline fragments flattened (each fragment once). */
+export function rootFields(
   selectionSet: SelectionSetNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   seen = new Set<string>(),
@@ -160,7 +169,26 @@ function rootFields(
   return out;
 }
 
-function itemCount(value: ValueNode, variables: Readonly<Record<string, unknown>>): number {
+/** The operation to run and its root fields, or null when there is none (validation says why). */
+export function operationRoots(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): { operation: OperationDefinitionNode; fields: FieldNode[] } | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) {
+    return null;
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) {
+      fragments.set(def.name.value, def);
+    }
+  }
+  return { operation, fields: rootFields(operation.selectionSet, fragments) };
+}
+
+/** How many items an argument value carries: a list by its length, null/absent 0, else 1. */
+export function itemCount(value: ValueNode, variables: Readonly<Record<string, unknown>>): number {
   if (value.kind === Kind.LIST) {
     return value.values.length;
   }
@@ -171,53 +199,65 @@ function itemCount(value: ValueNode, variables: Readonly<Record<string, unknown>
   return value.kind === Kind.NULL ? 0 : 1;
 }
 
+/** The items one root field carries (0 for fields that carry none). */
+export function fieldItems(
+  field: FieldNode,
+  root: 'query' | 'mutation' | 'subscription',
+  variables: Readonly<Record<string, unknown>>,
+): number {
+  const rule = COUNTED_ARGUMENTS[field.name.value];
+  if (!rule || rule.root !== root) {
+    return 0;
+  }
+  return (field.arguments ?? [])
+    .filter((a) => rule.args.includes(a.name.value))
+    .reduce((sum, a) => sum + itemCount(a.value, variables), 0);
+}
+
 /**
- * `MAX_BATCH_INPUTS`: refuses an operation whose `upsertContacts(inputs)` (or `contacts(ids,
- * emails)`) carries more items than allowed, before anything executes, so no earlier mutation
- * field of the same operation runs either. Code TOO_MANY_ITEMS.
+ * `MAX_BATCH_INPUTS`: refuses an operation that carries more contact inputs (or read ids and
+ * emails) than allowed, counted over all its root fields — aliased `upsertContacts` fields add up
+ * — before anything executes, so no earlier mutation field of the same operation runs either.
+ * Code TOO_MANY_ITEMS.
  */
 export function useListArgumentLimit(maxItems: number): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const document = args.document as DocumentNode;
-      const operation = getOperationAST(document, args.operationName);
-      if (!operation) {
+      const roots = operationRoots(args.document as DocumentNode, args.operationName);
+      if (!roots) {
         return;
       }
-      const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const def of document.definitions) {
-        if (def.kind === Kind.FRAGMENT_DEFINITION) {
-          fragments.set(def.name.value, def);
-        }
+      const { operation, fields } = roots;
+      if (operation.operation === 'subscription') {
+        return;
       }
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      for (const field of rootFields(operation.selectionSet, fragments)) {
-        const rule = LIST_ARGUMENTS[field.name.value];
-        if (!rule || rule.root !== operation.operation) {
-          continue;
-        }
-        const count = (field.arguments ?? [])
-          .filter((a) => rule.args.includes(a.name.value))
-          .reduce((sum, a) => sum + itemCount(a.value, variables), 0);
-        if (count > maxItems) {
-          setResultAndStopExecution({
-            errors: [
-              new GraphQLError(
-                `${field.name.value} takes at most ${maxItems} ${rule.noun} (got ${count}); split the request.`,
-                {
-                  nodes: [field],
-                  extensions: {
-                    code: 'TOO_MANY_ITEMS',
-                    limit: maxItems,
-                    http: { status: 400, spec: true },
-                  },
-                },
-              ),
-            ],
-          });
-          return;
-        }
+      const counted = fields
+        .map((field) => ({ field, items: fieldItems(field, operation.operation, variables) }))
+        .filter((c) => c.items > 0);
+      const count = counted.reduce((sum, c) => sum + c.items, 0);
+      if (count <= maxItems) {
+        return;
       }
+      const names = [...new Set(counted.map((c) => c.field.name.value))].join(', ');
+      const fieldCount = counted.length;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(
+            fieldCount === 1
+              ? `${names} takes at most ${maxItems} ${NOUN[operation.operation]} (got ${count}); split the request.`
+              : `An operation takes at most ${maxItems} ${NOUN[operation.operation]} in all (got ${count} over ${fieldCount} fields: ${names}); split the request.`,
+            {
+              nodes: counted.map((c) => c.field),
+              extensions: {
+                code: 'TOO_MANY_ITEMS',
+                limit: maxItems,
+                http: { status: 400, spec: true },
+              },
+            },
+          ),
+        ],
+      });
     },
   };
 }

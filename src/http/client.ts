@@ -29,6 +29,12 @@ export interface HttpResponse {
 /** Per-GraphQL-request counters: `summary.upstreamRequests` is read from here. */
 export interface CallStats {
   upstreamRequests: number;
+  /**
+   * Most requests these stats may count (`GATEWAY_MAX_UPSTREAM_CALLS`): a request over it is not
+   * sent and fails with TOO_MANY_UPSTREAM_CALLS (not retryable). The runtime backstop of the
+   * up-front check (`src/http-server/budget.ts`). @default unbounded
+   */
+  maxUpstreamRequests?: number;
 }
 
 export interface HttpClient {
@@ -95,6 +101,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       headers['content-type'] = 'application/json';
     }
     if (stats) {
+      if (
+        stats.maxUpstreamRequests !== undefined &&
+        stats.upstreamRequests >= stats.maxUpstreamRequests
+      ) {
+        throw new UpstreamError(options.provider, {
+          code: 'TOO_MANY_UPSTREAM_CALLS',
+          message: `Not sent: this request reached its budget of ${stats.maxUpstreamRequests} provider calls (GATEWAY_MAX_UPSTREAM_CALLS)`,
+          httpStatus: null,
+          retryable: false,
+        });
+      }
       stats.upstreamRequests += 1;
     }
     // undici checks its own timeouts on a coarse (~0.5–1 s) tick; this bounds the whole attempt

@@ -83,6 +83,13 @@ export interface ProviderCapabilities {
   readableFields?: readonly string[];
   /** False when the provider cannot read a contact by its remote id (reads go by email). @default true */
   readsByRemoteId?: boolean;
+  /**
+   * Contacts one upstream write request carries, for the up-front call budget
+   * (`GATEWAY_MAX_UPSTREAM_CALLS`): 1 for a provider without a bulk endpoint. @default maxBatchSize
+   */
+  writeBatchSize?: number;
+  /** Read keys one upstream read request carries (call budget). @default 1 */
+  readBatchSize?: number;
 }
 
 /**

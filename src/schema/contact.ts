@@ -252,7 +252,7 @@ builder.queryFields((t) => ({
     type: [ContactRef],
     nullable: { list: false, items: true },
     description:
-      'Several contacts: `ids` first, then `emails`, in the order given; null where nobody knows one. Reads are batched per provider. At most MAX_BATCH_INPUTS ids and emails together. Needs scope `contacts:read`.',
+      'Several contacts: `ids` first, then `emails`, in the order given; null where nobody knows one. Reads are batched per provider. At most MAX_BATCH_INPUTS ids and emails over the whole operation (TOO_MANY_ITEMS), and at most GATEWAY_MAX_UPSTREAM_CALLS provider calls (TOO_MANY_UPSTREAM_CALLS, refused before any call when the keys × providers already exceed it). Needs scope `contacts:read`.',
     authScopes: READ,
     args: {
       ids: t.arg.idList({ description: 'Gateway ids.' }),
@@ -288,7 +288,7 @@ builder.mutationFields((t) => ({
   upsertContacts: t.field({
     type: ContactBatchPayloadRef,
     description:
-      "Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone. At most MAX_BATCH_INPUTS inputs (refused before anything runs: TOO_MANY_ITEMS). Needs scope `contacts:write`.",
+      "Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone. At most MAX_BATCH_INPUTS inputs over the whole operation, aliased fields added up (refused before anything runs: TOO_MANY_ITEMS), and at most GATEWAY_MAX_UPSTREAM_CALLS provider calls (TOO_MANY_UPSTREAM_CALLS; refused before any call when inputs ÷ each provider's batch size already exceed it — Salesforce MC writes one contact per call). Needs scope `contacts:write`.",
     authScopes: WRITE,
     args: {
       inputs: t.arg({ type: [ContactInput], required: true, description: 'The contacts.' }),

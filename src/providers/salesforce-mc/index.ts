@@ -360,6 +360,9 @@ export function createSalesforceMcAdapter(
     // The email search is the only documented read; it answers the email and the contact key.
     readableFields: SFMC_READABLE_FIELDS,
     readsByRemoteId: false,
+    // One contact per write request; `searchBatchSize` emails per read (call budget).
+    writeBatchSize: 1,
+    readBatchSize: searchBatchSize,
   };
 
   return {

@@ -128,8 +128,10 @@ describe('operation limits', () => {
          upsertContacts(inputs: $inputs) { summary { total } } }`,
       { inputs: four },
     );
+    // Every input of the operation counts: the single upsertContact too.
     expect(viaVariables).toMatchObject({
-      message: 'upsertContacts takes at most 3 inputs (got 4); split the request.',
+      message:
+        'An operation takes at most 3 inputs in all (got 5 over 2 fields: upsertContact, upsertContacts); split the request.',
       extensions: { code: 'TOO_MANY_ITEMS', limit: 3 },
     });
     expect(viaVariables).not.toHaveProperty('path');
