@@ -27,6 +27,7 @@ import {
   DEFAULT_JSON_LIMITS,
   type JsonLimits,
   type RawContactInput,
+  readArgumentError,
   validateContactInput,
 } from './validation.js';
 
@@ -321,8 +322,13 @@ export class ContactsService {
       requireIdentity: false,
       jsonLimits: this.#jsonLimits,
     });
-    if (!v.ok) {
-      return { contact: null, outcomes: [], errors: v.errors };
+    const badId = readArgumentError('id', id, 'text');
+    if (!v.ok || badId) {
+      return {
+        contact: null,
+        outcomes: [],
+        errors: [...(badId ? [badId] : []), ...(v.ok ? [] : v.errors)],
+      };
     }
     const record = await this.#store.get(id);
     if (!record) {

@@ -503,3 +503,23 @@ export function validateContactInput(
   }
   return { ok: true, value: { patch, options } };
 }
+
+/**
+ * Checks one read argument (`contact(email:)`, `contacts(ids:)`, `updateContact(id:)` …) by the
+ * rules of write inputs: a string, not empty, no NUL, at most MAX_STRING_LENGTH characters; an
+ * email must be a valid address. Returns the error naming `path`, or null. Without it a NUL
+ * reached the store, which refused it: a 500-class error with a stack in the log.
+ */
+export function readArgumentError(
+  path: string,
+  value: unknown,
+  kind: 'email' | 'text',
+): InputErrorInfo | null {
+  const c = new Collector();
+  if (kind === 'email') {
+    email(c, path, value);
+  } else {
+    text(c, path, value);
+  }
+  return c.errors[0] ?? null;
+}

@@ -1,5 +1,5 @@
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
-import type { RawContactInput } from '../contacts/validation.js';
+import { type RawContactInput, readArgumentError } from '../contacts/validation.js';
 import type { GraphQLContext } from '../context.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
@@ -201,6 +201,26 @@ function idempotently<T>(
   );
 }
 
+/**
+ * Refuses a bad read argument (NUL, empty, too long, an invalid email) with BAD_USER_INPUT naming
+ * it, before the store or any provider sees it.
+ */
+function checkReadArguments(
+  args: ReadonlyArray<readonly [path: string, value: unknown, kind: 'email' | 'text']>,
+): void {
+  for (const [path, value, kind] of args) {
+    if (value === null || value === undefined) {
+      continue;
+    }
+    const error = readArgumentError(path, value, kind);
+    if (error) {
+      throw new GraphQLError(error.message, {
+        extensions: { code: 'BAD_USER_INPUT', field: error.field },
+      });
+    }
+  }
+}
+
 /** The write options a resolver passes on: the idempotency key may come from the header. */
 function writeOptions<O extends { idempotencyKey?: string | null | undefined }>(
   args: { options?: O | null | undefined },
@@ -224,7 +244,7 @@ builder.queryFields((t) => ({
     type: ContactRef,
     nullable: true,
     description:
-      'One contact by gateway id, email or externalId (give one), read from every enabled provider and merged. Null when nobody knows it. Needs scope `contacts:read`.',
+      'One contact by gateway id, email or externalId (give one), read from every enabled provider and merged. Null when nobody knows it. Arguments are checked like write inputs (no NUL, not empty, at most 255 characters, a valid email): BAD_USER_INPUT naming the argument. Needs scope `contacts:read`.',
     authScopes: READ,
     args: {
       id: t.arg.id({ description: 'Gateway id.' }),
@@ -238,6 +258,11 @@ builder.queryFields((t) => ({
           extensions: { code: 'BAD_USER_INPUT' },
         });
       }
+      checkReadArguments([
+        ['id', args.id, 'text'],
+        ['email', args.email, 'email'],
+        ['externalId', args.externalId, 'text'],
+      ]);
       return ctx.service.getContact(
         {
           id: args.id?.toString() ?? null,
@@ -258,11 +283,16 @@ builder.queryFields((t) => ({
       ids: t.arg.idList({ description: 'Gateway ids.' }),
       emails: t.arg.stringList({ description: 'Email addresses.' }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.service.getContacts(
+    resolve: (_root, args, ctx) => {
+      checkReadArguments([
+        ...(args.ids ?? []).map((id, i) => [`ids.${i}`, id, 'text'] as const),
+        ...(args.emails ?? []).map((e, i) => [`emails.${i}`, e, 'email'] as const),
+      ]);
+      return ctx.service.getContacts(
         { ids: args.ids?.map(String) ?? null, emails: args.emails ?? null },
         ctx.scope,
-      ),
+      );
+    },
   }),
 }));
 
