@@ -3,29 +3,9 @@ import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
+import { Secret } from './secret.js';
 
-/**
- * A secret value. Printing, logging or serialising it shows `[redacted]`; only `reveal()` gives the
- * value, and only the HTTP layer calls it.
- */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[redacted]';
-  }
-  toJSON(): string {
-    return '[redacted]';
-  }
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return 'Secret([redacted])';
-  }
-}
+export { Secret };
 
 /** Options of the undici Pool each provider origin gets. */
 export interface HttpOptions {

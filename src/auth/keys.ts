@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { Secret } from '../config.js';
+import { Secret } from '../secret.js';
 import { SCOPES, type Scope } from './scopes.js';
 
 /** One entry of `GATEWAY_API_KEYS`. */

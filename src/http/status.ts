@@ -1,5 +1,4 @@
-import type { GatewayErrorCode, ProviderErrorInfo } from '../errors.js';
-import type { HttpResponse } from './client.js';
+import type { GatewayErrorCode } from '../errors.js';
 
 /**
  * The default reading of an HTTP status for providers whose bodies carry no code of their own.
@@ -50,15 +49,4 @@ const MAX_MESSAGE = 500;
 export function clipMessage(message: string): string {
   const oneLine = message.replace(/\s+/g, ' ').trim();
   return oneLine.length > MAX_MESSAGE ? `${oneLine.slice(0, MAX_MESSAGE)}…` : oneLine;
-}
-
-/** A malformed or unexpected body on an otherwise answered call. */
-export function badResponse(provider: string, res: HttpResponse, what: string): ProviderErrorInfo {
-  return {
-    code: 'UPSTREAM_BAD_RESPONSE',
-    message: `${provider} answered ${res.status} with ${what}`,
-    httpStatus: res.status,
-    retryable: true,
-    details: null,
-  };
 }
