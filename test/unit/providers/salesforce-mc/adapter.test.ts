@@ -816,6 +816,9 @@ describe('SFMC adapter: batches and dry runs', () => {
       readKeys: ['email'],
       readableFields: ['email', 'externalId'],
       readsByRemoteId: false,
+      // One contact per write request; `searchBatchSize` emails per search (the call budget).
+      writeBatchSize: 1,
+      readBatchSize: 50,
     });
     expect(adapter.baseUrl).toBe(sandbox.url);
   });
