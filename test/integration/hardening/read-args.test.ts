@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { createGateway, type Gateway } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/logger.js';
+import { type RunningSandboxes, startSandboxes } from '../../../src/sandbox-mode.js';
 import { upstreamRequests } from './keys.js';
 
 /**
@@ -8,12 +11,42 @@ import { upstreamRequests } from './keys.js';
  * provider sees it — not "Unexpected error." with a stack in the log.
  */
 describe('read arguments (production)', () => {
-  let t: TestGateway;
+  const lines: string[] = [];
+  let sandboxes: RunningSandboxes;
+  let gateway: Gateway;
+  const t = {
+    get sandboxes() {
+      return sandboxes;
+    },
+    async gql(query: string, variables: Record<string, unknown>) {
+      const res = await gateway.yoga.fetch('http://gateway/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return {
+        status: res.status,
+        ...((await res.json()) as {
+          data?: unknown;
+          errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+        }),
+      };
+    },
+  };
   beforeAll(async () => {
-    t = await createTestGateway({ NODE_ENV: 'production' }, { only: ['NOTIFUSE'] });
+    sandboxes = await startSandboxes(loadConfig({ NODE_ENV: 'production' }), {
+      only: ['NOTIFUSE'],
+    });
+    gateway = createGateway(sandboxes.config, {
+      sandboxed: sandboxes.sandboxed,
+      logger: createLogger('info', {
+        write: (l: string) => lines.push(l),
+      } as unknown as NodeJS.WritableStream),
+    });
   }, 60_000);
   afterAll(async () => {
-    await t.close();
+    await gateway.close();
+    await sandboxes.close();
   });
 
   const CASES: Array<[string, string, Record<string, unknown>, string, RegExp]> = [
@@ -89,6 +122,13 @@ describe('read arguments (production)', () => {
       expect(res.errors![0]!.message.startsWith(field)).toBe(true);
     },
   );
+
+  it('the log holds no error line and no stack for any of them', () => {
+    expect(lines.length).toBeGreaterThan(0);
+    const logged = lines.map((l) => JSON.parse(l) as { level: number; err?: unknown });
+    expect(logged.filter((l) => l.level >= 50 || l.err !== undefined)).toEqual([]);
+    expect(lines.join('\n')).not.toMatch(/\bat .*\.(ts|js):\d+/);
+  });
 
   it('updateContact: a NUL in the id is an InputError on `id`', async () => {
     const res = await t.gql(
