@@ -3,6 +3,7 @@ import { createGateway, type Gateway } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { type RunningSandboxes, startSandboxes } from '../../../src/sandbox-mode.js';
+import { openStores } from '../../../src/store/open.js';
 import { upstreamRequests } from './keys.js';
 
 /**
@@ -34,10 +35,11 @@ describe('read arguments (production)', () => {
     },
   };
   beforeAll(async () => {
-    sandboxes = await startSandboxes(loadConfig({ NODE_ENV: 'production' }), {
-      only: ['NOTIFUSE'],
-    });
+    // The embedded PostgreSQL store, as in production: it refuses a NUL in text.
+    const config = loadConfig({ NODE_ENV: 'production', GATEWAY_DATA_DIR: 'memory://' });
+    sandboxes = await startSandboxes(config, { only: ['NOTIFUSE'] });
     gateway = createGateway(sandboxes.config, {
+      stores: await openStores(config.storage, { schema: 'read_args' }),
       sandboxed: sandboxes.sandboxed,
       logger: createLogger('info', {
         write: (l: string) => lines.push(l),
