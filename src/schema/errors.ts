@@ -1,5 +1,6 @@
 import type { InputErrorInfo, ProviderErrorInfo } from '../errors.js';
 import { builder } from './builder.js';
+import { visibleDetails } from './visibility.js';
 
 export const ErrorInterface = builder.interfaceRef<{ message: string }>('Error').implement({
   description: 'Anything that went wrong, described for people.',
@@ -30,8 +31,9 @@ export const ProviderErrorRef = builder.objectRef<ProviderErrorInfo>('ProviderEr
     details: t.field({
       type: 'JSONObject',
       nullable: true,
-      description: 'Extra facts (e.g. `retryAfterMs`, rate-limit headers, an import id).',
-      resolve: (e) => e.details ?? null,
+      description:
+        "Extra facts (e.g. `retryAfterMs`, rate-limit headers, an import id). A write-only key (no `contacts:read`) sees only the operational keys (retry and rate-limit facts, ids, `requiredScope`, `errorcode`), not the provider's item-level error texts; null when none is left.",
+      resolve: (e, _args, ctx) => visibleDetails(e.details ?? null, ctx),
     }),
   }),
 });

@@ -17,8 +17,9 @@ export const WRITE_ONLY_SEES_NULL =
   'Needs scope `contacts:read`: a write-only key gets null and a FORBIDDEN error for it.';
 
 /**
- * Keys of `ProviderOutcome.details` that describe the write, not the contact: a write-only key
- * sees only these. Anything else a provider adds (e.g. Digital Onboarding's `lastSeenAt`, a
+ * Keys of `ProviderOutcome.details` and `ProviderError.details` that describe the call, not the
+ * contact: a write-only key sees only these. Anything else a provider adds (Digital Onboarding's
+ * `lastSeenAt`, error `items`/`errors`/`failures`/`meta` quoting what the provider holds, a
  * pass-through echo) is shown to `contacts:read` callers only.
  */
 export const OPERATIONAL_DETAILS: ReadonlySet<string> = new Set([
@@ -28,6 +29,13 @@ export const OPERATIONAL_DETAILS: ReadonlySet<string> = new Set([
   'outboxId',
   'nextAttemptAt',
   'retryAfterMs',
+  'rateLimitScope',
+  'rateLimitLimit',
+  'rateLimitRemaining',
+  'rateLimitReset',
+  'rateLimitResetAt',
+  'requiredScope',
+  'errorcode',
 ]);
 
 export function canReadContacts(ctx: GraphQLContext): boolean {

@@ -25,5 +25,12 @@ describe('visibleDetails', () => {
     });
     expect(visibleDetails({ lastSeenAt: 'x' }, as(['contacts:write']))).toBeNull();
     expect(visibleDetails(null, as(['contacts:write']))).toBeNull();
+    // Provider error details: rate-limit facts stay, item texts that may quote the contact go.
+    expect(
+      visibleDetails(
+        { retryAfterMs: 1000, rateLimitLimit: 10, items: ['a@b.c already exists'] },
+        as(['contacts:write']),
+      ),
+    ).toEqual({ retryAfterMs: 1000, rateLimitLimit: 10 });
   });
 });
