@@ -31,7 +31,9 @@ import { type ImportOperation, type NotifuseWireContact, readAction } from './wi
  * index <i>: …` (its chunk failed in the database). `null` for any other operation.
  */
 export function importErrorIndex(op: ImportOperation): number | null {
-  const m = /^(?:invalid contact|failed to upsert contact) at index (\d{1,9})\b/.exec(op.error ?? '');
+  const m = /^(?:invalid contact|failed to upsert contact) at index (\d{1,9})\b/.exec(
+    op.error ?? '',
+  );
   return m ? Number(m[1]) : null;
 }
 
