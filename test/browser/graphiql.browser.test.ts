@@ -13,7 +13,8 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
 const CHROME =
   process.env['CHROME_PATH'] ??
   ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const SCREENSHOT = process.env['GRAPHIQL_SCREENSHOT'] ?? '/tmp/contact-gateway-graphiql-offline.png';
+const SCREENSHOT =
+  process.env['GRAPHIQL_SCREENSHOT'] ?? '/tmp/contact-gateway-graphiql-offline.png';
 
 function isLoopback(url: string): boolean {
   const { protocol, hostname } = new URL(url);
