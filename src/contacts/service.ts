@@ -408,6 +408,7 @@ export class ContactsService {
         status: plan.error.code === 'MISSING_REQUIRED_FIELD' ? 'SKIPPED' : 'FAILED',
         error: plan.error,
         droppedFields: plan.droppedFields,
+        details: plan.details ?? null,
       };
     }
     return {
@@ -419,7 +420,7 @@ export class ContactsService {
       attempts: 0,
       durationMs: 0,
       request: plan.request,
-      details: null,
+      details: plan.details ?? null,
     };
   }
 

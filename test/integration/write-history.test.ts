@@ -215,7 +215,10 @@ describe('write history', () => {
     });
     const res = await t.gql<{
       upsertContact: { outcomes: Array<{ status: string; writeId: string }> };
-    }>(UPSERT, { input: { email: 'patience@example.com' }, options: { providers: ['DOTDIGITAL'] } });
+    }>(UPSERT, {
+      input: { email: 'patience@example.com' },
+      options: { providers: ['DOTDIGITAL'] },
+    });
     const [outcome] = res.data.upsertContact.outcomes;
     expect(outcome!.status).toBe('QUEUED');
     const w = await write(outcome!.writeId);
