@@ -399,6 +399,7 @@ export class ContactsService {
         status: plan.error.code === 'MISSING_REQUIRED_FIELD' ? 'SKIPPED' : 'FAILED',
         error: plan.error,
         droppedFields: plan.droppedFields,
+        details: plan.details ?? null,
       };
     }
     return {
@@ -410,7 +411,7 @@ export class ContactsService {
       attempts: 0,
       durationMs: 0,
       request: plan.request,
-      details: null,
+      details: plan.details ?? null,
     };
   }
 

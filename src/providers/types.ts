@@ -45,9 +45,20 @@ export interface WireRequest {
   body: unknown;
 }
 
+/** `details`: what the outcome's details would carry (e.g. `droppedFieldReasons`). */
 export type PlannedWrite =
-  | { ok: true; request: WireRequest; droppedFields: string[] }
-  | { ok: false; error: ProviderErrorInfo; droppedFields: string[] };
+  | {
+      ok: true;
+      request: WireRequest;
+      droppedFields: string[];
+      details?: Record<string, unknown> | null;
+    }
+  | {
+      ok: false;
+      error: ProviderErrorInfo;
+      droppedFields: string[];
+      details?: Record<string, unknown> | null;
+    };
 
 export interface ReadKey {
   by: 'email' | 'externalId' | 'remoteId';

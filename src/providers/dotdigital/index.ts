@@ -18,6 +18,7 @@ import type {
 import { createDotdigitalClient } from './client.js';
 import {
   dotdigitalFields,
+  dropDetails,
   fromWireContact,
   type Lookup,
   matchKey,
@@ -77,7 +78,18 @@ export function createDotdigitalAdapter(
   const concurrency = Math.max(1, config.concurrency);
 
   function prepare(item: WriteItem): Prepared | WriteResult {
-    return prepareWrite(item, toWireContact(item, map));
+    const mapped = toWireContact(item, map);
+    const prepared = prepareWrite(item, mapped);
+    if (!mapped.ok && 'status' in prepared) {
+      prepared.details = dropDetails(mapped.droppedFieldReasons);
+    }
+    return prepared;
+  }
+
+  /** Outcome details: the reasons of the drops, then what the call adds (`importId` …). */
+  function detailsOf(p: Prepared, extra: Record<string, unknown> = {}) {
+    const details = { ...extra, ...dropDetails(p.plan.droppedFieldReasons) };
+    return Object.keys(details).length > 0 ? details : null;
   }
 
   function singleRequest(plan: WritePlan) {
@@ -93,6 +105,7 @@ export function createDotdigitalAdapter(
       attempts: outcome.attempts,
       durationMs: elapsed(start),
       droppedFields: p.plan.droppedFields,
+      details: detailsOf(p),
     };
     if (!outcome.ok) {
       return failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId });
@@ -238,6 +251,7 @@ export function createDotdigitalAdapter(
           attempts,
           durationMs,
           droppedFields: p.plan.droppedFields,
+          details: detailsOf(p),
           remoteId: p.item.remoteId,
         }),
       );
@@ -252,7 +266,7 @@ export function createDotdigitalAdapter(
         writeResult('QUEUED', {
           ...common(p),
           remoteId: p.item.remoteId,
-          details: { importId },
+          details: detailsOf(p, { importId }),
           error: lastError,
         }),
       );
@@ -264,10 +278,10 @@ export function createDotdigitalAdapter(
       const hit = results.get(key);
       const failure = failures.get(key);
       for (const p of entry.members) {
-        const details: Record<string, unknown> = { importId };
-        if (entry.members.length > 1) {
-          details['mergedWith'] = entry.members.length - 1;
-        }
+        const details = detailsOf(p, {
+          importId,
+          ...(entry.members.length > 1 ? { mergedWith: entry.members.length - 1 } : {}),
+        });
         if (hit) {
           // Written; a data set of it (lists, preferences, consent) may still have failed.
           out.set(
@@ -415,12 +429,19 @@ export function createDotdigitalAdapter(
     planWrite(item): PlannedWrite {
       const p = prepare(item);
       if (!('item' in p)) {
-        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+        return {
+          ok: false,
+          error: p.error!,
+          droppedFields: p.droppedFields,
+          ...(p.details ? { details: p.details } : {}),
+        };
       }
+      const details = detailsOf(p);
       return {
         ok: true,
         request: client.describe(singleRequest(p.plan)),
         droppedFields: p.plan.droppedFields,
+        ...(details ? { details } : {}),
       };
     },
 
