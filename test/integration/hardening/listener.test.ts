@@ -114,9 +114,7 @@ describe('listener bounds (GATEWAY_REQUEST_TIMEOUT_MS=1000, GATEWAY_HEADERS_TIME
     const port = await listen(server);
     const held = await Promise.all([open(port), open(port), open(port)]);
     const count = () =>
-      new Promise<number>((resolve) =>
-        servers.at(-1)!.getConnections((_err, n) => resolve(n)),
-      );
+      new Promise<number>((resolve) => servers.at(-1)!.getConnections((_err, n) => resolve(n)));
     while ((await count()) < 3) {
       await new Promise((r) => setTimeout(r, 20));
     }
