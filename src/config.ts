@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
+import { CONTACT_FIELDS, type ProviderId } from './model/contact.js';
 import { Secret } from './secret.js';
 
 export { Secret };

@@ -2,19 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { DotdigitalConfig, HttpOptions } from '../../config.js';
-import type { ProviderErrorInfo } from '../../errors.js';
 import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, prepareWrite, writeResult } from '../results.js';
-import type {
-  CallContext,
-  PlannedWrite,
-  ProviderAdapter,
-  ReadKey,
-  WriteItem,
-  WriteResult,
-} from '../types.js';
+import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
+import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import {
   dotdigitalFields,
@@ -22,12 +16,12 @@ import {
   type Lookup,
   matchKey,
   mergeImportContacts,
+  type Plan,
   resolveDataFieldMap,
   toImportContact,
   toImportMergeOption,
   toQueryMergeOption,
   toWireContact,
-  type WritePlan,
 } from './mapping.js';
 import {
   type ImportContact,
@@ -46,9 +40,9 @@ export interface DotdigitalAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Prepared {
+interface Job {
   item: WriteItem;
-  plan: WritePlan;
+  plan: Plan;
 }
 
 /**
@@ -76,15 +70,15 @@ export function createDotdigitalAdapter(
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
 
-  function prepare(item: WriteItem): Prepared | WriteResult {
+  function prepare(item: WriteItem): Job | WriteResult {
     return prepareWrite(item, toWireContact(item, map));
   }
 
-  function singleRequest(plan: WritePlan) {
+  function singleRequest(plan: Plan) {
     return client.patchRequest(plan.lookup, toQueryMergeOption(plan.mergeOption), plan.body);
   }
 
-  async function runSingle(p: Prepared, ctx: CallContext): Promise<WriteResult> {
+  async function runSingle(p: Job, ctx: CallContext): Promise<WriteResult> {
     const start = performance.now();
     const outcome = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
       client.patch(singleRequest(p.plan), ctx.stats, ctx.signal),
@@ -206,10 +200,10 @@ export function createDotdigitalAdapter(
   }
 
   /** One `PUT /contacts/v3/import` of contacts sharing a merge option, then its outcome per item. */
-  async function runImport(group: readonly Prepared[], ctx: CallContext): Promise<WriteResult[]> {
+  async function runImport(group: readonly Job[], ctx: CallContext): Promise<WriteResult[]> {
     const start = performance.now();
     // One entry per contact key: Dotdigital fails every copy of a duplicate identifier.
-    const entries = new Map<string, { contact: ImportContact; members: Prepared[] }>();
+    const entries = new Map<string, { contact: ImportContact; members: Job[] }>();
     for (const p of group) {
       const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
       const contact = toImportContact(p.plan);
@@ -245,7 +239,7 @@ export function createDotdigitalAdapter(
     const importId = started.value;
     const { status, lastError } = await waitForImport(importId, ctx);
     const durationMs = elapsed(start);
-    const common = (p: Prepared) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
+    const common = (p: Job) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
 
     if (status === null) {
       return group.map((p) =>
@@ -259,7 +253,7 @@ export function createDotdigitalAdapter(
     }
     const state = readImportState(status.status);
     const { results, failures } = indexImport(status);
-    const out = new Map<Prepared, WriteResult>();
+    const out = new Map<Job, WriteResult>();
     for (const [key, entry] of entries) {
       const hit = results.get(key);
       const failure = failures.get(key);
@@ -331,8 +325,8 @@ export function createDotdigitalAdapter(
   ): Promise<WriteResult[]> {
     const prepared = items.map(prepare);
     const out = new Map<WriteItem, WriteResult>();
-    const groups = new Map<string, Prepared[]>();
-    const singles: Prepared[] = [];
+    const groups = new Map<string, Job[]>();
+    const singles: Job[] = [];
     for (const p of prepared) {
       if (!('item' in p)) {
         continue;
@@ -349,7 +343,7 @@ export function createDotdigitalAdapter(
         }
       }
     }
-    const batches: Prepared[][] = [];
+    const batches: Job[][] = [];
     for (const group of groups.values()) {
       // A group of one gains nothing from an import (one call plus polls): PATCH it.
       if (group.length === 1) {
@@ -412,10 +406,10 @@ export function createDotdigitalAdapter(
       readKeys: ['email'],
     },
 
-    planWrite(item): PlannedWrite {
+    planWrite(item) {
       const p = prepare(item);
       if (!('item' in p)) {
-        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+        return refusalOf(p);
       }
       return {
         ok: true,

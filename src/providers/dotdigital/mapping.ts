@@ -8,8 +8,9 @@ import {
   type JsonObject,
   type OptInType,
   type ProviderOptions,
-} from '../../contacts/model.js';
-import type { ProviderErrorInfo } from '../../errors.js';
+} from '../../model/contact.js';
+import type { WritePlan } from '../../model/outcome.js';
+
 import type {
   ChannelPropertiesRequest,
   DataFieldValue,
@@ -204,21 +205,13 @@ export interface Lookup {
   value: string;
 }
 
-export interface WritePlan {
+/** A Dotdigital write ready to send: how it addresses the contact, and the body. */
+export interface Plan {
   lookup: Lookup;
   body: UpdateContactBody;
   mergeOption: DotdigitalMergeOption | null;
   droppedFields: string[];
 }
-
-export type ToWireResult =
-  | ({ ok: true } & WritePlan)
-  | {
-      ok: false;
-      status: 'SKIPPED' | 'FAILED';
-      error: ProviderErrorInfo;
-      droppedFields: string[];
-    };
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
@@ -261,7 +254,7 @@ function customDataField(key: string, map: Readonly<Record<string, string>>): st
 export function toWireContact(
   input: MappingInput,
   map: Readonly<Record<string, string>> = resolveDataFieldMap(),
-): ToWireResult {
+): WritePlan<Plan> {
   const { patch, known, remoteId } = input;
   const dd = input.options.dotdigital ?? {};
   const dropped: string[] = [];
@@ -447,7 +440,7 @@ export function toWireContact(
 }
 
 /** One contact of `PUT /contacts/v3/import`: `matchIdentifier` names the lookup. */
-export function toImportContact(plan: WritePlan): ImportContact {
+export function toImportContact(plan: Plan): ImportContact {
   const { identifiers, ...rest } = plan.body;
   const ids: ImportContact['identifiers'] = { ...identifiers };
   if (plan.lookup.identifier === 'contactId') {
