@@ -52,7 +52,15 @@ export interface OutboxStore {
   reschedule(id: string, nextAttemptAt: string, lastError: ProviderErrorInfo): Promise<void>;
   /** What waits, oldest first (at most `limit`). */
   list(limit: number): Promise<OutboxItem[]>;
+  /** How many items wait and when the oldest was stored (metrics). */
+  stats(): Promise<OutboxStats>;
   close(): Promise<void>;
+}
+
+export interface OutboxStats {
+  depth: number;
+  /** ISO time the oldest waiting item was stored; null when none waits. */
+  oldestCreatedAt: string | null;
 }
 
 interface Row extends OutboxItem {
@@ -105,6 +113,15 @@ export function createMemoryOutboxStore(): OutboxStore {
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
         .slice(0, limit)
         .map(copy);
+    },
+    async stats() {
+      let oldest: string | null = null;
+      for (const r of rows.values()) {
+        if (oldest === null || r.createdAt < oldest) {
+          oldest = r.createdAt;
+        }
+      }
+      return { depth: rows.size, oldestCreatedAt: oldest };
     },
     async close() {
       rows.clear();

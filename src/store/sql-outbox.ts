@@ -149,6 +149,16 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       return rows.map(toItem);
     },
 
+    async stats() {
+      const [row] = await db.query<{ depth: string | number; oldest: Date | string | null }>(
+        `SELECT count(*) AS depth, min(created_at) AS oldest FROM ${t}`,
+      );
+      return {
+        depth: Number(row?.depth ?? 0),
+        oldestCreatedAt: row?.oldest ? iso(row.oldest) : null,
+      };
+    },
+
     async close() {
       // The database belongs to whoever opened it.
     },
