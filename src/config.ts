@@ -125,6 +125,10 @@ export interface DigitalOnboardingConfig extends DigitalOnboardingOptions {
 export interface StorageOptions {
   /** PostgreSQL connection string (may hold a password); when set, state lives there. */
   databaseUrl: Secret | null;
+  /** PostgreSQL: longest wait for a connection before the store counts as unavailable. @default 5000 */
+  connectTimeoutMs: number;
+  /** PostgreSQL: longest one statement may take (server `statement_timeout` and driver read timeout). @default 10000 */
+  statementTimeoutMs: number;
   /** Where the embedded database keeps its files (`GATEWAY_DATA_DIR`). @default './data' */
   dataDir: string;
   /** How long idempotency records are kept. @default 24 h */
@@ -212,6 +216,8 @@ const EnvSchema = z.object({
   GATEWAY_MAX_JSON_KEYS: int(DEFAULT_JSON_LIMITS.maxKeys, 1, 10_000),
   GATEWAY_MAX_JSON_STRING_LENGTH: int(DEFAULT_JSON_LIMITS.maxStringLength, 1, 1024 * 1024),
   DATABASE_URL: optional,
+  DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(10_000, 100, 3_600_000),
   GATEWAY_DATA_DIR: z.string().trim().min(1).default('./data'),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1000, 30 * 24 * 60 * 60 * 1000),
   IDEMPOTENCY_IN_PROGRESS_TTL_MS: int(120_000, 100, 24 * 60 * 60 * 1000),
@@ -425,6 +431,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     storage: {
       databaseUrl: e.DATABASE_URL ? new Secret(e.DATABASE_URL) : null,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       dataDir: e.GATEWAY_DATA_DIR,
       idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
       idempotencyInProgressTtlMs: e.IDEMPOTENCY_IN_PROGRESS_TTL_MS,
