@@ -4,6 +4,7 @@ import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import type { HttpObserver } from './http/observer.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
+import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
 import { type ObservabilityOptions, parseObservability } from './observability/config.js';
 import { Secret } from './secret.js';
 
@@ -166,6 +167,8 @@ export interface Config {
   storage: StorageOptions;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
   gateway: GatewayOptions;
+  /** Listener bounds, shutdown and readiness (`GATEWAY_*_TIMEOUT_MS`, `GATEWAY_MAX_CONNECTIONS`). */
+  server: ServerOptions;
   http: HttpOptions;
   /** `/metrics` and tracing (`GATEWAY_METRICS_TOKEN`, `OTEL_*`). */
   observability: ObservabilityOptions;
@@ -410,6 +413,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const gateway = parseGatewayOptions(env, e.HOST, problems);
   const resilience = parseResilience(env, problems);
   const observability = parseObservability(env, gateway.apiKeys.length > 0, problems);
+  const server = parseServerOptions(env, problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
@@ -442,6 +446,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxLeaseMs: e.OUTBOX_LEASE_MS,
     },
     gateway,
+    server,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
       connections: e.HTTP_CONNECTIONS,
