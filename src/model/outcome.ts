@@ -47,10 +47,13 @@ export interface Refusal {
   status: 'SKIPPED' | 'FAILED';
   error: ProviderErrorInfo;
   droppedFields: string[];
+  /** What the outcome's details would carry (e.g. `droppedFieldReasons`). */
+  details?: Record<string, unknown> | null;
 }
 
 /**
  * A planned write: what an adapter's pure mapping makes of one item, the provider's own plan `P`
- * ready to send, or a refusal. The one name for this idea across adapters, engine and dry run.
+ * ready to send, or a refusal (with the provider's extras `R`). The one name for this idea across
+ * adapters, engine and dry run.
  */
-export type WritePlan<P> = ({ ok: true } & P) | Refusal;
+export type WritePlan<P, R = unknown> = ({ ok: true } & P) | (Refusal & R);

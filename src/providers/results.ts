@@ -55,5 +55,6 @@ export function refusalOf(result: WriteResult): Refusal {
     status: result.status === 'SKIPPED' ? 'SKIPPED' : 'FAILED',
     error: result.error!,
     droppedFields: result.droppedFields,
+    ...(result.details ? { details: result.details } : {}),
   };
 }

@@ -77,11 +77,24 @@ export interface ProviderAdapter {
   /** Where it sends requests (no credentials). */
   readonly baseUrl: string;
   /** Pure mapping of one write, for dry runs: the request it would send and what it would drop. */
-  planWrite(item: WriteItem): WritePlan<{ request: WireRequest; droppedFields: string[] }>;
+  planWrite(item: WriteItem): WritePlan<{
+    request: WireRequest;
+    droppedFields: string[];
+    /** What the outcome's details would carry (e.g. `droppedFieldReasons`). */
+    details?: Record<string, unknown> | null;
+  }>;
   /** Create-or-update, mapped onto the provider's bulk endpoint where it has one. */
   upsertMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
   /** Update contacts the provider already holds, addressed by `item.remoteId`. */
   updateMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
+  /**
+   * Re-checks writes the provider accepted but had not finished (QUEUED with an `importId`, e.g. a
+   * Dotdigital import still running): one result per item, QUEUED while the job still runs.
+   */
+  pollMany?(
+    items: ReadonlyArray<{ item: WriteItem; importId: string }>,
+    ctx: CallContext,
+  ): Promise<WriteResult[]>;
   /** Read by key; `null` when the provider has no such contact. */
   readMany(
     keys: readonly ReadKey[],

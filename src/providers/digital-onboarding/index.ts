@@ -9,7 +9,7 @@ import type { WritePlan, WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
 import { elapsed, failedResult, writeResult } from '../results.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
-import { blamedItems, interpretBulkAnswer } from './bulk.js';
+import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
 import {
   createDigitalOnboardingClient,
   DO_PATHS,
@@ -142,7 +142,9 @@ export function createDigitalOnboardingAdapter(
     const req = singleRequest(p, false);
     const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
       p.plan.method === 'POST'
-        ? client.upsertOne(req, ctx.stats, ctx.signal)
+        ? client
+            .upsertOne(req, ctx.stats, ctx.signal)
+            .then((contact) => ({ created: provesCreated(contact, p.item.remoteId), contact }))
         : client.patch(req, ctx.stats, ctx.signal).then((contact) => ({ created: false, contact })),
     );
     const common = {
