@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
+import type { HttpObserver } from './http/observer.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
+import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
+import { type ObservabilityOptions, parseObservability } from './observability/config.js';
 import { Secret } from './secret.js';
 
 export { Secret };
@@ -21,6 +24,8 @@ export interface HttpOptions {
   keepAliveTimeoutMs: number;
   /** Largest response body read before the call fails. @default 10 MiB */
   maxBodyBytes: number;
+  /** Metrics and tracing of every provider request (set by the gateway, not by the environment). */
+  observer?: HttpObserver;
 }
 
 /** Notifuse tuning that applies whether it runs live or in the sandbox. */
@@ -177,7 +182,11 @@ export interface Config {
   storage: StorageOptions;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
   gateway: GatewayOptions;
+  /** Listener bounds, shutdown and readiness (`GATEWAY_*_TIMEOUT_MS`, `GATEWAY_MAX_CONNECTIONS`). */
+  server: ServerOptions;
   http: HttpOptions;
+  /** `/metrics` and tracing (`GATEWAY_METRICS_TOKEN`, `OTEL_*`). */
+  observability: ObservabilityOptions;
   /** Retries, breaker, limits and timeout per provider (`RETRY_*`, `BREAKER_*`, `<P>_TIMEOUT_MS` …). */
   resilience: Readonly<Record<ProviderId, ProviderResilience>>;
   notifuseOptions: NotifuseOptions;
@@ -448,6 +457,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const gateway = parseGatewayOptions(env, e.HOST, problems);
   const resilience = parseResilience(env, problems);
+  const observability = parseObservability(env, gateway.apiKeys.length > 0, problems);
+  const server = parseServerOptions(env, problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
@@ -480,11 +491,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxLeaseMs: e.OUTBOX_LEASE_MS,
     },
     gateway,
+    server,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
       connections: e.HTTP_CONNECTIONS,
       connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
     },
+    observability,
     resilience,
     notifuseOptions,
     notifuse,

@@ -123,6 +123,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // to the configured timeout exactly. The caller's signal (the client hanging up) still wins.
     const attemptTimeout = AbortSignal.timeout(Math.max(http.headersTimeoutMs, http.bodyTimeoutMs));
     const signal = req.signal ? AbortSignal.any([req.signal, attemptTimeout]) : attemptTimeout;
+    const span = http.observer?.begin({
+      provider: options.provider,
+      method: req.method,
+      path: req.path,
+    });
+    if (span?.headers) {
+      Object.assign(headers, span.headers);
+    }
     try {
       const res = await dispatcher.request({
         origin: base.origin,
@@ -145,9 +153,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           malformed = true;
         }
       }
+      span?.end({ status: res.statusCode });
       return { status: res.statusCode, headers: resHeaders, text, json, malformed };
     } catch (err) {
-      throw classifyTransportError(options.provider, err, signal);
+      const error = classifyTransportError(options.provider, err, signal);
+      span?.end({ error });
+      throw error;
     }
   }
 
