@@ -13,6 +13,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Sent as JSON when defined. */
   body?: unknown;
+  /** Sent as `application/x-www-form-urlencoded` when defined (and `body` is not). */
+  form?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -99,6 +101,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (req.body !== undefined) {
       body = JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
+    } else if (req.form !== undefined) {
+      body = new URLSearchParams(req.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     if (stats) {
       if (

@@ -16,6 +16,7 @@ import type {
   WriteItem,
   WriteResult,
 } from '../types.js';
+import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
 import {
   createDigitalOnboardingClient,
@@ -101,13 +102,18 @@ export function createDigitalOnboardingAdapter(
   config: DigitalOnboardingConfig,
   deps: DigitalOnboardingAdapterDeps,
 ): ProviderAdapter {
-  const http = createHttpClient({
-    provider: PROVIDER,
-    baseUrl: config.url,
-    http: deps.http,
-    headers: () => ({ authorization: `Bearer ${config.token.reveal()}` }),
-    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-  });
+  const http = withPartnerToken(
+    createHttpClient({
+      provider: PROVIDER,
+      baseUrl: config.url,
+      http: deps.http,
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    }),
+    createDoTokenSource(config, {
+      http: deps.http,
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    }),
+  );
   const client = createDigitalOnboardingClient(http);
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);

@@ -19,12 +19,15 @@ import type { DigitalOnboardingContact } from './contact.js';
 import { isPlainObject, validateContact } from './contact.js';
 import type { DoError } from './errors.js';
 import { doError, errorResponse, notFound } from './errors.js';
+import { TOKEN_PATH, type TokenIssuer } from './oauth.js';
 import type { DigitalOnboardingStore } from './store.js';
 
 export interface DigitalOnboardingRoutesOptions {
   store: DigitalOnboardingStore;
   tokens: TokenRegistry;
   maxBulkItems: number;
+  /** `POST /oauth2/token` and the life of the tokens it issued. */
+  issuer?: TokenIssuer;
 }
 
 interface Ctx extends DigitalOnboardingRoutesOptions {
@@ -62,6 +65,9 @@ export function createDigitalOnboardingHandler(
   opts: DigitalOnboardingRoutesOptions,
 ): SandboxHandler {
   return (req) => {
+    if (req.path === TOKEN_PATH && opts.issuer) {
+      return opts.issuer.handle(req);
+    }
     const token = bearerToken(req.headers['authorization']);
     if (token === undefined) {
       return errorResponse(
@@ -77,6 +83,16 @@ export function createDigitalOnboardingHandler(
     // v1 answers an expired token `{"error":"invalid_token"}` (DO-V1); v2 uses the errors envelope
     // everywhere, so the sandbox keeps the code and wraps it. The sandbox has no expiry: an unknown
     // token stands for an expired or revoked one.
+    // An issued token past its life: DO-V1's exact answer.
+    if (opts.issuer?.isExpired(token)) {
+      return {
+        status: 401,
+        headers: {
+          'www-authenticate': 'Bearer realm="digital-onboarding", error="invalid_token"',
+        },
+        body: { error: 'invalid_token' },
+      };
+    }
     if (!opts.tokens.has(token)) {
       return errorResponse(
         401,
