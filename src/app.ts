@@ -36,6 +36,7 @@ import { createLogger, scrubLogText } from './logger.js';
 import { useMetricsEndpoint } from './observability/endpoint.js';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
+import { memoryRateLimiters } from './rate-limiters.js';
 import { schema } from './schema/index.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
 import { createMemoryIdentityStore, type IdentityStore } from './store/identity.js';
@@ -120,7 +121,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       createGatewayMetrics({ registry: () => registry, outbox })
     : null;
   const idempotent = observeWrites(createIdempotencyGuard(idempotencyStore), metrics);
-  const policy = deps.policy ?? createResiliencePolicy((id) => config.resilience[id]);
+  const limiters = deps.stores?.rateLimiters ?? memoryRateLimiters;
+  const policy =
+    deps.policy ?? createResiliencePolicy((id) => config.resilience[id], Date.now, limiters);
   const registry = createRegistry(
     metrics ? { ...config, http: { ...config.http, observer: metrics.http } } : config,
     {
@@ -178,7 +181,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useRequestContext({ logger }),
       useMetricsEndpoint({ metrics, token: config.observability.metrics.token, graphqlEndpoint }),
       useApiKeyAuth({ keys: options.apiKeys }),
-      useKeyRateLimit({ perMinute: options.rateLimitPerMinute }),
+      useKeyRateLimit({ perMinute: options.rateLimitPerMinute, limiters }),
       useRequestParseErrors(),
       ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
