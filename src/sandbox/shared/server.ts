@@ -57,6 +57,11 @@ export interface SandboxControls {
   clearRequests(): void;
   /** clears faults, latency and the request log (not stored data) */
   reset(): void;
+  /**
+   * Calls `listener` after the handler of every (non-control) request ran, before its answer is
+   * written — where a sandbox saves its data (`persist.ts`). Returns the unsubscribe function.
+   */
+  onHandled(listener: (req: RecordedRequest) => void): () => void;
 }
 
 /** `body` is sent as JSON; `text` as text/plain. An explicit content-type header wins. */
@@ -170,6 +175,7 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
           return;
         case 'reset-after-commit':
           await callHandler(opts.handler, recorded);
+          state.handled(recorded);
           req.socket.resetAndDestroy();
           return;
         case 'malformed':
@@ -182,8 +188,11 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
         case 'status':
           writeResponse(res, faultResponse(fault));
           return;
-        default:
-          writeResponse(res, await callHandler(opts.handler, recorded));
+        default: {
+          const response = await callHandler(opts.handler, recorded);
+          state.handled(recorded);
+          writeResponse(res, response);
+        }
       }
     } catch (err) {
       if (closing.signal.aborted || res.headersSent || res.destroyed) {
