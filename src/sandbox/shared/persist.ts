@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import type { SandboxControls } from './server.js';
+import type { SandboxControls } from './types.js';
 
 const FORMAT = 'contact-gateway-sandbox/1';
 
