@@ -54,6 +54,13 @@ export interface DotdigitalOptions {
   importPollIntervalMs: number;
   /** Parallel single calls (PATCH updates, GET reads). @default 8 */
   concurrency: number;
+  /**
+   * Create a data field the account lacks (`POST /v2/data-fields`) before writing it, instead of
+   * dropping it (`DOTDIGITAL_CREATE_DATA_FIELDS=1`). @default false
+   */
+  createDataFields?: boolean;
+  /** How long the account's data field list (`GET /v2/data-fields`) is reused. @default 300000 */
+  dataFieldsTtlMs?: number;
 }
 
 export interface DotdigitalConfig extends DotdigitalOptions {
@@ -234,6 +241,8 @@ const EnvSchema = z.object({
   DOTDIGITAL_IMPORT_MAX_WAIT_MS: int(20_000, 0, 600_000),
   DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: int(200, 10, 60_000),
   DOTDIGITAL_CONCURRENCY: int(8, 1, 64),
+  DOTDIGITAL_CREATE_DATA_FIELDS: z.enum(['0', '1']).default('0'),
+  DOTDIGITAL_DATA_FIELDS_TTL_MS: int(300_000, 0, 86_400_000),
   SFMC_AUTH_URL: optional,
   SFMC_CLIENT_ID: optional,
   SFMC_CLIENT_SECRET: optional,
@@ -344,6 +353,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importMaxWaitMs: e.DOTDIGITAL_IMPORT_MAX_WAIT_MS,
     importPollIntervalMs: e.DOTDIGITAL_IMPORT_POLL_INTERVAL_MS,
     concurrency: e.DOTDIGITAL_CONCURRENCY,
+    createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
+    dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
   };
   let dotdigital: DotdigitalConfig | null = null;
   if (

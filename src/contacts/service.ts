@@ -258,6 +258,7 @@ export class ContactsService {
     }
 
     if (options.dryRun) {
+      await Promise.all(adapters.map((a) => a.prepare?.()));
       return planned.map((p, i) => {
         const v = validated[i]!;
         if (!v.ok || !p) {
@@ -362,6 +363,7 @@ export class ContactsService {
     }
     const planned: Planned = { record, ...v.value };
     if (options.dryRun) {
+      await Promise.all(adapters.map((a) => a.prepare?.()));
       const outcomes = [
         ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned, options))),
         ...skippedOutcomes,

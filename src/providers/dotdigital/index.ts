@@ -16,6 +16,7 @@ import type {
   WriteResult,
 } from '../types.js';
 import { createDotdigitalClient } from './client.js';
+import { createDataFieldCache } from './data-fields.js';
 import {
   dotdigitalFields,
   dropDetails,
@@ -77,8 +78,16 @@ export function createDotdigitalAdapter(
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
 
+  const dataFields = createDataFieldCache({
+    client,
+    policy: deps.policy,
+    map,
+    ttlMs: config.dataFieldsTtlMs ?? 300_000,
+    create: config.createDataFields ?? false,
+  });
+
   function prepare(item: WriteItem): Prepared | WriteResult {
-    const mapped = toWireContact(item, map);
+    const mapped = toWireContact(item, map, dataFields.check);
     const prepared = prepareWrite(item, mapped);
     if (!mapped.ok && 'status' in prepared) {
       prepared.details = dropDetails(mapped.droppedFieldReasons);
@@ -343,6 +352,13 @@ export function createDotdigitalAdapter(
     ctx: CallContext,
     forceSingle: boolean,
   ): Promise<WriteResult[]> {
+    // The account's data fields first (cached), and those to create (DOTDIGITAL_CREATE_DATA_FIELDS).
+    await dataFields.load(ctx);
+    await dataFields.createMissing((check) => {
+      for (const item of items) {
+        toWireContact(item, map, check);
+      }
+    }, ctx);
     const prepared = items.map(prepare);
     const out = new Map<WriteItem, WriteResult>();
     const groups = new Map<string, Prepared[]>();
@@ -424,6 +440,10 @@ export function createDotdigitalAdapter(
       acceptedFields: fields.acceptedFields,
       clearableFields: fields.clearableFields,
       readKeys: ['email'],
+    },
+
+    prepare(ctx) {
+      return dataFields.load(ctx);
     },
 
     planWrite(item): PlannedWrite {
