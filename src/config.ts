@@ -3,6 +3,7 @@ import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
+import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
 import { Secret } from './secret.js';
 
 export { Secret };
@@ -169,6 +170,8 @@ export interface Config {
   storage: StorageOptions;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
   gateway: GatewayOptions;
+  /** Listener bounds, shutdown and readiness (`GATEWAY_*_TIMEOUT_MS`, `GATEWAY_MAX_CONNECTIONS`). */
+  server: ServerOptions;
   http: HttpOptions;
   /** Retries, breaker, limits and timeout per provider (`RETRY_*`, `BREAKER_*`, `<P>_TIMEOUT_MS` …). */
   resilience: Readonly<Record<ProviderId, ProviderResilience>>;
@@ -414,6 +417,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const gateway = parseGatewayOptions(env, e.HOST, problems);
   const resilience = parseResilience(env, problems);
+  const server = parseServerOptions(env, problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
@@ -446,6 +450,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxLeaseMs: e.OUTBOX_LEASE_MS,
     },
     gateway,
+    server,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
       connections: e.HTTP_CONNECTIONS,

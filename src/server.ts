@@ -1,7 +1,7 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { createHttpServer } from './http-server/server-options.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
 import { StoreUnavailableError } from './store/errors.js';
@@ -46,7 +46,7 @@ async function main() {
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 
-  const server = createServer(gateway.listener);
+  const server = createHttpServer(gateway.listener, config.server);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

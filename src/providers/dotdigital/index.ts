@@ -269,20 +269,48 @@ export function createDotdigitalAdapter(
     const { status, lastError } = await waitForImport(importId, ctx);
     const durationMs = elapsed(start);
     const common = (p: Prepared) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
-
-    if (status === null) {
-      return group.map((p) =>
-        writeResult('QUEUED', {
-          ...common(p),
-          remoteId: p.item.remoteId,
-          details: detailsOf(p, { importId }),
-          error: lastError,
+    const out = importOutcomes(importId, entries, status, lastError, common);
+    return group.map(
+      (p) =>
+        out.get(p) ??
+        failedResult({
+          code: 'INTERNAL',
+          message: 'Dotdigital import lost an item',
+          retryable: false,
         }),
-      );
+    );
+  }
+
+  /**
+   * Each entry's outcome from an import's status: QUEUED while it runs (`status` null), else what
+   * its report says of the contact (created, updated, or its failures, e.g. globallySuppressed).
+   */
+  function importOutcomes(
+    importId: string,
+    entries: ReadonlyMap<string, { members: Prepared[] }>,
+    status: ImportStatus | null,
+    lastError: ProviderErrorInfo | null,
+    common: (p: Prepared) => { attempts: number; durationMs: number; droppedFields: string[] },
+  ): Map<Prepared, WriteResult> {
+    const out = new Map<Prepared, WriteResult>();
+    if (status === null) {
+      for (const entry of entries.values()) {
+        for (const p of entry.members) {
+          out.set(
+            p,
+            writeResult('QUEUED', {
+              ...common(p),
+              remoteId: p.item.remoteId,
+              details: detailsOf(p, { importId }),
+              error: lastError,
+            }),
+          );
+        }
+      }
+      return out;
     }
     const state = readImportState(status.status);
     const { results, failures } = indexImport(status);
-    const out = new Map<Prepared, WriteResult>();
     for (const [key, entry] of entries) {
       const hit = results.get(key);
       const failure = failures.get(key);
@@ -336,12 +364,85 @@ export function createDotdigitalAdapter(
         }
       }
     }
-    return group.map(
+    return out;
+  }
+
+  /**
+   * Re-checks imports the gateway answered QUEUED (`importMaxWaitMs` ran out): one status call
+   * per import, its contacts matched back by identifier as when the import was waited for.
+   */
+  async function pollImports(
+    items: ReadonlyArray<{ item: WriteItem; importId: string }>,
+    ctx: CallContext,
+  ): Promise<WriteResult[]> {
+    const byImport = new Map<string, Map<string, { members: Prepared[] }>>();
+    const prepared = items.map(({ item, importId }) => {
+      const p = prepare(item);
+      if ('item' in p) {
+        const entries = byImport.get(importId) ?? new Map<string, { members: Prepared[] }>();
+        byImport.set(importId, entries);
+        const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
+        const entry = entries.get(key);
+        if (entry) {
+          entry.members.push(p);
+        } else {
+          entries.set(key, { members: [p] });
+        }
+      }
+      return p;
+    });
+    const out = new Map<Prepared, WriteResult>();
+    await Promise.all(
+      [...byImport].map(async ([importId, entries]) => {
+        const start = performance.now();
+        const polled = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
+          client.importStatus(importId, ctx.stats, ctx.signal),
+        );
+        const running = polled.ok && readImportState(polled.value.status) === 'RUNNING';
+        const common = (p: Prepared) => ({
+          attempts: polled.attempts,
+          durationMs: elapsed(start),
+          droppedFields: p.plan.droppedFields,
+        });
+        if (!polled.ok) {
+          const error = polled.error.toInfo();
+          for (const entry of entries.values()) {
+            for (const p of entry.members) {
+              out.set(
+                p,
+                failedResult(error, {
+                  ...common(p),
+                  remoteId: p.item.remoteId,
+                  details: { importId },
+                }),
+              );
+            }
+          }
+          return;
+        }
+        for (const [p, r] of importOutcomes(
+          importId,
+          entries,
+          running ? null : polled.value,
+          null,
+          common,
+        )) {
+          // The import has ended: polling it again cannot change what it says.
+          out.set(
+            p,
+            r.status === 'FAILED' && r.error?.retryable
+              ? { ...r, error: { ...r.error, retryable: false } }
+              : r,
+          );
+        }
+      }),
+    );
+    return prepared.map(
       (p) =>
-        out.get(p) ??
+        ('item' in p ? out.get(p) : p) ??
         failedResult({
           code: 'INTERNAL',
-          message: 'Dotdigital import lost an item',
+          message: 'Dotdigital poll lost an item',
           retryable: false,
         }),
     );
@@ -472,6 +573,10 @@ export function createDotdigitalAdapter(
     // A linked contact is addressed by its contactId (the remote id), one PATCH each.
     updateMany(items, ctx) {
       return write(items, ctx, true);
+    },
+
+    pollMany(items, ctx) {
+      return pollImports(items, ctx);
     },
 
     readMany(keys, ctx) {
