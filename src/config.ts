@@ -99,6 +99,13 @@ export interface SalesforceMcOptions {
   defaultLocale: string;
   /** Seconds before `expires_in` runs out at which a cached token is renewed. @default 60 */
   tokenRefreshSkewSeconds: number;
+  /**
+   * Look an unlinked contact key up (`POST /contacts/v1/addresses/search/ContactKey`, scope
+   * `audiences_read`) before creating it, so that an existing contact is PATCHed and keeps its
+   * HTML Enabled and MobileConnect Status (`SFMC_KEY_LOOKUP`). Off: POST at once (one call less;
+   * the create defaults then overwrite those values of a contact made elsewhere). @default true
+   */
+  keyLookup?: boolean;
 }
 
 export interface SalesforceMcConfig extends SalesforceMcOptions {
@@ -253,6 +260,7 @@ const EnvSchema = z.object({
   SFMC_CONTACT_KEY: z.enum(['externalId', 'email']).default('externalId'),
   SFMC_ATTRIBUTE_MAP: optional,
   SFMC_CONCURRENCY: int(8, 1, 64),
+  SFMC_KEY_LOOKUP: z.enum(['on', 'off']).default('on'),
   SFMC_SEARCH_BATCH_SIZE: int(50, 1, 500),
   SFMC_DEFAULT_LOCALE: z
     .string()
@@ -382,6 +390,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
     defaultLocale: e.SFMC_DEFAULT_LOCALE,
     tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
+    keyLookup: e.SFMC_KEY_LOOKUP === 'on',
   };
   let salesforceMc: SalesforceMcConfig | null = null;
   if (

@@ -267,7 +267,6 @@ export class ContactsService {
     }
 
     if (options.dryRun) {
-      await Promise.all(adapters.map((a) => a.prepare?.()));
       return planned.map((p, i) => {
         const v = validated[i]!;
         if (!v.ok || !p) {
@@ -372,7 +371,6 @@ export class ContactsService {
     }
     const planned: Planned = { record, ...v.value };
     if (options.dryRun) {
-      await Promise.all(adapters.map((a) => a.prepare?.()));
       const outcomes = [
         ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned, options))),
         ...skippedOutcomes,

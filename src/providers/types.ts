@@ -113,11 +113,6 @@ export interface ProviderAdapter {
   readonly capabilities: ProviderCapabilities;
   /** Where it sends requests (no credentials). */
   readonly baseUrl: string;
-  /**
-   * Loads what `planWrite` needs from the provider before a dry run (Dotdigital: the account's
-   * data fields, cached). Optional; never throws.
-   */
-  prepare?(ctx?: CallContext): Promise<void>;
   /** Pure mapping of one write, for dry runs: the request it would send and what it would drop. */
   planWrite(item: WriteItem): PlannedWrite;
   /** Create-or-update, mapped onto the provider's bulk endpoint where it has one. */

@@ -71,7 +71,9 @@ export function createDataFieldCache(opts: DataFieldCacheOptions) {
   const check: DataFieldCheck = (name, value) => {
     const upper = name.toUpperCase();
     if (names === null) {
-      return mapped.has(upper) ? null : (readProblem ?? 'the account data fields are not loaded');
+      // Not read yet (a dry run before any write: it calls nobody), so nothing is refused; or the
+      // read failed, and only the configured names are trusted.
+      return readProblem === null || mapped.has(upper) ? null : readProblem;
     }
     if (names.has(upper)) {
       return null;
@@ -91,6 +93,11 @@ export function createDataFieldCache(opts: DataFieldCacheOptions) {
 
   return {
     check,
+
+    /** Whether the list has been read (a dry run before the first write cannot check names). */
+    get loaded(): boolean {
+      return names !== null;
+    },
 
     /** Makes sure the list is fresh (one read in flight); never throws. */
     async load(ctx?: CallContext): Promise<void> {

@@ -543,10 +543,6 @@ export function createDotdigitalAdapter(
       readKeys: ['email'],
     },
 
-    prepare(ctx) {
-      return dataFields.load(ctx);
-    },
-
     planWrite(item): PlannedWrite {
       const p = prepare(item);
       if (!('item' in p)) {
@@ -557,7 +553,15 @@ export function createDotdigitalAdapter(
           ...(p.details ? { details: p.details } : {}),
         };
       }
-      const details = detailsOf(p);
+      const details = detailsOf(
+        p,
+        dataFields.loaded
+          ? {}
+          : {
+              dataFieldsUnchecked:
+                "the account's data fields are read on the first write; until then a dry run cannot tell which ones it lacks",
+            },
+      );
       return {
         ok: true,
         request: client.describe(singleRequest(p.plan)),
