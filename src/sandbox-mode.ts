@@ -1,5 +1,5 @@
 import { type Config, Secret } from './config.js';
-import type { ProviderId } from './contacts/model.js';
+import type { ProviderId } from './model/contact.js';
 import { startDigitalOnboardingSandbox } from './sandbox/digital-onboarding/index.js';
 import { startDotdigitalSandbox } from './sandbox/dotdigital/index.js';
 import { startNotifuseSandbox } from './sandbox/notifuse/index.js';
@@ -14,7 +14,11 @@ export const SANDBOX_CREDENTIALS = {
     password: 'sandbox-dotdigital-password',
   },
   salesforceMc: { clientId: 'sandbox-sfmc-client', clientSecret: 'sandbox-sfmc-client-secret' },
-  digitalOnboarding: { token: 'sandbox-digital-onboarding-token' },
+  digitalOnboarding: {
+    token: 'sandbox-digital-onboarding-token',
+    clientId: 'sandbox-do-client',
+    clientSecret: 'sandbox-do-client-secret',
+  },
 } as const;
 
 /**
@@ -101,7 +105,15 @@ export const SANDBOXES: readonly SandboxDescriptor[] = [
     defaultPort: 4104,
     envName: 'DIGITAL_ONBOARDING',
     start: (host, port) =>
-      startDigitalOnboardingSandbox({ ...SANDBOX_CREDENTIALS.digitalOnboarding, host, port }),
+      startDigitalOnboardingSandbox({
+        token: SANDBOX_CREDENTIALS.digitalOnboarding.token,
+        client: {
+          id: SANDBOX_CREDENTIALS.digitalOnboarding.clientId,
+          secret: SANDBOX_CREDENTIALS.digitalOnboarding.clientSecret,
+        },
+        host,
+        port,
+      }),
     configure: (config, url) => ({
       ...config,
       digitalOnboarding: {

@@ -1,7 +1,9 @@
 import { Metadata, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../config.js';
-import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../contacts/model.js';
-import type { ProviderErrorInfo } from '../../errors.js';
+import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../model/contact.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WritePlan } from '../../model/outcome.js';
+
 import type {
   AttributeSet,
   AttributeValue,
@@ -157,7 +159,8 @@ export interface BodyPlan {
   droppedFieldReasons: Record<string, string>;
 }
 
-export interface WritePlan {
+/** A Salesforce MC write ready to send: its contact key and both bodies it may need. */
+export interface Plan {
   contactKey: string;
   /** Where the key comes from: a linked contact's remote id, or the input. */
   keySource: 'remoteId' | 'externalId' | 'email';
@@ -172,16 +175,7 @@ export interface WritePlan {
   droppedFieldReasons: Record<string, string>;
 }
 
-export type ToWireResult =
-  | ({ ok: true } & WritePlan)
-  | {
-      ok: false;
-      status: 'SKIPPED' | 'FAILED';
-      error: ProviderErrorInfo;
-      droppedFields: string[];
-      droppedFieldReasons?: Record<string, string>;
-    };
-
+/** Why a field is dropped, per rule (shown in `details.droppedFieldReasons`). */
 const R = {
   identity: 'Salesforce MC cannot clear a channel address (it would remove the channel)',
   format:
@@ -226,7 +220,7 @@ function current(
 export function chooseContactKey(
   input: MappingInput,
   mode: SalesforceMcOptions['contactKey'],
-): { contactKey: string; keySource: WritePlan['keySource'] } | null {
+): { contactKey: string; keySource: Plan['keySource'] } | null {
   if (input.remoteId !== null) {
     return { contactKey: input.remoteId, keySource: 'remoteId' };
   }
@@ -317,7 +311,10 @@ class SetBuilder {
  *   dropped: `Email Demographics` and `HTML Enabled` without an email (SF-1), MobileConnect
  *   attributes without a mobile number.
  */
-export function toWireContact(input: MappingInput, options: MappingOptions): ToWireResult {
+export function toWireContact(
+  input: MappingInput,
+  options: MappingOptions,
+): WritePlan<Plan, { droppedFieldReasons?: Record<string, string> }> {
   const { patch, known, remoteId } = input;
   const { map } = options;
   const dropped: string[] = [];

@@ -4,7 +4,7 @@
  * field the account lacks is refused (400 `contacts:invalidContacts`, DD-10's example shape; in an
  * import, that contact fails alone).
  */
-import type { SandboxResponse } from '../shared/server.js';
+import type { SandboxResponse } from '../shared/types.js';
 
 export type DataFieldType = 'String' | 'Numeric' | 'Date' | 'Boolean';
 export type DataFieldVisibility = 'Public' | 'Private';
