@@ -37,10 +37,17 @@ export const DEFAULT_DATA_FIELDS: readonly DataField[] = Object.freeze([
 
 /** Names compare case-insensitively (Dotdigital shows and returns them upper-cased). */
 export class DataFieldRegistry {
-  private readonly byName = new Map<string, DataField>();
-
-  constructor(initial: readonly DataField[] = DEFAULT_DATA_FIELDS) {
-    this.reset(initial);
+  /**
+   * @param byName the fields by upper-cased name, kept by the caller (the store keeps it as a
+   * plain Map so that a sandbox snapshot carries it); filled with `initial` when empty.
+   */
+  constructor(
+    private readonly byName: Map<string, DataField> = new Map(),
+    initial: readonly DataField[] = DEFAULT_DATA_FIELDS,
+  ) {
+    if (byName.size === 0) {
+      this.reset(initial);
+    }
   }
 
   list(): DataField[] {

@@ -807,3 +807,24 @@ describe('contact data fields (v2 /v2/data-fields; #15 item 3)', () => {
     ]);
   });
 });
+
+describe('data fields in a sandbox snapshot', () => {
+  it('a created data field survives snapshot and restore (sandbox mode restarts)', async () => {
+    const { snapshotStore, restoreStore } = await import(
+      '../../../../src/sandbox/shared/persist.js'
+    );
+    const { DotdigitalStore } = await import('../../../../src/sandbox/dotdigital/index.js');
+    const before = new DotdigitalStore();
+    before.dataFields.add({
+      name: 'PLAN',
+      type: 'String',
+      visibility: 'Private',
+      defaultValue: null,
+    });
+    const after = new DotdigitalStore();
+    expect(after.dataFields.has('PLAN')).toBe(false);
+    restoreStore(after, snapshotStore(before));
+    expect(after.dataFields.has('plan')).toBe(true);
+    expect(after.dataFields.has('FIRSTNAME')).toBe(true);
+  });
+});
