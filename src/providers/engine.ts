@@ -56,6 +56,8 @@ export interface BulkSpec<P, B> {
 
 export interface WriteSpec<P extends { droppedFields: string[] }, B = unknown> {
   provider: ProviderId;
+  /** Runs once per call before any item is planned (e.g. Dotdigital reads its data fields). */
+  beforePlan?(items: readonly WriteItem[], ctx: CallContext): Promise<void>;
   /** The adapter's pure mapping of one item (`alone`: the call carries this item only). */
   plan(item: WriteItem, how: { op: WriteOp; alone: boolean }): WritePlan<P>;
   /**
@@ -132,7 +134,7 @@ function lost(provider: ProviderId): Outcome {
   });
 }
 
-function withDetails(
+export function withDetails(
   base: Record<string, unknown> | null,
   ...more: Array<Record<string, unknown> | null | undefined>
 ): Record<string, unknown> | null {
@@ -190,6 +192,7 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     ctx: CallContext,
     op: WriteOp,
   ): Promise<Outcome[]> {
+    await spec.beforePlan?.(items, ctx);
     const alone = items.length === 1;
     const out = new Map<WriteItem, Outcome>();
     const singles = new Map<string, Array<Job<P>>>();

@@ -14,9 +14,11 @@ import {
   type Job,
   outcomesOf,
   refused,
+  withDetails,
 } from '../engine.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
+import { createDataFieldCache } from './data-fields.js';
 import {
   dotdigitalFields,
   dropDetails,
@@ -73,11 +75,19 @@ export function createDotdigitalAdapter(
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
 
+  const dataFields = createDataFieldCache({
+    client,
+    policy: deps.policy,
+    map,
+    ttlMs: config.dataFieldsTtlMs ?? 300_000,
+    create: config.createDataFields ?? false,
+  });
+
   const { writeResult, failedResult } = outcomesOf('DOTDIGITAL');
   type DdJob = Job<Plan>;
 
   function plan(item: WriteItem): WritePlan<Plan> {
-    const mapped = toWireContact(item, map);
+    const mapped = toWireContact(item, map, dataFields.check);
     return mapped.ok ? mapped : { ...mapped, details: dropDetails(mapped.droppedFieldReasons) };
   }
 
@@ -354,6 +364,15 @@ export function createDotdigitalAdapter(
 
   const writes = createWriteEngine<Plan, ImportContact>({
     provider: 'DOTDIGITAL',
+    // The account's data fields first (cached), and those to create (DOTDIGITAL_CREATE_DATA_FIELDS).
+    async beforePlan(items, ctx) {
+      await dataFields.load(ctx);
+      await dataFields.createMissing((check) => {
+        for (const item of items) {
+          toWireContact(item, map, check);
+        }
+      }, ctx);
+    },
     plan,
     contactKey,
     sendOne,
@@ -410,7 +429,15 @@ export function createDotdigitalAdapter(
       if (!planned.ok) {
         return planned;
       }
-      const details = dropDetails(planned.droppedFieldReasons);
+      const details = withDetails(
+        dropDetails(planned.droppedFieldReasons),
+        dataFields.loaded
+          ? null
+          : {
+              dataFieldsUnchecked:
+                "the account's data fields are read on the first write; until then a dry run cannot tell which ones it lacks",
+            },
+      );
       return {
         ok: true,
         request: client.describe(singleRequest(planned)),
