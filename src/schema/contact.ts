@@ -1,6 +1,6 @@
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
-import { type RawContactInput, readArgumentError } from '../contacts/validation.js';
 import type { RequestScope } from '../contacts/loaders.js';
+import { type RawContactInput, readArgumentError } from '../contacts/validation.js';
 import type { GraphQLContext } from '../context.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
@@ -313,11 +313,7 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, args, ctx, info) =>
       idempotently(ctx, info, args, (scope) =>
-        ctx.service.upsertContact(
-          args.input as RawContactInput,
-          writeOptions(args, ctx),
-          scope,
-        ),
+        ctx.service.upsertContact(args.input as RawContactInput, writeOptions(args, ctx), scope),
       ),
   }),
   upsertContacts: t.field({
