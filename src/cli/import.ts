@@ -89,13 +89,26 @@ export async function runImport(
   let report: WriteStream | null = null;
   let bytes = 0;
 
-  const fail = async (row: FailedRow) => {
-    summary.failed += 1;
-    if (options.report) {
+  // Failed rows wait for their chunk's answer, so that the report follows the file's order.
+  let failedRows: FailedRow[] = [];
+  const flushFailures = async () => {
+    const rows = failedRows.sort((a, b) => a.line - b.line);
+    failedRows = [];
+    if (!options.report) {
+      return;
+    }
+    for (const row of rows) {
       report ??= createWriteStream(options.report, { flags: 'w' });
       if (!report.write(`${JSON.stringify(row)}\n`)) {
         await once(report, 'drain');
       }
+    }
+  };
+  const fail = async (row: FailedRow) => {
+    summary.failed += 1;
+    failedRows.push(row);
+    if (failedRows.length >= options.chunkSize) {
+      await flushFailures();
     }
   };
   const inputFailure = async (row: FailedRow) => {
@@ -158,6 +171,7 @@ export async function runImport(
       { idempotencyKey: chunkKey(id, summary.chunks), providers: options.providers },
     );
     await settle(rows, items);
+    await flushFailures();
     deps.progress.update({ rows: summary.rows, bytes, failures });
   };
 
@@ -209,6 +223,7 @@ export async function runImport(
         ? `${err.message}: lower --chunk-size (now ${options.chunkSize}) to the gateway's MAX_BATCH_INPUTS`
         : `chunk ${summary.chunks}: ${err.message}`;
   } finally {
+    await flushFailures();
     deps.progress.update({ rows: summary.rows, bytes, failures });
     deps.progress.stop();
     if (report) {
