@@ -12,6 +12,7 @@ import { createIdempotencyGuard } from './contacts/idempotency.js';
 import type { ProviderId } from './contacts/model.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
 import { useUpstreamBudget } from './http-server/budget.js';
@@ -69,38 +70,6 @@ export interface Gateway {
   store: IdentityStore;
   close(): Promise<void>;
 }
-
-export const GRAPHIQL_EXAMPLE = `# contact-gateway: one Contact model over every provider.
-# Run "UpsertOne" twice: CREATED, then UPDATED, with the same gateway id.
-# Then run "ReadBack". Open the Docs pane (top left) for every type and field.
-
-mutation UpsertOne {
-  upsertContact(
-    input: {
-      email: "ada@example.com"
-      firstName: "Ada"
-      lastName: "Lovelace"
-      phone: "+14155550123"
-      timezone: "Europe/London"
-      address: { country: "GB", postalCode: "NW1 2DB" }
-    }
-    options: { providers: [NOTIFUSE] }
-  ) {
-    contact { id email firstName lastName records { provider remoteId } }
-    outcomes { provider status remoteId droppedFields attempts durationMs error { code message retryable } }
-    errors { field code message }
-  }
-}
-
-query ReadBack {
-  contact(email: "ada@example.com") {
-    id email firstName lastName phone timezone
-    address { country postalCode }
-    records { provider remoteId syncedAt }
-  }
-  providers { provider mode enabled baseUrl maxBatchSize }
-}
-`;
 
 /** The error a GraphQLError wraps (what actually went wrong), else the error itself. */
 function rootError(error: Error): Error {
@@ -172,9 +141,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maxRequestBodySize: options.maxBodyBytes,
     // No file uploads here: multipart requests are refused (415) instead of parsed.
     multipart: false,
-    graphiql: options.graphiql
-      ? { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE }
-      : false,
+    graphiql: options.graphiql ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     // Never Yoga's default (which echoes any Origin with credentials): no CORS headers at all
     // unless origins are configured, and then only to those.
     cors:

@@ -3,6 +3,7 @@ import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
+import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
 import { Secret } from './secret.js';
 
 export { Secret };
@@ -121,6 +122,10 @@ export interface DigitalOnboardingConfig extends DigitalOnboardingOptions {
 export interface StorageOptions {
   /** PostgreSQL connection string (may hold a password); when set, state lives there. */
   databaseUrl: Secret | null;
+  /** PostgreSQL: longest wait for a connection before the store counts as unavailable. @default 5000 */
+  connectTimeoutMs: number;
+  /** PostgreSQL: longest one statement may take (server `statement_timeout` and driver read timeout). @default 10000 */
+  statementTimeoutMs: number;
   /** Where the embedded database keeps its files (`GATEWAY_DATA_DIR`). @default './data' */
   dataDir: string;
   /** How long idempotency records are kept. @default 24 h */
@@ -158,6 +163,8 @@ export interface Config {
   storage: StorageOptions;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
   gateway: GatewayOptions;
+  /** Listener bounds, shutdown and readiness (`GATEWAY_*_TIMEOUT_MS`, `GATEWAY_MAX_CONNECTIONS`). */
+  server: ServerOptions;
   http: HttpOptions;
   /** Retries, breaker, limits and timeout per provider (`RETRY_*`, `BREAKER_*`, `<P>_TIMEOUT_MS` …). */
   resilience: Readonly<Record<ProviderId, ProviderResilience>>;
@@ -206,6 +213,8 @@ const EnvSchema = z.object({
   GATEWAY_MAX_JSON_KEYS: int(DEFAULT_JSON_LIMITS.maxKeys, 1, 10_000),
   GATEWAY_MAX_JSON_STRING_LENGTH: int(DEFAULT_JSON_LIMITS.maxStringLength, 1, 1024 * 1024),
   DATABASE_URL: optional,
+  DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(10_000, 100, 3_600_000),
   GATEWAY_DATA_DIR: z.string().trim().min(1).default('./data'),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1000, 30 * 24 * 60 * 60 * 1000),
   IDEMPOTENCY_IN_PROGRESS_TTL_MS: int(120_000, 100, 24 * 60 * 60 * 1000),
@@ -397,6 +406,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const gateway = parseGatewayOptions(env, e.HOST, problems);
   const resilience = parseResilience(env, problems);
+  const server = parseServerOptions(env, problems);
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
@@ -418,6 +428,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     storage: {
       databaseUrl: e.DATABASE_URL ? new Secret(e.DATABASE_URL) : null,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       dataDir: e.GATEWAY_DATA_DIR,
       idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
       idempotencyInProgressTtlMs: e.IDEMPOTENCY_IN_PROGRESS_TTL_MS,
@@ -427,6 +439,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxLeaseMs: e.OUTBOX_LEASE_MS,
     },
     gateway,
+    server,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
       connections: e.HTTP_CONNECTIONS,

@@ -36,7 +36,9 @@ export type GatewayErrorCode =
   | 'RATE_LIMITED'
   | 'CIRCUIT_OPEN'
   | 'CONFLICT'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  // the gateway's own durable store (PostgreSQL) did not answer
+  | 'STORE_UNAVAILABLE';
 
 declare module 'graphql' {
   interface GraphQLErrorExtensions {

@@ -1,9 +1,10 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { createHttpServer } from './http-server/server-options.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
+import { StoreUnavailableError } from './store/errors.js';
 import { openStores } from './store/open.js';
 
 async function main() {
@@ -25,7 +26,15 @@ async function main() {
   const format =
     config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
   const logger = createLogger(config.logLevel, undefined, format);
-  const stores = await openStores(config.storage);
+  const stores = await openStores(config.storage).catch((err: unknown) => {
+    if (err instanceof StoreUnavailableError) {
+      // One line saying which server and which bound, then exit 1 (never a silent hang).
+      logger.fatal({ store: 'postgres', reason: err.reason }, `cannot start: ${err.message}`);
+      logger.flush();
+      process.exit(1);
+    }
+    throw err;
+  });
   logger.info(
     { store: stores.engine, location: stores.location },
     `state (identity map, idempotency, outbox): ${stores.engine === 'postgres' ? 'PostgreSQL' : 'embedded database'} at ${stores.location}`,
@@ -37,7 +46,7 @@ async function main() {
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 
-  const server = createServer(gateway.listener);
+  const server = createHttpServer(gateway.listener, config.server);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -48,6 +48,9 @@ describe('schema', () => {
       // issue 6: what waits in the outbox
       'pendingWrites',
       'providers',
+      // issue 16: the write history
+      'write',
+      'writes',
     ]);
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual([
       'updateContact',

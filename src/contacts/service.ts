@@ -11,7 +11,13 @@ import type {
   WriteResult,
 } from '../providers/types.js';
 import type { IdentityKeys, IdentityRecord, IdentityStore } from '../store/identity.js';
-import type { NewOutboxItem, OutboxItem, OutboxKind, OutboxStore } from '../store/outbox.js';
+import type {
+  NewOutboxItem,
+  OutboxItem,
+  OutboxKind,
+  OutboxStore,
+  WriteFilter,
+} from '../store/outbox.js';
 import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
 import {
   applyPatch,
@@ -148,13 +154,16 @@ export class ContactsService {
     this.#jsonLimits = deps.jsonLimits ?? DEFAULT_JSON_LIMITS;
   }
 
-  /** When a queued write that failed `attempts` times is tried next: exponential, full jitter. */
-  #nextAttemptAt(attempts: number): string {
+  /**
+   * When a queued write that failed `attempts` times is tried next: exponential, full jitter, and
+   * never before the provider's `Retry-After` (`error.details.retryAfterMs`).
+   */
+  #nextAttemptAt(attempts: number, error?: ProviderErrorInfo | null): string {
     const cap = Math.min(
       OUTBOX_MAX_DELAY_MS,
       this.#outboxBaseDelayMs * 2 ** Math.max(0, attempts - 1),
     );
-    const wait = cap / 2 + (Math.random() * cap) / 2;
+    const wait = Math.max(cap / 2 + (Math.random() * cap) / 2, retryAfterOf(error));
     return new Date(this.#now().getTime() + wait).toISOString();
   }
 
@@ -399,6 +408,7 @@ export class ContactsService {
         status: plan.error.code === 'MISSING_REQUIRED_FIELD' ? 'SKIPPED' : 'FAILED',
         error: plan.error,
         droppedFields: plan.droppedFields,
+        details: plan.details ?? null,
       };
     }
     return {
@@ -410,7 +420,7 @@ export class ContactsService {
       attempts: 0,
       durationMs: 0,
       request: plan.request,
-      details: null,
+      details: plan.details ?? null,
     };
   }
 
@@ -469,16 +479,19 @@ export class ContactsService {
       working.set(record.id, record);
       if (this.#outbox) {
         outcomes.forEach((o, k) => {
-          if (o.status === 'FAILED' && o.error?.retryable) {
+          // A provider job still running (a Dotdigital import) is re-checked by its id, not resent.
+          const importId = o.status === 'QUEUED' ? importIdOf(o.details) : null;
+          if ((o.status === 'FAILED' && o.error?.retryable) || importId) {
             toQueue.push({
               outcome: o,
               entry: {
                 provider: o.provider,
-                kind: write.kind,
+                kind: importId ? 'poll' : write.kind,
                 gatewayId: record.id,
                 item: this.#item(adapters[k]!, p, write.options),
                 lastError: o.error,
-                nextAttemptAt: this.#nextAttemptAt(1),
+                nextAttemptAt: this.#nextAttemptAt(1, o.error),
+                importId,
               },
             });
           }
@@ -525,6 +538,18 @@ export class ContactsService {
         ? { contact: null, outcomes: [], errors: a.errors }
         : { contact: this.toContact(a.record, []), outcomes: a.outcomes, errors: [] },
     );
+  }
+
+  /** One write of the history (`Query.write`). */
+  write(id: string): Promise<OutboxItem | null> {
+    return this.#outbox ? this.#outbox.get(id) : Promise.resolve(null);
+  }
+
+  /** A page of the write history, newest first (`Query.writes`). */
+  writes(filter: WriteFilter): Promise<{ items: OutboxItem[]; hasMore: boolean }> {
+    return this.#outbox
+      ? this.#outbox.page(filter)
+      : Promise.resolve({ items: [], hasMore: false });
   }
 
   /** What waits in the outbox (`pendingWrites`), oldest first. */
@@ -585,9 +610,14 @@ export class ContactsService {
         let results: WriteResult[];
         try {
           results =
-            kind === 'update'
-              ? await adapter.updateMany(writes, ctx)
-              : await adapter.upsertMany(writes, ctx);
+            kind === 'poll' && adapter.pollMany
+              ? await adapter.pollMany(
+                  writes.map((item, n) => ({ item, importId: items[n]!.importId ?? '' })),
+                  ctx,
+                )
+              : kind === 'update'
+                ? await adapter.updateMany(writes, ctx)
+                : await adapter.upsertMany(writes, ctx);
         } catch (err) {
           this.#logger.error({ err, provider }, 'outbox delivery threw');
           results = writes.map(() => ({
@@ -606,7 +636,11 @@ export class ContactsService {
             const r = results[n]!;
             if (SUCCESS.has(r.status)) {
               await this.#recordDelivered(item, r, records[n] ?? null);
-              await outbox.remove(item.id);
+              await outbox.finish(item.id, {
+                status: 'DELIVERED',
+                remoteId: r.remoteId,
+                error: r.error,
+              });
               this.#logger.info(
                 { provider, outboxId: item.id, attempts: item.attempts, status: r.status },
                 'queued write delivered',
@@ -614,7 +648,7 @@ export class ContactsService {
             } else if (r.status === 'QUEUED' || (r.status === 'FAILED' && r.error?.retryable)) {
               await outbox.reschedule(
                 item.id,
-                this.#nextAttemptAt(item.attempts + 1),
+                this.#nextAttemptAt(item.attempts + 1, r.error),
                 r.error ?? {
                   code: 'QUEUED',
                   message: 'the provider has not finished the write yet',
@@ -622,7 +656,11 @@ export class ContactsService {
                 },
               );
             } else {
-              await outbox.remove(item.id);
+              await outbox.finish(item.id, {
+                status: 'FAILED',
+                remoteId: r.remoteId,
+                error: r.error,
+              });
               this.#logger.warn(
                 { provider, outboxId: item.id, code: r.error?.code, status: r.status },
                 'queued write failed for good and left the outbox',
@@ -785,6 +823,18 @@ export class ContactsService {
       ...(by.emails ?? []).map((email) => this.getContact({ email }, scope)),
     ]);
   }
+}
+
+/** The wait a provider asked for (`Retry-After`, kept as `details.retryAfterMs`), else 0. */
+function retryAfterOf(error: ProviderErrorInfo | null | undefined): number {
+  const wait = error?.details?.['retryAfterMs'];
+  return typeof wait === 'number' && Number.isFinite(wait) && wait > 0 ? wait : 0;
+}
+
+/** The provider job a QUEUED outcome waits for (Dotdigital's `importId`). */
+function importIdOf(details: Record<string, unknown> | null): string | null {
+  const id = details?.['importId'];
+  return typeof id === 'string' && id !== '' ? id : null;
 }
 
 /** What a read from this provider answers for (see `ProviderCapabilities.readableFields`). */

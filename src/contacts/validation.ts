@@ -98,7 +98,8 @@ const ALPHA2 = new Set(Object.keys(countries.getAlpha2Codes()));
 const emailSchema = z.email();
 const E164 = /^\+[1-9]\d{1,14}$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const OFFSET_ZONE = /^(?:(?:UTC|GMT|Z)\s*)?[+-−]\s*\d/i;
+/** A UTC offset (`+01:00`, `UTC-5`, `GMT −3`): plus sign, hyphen-minus or minus sign (U+2212). */
+const OFFSET_ZONE = /^(?:(?:UTC|GMT|Z)\s*)?[-+\u2212]\s*\d/i;
 
 const TEXT_FIELDS = [
   'externalId',
@@ -188,7 +189,7 @@ function timezone(c: Collector, path: string, value: unknown): string | null | u
     );
   }
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: s }).resolvedOptions().timeZone;
+    return ianaName(s);
   } catch {
     return c.add(
       path,
@@ -196,6 +197,17 @@ function timezone(c: Collector, path: string, value: unknown): string | null | u
       `${path} is not a known IANA time zone (e.g. America/New_York)`,
     );
   }
+}
+
+/**
+ * The IANA name the caller gave, once ICU knows it (throws when it does not). ICU answers its
+ * canonical ids, which are the legacy links (`Asia/Kolkata` → `Asia/Calcutta`, `Europe/Kyiv` →
+ * `Europe/Kiev`), so its answer is used only to fix the case of the same name
+ * (`america/new_york` → `America/New_York`); a different name is kept as sent.
+ */
+function ianaName(s: string): string {
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: s }).resolvedOptions().timeZone;
+  return resolved.toLowerCase() === s.toLowerCase() ? resolved : s;
 }
 
 function isoDate(c: Collector, path: string, value: unknown): string | null | undefined {

@@ -1,16 +1,52 @@
 import { GraphQLError } from 'graphql';
 import { type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
+import { StoreUnavailableError } from '../store/errors.js';
 import { currentRequest } from './request-context.js';
 
 /** The message every unexpected error is replaced with. */
 export const MASKED_MESSAGE = 'Unexpected error.';
 
+/** The message of `STORE_UNAVAILABLE` (the details, such as which server, are in the log only). */
+export const STORE_UNAVAILABLE_MESSAGE =
+  "The gateway's store did not answer in time; nothing is wrong with the request, retry it later.";
+
+/** The {@link StoreUnavailableError} behind `error` (GraphQL wraps what a resolver threw), if any. */
+function storeUnavailable(error: unknown): StoreUnavailableError | null {
+  let current = error;
+  for (let i = 0; i < 5; i += 1) {
+    if (current instanceof StoreUnavailableError) {
+      return current;
+    }
+    if (!(current instanceof Error)) {
+      return null;
+    }
+    current = current instanceof GraphQLError ? current.originalError : current.cause;
+  }
+  return null;
+}
+
 /**
  * Yoga's masking, with development details never attached (whatever `NODE_ENV` says) and the
  * request id added, so a caller can quote it and an operator can find the full error in the log
- * (Yoga logs the original; the logger stamps the same `requestId` on that line).
+ * (Yoga logs the original; the logger stamps the same `requestId` on that line). An unreachable
+ * store is not "Unexpected error." but `STORE_UNAVAILABLE` with `retryable: true`.
  */
 export function maskError(error: unknown, message: string): Error {
+  if (storeUnavailable(error)) {
+    const at = error instanceof GraphQLError ? error : null;
+    const requestId = currentRequest()?.id;
+    return new GraphQLError(STORE_UNAVAILABLE_MESSAGE, {
+      nodes: at?.nodes ?? null,
+      source: at?.source ?? null,
+      positions: at?.positions ?? null,
+      path: at?.path ?? null,
+      extensions: {
+        code: 'STORE_UNAVAILABLE',
+        retryable: true,
+        ...(requestId ? { requestId } : {}),
+      },
+    });
+  }
   const masked = yogaMaskError(error, message, false);
   if (masked === error || !(masked instanceof GraphQLError)) {
     return masked;

@@ -45,9 +45,20 @@ export interface WireRequest {
   body: unknown;
 }
 
+/** `details`: what the outcome's details would carry (e.g. `droppedFieldReasons`). */
 export type PlannedWrite =
-  | { ok: true; request: WireRequest; droppedFields: string[] }
-  | { ok: false; error: ProviderErrorInfo; droppedFields: string[] };
+  | {
+      ok: true;
+      request: WireRequest;
+      droppedFields: string[];
+      details?: Record<string, unknown> | null;
+    }
+  | {
+      ok: false;
+      error: ProviderErrorInfo;
+      droppedFields: string[];
+      details?: Record<string, unknown> | null;
+    };
 
 export interface ReadKey {
   by: 'email' | 'externalId' | 'remoteId';
@@ -108,6 +119,14 @@ export interface ProviderAdapter {
   upsertMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
   /** Update contacts the provider already holds, addressed by `item.remoteId`. */
   updateMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
+  /**
+   * Re-checks writes the provider accepted but had not finished (QUEUED with an `importId`, e.g. a
+   * Dotdigital import still running): one result per item, QUEUED while the job still runs.
+   */
+  pollMany?(
+    items: ReadonlyArray<{ item: WriteItem; importId: string }>,
+    ctx: CallContext,
+  ): Promise<WriteResult[]>;
   /** Read by key; `null` when the provider has no such contact. */
   readMany(
     keys: readonly ReadKey[],

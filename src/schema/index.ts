@@ -2,5 +2,6 @@ import { builder } from './builder.js';
 import './contact.js';
 import './pending.js';
 import './provider.js';
+import './writes.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

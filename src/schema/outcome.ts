@@ -31,7 +31,7 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
     }),
     droppedFields: t.exposeStringList('droppedFields', {
       description:
-        'Unified fields (dotted, e.g. `address.city`, `customFields.plan`) this provider could not take or could not clear. Never silent.',
+        'Unified fields (dotted, e.g. `address.city`, `customFields.plan`) this provider could not take or could not clear. Never silent: the reason of each is in `details.droppedFieldReasons` (field → reason; Dotdigital and Salesforce MC).',
     }),
     error: t.field({
       type: ProviderErrorRef,

@@ -52,6 +52,8 @@ builder.queryFields((t) => ({
     type: [PendingWriteRef],
     description:
       'Writes waiting in the outbox, oldest first: what waits and why. Needs scope `contacts:read`.',
+    deprecationReason:
+      'Use `writes(status: QUEUED)`: the write history, which also keeps how each write ended.',
     authScopes: { 'contacts:read': true },
     args: {
       limit: t.arg.int({ description: 'At most this many (1–1000).', defaultValue: 100 }),

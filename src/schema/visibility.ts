@@ -36,6 +36,8 @@ export const OPERATIONAL_DETAILS: ReadonlySet<string> = new Set([
   'rateLimitResetAt',
   'requiredScope',
   'errorcode',
+  // Unified field → why this provider dropped it: field names and rules, no contact data.
+  'droppedFieldReasons',
 ]);
 
 export function canReadContacts(ctx: GraphQLContext): boolean {

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolClient } from 'pg';
+import { classifyPgError, StoreUnavailableError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Something SQL can be sent to: the database itself, or one open transaction. */
@@ -25,6 +26,11 @@ export interface Database extends Queryable {
    * `fn` use `tx` only: on the embedded engine the database itself waits for the transaction.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Whether the database answers `SELECT 1` within `timeoutMs` (readiness). Resolves; never
+   * throws: `null` when it answered, else why not (without credentials).
+   */
+  ping(timeoutMs: number): Promise<string | null>;
   /** Releases this handle (the embedded instance closes with its last handle). */
   close(): Promise<void>;
 }
@@ -38,7 +44,22 @@ export interface OpenDatabaseOptions {
   schema?: string | undefined;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number | undefined;
+  /**
+   * PostgreSQL: longest wait for a connection (opening one, or a free one of the pool) before the
+   * store counts as unavailable (`DATABASE_CONNECT_TIMEOUT_MS`). @default 5000
+   */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * PostgreSQL: longest one statement may run or wait for its answer (server-side
+   * `statement_timeout` and the driver's read timeout, `DATABASE_STATEMENT_TIMEOUT_MS`). @default 10000
+   */
+  statementTimeoutMs?: number | undefined;
 }
+
+/** @see OpenDatabaseOptions.connectTimeoutMs */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** @see OpenDatabaseOptions.statementTimeoutMs */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
 
 /** A transaction that can also run multi-statement SQL without parameters (migrations). */
 interface Tx extends Queryable {
@@ -50,6 +71,26 @@ interface Engine {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   release(): Promise<void>;
+}
+
+/** `SELECT 1` on `engine` within `timeoutMs`: `null` when it answered, else the reason. */
+async function ping(engine: Engine, timeoutMs: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      engine.query('SELECT 1').then(
+        () => null,
+        (err: unknown) =>
+          err instanceof StoreUnavailableError ? err.message : 'the database refused SELECT 1',
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -65,7 +106,11 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   }
   const engine =
     typeof opts.databaseUrl === 'string' && opts.databaseUrl !== ''
-      ? await openPostgres(opts.databaseUrl, opts.poolSize ?? 10)
+      ? await openPostgres(opts.databaseUrl, {
+          poolSize: opts.poolSize ?? 10,
+          connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+        })
       : await openEmbedded(opts.dataDir);
   try {
     await migrate(engine, schema);
@@ -81,6 +126,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     table: (name) => `${qualified}.${quoteIdent(name)}`,
     query: (sql, params) => engine.query(sql, params),
     transaction: (fn) => engine.transaction(fn),
+    ping: (timeoutMs) => ping(engine, timeoutMs),
     async close() {
       if (!closed) {
         closed = true;
@@ -123,42 +169,96 @@ async function migrate(engine: Engine, schema: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-async function openPostgres(url: string, poolSize: number): Promise<Engine> {
+interface PostgresOptions {
+  poolSize: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+/** `host:port/database` of a connection string, without credentials (for messages). */
+export function describeServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host || 'localhost'}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '[unparsable DATABASE_URL]';
+  }
+}
+
+/**
+ * Every wait on the server is bounded: a connection (new or from the pool) within
+ * `connectTimeoutMs`, a statement within `statementTimeoutMs` (the server cancels it, and the
+ * driver stops waiting for an answer that never comes, e.g. a paused server or a silent port).
+ * Errors that mean the server is unreachable become {@link StoreUnavailableError}.
+ */
+async function openPostgres(url: string, opts: PostgresOptions): Promise<Engine> {
   const { default: pg } = await import('pg');
-  const pool: Pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool: Pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    statement_timeout: opts.statementTimeoutMs,
+    query_timeout: opts.statementTimeoutMs,
+    keepAlive: true,
+  });
   // An idle client losing its connection must not crash the process: the pool drops it and the
   // next query opens a new one (and fails loudly if the server is really gone).
   pool.on('error', () => {});
+  const where = {
+    server: describeServer(url),
+    connectTimeoutMs: opts.connectTimeoutMs,
+    statementTimeoutMs: opts.statementTimeoutMs,
+  };
+  const isSqlError = (err: unknown) => err instanceof pg.DatabaseError;
+  /** Runs `op`; an unreachable server becomes a StoreUnavailableError, SQL errors stay as they are. */
+  const guard = async <T>(op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      throw classifyPgError(err, isSqlError, where) ?? err;
+    }
+  };
   const txOf = (client: PoolClient): Tx => ({
     async query<T>(sql: string, params?: unknown[]) {
-      return (await client.query(sql, params)).rows as T[];
+      return (await guard(() => client.query(sql, params))).rows as T[];
     },
     async exec(sql: string) {
-      await client.query(sql);
+      await guard(() => client.query(sql));
     },
   });
   return {
     engine: 'postgres',
     async query<T>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params)).rows as T[];
+      return (await guard(() => pool.query(sql, params))).rows as T[];
     },
     async transaction<T>(fn: (tx: Tx) => Promise<T>) {
-      const client = await pool.connect();
+      const client = await guard(() => pool.connect());
       let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
+        await guard(() => client.query('BEGIN'));
         try {
           const out = await fn(txOf(client));
-          await client.query('COMMIT');
+          await guard(() => client.query('COMMIT'));
           return out;
         } catch (err) {
-          try {
-            await client.query('ROLLBACK');
-          } catch (rollbackErr) {
-            broken = rollbackErr as Error;
+          if (err instanceof StoreUnavailableError) {
+            // No ROLLBACK on a connection that does not answer (it would wait as long again):
+            // the server rolls back when the connection is destroyed.
+            broken = err;
+          } else {
+            try {
+              await client.query('ROLLBACK');
+            } catch (rollbackErr) {
+              broken = rollbackErr as Error;
+            }
           }
           throw err;
         }
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) {
+          broken ??= err;
+        }
+        throw err;
       } finally {
         // A connection whose ROLLBACK failed is in an unknown state: destroy it, not reuse it.
         client.release(broken ?? false);

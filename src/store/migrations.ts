@@ -54,4 +54,53 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due_idx ON {schema}.outbox (next_attempt_at, seq);
   CREATE INDEX outbox_created_idx ON {schema}.outbox (created_at, seq);
   `,
+  // 2: the write history (outbox rows stay after they end), background jobs (webhook events,
+  // async batches) and async batches with their items.
+  `
+  ALTER TABLE {schema}.outbox
+    ADD COLUMN status     text NOT NULL DEFAULT 'QUEUED',
+    ADD COLUMN updated_at timestamptz,
+    ADD COLUMN ended_at   timestamptz,
+    ADD COLUMN remote_id  text,
+    ADD COLUMN import_id  text;
+  UPDATE {schema}.outbox SET updated_at = created_at;
+  ALTER TABLE {schema}.outbox ALTER COLUMN updated_at SET NOT NULL;
+  DROP INDEX {schema}.outbox_due_idx;
+  CREATE INDEX outbox_due_idx ON {schema}.outbox (next_attempt_at, seq) WHERE ended_at IS NULL;
+  CREATE INDEX outbox_updated_idx ON {schema}.outbox (updated_at);
+  CREATE INDEX outbox_ended_idx ON {schema}.outbox (ended_at) WHERE ended_at IS NOT NULL;
+
+  CREATE TABLE {schema}.jobs (
+    seq              bigserial UNIQUE,
+    id               text PRIMARY KEY,
+    type             text NOT NULL,
+    payload          jsonb NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL,
+    leased_until     timestamptz,
+    last_error       text,
+    created_at       timestamptz NOT NULL,
+    done_at          timestamptz
+  );
+  CREATE INDEX jobs_due_idx ON {schema}.jobs (next_attempt_at, seq) WHERE done_at IS NULL;
+  CREATE INDEX jobs_done_idx ON {schema}.jobs (done_at) WHERE done_at IS NOT NULL;
+
+  CREATE TABLE {schema}.batches (
+    id            text PRIMARY KEY,
+    status        text NOT NULL,
+    options       jsonb NOT NULL,
+    total         integer NOT NULL,
+    created_at    timestamptz NOT NULL,
+    completed_at  timestamptz
+  );
+  CREATE TABLE {schema}.batch_items (
+    batch_id    text NOT NULL REFERENCES {schema}.batches (id) ON DELETE CASCADE,
+    idx         integer NOT NULL,
+    input       jsonb,
+    contact_id  text,
+    result      jsonb,
+    succeeded   boolean,
+    PRIMARY KEY (batch_id, idx)
+  );
+  `,
 ];

@@ -13,6 +13,8 @@ export interface GatewayStores {
   identity: IdentityStore;
   idempotency: IdempotencyStore;
   outbox: OutboxStore;
+  /** Whether the database answers within `timeoutMs`: `null` when it did, else why not (readiness). */
+  ping(timeoutMs: number): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export async function openStores(
   const db = await openDatabase({
     databaseUrl,
     dataDir: storage.dataDir,
+    connectTimeoutMs: storage.connectTimeoutMs,
+    statementTimeoutMs: storage.statementTimeoutMs,
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
   const stores = createSqlStores(db, {
@@ -41,6 +45,7 @@ export async function openStores(
     identity: stores.identity,
     idempotency: stores.idempotency,
     outbox: stores.outbox,
+    ping: (timeoutMs) => db.ping(timeoutMs),
     async close() {
       await stores.identity.close();
       await stores.idempotency.close();

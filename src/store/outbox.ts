@@ -3,8 +3,32 @@ import type { ProviderId } from '../contacts/model.js';
 import type { ProviderErrorInfo } from '../errors.js';
 import type { WriteItem } from '../providers/types.js';
 
-/** Which adapter method delivers an outbox item. */
-export type OutboxKind = 'upsert' | 'update';
+/**
+ * Which adapter method delivers an outbox item: `poll` re-checks a provider's asynchronous job
+ * (a Dotdigital import still running) by its `importId` instead of sending the write again.
+ */
+export type OutboxKind = 'upsert' | 'update' | 'poll';
+
+/** Where a queued write stands (`Write.status`). */
+export type WriteStatus = 'QUEUED' | 'DELIVERING' | 'DELIVERED' | 'FAILED';
+
+/** How a queued write ended. */
+export interface WriteEnd {
+  status: 'DELIVERED' | 'FAILED';
+  /** The provider's id of the contact once delivered. */
+  remoteId: string | null;
+  /** Why it failed for good (null when delivered). */
+  error: ProviderErrorInfo | null;
+}
+
+/** Which writes `page` lists (newest first). */
+export interface WriteFilter {
+  status?: WriteStatus | null | undefined;
+  provider?: ProviderId | null | undefined;
+  /** Only writes older than this cursor (`OutboxItem.cursor` of the last one seen). */
+  after?: string | null | undefined;
+  first: number;
+}
 
 /**
  * A provider write the gateway accepted but could not deliver yet (its retries ended on a
@@ -26,6 +50,18 @@ export interface OutboxItem {
   /** Why it waits. */
   lastError: ProviderErrorInfo | null;
   createdAt: string;
+  /** QUEUED (waiting), DELIVERING (taken by a delivery run), DELIVERED or FAILED (ended). */
+  status: WriteStatus;
+  /** When it last changed (ISO). */
+  updatedAt: string;
+  /** When it ended (DELIVERED or FAILED), else null. */
+  endedAt: string | null;
+  /** The provider's id of the contact once delivered. */
+  remoteId: string | null;
+  /** The provider's asynchronous job this write waits for (Dotdigital's import id). */
+  importId: string | null;
+  /** Opaque position for paging (`WriteFilter.after`). */
+  cursor: string;
 }
 
 export interface NewOutboxItem {
@@ -35,6 +71,8 @@ export interface NewOutboxItem {
   item: WriteItem;
   lastError: ProviderErrorInfo | null;
   nextAttemptAt: string;
+  /** For `poll`: the provider's job to re-check. */
+  importId?: string | null;
 }
 
 export interface OutboxStore {
@@ -46,32 +84,68 @@ export interface OutboxStore {
    * LOCKED`). An item whose lease ran out (its taker died) is due again.
    */
   claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxItem[]>;
-  /** Delivered, or failed for good: the item leaves the outbox. */
+  /** Deletes the item and its history. */
   remove(id: string): Promise<void>;
+  /**
+   * Delivered, or failed for good: the item leaves the queue and stays in the write history
+   * (until `purge`). Returns it as it now stands (null when unknown or already ended).
+   */
+  finish(id: string, end: WriteEnd): Promise<OutboxItem | null>;
   /** Still failing (retryable): try again at `nextAttemptAt`, lease released. */
   reschedule(id: string, nextAttemptAt: string, lastError: ProviderErrorInfo): Promise<void>;
-  /** What waits, oldest first (at most `limit`). */
+  /** What waits (QUEUED or DELIVERING), oldest first (at most `limit`). */
   list(limit: number): Promise<OutboxItem[]>;
+  /** One write of the history, waiting or ended. */
+  get(id: string): Promise<OutboxItem | null>;
+  /** The write history, newest first, filtered; `hasMore` when more match after these. */
+  page(filter: WriteFilter): Promise<{ items: OutboxItem[]; hasMore: boolean }>;
+  /** Writes that changed at or after `since` (ISO), for change notifications. */
+  changedSince(since: string, limit: number): Promise<OutboxItem[]>;
+  /** Forgets ended writes that ended before `before` (ISO). Returns how many. */
+  purge(before: string): Promise<number>;
   close(): Promise<void>;
 }
 
 interface Row extends OutboxItem {
   leasedUntil: number;
+  seq: number;
+}
+
+/** A `seq` as a paging cursor, and back. */
+export const cursorOf = (seq: number | string): string =>
+  Buffer.from(`w:${seq}`).toString('base64url');
+export function seqOfCursor(cursor: string | null | undefined): number | null {
+  if (!cursor) {
+    return null;
+  }
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const seq = text.startsWith('w:') ? Number(text.slice(2)) : Number.NaN;
+  return Number.isSafeInteger(seq) && seq >= 0 ? seq : null;
 }
 
 /** In-process outbox (lost on restart): for tests and the in-memory store. */
 export function createMemoryOutboxStore(): OutboxStore {
   const rows = new Map<string, Row>();
-  const copy = ({ leasedUntil: _l, ...item }: Row): OutboxItem => structuredClone(item);
+  let seq = 0;
+  const copy = ({ leasedUntil: _l, seq: _s, ...item }: Row): OutboxItem => structuredClone(item);
+  const stamp = () => new Date().toISOString();
   return {
     async enqueue(items, now) {
-      return items.map((n) => {
+      return items.map(({ importId, ...n }) => {
+        seq += 1;
         const row: Row = {
           ...structuredClone(n),
           id: randomUUID(),
           attempts: 0,
           createdAt: now,
           leasedUntil: 0,
+          status: 'QUEUED',
+          updatedAt: stamp(),
+          endedAt: null,
+          remoteId: null,
+          importId: importId ?? null,
+          seq,
+          cursor: cursorOf(seq),
         };
         rows.set(row.id, row);
         return copy(row);
@@ -80,31 +154,89 @@ export function createMemoryOutboxStore(): OutboxStore {
     async claimDue(now, limit, leaseMs) {
       const at = Date.parse(now);
       const due = [...rows.values()]
-        .filter((r) => Date.parse(r.nextAttemptAt) <= at && r.leasedUntil <= at)
-        .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt))
+        .filter(
+          (r) => r.endedAt === null && Date.parse(r.nextAttemptAt) <= at && r.leasedUntil <= at,
+        )
+        .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.seq - b.seq)
         .slice(0, limit);
       for (const r of due) {
         r.leasedUntil = at + leaseMs;
         r.attempts += 1;
+        r.status = 'DELIVERING';
+        r.updatedAt = stamp();
       }
       return due.map(copy);
     },
     async remove(id) {
       rows.delete(id);
     },
+    async finish(id, end) {
+      const r = rows.get(id);
+      if (!r || r.endedAt !== null) {
+        return null;
+      }
+      r.status = end.status;
+      r.remoteId = end.remoteId;
+      if (end.error) {
+        r.lastError = structuredClone(end.error);
+      }
+      r.leasedUntil = 0;
+      r.updatedAt = stamp();
+      r.endedAt = r.updatedAt;
+      return copy(r);
+    },
     async reschedule(id, nextAttemptAt, lastError) {
       const r = rows.get(id);
-      if (r) {
+      if (r && r.endedAt === null) {
         r.nextAttemptAt = nextAttemptAt;
         r.lastError = structuredClone(lastError);
         r.leasedUntil = 0;
+        r.status = 'QUEUED';
+        r.updatedAt = stamp();
       }
     },
     async list(limit) {
       return [...rows.values()]
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .filter((r) => r.endedAt === null)
+        .sort((a, b) => a.seq - b.seq)
         .slice(0, limit)
         .map(copy);
+    },
+    async get(id) {
+      const r = rows.get(id);
+      return r ? copy(r) : null;
+    },
+    async page(filter) {
+      const after = seqOfCursor(filter.after);
+      const matching = [...rows.values()]
+        .filter(
+          (r) =>
+            (!filter.status || r.status === filter.status) &&
+            (!filter.provider || r.provider === filter.provider) &&
+            (after === null || r.seq < after),
+        )
+        .sort((a, b) => b.seq - a.seq);
+      return {
+        items: matching.slice(0, filter.first).map(copy),
+        hasMore: matching.length > filter.first,
+      };
+    },
+    async changedSince(since, limit) {
+      return [...rows.values()]
+        .filter((r) => r.updatedAt >= since)
+        .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt))
+        .slice(0, limit)
+        .map(copy);
+    },
+    async purge(before) {
+      let n = 0;
+      for (const [id, r] of rows) {
+        if (r.endedAt !== null && r.endedAt < before) {
+          rows.delete(id);
+          n += 1;
+        }
+      }
+      return n;
     },
     async close() {
       rows.clear();

@@ -3,7 +3,14 @@ import type { ProviderId } from '../contacts/model.js';
 import type { ProviderErrorInfo } from '../errors.js';
 import type { WriteItem } from '../providers/types.js';
 import type { Database } from './db.js';
-import type { OutboxItem, OutboxKind, OutboxStore } from './outbox.js';
+import {
+  cursorOf,
+  type OutboxItem,
+  type OutboxKind,
+  type OutboxStore,
+  seqOfCursor,
+  type WriteStatus,
+} from './outbox.js';
 import { iso, json } from './sql.js';
 
 interface Row {
@@ -17,10 +24,15 @@ interface Row {
   last_error: ProviderErrorInfo | null;
   created_at: Date | string;
   seq: string | number;
+  status: WriteStatus;
+  updated_at: Date | string;
+  ended_at: Date | string | null;
+  remote_id: string | null;
+  import_id: string | null;
 }
 
 const COLUMNS =
-  'id, provider, kind, gateway_id, item, attempts, next_attempt_at, last_error, created_at, seq';
+  'id, provider, kind, gateway_id, item, attempts, next_attempt_at, last_error, created_at, seq, status, updated_at, ended_at, remote_id, import_id';
 
 const toItem = (r: Row): OutboxItem => ({
   id: r.id,
@@ -32,9 +44,15 @@ const toItem = (r: Row): OutboxItem => ({
   nextAttemptAt: iso(r.next_attempt_at),
   lastError: r.last_error ?? null,
   createdAt: iso(r.created_at),
+  status: r.status,
+  updatedAt: iso(r.updated_at),
+  endedAt: r.ended_at === null ? null : iso(r.ended_at),
+  remoteId: r.remote_id ?? null,
+  importId: r.import_id ?? null,
+  cursor: cursorOf(r.seq),
 });
 
-/** Rows per INSERT statement (8 parameters each, well under PostgreSQL's 65535). */
+/** Rows per INSERT statement (10 parameters each, well under PostgreSQL's 65535). */
 const INSERT_CHUNK = 500;
 
 /**
@@ -49,6 +67,7 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       if (items.length === 0) {
         return [];
       }
+      const stamp = new Date().toISOString();
       const out: OutboxItem[] = items.map((n) => ({
         id: randomUUID(),
         provider: n.provider,
@@ -59,6 +78,12 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
         nextAttemptAt: iso(n.nextAttemptAt),
         lastError: n.lastError === null ? null : structuredClone(n.lastError),
         createdAt: iso(now),
+        status: 'QUEUED',
+        updatedAt: stamp,
+        endedAt: null,
+        remoteId: null,
+        importId: n.importId ?? null,
+        cursor: '',
       }));
       const insert = async (q: Pick<Database, 'query'>, chunk: OutboxItem[]) => {
         const params: unknown[] = [];
@@ -73,14 +98,20 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
             o.nextAttemptAt,
             o.lastError === null ? null : json(o.lastError),
             o.createdAt,
+            o.updatedAt,
+            o.importId,
           );
-          return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}::jsonb, $${p + 6}::timestamptz, $${p + 7}::jsonb, $${p + 8}::timestamptz)`;
+          return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}::jsonb, $${p + 6}::timestamptz, $${p + 7}::jsonb, $${p + 8}::timestamptz, $${p + 9}::timestamptz, $${p + 10})`;
         });
-        await q.query(
-          `INSERT INTO ${t} (id, provider, kind, gateway_id, item, next_attempt_at, last_error, created_at)
-           VALUES ${values.join(', ')}`,
+        const rows = await q.query<{ id: string; seq: string | number }>(
+          `INSERT INTO ${t} (id, provider, kind, gateway_id, item, next_attempt_at, last_error, created_at, updated_at, import_id)
+           VALUES ${values.join(', ')} RETURNING id, seq`,
           params,
         );
+        const seqs = new Map(rows.map((r) => [r.id, r.seq]));
+        for (const o of chunk) {
+          o.cursor = cursorOf(seqs.get(o.id) ?? 0);
+        }
       };
       if (out.length <= INSERT_CHUNK) {
         await insert(db, out);
@@ -103,7 +134,8 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       const rows = await db.query<Row>(
         `WITH due AS (
            SELECT id FROM ${t}
-            WHERE next_attempt_at <= $1::timestamptz
+            WHERE ended_at IS NULL
+              AND next_attempt_at <= $1::timestamptz
               AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
             ORDER BY next_attempt_at, seq
             LIMIT $2
@@ -111,13 +143,15 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
          )
          UPDATE ${t} o
             SET leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000),
-                attempts = o.attempts + 1
+                attempts = o.attempts + 1,
+                status = 'DELIVERING',
+                updated_at = $4::timestamptz
            FROM due
           WHERE o.id = due.id
          RETURNING ${COLUMNS.split(', ')
            .map((c) => `o.${c}`)
            .join(', ')}`,
-        [now, limit, leaseMs],
+        [now, limit, leaseMs, new Date().toISOString()],
       );
       return rows
         .sort(
@@ -132,21 +166,76 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       await db.query(`DELETE FROM ${t} WHERE id = $1`, [id]);
     },
 
+    async finish(id, end) {
+      const rows = await db.query<Row>(
+        `UPDATE ${t} SET status = $2, remote_id = $3, last_error = COALESCE($4::jsonb, last_error),
+                leased_until = NULL, updated_at = $5::timestamptz, ended_at = $5::timestamptz
+          WHERE id = $1 AND ended_at IS NULL
+         RETURNING ${COLUMNS}`,
+        [
+          id,
+          end.status,
+          end.remoteId,
+          end.error ? json(end.error) : null,
+          new Date().toISOString(),
+        ],
+      );
+      return rows[0] ? toItem(rows[0]) : null;
+    },
+
     async reschedule(id, nextAttemptAt, lastError) {
       await db.query(
         `UPDATE ${t} SET next_attempt_at = $2::timestamptz, last_error = $3::jsonb,
-                leased_until = NULL
-          WHERE id = $1`,
-        [id, nextAttemptAt, json(lastError)],
+                leased_until = NULL, status = 'QUEUED', updated_at = $4::timestamptz
+          WHERE id = $1 AND ended_at IS NULL`,
+        [id, nextAttemptAt, json(lastError), new Date().toISOString()],
       );
     },
 
     async list(limit) {
       const rows = await db.query<Row>(
-        `SELECT ${COLUMNS} FROM ${t} ORDER BY created_at, seq LIMIT $1`,
+        `SELECT ${COLUMNS} FROM ${t} WHERE ended_at IS NULL ORDER BY seq LIMIT $1`,
         [Math.max(0, limit)],
       );
       return rows.map(toItem);
+    },
+
+    async get(id) {
+      const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM ${t} WHERE id = $1`, [id]);
+      return rows[0] ? toItem(rows[0]) : null;
+    },
+
+    async page(filter) {
+      const after = seqOfCursor(filter.after);
+      const rows = await db.query<Row>(
+        `SELECT ${COLUMNS} FROM ${t}
+          WHERE ($1::text IS NULL OR status = $1)
+            AND ($2::text IS NULL OR provider = $2)
+            AND ($3::bigint IS NULL OR seq < $3)
+          ORDER BY seq DESC LIMIT $4`,
+        [filter.status ?? null, filter.provider ?? null, after, Math.max(0, filter.first) + 1],
+      );
+      return {
+        items: rows.slice(0, filter.first).map(toItem),
+        hasMore: rows.length > filter.first,
+      };
+    },
+
+    async changedSince(since, limit) {
+      const rows = await db.query<Row>(
+        `SELECT ${COLUMNS} FROM ${t} WHERE updated_at >= $1::timestamptz
+          ORDER BY updated_at, seq LIMIT $2`,
+        [since, limit],
+      );
+      return rows.map(toItem);
+    },
+
+    async purge(before) {
+      const rows = await db.query<{ id: string }>(
+        `DELETE FROM ${t} WHERE ended_at IS NOT NULL AND ended_at < $1::timestamptz RETURNING id`,
+        [before],
+      );
+      return rows.length;
     },
 
     async close() {

@@ -86,29 +86,46 @@ function entryIndex(entry: DoBulkEntry): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** A per-item status: `201`/`created` → true, `200`/`updated` → false, unknown → undefined. */
+/**
+ * A per-item word: `created: true|false`, or `action`/`status`/`result` `created` / `updated`.
+ * HTTP statuses are no evidence: DO-1 documents 201 for every successful upsert, created or not,
+ * and no other success status. Unknown → undefined.
+ */
 function explicitCreated(entry: DoBulkEntry): boolean | undefined {
   if (typeof entry['created'] === 'boolean') {
     return entry['created'];
   }
   for (const raw of [entry['status'], entry['action'], entry['result']]) {
-    if (raw === 201) {
-      return true;
-    }
-    if (raw === 200) {
-      return false;
-    }
     if (typeof raw === 'string') {
       const w = raw.toLowerCase();
-      if (w === '201' || w === 'created' || w === 'create' || w === 'inserted') {
+      if (w === 'created' || w === 'create' || w === 'inserted') {
         return true;
       }
-      if (w === '200' || w === 'updated' || w === 'update') {
+      if (w === 'updated' || w === 'update') {
         return false;
       }
     }
   }
   return undefined;
+}
+
+/**
+ * Whether an upserted contact was created, from what its answer proves (#15 item 7): the id the
+ * gateway had already linked for this contact means it was updated (another id: a new contact);
+ * else `updated_at` later than `inserted_at` means updated, equal means created. With neither
+ * (the timestamps are required by DO-1 but may be missing or unparsable) it is CREATED, the meaning
+ * DO-1 gives its only success status, 201.
+ */
+export function provesCreated(contact: DoWireContact, linkedRemoteId: string | null): boolean {
+  if (linkedRemoteId !== null) {
+    return linkedRemoteId !== contact.id;
+  }
+  const inserted = typeof contact.inserted_at === 'string' ? Date.parse(contact.inserted_at) : NaN;
+  const updated = typeof contact.updated_at === 'string' ? Date.parse(contact.updated_at) : NaN;
+  if (Number.isFinite(inserted) && Number.isFinite(updated)) {
+    return updated <= inserted;
+  }
+  return true;
 }
 
 function asStatus(raw: unknown): number | null {
@@ -123,9 +140,8 @@ function entryStatus(entry: DoBulkEntry, errors: readonly DoErrorObject[]): numb
 
 /**
  * What happened to each requested item, in request order.
- * Created vs updated: the entry's own word (`status` 201/200, `action`, `created`) when it has one;
- * else the id the gateway already had means UPDATED; else equal `inserted_at` and `updated_at` mean
- * CREATED (a heuristic: nothing else is documented).
+ * Created vs updated: the entry's own word (`action`, `created`) when it has one, else
+ * `provesCreated` (the linked id, then the timestamps); never an HTTP status.
  */
 export function interpretBulkAnswer(
   requests: readonly DoContactBody[],
@@ -205,16 +221,7 @@ export function interpretBulkAnswer(
         ? { kind: 'failed', errors, status: entryStatus(p.entry, errors) }
         : { kind: 'missing' };
     }
-    let created = explicitCreated(p.entry);
-    const known = remoteIds[j] ?? null;
-    if (created === undefined && known !== null) {
-      created = known !== p.contact.id;
-    }
-    if (created === undefined) {
-      const ins = p.contact.inserted_at;
-      const upd = p.contact.updated_at;
-      created = typeof ins === 'string' && typeof upd === 'string' ? ins === upd : true;
-    }
+    const created = explicitCreated(p.entry) ?? provesCreated(p.contact, remoteIds[j] ?? null);
     return { kind: 'written', created, contact: p.contact };
   });
 }

@@ -206,12 +206,15 @@ export function createDigitalOnboardingClient(http: HttpClient) {
       return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
     },
 
-    /** Single `POST /v2/partner/contacts`: 201 created, 200 updated (either is accepted). */
+    /**
+     * Single `POST /v2/partner/contacts`: DO-1 documents 201 (any 2xx with a contact is taken).
+     * The status says nothing about created vs updated; the caller decides from the contact.
+     */
     async upsertOne(
       req: HttpRequest,
       stats: CallStats,
       signal?: AbortSignal,
-    ): Promise<{ created: boolean; contact: DoWireContact }> {
+    ): Promise<DoWireContact> {
       const res = await http.request(withSignal(req, signal), stats);
       if (res.status !== 200 && res.status !== 201) {
         throw digitalOnboardingError(res);
@@ -220,7 +223,7 @@ export function createDigitalOnboardingClient(http: HttpClient) {
       if (!contact) {
         throw malformed(res, 'a body that is not a contact');
       }
-      return { created: res.status === 201, contact };
+      return contact;
     },
 
     /**

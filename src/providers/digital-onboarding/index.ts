@@ -16,7 +16,7 @@ import type {
   WriteItem,
   WriteResult,
 } from '../types.js';
-import { blamedItems, interpretBulkAnswer } from './bulk.js';
+import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
 import {
   createDigitalOnboardingClient,
   DO_PATHS,
@@ -150,7 +150,9 @@ export function createDigitalOnboardingAdapter(
     const req = singleRequest(p, false);
     const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
       p.plan.method === 'POST'
-        ? client.upsertOne(req, ctx.stats, ctx.signal)
+        ? client
+            .upsertOne(req, ctx.stats, ctx.signal)
+            .then((contact) => ({ created: provesCreated(contact, p.item.remoteId), contact }))
         : client.patch(req, ctx.stats, ctx.signal).then((contact) => ({ created: false, contact })),
     );
     const common = {

@@ -18,6 +18,7 @@ import type {
 import { createDotdigitalClient } from './client.js';
 import {
   dotdigitalFields,
+  dropDetails,
   fromWireContact,
   type Lookup,
   matchKey,
@@ -77,7 +78,18 @@ export function createDotdigitalAdapter(
   const concurrency = Math.max(1, config.concurrency);
 
   function prepare(item: WriteItem): Prepared | WriteResult {
-    return prepareWrite(item, toWireContact(item, map));
+    const mapped = toWireContact(item, map);
+    const prepared = prepareWrite(item, mapped);
+    if (!mapped.ok && 'status' in prepared) {
+      prepared.details = dropDetails(mapped.droppedFieldReasons);
+    }
+    return prepared;
+  }
+
+  /** Outcome details: the reasons of the drops, then what the call adds (`importId` …). */
+  function detailsOf(p: Prepared, extra: Record<string, unknown> = {}) {
+    const details = { ...extra, ...dropDetails(p.plan.droppedFieldReasons) };
+    return Object.keys(details).length > 0 ? details : null;
   }
 
   function singleRequest(plan: WritePlan) {
@@ -93,6 +105,7 @@ export function createDotdigitalAdapter(
       attempts: outcome.attempts,
       durationMs: elapsed(start),
       droppedFields: p.plan.droppedFields,
+      details: detailsOf(p),
     };
     if (!outcome.ok) {
       return failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId });
@@ -238,6 +251,7 @@ export function createDotdigitalAdapter(
           attempts,
           durationMs,
           droppedFields: p.plan.droppedFields,
+          details: detailsOf(p),
           remoteId: p.item.remoteId,
         }),
       );
@@ -246,28 +260,56 @@ export function createDotdigitalAdapter(
     const { status, lastError } = await waitForImport(importId, ctx);
     const durationMs = elapsed(start);
     const common = (p: Prepared) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
-
-    if (status === null) {
-      return group.map((p) =>
-        writeResult('QUEUED', {
-          ...common(p),
-          remoteId: p.item.remoteId,
-          details: { importId },
-          error: lastError,
+    const out = importOutcomes(importId, entries, status, lastError, common);
+    return group.map(
+      (p) =>
+        out.get(p) ??
+        failedResult({
+          code: 'INTERNAL',
+          message: 'Dotdigital import lost an item',
+          retryable: false,
         }),
-      );
+    );
+  }
+
+  /**
+   * Each entry's outcome from an import's status: QUEUED while it runs (`status` null), else what
+   * its report says of the contact (created, updated, or its failures, e.g. globallySuppressed).
+   */
+  function importOutcomes(
+    importId: string,
+    entries: ReadonlyMap<string, { members: Prepared[] }>,
+    status: ImportStatus | null,
+    lastError: ProviderErrorInfo | null,
+    common: (p: Prepared) => { attempts: number; durationMs: number; droppedFields: string[] },
+  ): Map<Prepared, WriteResult> {
+    const out = new Map<Prepared, WriteResult>();
+    if (status === null) {
+      for (const entry of entries.values()) {
+        for (const p of entry.members) {
+          out.set(
+            p,
+            writeResult('QUEUED', {
+              ...common(p),
+              remoteId: p.item.remoteId,
+              details: detailsOf(p, { importId }),
+              error: lastError,
+            }),
+          );
+        }
+      }
+      return out;
     }
     const state = readImportState(status.status);
     const { results, failures } = indexImport(status);
-    const out = new Map<Prepared, WriteResult>();
     for (const [key, entry] of entries) {
       const hit = results.get(key);
       const failure = failures.get(key);
       for (const p of entry.members) {
-        const details: Record<string, unknown> = { importId };
-        if (entry.members.length > 1) {
-          details['mergedWith'] = entry.members.length - 1;
-        }
+        const details = detailsOf(p, {
+          importId,
+          ...(entry.members.length > 1 ? { mergedWith: entry.members.length - 1 } : {}),
+        });
         if (hit) {
           // Written; a data set of it (lists, preferences, consent) may still have failed.
           out.set(
@@ -313,12 +355,85 @@ export function createDotdigitalAdapter(
         }
       }
     }
-    return group.map(
+    return out;
+  }
+
+  /**
+   * Re-checks imports the gateway answered QUEUED (`importMaxWaitMs` ran out): one status call
+   * per import, its contacts matched back by identifier as when the import was waited for.
+   */
+  async function pollImports(
+    items: ReadonlyArray<{ item: WriteItem; importId: string }>,
+    ctx: CallContext,
+  ): Promise<WriteResult[]> {
+    const byImport = new Map<string, Map<string, { members: Prepared[] }>>();
+    const prepared = items.map(({ item, importId }) => {
+      const p = prepare(item);
+      if ('item' in p) {
+        const entries = byImport.get(importId) ?? new Map<string, { members: Prepared[] }>();
+        byImport.set(importId, entries);
+        const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
+        const entry = entries.get(key);
+        if (entry) {
+          entry.members.push(p);
+        } else {
+          entries.set(key, { members: [p] });
+        }
+      }
+      return p;
+    });
+    const out = new Map<Prepared, WriteResult>();
+    await Promise.all(
+      [...byImport].map(async ([importId, entries]) => {
+        const start = performance.now();
+        const polled = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
+          client.importStatus(importId, ctx.stats, ctx.signal),
+        );
+        const running = polled.ok && readImportState(polled.value.status) === 'RUNNING';
+        const common = (p: Prepared) => ({
+          attempts: polled.attempts,
+          durationMs: elapsed(start),
+          droppedFields: p.plan.droppedFields,
+        });
+        if (!polled.ok) {
+          const error = polled.error.toInfo();
+          for (const entry of entries.values()) {
+            for (const p of entry.members) {
+              out.set(
+                p,
+                failedResult(error, {
+                  ...common(p),
+                  remoteId: p.item.remoteId,
+                  details: { importId },
+                }),
+              );
+            }
+          }
+          return;
+        }
+        for (const [p, r] of importOutcomes(
+          importId,
+          entries,
+          running ? null : polled.value,
+          null,
+          common,
+        )) {
+          // The import has ended: polling it again cannot change what it says.
+          out.set(
+            p,
+            r.status === 'FAILED' && r.error?.retryable
+              ? { ...r, error: { ...r.error, retryable: false } }
+              : r,
+          );
+        }
+      }),
+    );
+    return prepared.map(
       (p) =>
-        out.get(p) ??
+        ('item' in p ? out.get(p) : p) ??
         failedResult({
           code: 'INTERNAL',
-          message: 'Dotdigital import lost an item',
+          message: 'Dotdigital poll lost an item',
           retryable: false,
         }),
     );
@@ -415,12 +530,19 @@ export function createDotdigitalAdapter(
     planWrite(item): PlannedWrite {
       const p = prepare(item);
       if (!('item' in p)) {
-        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+        return {
+          ok: false,
+          error: p.error!,
+          droppedFields: p.droppedFields,
+          ...(p.details ? { details: p.details } : {}),
+        };
       }
+      const details = detailsOf(p);
       return {
         ok: true,
         request: client.describe(singleRequest(p.plan)),
         droppedFields: p.plan.droppedFields,
+        ...(details ? { details } : {}),
       };
     },
 
@@ -431,6 +553,10 @@ export function createDotdigitalAdapter(
     // A linked contact is addressed by its contactId (the remote id), one PATCH each.
     updateMany(items, ctx) {
       return write(items, ctx, true);
+    },
+
+    pollMany(items, ctx) {
+      return pollImports(items, ctx);
     },
 
     readMany(keys, ctx) {

@@ -46,6 +46,7 @@ export const FULLNAME = 'FULLNAME';
 function deriveFullName(
   dataFields: Record<string, DataFieldValue>,
   map: Readonly<Record<string, string>>,
+  cannotClear = false,
 ): void {
   const firstField = map['firstName'];
   const lastField = map['lastName'];
@@ -61,7 +62,7 @@ function deriveFullName(
   const last = dataFields[lastField];
   if (typeof first === 'string' && typeof last === 'string') {
     dataFields[FULLNAME] = `${first} ${last}`;
-  } else if (first === null && last === null) {
+  } else if (first === null && last === null && !cannotClear) {
     dataFields[FULLNAME] = null;
   }
 }
@@ -209,6 +210,8 @@ export interface WritePlan {
   body: UpdateContactBody;
   mergeOption: DotdigitalMergeOption | null;
   droppedFields: string[];
+  /** Why each of `droppedFields` was dropped (shown as `details.droppedFieldReasons`). */
+  droppedFieldReasons: Record<string, string>;
 }
 
 export type ToWireResult =
@@ -218,7 +221,37 @@ export type ToWireResult =
       status: 'SKIPPED' | 'FAILED';
       error: ProviderErrorInfo;
       droppedFields: string[];
+      droppedFieldReasons: Record<string, string>;
     };
+
+/** Dropped unified fields, each with its reason, in the order they were met. */
+class Drops {
+  readonly fields: string[] = [];
+  readonly reasons: Record<string, string> = {};
+  add(path: string, reason: string): void {
+    if (!(path in this.reasons)) {
+      this.fields.push(path);
+    }
+    this.reasons[path] = reason;
+  }
+}
+
+const CANNOT_CLEAR_IDENTIFIER =
+  'Dotdigital cannot clear an identifier (null clears data fields only)';
+const CANNOT_CLEAR_CHANNEL = 'Dotdigital cannot clear a channel property';
+const NOT_MAPPED = 'no Dotdigital data field is mapped to it (DOTDIGITAL_DATA_FIELD_MAP)';
+const NOT_SCALAR = 'a Dotdigital data field takes a string, number or boolean';
+
+/** Merge options under which a null (or empty) value is skipped by Dotdigital and clears nothing. */
+const NO_CLEAR_MERGE: ReadonlySet<DotdigitalMergeOption> = new Set([
+  'OVERWRITE_IF_NOT_EMPTY',
+  'OVERWRITE_IF_EMPTY',
+]);
+
+/** `droppedFieldReasons` as outcome details, or null when nothing was dropped with a reason. */
+export function dropDetails(reasons: Record<string, string>): Record<string, unknown> | null {
+  return Object.keys(reasons).length > 0 ? { droppedFieldReasons: { ...reasons } } : null;
+}
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
@@ -264,15 +297,18 @@ export function toWireContact(
 ): ToWireResult {
   const { patch, known, remoteId } = input;
   const dd = input.options.dotdigital ?? {};
-  const dropped: string[] = [];
+  const drops = new Drops();
+  const dropped = drops.fields;
   const dataFields: Record<string, DataFieldValue> = {};
+  /** Unified paths behind each data field sent, for merge-option drops. */
+  const sources = new Map<string, string>();
   const email: EmailChannelRequest = {};
   const sms: ChannelPropertiesRequest['sms'] = {};
 
   for (const [path, value] of flattenPatch(patch)) {
     if (path === 'email' || path === 'phone') {
       if (value === null) {
-        dropped.push(path);
+        drops.add(path, CANNOT_CLEAR_IDENTIFIER);
       }
       continue;
     }
@@ -280,8 +316,9 @@ export function toWireContact(
     if (field !== undefined && !path.startsWith('customFields.')) {
       if (isScalar(value)) {
         dataFields[field] = value;
+        sources.set(field, path);
       } else {
-        dropped.push(path);
+        drops.add(path, NOT_SCALAR);
       }
       continue;
     }
@@ -291,7 +328,7 @@ export function toWireContact(
         if (v) {
           email.emailType = v;
         } else {
-          dropped.push(path);
+          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
         }
         continue;
       }
@@ -300,7 +337,7 @@ export function toWireContact(
         if (v) {
           email.status = v;
         } else {
-          dropped.push(path);
+          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
         }
         continue;
       }
@@ -309,7 +346,7 @@ export function toWireContact(
         if (v) {
           email.optInType = v;
         } else {
-          dropped.push(path);
+          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
         }
         continue;
       }
@@ -318,7 +355,7 @@ export function toWireContact(
         if (v) {
           sms.status = v;
         } else {
-          dropped.push(path);
+          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
         }
         continue;
       }
@@ -327,10 +364,14 @@ export function toWireContact(
         // be told apart from the account's own, so nothing is cleared and that is reported.
         const managed = Object.entries(map).filter(([p]) => p.startsWith('customFields.'));
         if (managed.length === 0) {
-          dropped.push(path);
+          drops.add(
+            path,
+            "no custom field is mapped to a data field (DOTDIGITAL_DATA_FIELD_MAP), so none can be told apart from the account's own",
+          );
         }
         for (const [, name] of managed) {
           dataFields[name] = null;
+          sources.set(name, path);
         }
         continue;
       }
@@ -339,17 +380,35 @@ export function toWireContact(
     }
     if (path.startsWith('customFields.')) {
       const name = customDataField(path.slice('customFields.'.length), map);
-      if (name !== undefined && isScalar(value)) {
-        dataFields[name] = value;
+      if (name === undefined) {
+        drops.add(path, 'the key is not a Dotdigital data field name (letters, digits, _)');
+      } else if (!isScalar(value)) {
+        drops.add(path, NOT_SCALAR);
       } else {
-        dropped.push(path);
+        dataFields[name] = value;
+        sources.set(name, path);
       }
       continue;
     }
-    dropped.push(path);
+    drops.add(path, NOT_MAPPED);
   }
 
-  deriveFullName(dataFields, map);
+  // Under these merge options Dotdigital skips empty values: a null clears nothing (DD-11's
+  // "only overwrite if not empty" / "only if contact data not populated"). Not sent, reported.
+  const mergeOption = dd.mergeOption ?? null;
+  if (mergeOption !== null && NO_CLEAR_MERGE.has(mergeOption)) {
+    for (const [name, value] of Object.entries(dataFields)) {
+      if (value === null || value === '') {
+        delete dataFields[name];
+        drops.add(
+          sources.get(name) ?? name,
+          `merge option ${mergeOption} cannot clear a field: Dotdigital skips null and empty values under it (use OVERWRITE to clear)`,
+        );
+      }
+    }
+  }
+
+  deriveFullName(dataFields, map, mergeOption !== null && NO_CLEAR_MERGE.has(mergeOption));
 
   // How to address the contact: its contactId once linked, else email, else mobile number.
   const patchEmail = str(patch.email);
@@ -368,6 +427,7 @@ export function toWireContact(
           details: null,
         },
         droppedFields: dropped,
+        droppedFieldReasons: drops.reasons,
       };
     }
     lookup = { identifier: 'contactId', value: remoteId };
@@ -392,6 +452,7 @@ export function toWireContact(
         details: null,
       },
       droppedFields: dropped,
+      droppedFieldReasons: drops.reasons,
     };
   }
 
@@ -443,7 +504,25 @@ export function toWireContact(
       userAgent: r.userAgent,
     }));
   }
-  return { ok: true, lookup, body, mergeOption: dd.mergeOption ?? null, droppedFields: dropped };
+  return {
+    ok: true,
+    lookup,
+    body,
+    mergeOption,
+    droppedFields: dropped,
+    droppedFieldReasons: drops.reasons,
+  };
+}
+
+function channelReason(path: string): string {
+  switch (path) {
+    case 'emailConsent.status':
+      return 'Dotdigital sets an email status of subscribed, unsubscribed or suppressed only';
+    case 'smsConsent.status':
+      return 'Dotdigital sets an SMS status of subscribed, unsubscribed or suppressed only';
+    default:
+      return 'Dotdigital has no such value for this channel property';
+  }
 }
 
 /** One contact of `PUT /contacts/v3/import`: `matchIdentifier` names the lookup. */

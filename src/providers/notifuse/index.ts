@@ -25,6 +25,18 @@ import {
 } from './mapping.js';
 import { type ImportOperation, type NotifuseWireContact, readAction } from './wire.js';
 
+/**
+ * The request index an import operation names, from Notifuse's own messages: `invalid contact at
+ * index <i>: …` (the item failed parsing; its `email` is `""`) and `failed to upsert contact at
+ * index <i>: …` (its chunk failed in the database). `null` for any other operation.
+ */
+export function importErrorIndex(op: ImportOperation): number | null {
+  const m = /^(?:invalid contact|failed to upsert contact) at index (\d{1,9})\b/.exec(
+    op.error ?? '',
+  );
+  return m ? Number(m[1]) : null;
+}
+
 /** Notifuse writes an import in statements of 500 contacts; one request = one transaction. */
 export const NOTIFUSE_MAX_BATCH = 500;
 const SINGLE_CONCURRENCY = 8;
@@ -179,14 +191,19 @@ export function createNotifuseAdapter(
         );
         const durationMs = elapsed(start);
         const ops = new Map<string, ImportOperation>();
+        const byIndex = new Map<number, ImportOperation>();
         if (outcome.ok) {
           for (const op of outcome.value.operations) {
             if (op.email) {
               ops.set(normaliseEmail(op.email), op);
             }
+            const index = importErrorIndex(op);
+            if (index !== null && index < entries.length) {
+              byIndex.set(index, op);
+            }
           }
         }
-        for (const [email, entry] of entries) {
+        for (const [position, [email, entry]] of entries.entries()) {
           for (const p of entry.members) {
             const common = {
               attempts: outcome.attempts,
@@ -201,7 +218,9 @@ export function createNotifuseAdapter(
               );
               continue;
             }
-            const op = ops.get(email);
+            // An item Notifuse refused while parsing comes back with `email: ""` and is named
+            // only by its index in the request (`invalid contact at index <i>`).
+            const op = ops.get(email) ?? byIndex.get(position);
             const action = readAction(op?.action);
             if (action === 'CREATED' || action === 'UPDATED') {
               results.set(p, writeResult(action, { ...common, remoteId: email }));
@@ -214,7 +233,11 @@ export function createNotifuseAdapter(
                         code: /invalid contact/i.test(op.error ?? '')
                           ? 'BAD_REQUEST'
                           : 'UPSTREAM_HTTP_ERROR',
-                        message: `Notifuse rejected the contact: ${op.error ?? 'no reason given'}`,
+                        message: `Notifuse rejected the contact: ${op.error ?? 'no reason given'}${
+                          /^invalid contact at index/i.test(op.error ?? '')
+                            ? ' (Notifuse reports every item it cannot parse so; check the email address and the custom field types)'
+                            : ''
+                        }`,
                         httpStatus: 200,
                         retryable: !/invalid contact/i.test(op.error ?? ''),
                       }

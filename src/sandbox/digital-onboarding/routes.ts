@@ -260,8 +260,8 @@ function contactResponse(status: number, contact: DigitalOnboardingContact): San
 /**
  * `POST /v2/partner/contacts` (DO-1), body `oneOf<items | object>`.
  * - One contact object → upsert (see `DigitalOnboardingStore.upsert` for the match rule): 201 with
- *   the contact when created (DO-1), 200 when an existing contact was updated (sandbox decision;
- *   DO-1 shows only 201), plus `Location` on 201.
+ *   the contact and `Location`, whether it was created or an existing one was updated — DO-1 lists
+ *   201 as the only success status; a client tells the two apart by `inserted_at` vs `updated_at`.
  * - `{ "items": [ … ] }` (the gateway's shape) or a bare JSON array (the provider notes ask the
  *   sandbox to take it too) → bulk upsert. See `bulkUpsert`.
  */
@@ -301,13 +301,13 @@ function createOrBulkUpsert(req: RecordedRequest, _params: unknown, ctx: Ctx): S
     if (!outcome.ok) {
       return errorResponse(outcome.status, outcome.error);
     }
-    return outcome.created
-      ? {
-          status: 201,
-          headers: { location: `${CONTACTS_PATH}/${outcome.contact.id}` },
-          body: outcome.contact,
-        }
-      : contactResponse(200, outcome.contact);
+    // 201 whether the contact was created or updated: DO-1 lists no other success status. What
+    // happened shows in the contact itself (`inserted_at === updated_at` only right after a create).
+    return {
+      status: 201,
+      headers: { location: `${CONTACTS_PATH}/${outcome.contact.id}` },
+      body: outcome.contact,
+    };
   });
 }
 

@@ -76,9 +76,30 @@ describe('validateContactInput', () => {
     ['Europe/London', 'Europe/London'],
     ['UTC', 'UTC'],
     ['america/new_york', 'America/New_York'],
+    // The caller's current IANA name is kept: ICU would answer the legacy links (#15 item 4).
+    ['Asia/Kolkata', 'Asia/Kolkata'],
+    ['Europe/Kyiv', 'Europe/Kyiv'],
+    ['Asia/Ho_Chi_Minh', 'Asia/Ho_Chi_Minh'],
+    ['America/Nuuk', 'America/Nuuk'],
   ])('accepts IANA time zone %j', (raw, expected) => {
     expect(normalised({ email: 'a@example.com', timezone: raw }).timezone).toBe(expected);
   });
+
+  it.each(['+01:00', '-05:00', '\u221205:00', 'UTC\u22123', 'GMT +2'])(
+    'refuses %j as a UTC offset (plus, hyphen-minus and minus sign)',
+    (raw) => {
+      const r = check({ email: 'a@example.com', timezone: raw });
+      expect(r.ok ? null : r.errors[0]?.message).toMatch(/UTC offsets are not accepted/);
+    },
+  );
+
+  it.each(['A1/Zone', 'Z9', 'Europe9'])(
+    'says %j is an unknown zone, not an offset (the sign class is three signs, not a range)',
+    (raw) => {
+      const r = check({ email: 'a@example.com', timezone: raw });
+      expect(r.ok ? null : r.errors[0]?.message).toMatch(/is not a known IANA time zone/);
+    },
+  );
 
   it.each(['+01:00', '-05:00', 'UTC+1', 'GMT-5', 'utc+05:30', 'Mars/Olympus', 'EST5EDT/Nowhere'])(
     'refuses time zone %j (UTC offsets and unknown names)',

@@ -81,7 +81,13 @@ describe('embedded database in a directory', () => {
           state: 'replay',
           result: { contact: { id: record.id } },
         });
-        expect(await again.outbox.list(10)).toStrictEqual([{ ...item, attempts: 1 }]);
+        const [kept] = await again.outbox.list(10);
+        expect(kept).toStrictEqual({
+          ...item,
+          attempts: 1,
+          status: 'DELIVERING',
+          updatedAt: kept!.updatedAt,
+        });
         // Still leased until now + 60 s.
         expect(await again.outbox.claimDue(now, 10, 60_000)).toEqual([]);
         const rows = await again.db.query<{ n: number }>(

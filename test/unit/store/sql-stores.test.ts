@@ -297,11 +297,18 @@ describe.each(engines)('stores on $name', (engine) => {
         ],
         at(10),
       );
+      const { importId: _none, ...sent } = newItem('a@x.io', at(1000));
       expect(first[0]).toStrictEqual({
-        ...newItem('a@x.io', at(1000)),
+        ...sent,
         id: first[0]!.id,
         attempts: 0,
         createdAt: at(0),
+        status: 'QUEUED',
+        updatedAt: first[0]!.updatedAt,
+        endedAt: null,
+        remoteId: null,
+        importId: null,
+        cursor: first[0]!.cursor,
       });
       expect(new Set([...first, ...second].map((i) => i.id)).size).toBe(3);
       expect(await h.outbox.list(10)).toStrictEqual([...first, ...second]);
@@ -316,7 +323,12 @@ describe.each(engines)('stores on $name', (engine) => {
       const claimed = await h.outbox.claimDue(at(1000), 10, 30_000);
       expect(claimed.map((i) => i.id)).toEqual([now0!.id, soon!.id]);
       expect(claimed.map((i) => i.attempts)).toEqual([1, 1]);
-      expect(claimed[0]).toStrictEqual({ ...now0, attempts: 1 });
+      expect(claimed[0]).toStrictEqual({
+        ...now0,
+        attempts: 1,
+        status: 'DELIVERING',
+        updatedAt: claimed[0]!.updatedAt,
+      });
       // Leased: nobody else takes them, even once due items exist.
       expect((await h.outbox.claimDue(at(6000), 10, 30_000)).map((i) => i.id)).toEqual([late!.id]);
       expect(await h.outbox.claimDue(at(30_999), 10, 30_000)).toEqual([]);
@@ -354,6 +366,8 @@ describe.each(engines)('stores on $name', (engine) => {
         attempts: 2,
         nextAttemptAt: at(500),
         lastError: later,
+        status: 'DELIVERING',
+        updatedAt: again!.updatedAt,
       });
       expect((await h.outbox.list(10)).map((i) => i.id)).toEqual([a!.id]);
       await h.outbox.remove(a!.id);
@@ -361,6 +375,59 @@ describe.each(engines)('stores on $name', (engine) => {
       // Unknown ids are no-ops.
       await h.outbox.remove(a!.id);
       await h.outbox.reschedule(a!.id, at(1), later);
+    });
+
+    it('keeps ended writes as history: get, page newest first, filters, purge', async () => {
+      const [a, b, c] = await h.outbox.enqueue(
+        [
+          newItem('a@x.io', at(0)),
+          newItem('b@x.io', at(0)),
+          { ...newItem('c@x.io', at(0)), provider: 'DOTDIGITAL', kind: 'poll', importId: 'imp-1' },
+        ],
+        at(0),
+      );
+      expect(c!.importId).toBe('imp-1');
+      await h.outbox.claimDue(at(0), 10, 60_000);
+      expect((await h.outbox.get(a!.id))?.status).toBe('DELIVERING');
+      const done = await h.outbox.finish(a!.id, {
+        status: 'DELIVERED',
+        remoteId: 'r-a',
+        error: null,
+      });
+      expect(done).toMatchObject({ id: a!.id, status: 'DELIVERED', remoteId: 'r-a' });
+      expect(done!.endedAt).not.toBeNull();
+      // Ended once: a second finish (another replica) changes nothing.
+      expect(
+        await h.outbox.finish(a!.id, { status: 'FAILED', remoteId: null, error: null }),
+      ).toBeNull();
+      const refused: ProviderErrorInfo = {
+        code: 'globallySuppressed',
+        message: 'no',
+        retryable: false,
+      };
+      await h.outbox.finish(b!.id, { status: 'FAILED', remoteId: null, error: refused });
+      expect(await h.outbox.get(b!.id)).toMatchObject({ status: 'FAILED', lastError: refused });
+      // Ended writes are neither due nor pending.
+      expect(await h.outbox.claimDue(at(10 * 60_000), 10, 60_000)).toEqual([
+        expect.objectContaining({ id: c!.id }),
+      ]);
+      expect((await h.outbox.list(10)).map((i) => i.id)).toEqual([c!.id]);
+      const all = await h.outbox.page({ first: 2 });
+      expect(all.items.map((i) => i.id)).toEqual([c!.id, b!.id]);
+      expect(all.hasMore).toBe(true);
+      const rest = await h.outbox.page({ first: 2, after: all.items[1]!.cursor });
+      expect(rest).toEqual({ items: [expect.objectContaining({ id: a!.id })], hasMore: false });
+      expect((await h.outbox.page({ first: 10, status: 'FAILED' })).items.map((i) => i.id)).toEqual(
+        [b!.id],
+      );
+      expect(
+        (await h.outbox.page({ first: 10, provider: 'DOTDIGITAL' })).items.map((i) => i.id),
+      ).toEqual([c!.id]);
+      const changed = await h.outbox.changedSince(done!.endedAt!, 10);
+      expect(changed.map((i) => i.id)).toContain(b!.id);
+      expect(await h.outbox.purge(new Date(Date.now() + 1000).toISOString())).toBe(2);
+      expect(await h.outbox.get(a!.id)).toBeNull();
+      expect(await h.outbox.get(c!.id)).not.toBeNull();
     });
   });
 });

@@ -581,7 +581,7 @@ describe('Digital Onboarding bulk answers', () => {
 
   it('reads per-item results with index, status words and errors', () => {
     const out = interpretBulkAnswer(requests, [
-      { index: 2, status: 200, contact: { id: 'id-3' } },
+      { index: 2, status: 201, action: 'updated', contact: { id: 'id-3' } },
       { index: 0, action: 'created', data: { id: 'id-1' } },
       { index: 1, errors: [{ code: 'invalid_format', detail: 'bad', meta: { status: 422 } }] },
     ]);

@@ -698,6 +698,9 @@ describe('Dotdigital adapter: reads and dry runs', () => {
         body: { identifiers: { email: 'dry+run@example.com' }, dataFields: { FIRSTNAME: 'Dry' } },
       },
       droppedFields: ['jobTitle'],
+      details: {
+        droppedFieldReasons: { jobTitle: expect.stringMatching(/no Dotdigital data field/) },
+      },
     });
     expect(JSON.stringify(plan)).not.toContain(PASSWORD);
     expect(adapter.planWrite(item({ firstName: 'X' }))).toMatchObject({

@@ -178,13 +178,18 @@ describe('Notifuse adapter: import answers', () => {
         item({ email: 'a@example.com' }),
         item({ email: 'b@example.com' }),
         item({ email: 'c@example.com' }),
+        item({ email: 'd@example.com' }),
       ],
       ctx(),
     );
-    expect(results.map((r) => [r.status, r.remoteId, r.error?.code ?? null])).toEqual([
-      ['CREATED', 'a@example.com', null],
-      ['UPDATED', 'b@example.com', null],
-      ['FAILED', null, 'UPSTREAM_BAD_RESPONSE'],
+    // c is matched by the index its refusal names (its email comes back ""); d got no entry.
+    expect(
+      results.map((r) => [r.status, r.remoteId, r.error?.code ?? null, r.error?.retryable ?? null]),
+    ).toEqual([
+      ['CREATED', 'a@example.com', null, null],
+      ['UPDATED', 'b@example.com', null, null],
+      ['FAILED', null, 'BAD_REQUEST', false],
+      ['FAILED', null, 'UPSTREAM_BAD_RESPONSE', true],
     ]);
   });
 

@@ -185,10 +185,10 @@ describe('POST one contact (upsert)', () => {
     expect(sandbox.store.findByEmail('ada@example.com')?.id).toBe(c.id);
   });
 
-  it('updates with 200 when unique_id matches (merge: omitted kept, null clears)', async () => {
+  it('updates with 201 (DO-1 lists no other) when unique_id matches (merge: omitted kept, null clears)', async () => {
     const first = (await upsert({ unique_id: 'cust-1', name_first: 'Ada', city: 'Paris' })).json;
     const r = await upsert({ unique_id: 'cust-1', name_last: 'Lovelace', city: null });
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(201);
     expect(r.json).toMatchObject({
       id: first.id,
       name_first: 'Ada',
@@ -207,7 +207,7 @@ describe('POST one contact (upsert)', () => {
       email: 'GRACE@example.com',
       name_first: 'Grace',
     });
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ id: first.id, unique_id: 'cust-2', name_first: 'Grace' });
     expect(sandbox.store.findByUniqueId('cust-2')?.id).toBe(first.id);
   });
@@ -231,7 +231,7 @@ describe('POST one contact (upsert)', () => {
   it('ignores read-only fields so a read contact can be sent back', async () => {
     const first = (await upsert({ unique_id: 'rt', name_first: 'A' })).json;
     const r = await upsert({ ...first, name_first: 'B', id: randomUUID(), inserted_at: 'x' });
-    expect(r.status).toBe(200);
+    expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ id: first.id, name_first: 'B', inserted_at: first.inserted_at });
   });
 

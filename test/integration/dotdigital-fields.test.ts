@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// #15 items 2 and 3: what a Dotdigital account cannot take is listed in droppedFields, each with
+// its reason in `details.droppedFieldReasons`, never sent and lost silently.
+const FIELDS = `
+  outcomes { provider status remoteId droppedFields details request
+    error { code message httpStatus retryable details } }
+  errors { field code message }`;
+const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
+  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
+const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
+  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} }
+    summary { total succeeded failed upstreamRequests } } }`;
+
+interface Outcome {
+  provider: string;
+  status: string;
+  droppedFields: string[];
+  details: { droppedFieldReasons?: Record<string, string>; [k: string]: unknown } | null;
+  request: { url: string; body: Record<string, unknown> } | null;
+  error: { code: string; message: string } | null;
+}
+interface Payload {
+  outcomes: Outcome[];
+  errors: Array<{ field: string; code: string }>;
+}
+
+const DD = { providers: ['DOTDIGITAL'] };
+let t: TestGateway;
+
+async function upsert(input: Record<string, unknown>, options: Record<string, unknown> = DD) {
+  const res = await t.gql<{ upsertContact: Payload }>(UPSERT, { input, options });
+  expect(res.errors).toBeUndefined();
+  expect(res.data.upsertContact.errors).toEqual([]);
+  return res.data.upsertContact.outcomes[0]!;
+}
+
+function dataFieldsOf(email: string): Record<string, unknown> {
+  return t.dotdigital.store.getByEmail(email)?.dataFields ?? {};
+}
+
+function lastWriteBody(): Record<string, unknown> {
+  const writes = t.dotdigital.controls.requests.filter(
+    (r) => r.method === 'PATCH' || r.method === 'PUT',
+  );
+  return writes.at(-1)!.body as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  t = await createTestGateway(
+    { DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10', RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+    { only: ['DOTDIGITAL'] },
+  );
+});
+afterAll(async () => {
+  await t.close();
+});
+beforeEach(() => {
+  t.dotdigital.controls.reset();
+});
+
+describe('merge options that cannot clear (#15 item 2)', () => {
+  it.each([
+    ['OVERWRITE_IF_NOT_EMPTY', 'overwrite-if-not-empty'],
+    ['OVERWRITE_IF_EMPTY', 'overwrite-if-empty'],
+  ])('%s: every null is dropped with its reason, nothing is cleared', async (option, query) => {
+    const email = `keep-${query}@example.com`;
+    await upsert({ email, firstName: 'Ada', lastName: 'Byron', address: { postalCode: 'N1' } });
+    const out = await upsert({
+      email,
+      firstName: null,
+      lastName: null,
+      address: { postalCode: null },
+      jobTitle: 'Countess',
+      providerOptions: { dotdigital: { mergeOption: option } },
+    });
+    expect(out.status).toBe('UPDATED');
+    expect(out.droppedFields).toEqual(
+      expect.arrayContaining(['firstName', 'lastName', 'address.postalCode']),
+    );
+    const reasons = out.details?.droppedFieldReasons ?? {};
+    for (const field of ['firstName', 'lastName', 'address.postalCode']) {
+      expect(reasons[field]).toMatch(new RegExp(`${option}.*cannot clear`));
+    }
+    const sent = lastWriteBody();
+    expect(JSON.stringify(sent)).not.toContain('null');
+    expect(t.dotdigital.controls.requests.at(-1)!.query['merge-option']).toBe(query);
+    expect(dataFieldsOf(email)).toMatchObject({
+      FIRSTNAME: 'Ada',
+      LASTNAME: 'Byron',
+      POSTCODE: 'N1',
+    });
+  });
+
+  it('OVERWRITE still clears with null and drops nothing', async () => {
+    await upsert({ email: 'ow@example.com', firstName: 'Ada' });
+    const out = await upsert({
+      email: 'ow@example.com',
+      firstName: null,
+      providerOptions: { dotdigital: { mergeOption: 'OVERWRITE' } },
+    });
+    expect(out.droppedFields).toEqual([]);
+    expect(out.details?.droppedFieldReasons).toBeUndefined();
+    expect(dataFieldsOf('ow@example.com')['FIRSTNAME']).toBeUndefined();
+  });
+
+  it('a dry run shows the same drops and reasons', async () => {
+    const out = await upsert(
+      {
+        email: 'dry-merge@example.com',
+        firstName: null,
+        providerOptions: { dotdigital: { mergeOption: 'OVERWRITE_IF_NOT_EMPTY' } },
+      },
+      { ...DD, dryRun: true },
+    );
+    expect(out.status).toBe('DRY_RUN');
+    expect(out.droppedFields).toContain('firstName');
+    expect(out.details?.droppedFieldReasons?.['firstName']).toMatch(/cannot clear/);
+    expect(out.request!.body['dataFields']).toBeUndefined();
+  });
+
+  it('an import under OVERWRITE_IF_EMPTY reports the nulls of every contact', async () => {
+    const res = await t.gql<{ upsertContacts: { items: Payload[] } }>(UPSERT_MANY, {
+      inputs: ['imp-a', 'imp-b'].map((n) => ({
+        email: `${n}@example.com`,
+        firstName: 'Set',
+        lastName: null,
+        providerOptions: { dotdigital: { mergeOption: 'OVERWRITE_IF_EMPTY' } },
+      })),
+      options: DD,
+    });
+    const body = lastWriteBody();
+    expect(body['mergeOption']).toBe('overwriteIfEmpty');
+    expect(JSON.stringify(body)).not.toContain('LASTNAME');
+    for (const item of res.data.upsertContacts.items) {
+      const out = item.outcomes[0]!;
+      expect(out.status).toBe('CREATED');
+      expect(out.droppedFields).toEqual(['lastName']);
+      expect(out.details).toMatchObject({
+        importId: expect.any(String),
+        droppedFieldReasons: { lastName: expect.stringMatching(/OVERWRITE_IF_EMPTY/) },
+      });
+    }
+  });
+});

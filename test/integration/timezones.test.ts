@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// #15 item 4: the IANA name the caller gave is what is sent and returned, never ICU's legacy link.
+const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
+  upsertContact(input: $input, options: $options) {
+    contact { timezone }
+    outcomes { provider status request }
+    errors { field code message } } }`;
+
+let t: TestGateway;
+
+beforeAll(async () => {
+  t = await createTestGateway(
+    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+    { only: ['NOTIFUSE', 'DIGITAL_ONBOARDING'] },
+  );
+});
+afterAll(async () => {
+  await t.close();
+});
+
+function sentTimezones(): unknown[] {
+  const requests = [...t.notifuse.controls.requests, ...t.digitalOnboarding.controls.requests];
+  return requests
+    .filter((r) => r.method === 'POST' || r.method === 'PATCH')
+    .map((r) => JSON.stringify(r.body ?? null).match(/"timezone":"([^"]*)"/)?.[1])
+    .filter((tz) => tz !== undefined);
+}
+
+describe('time zones keep the IANA name the caller gave', () => {
+  it.each(['Asia/Kolkata', 'Europe/Kyiv'])(
+    '%s is sent, stored and returned as given',
+    async (tz) => {
+      const email = `tz-${tz.replace('/', '-').toLowerCase()}@example.com`;
+      const dry = await t.gql<{ upsertContact: { outcomes: Array<{ request: unknown }> } }>(
+        UPSERT,
+        {
+          input: { email, timezone: tz },
+          options: { dryRun: true },
+        },
+      );
+      for (const outcome of dry.data.upsertContact.outcomes) {
+        expect(JSON.stringify(outcome.request)).toContain(`"timezone":"${tz}"`);
+      }
+
+      t.notifuse.controls.reset();
+      t.digitalOnboarding.controls.reset();
+      const res = await t.gql<{
+        upsertContact: {
+          contact: { timezone: string };
+          outcomes: Array<{ provider: string; status: string }>;
+        };
+      }>(UPSERT, { input: { email, timezone: tz } });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.upsertContact.outcomes.map((o) => o.status)).toEqual(['CREATED', 'CREATED']);
+      expect(res.data.upsertContact.contact.timezone).toBe(tz);
+      const sent = sentTimezones();
+      expect(sent.length).toBe(2);
+      expect(new Set(sent)).toEqual(new Set([tz]));
+    },
+  );
+});
