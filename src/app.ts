@@ -8,8 +8,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { useApiKeyAuth } from './auth/plugin.js';
 import type { Config } from './config.js';
-import { createIdempotencyGuard } from './contacts/idempotency.js';
-import type { ProviderId } from './contacts/model.js';
+import { createIdempotencyGuard, type IdempotencyGuard } from './contacts/idempotency.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
@@ -33,7 +32,11 @@ import {
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
 import { createLogger, scrubLogText } from './logger.js';
+import type { ProviderId } from './model/contact.js';
+import { useMetricsEndpoint } from './observability/endpoint.js';
+import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
+import { memoryRateLimiters } from './rate-limiters.js';
 import { schema } from './schema/index.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
 import { createMemoryIdentityStore, type IdentityStore } from './store/identity.js';
@@ -110,15 +113,25 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     createMemoryIdempotencyStore(config.storage.idempotencyTtlMs, {
       inProgressTtlMs: config.storage.idempotencyInProgressTtlMs,
     });
-  const idempotent = createIdempotencyGuard(idempotencyStore);
-  const registry = createRegistry(config, {
-    policy: deps.policy ?? createResiliencePolicy((id) => config.resilience[id]),
-    ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
-    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-  });
   const outbox = config.storage.outbox
     ? (deps.stores?.outbox ?? deps.outbox ?? createMemoryOutboxStore())
     : null;
+  const metrics = config.observability.metrics.enabled
+    ? // Breakers are read from the registry at scrape time (it is built just below).
+      createGatewayMetrics({ registry: () => registry, outbox })
+    : null;
+  const idempotent = observeWrites(createIdempotencyGuard(idempotencyStore), metrics);
+  const limiters = deps.stores?.rateLimiters ?? memoryRateLimiters;
+  const policy =
+    deps.policy ?? createResiliencePolicy((id) => config.resilience[id], Date.now, limiters);
+  const registry = createRegistry(
+    metrics ? { ...config, http: { ...config.http, observer: metrics.http } } : config,
+    {
+      policy: metrics ? metrics.countRetries(policy) : policy,
+      ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    },
+  );
   const service = new ContactsService({
     registry,
     store,
@@ -166,8 +179,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [
       useExactRoutes({ graphqlEndpoint }),
       useRequestContext({ logger }),
+      useMetricsEndpoint({ metrics, token: config.observability.metrics.token, graphqlEndpoint }),
       useApiKeyAuth({ keys: options.apiKeys }),
-      useKeyRateLimit({ perMinute: options.rateLimitPerMinute }),
+      useKeyRateLimit({ perMinute: options.rateLimitPerMinute, limiters }),
       useRequestParseErrors(),
       ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
@@ -177,6 +191,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),
+      ...(metrics ? [metrics.plugin] : []),
     ],
     logging: {
       // Yoga logs several debug lines per request: build (and scrub) a line only when it is written.
@@ -203,7 +218,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         caller: state.caller,
         requestId: state.id,
         scope: {
-          registry,
           stats: { upstreamRequests: 0, maxUpstreamRequests: config.maxUpstreamCalls },
           signal: requestSignal(request.signal),
         },
@@ -228,6 +242,26 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         await outbox?.close();
       }
     },
+  };
+}
+
+/** The guard with carried-out writes' outcomes and replays counted (replays never call `run`). */
+function observeWrites(guard: IdempotencyGuard, metrics: GatewayMetrics | null): IdempotencyGuard {
+  if (!metrics) {
+    return guard;
+  }
+  return async (key, scope, run) => {
+    let ran = false;
+    const result = await guard(key, scope, async () => {
+      ran = true;
+      const value = await run();
+      metrics.writeOutcomes(value);
+      return value;
+    });
+    if (!ran) {
+      metrics.idempotentReplay();
+    }
+    return result;
   };
 }
 

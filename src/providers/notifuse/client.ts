@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import type { NotifuseConfig } from '../../config.js';
-import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import type { WireRequest } from '../types.js';
+import { UpstreamError } from '../../model/errors.js';
+import type { WireRequest } from '../../model/outcome.js';
+
 import { describeRequest, malformedResponse, withSignal } from '../wire.js';
 import {
   ErrorBodySchema,
@@ -89,12 +90,14 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
       return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
     },
 
-    upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {
-      return send(upsertRequest(body), UpsertResponseSchema, 'an upsert result', stats, signal);
+    /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */
+    upsert(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
+      return send(req, UpsertResponseSchema, 'an upsert result', stats, signal);
     },
 
-    import(body: ImportRequestBody, stats: CallStats, signal?: AbortSignal) {
-      return send(importRequest(body), ImportResponseSchema, 'an import result', stats, signal);
+    /** Sends an `importRequest`. */
+    import(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
+      return send(req, ImportResponseSchema, 'an import result', stats, signal);
     },
 
     /** `null` when Notifuse has no such contact (404). */
