@@ -31,6 +31,8 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
+import { Lifecycle } from './lifecycle/index.js';
+import { createMemoryJobStore } from './lifecycle/jobs.js';
 import { createLogger, scrubLogText } from './logger.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { schema } from './schema/index.js';
@@ -66,6 +68,7 @@ export interface Gateway {
   listener: RequestListener;
   registry: ProviderRegistry;
   service: ContactsService;
+  lifecycle: Lifecycle;
   store: IdentityStore;
   close(): Promise<void>;
 }
@@ -150,15 +153,23 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const outbox = config.storage.outbox
     ? (deps.stores?.outbox ?? deps.outbox ?? createMemoryOutboxStore())
     : null;
+  const lifecycle = new Lifecycle({
+    config: config.lifecycle,
+    outbox,
+    jobs: deps.stores?.jobs ?? createMemoryJobStore(),
+    logger,
+    leaseMs: config.storage.outboxLeaseMs,
+  });
   const service = new ContactsService({
     registry,
     store,
     logger,
-    ...(outbox ? { outbox } : {}),
+    ...(outbox ? { outbox: lifecycle.track(outbox) } : {}),
     outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
     jsonLimits: config.jsonLimits,
   });
   const delivery = startOutboxDelivery(service, config, logger);
+  lifecycle.start();
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';
 
@@ -229,6 +240,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const state = requestState(request);
       return {
         service,
+        lifecycle,
         registry,
         idempotent,
         idempotencyHeader: request.headers.get('idempotency-key'),
@@ -248,9 +260,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     listener: createNodeListener(yoga),
     registry,
     service,
+    lifecycle,
     store,
     async close() {
       await delivery.stop();
+      await lifecycle.stop();
       await registry.close();
       if (deps.stores) {
         await deps.stores.close();

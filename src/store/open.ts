@@ -1,4 +1,5 @@
 import type { StorageOptions } from '../config.js';
+import type { JobStore } from '../lifecycle/jobs.js';
 import { openDatabase } from './db.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { IdentityStore } from './identity.js';
@@ -13,6 +14,8 @@ export interface GatewayStores {
   identity: IdentityStore;
   idempotency: IdempotencyStore;
   outbox: OutboxStore;
+  /** Background jobs (webhook events, async batches). */
+  jobs: JobStore;
   /** Whether the database answers within `timeoutMs`: `null` when it did, else why not (readiness). */
   ping(timeoutMs: number): Promise<string | null>;
   close(): Promise<void>;
@@ -45,6 +48,7 @@ export async function openStores(
     identity: stores.identity,
     idempotency: stores.idempotency,
     outbox: stores.outbox,
+    jobs: stores.jobs,
     ping: (timeoutMs) => db.ping(timeoutMs),
     async close() {
       await stores.identity.close();
