@@ -7,7 +7,12 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // `*.pg.test.ts` need a PostgreSQL server: they belong to the run with DATABASE_URL (.ci/run).
-    exclude: ['**/node_modules/**', ...(process.env['DATABASE_URL'] ? [] : ['**/*.pg.test.ts'])],
+    exclude: [
+      '**/node_modules/**',
+      ...(process.env['DATABASE_URL'] ? [] : ['**/*.pg.test.ts']),
+      // Browser tests need Chromium: `npm run test:browser` (vitest.browser.config.ts; .ci/run).
+      'test/browser/**',
+    ],
     pool: 'forks',
     // Test files of one worker share a process: the embedded database (PGlite, seconds to start)
     // then starts once per worker instead of once per file. Every test builds its own gateway.

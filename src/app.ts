@@ -8,10 +8,10 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { useApiKeyAuth } from './auth/plugin.js';
 import type { Config } from './config.js';
-import { createIdempotencyGuard } from './contacts/idempotency.js';
-import type { ProviderId } from './contacts/model.js';
+import { createIdempotencyGuard, type IdempotencyGuard } from './contacts/idempotency.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
 import { useUpstreamBudget } from './http-server/budget.js';
@@ -34,7 +34,11 @@ import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './htt
 import { Lifecycle } from './lifecycle/index.js';
 import { createMemoryJobStore } from './lifecycle/jobs.js';
 import { createLogger, scrubLogText } from './logger.js';
+import type { ProviderId } from './model/contact.js';
+import { useMetricsEndpoint } from './observability/endpoint.js';
+import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
+import { memoryRateLimiters } from './rate-limiters.js';
 import { schema } from './schema/index.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './store/idempotency.js';
 import { createMemoryIdentityStore, type IdentityStore } from './store/identity.js';
@@ -72,38 +76,6 @@ export interface Gateway {
   store: IdentityStore;
   close(): Promise<void>;
 }
-
-export const GRAPHIQL_EXAMPLE = `# contact-gateway: one Contact model over every provider.
-# Run "UpsertOne" twice: CREATED, then UPDATED, with the same gateway id.
-# Then run "ReadBack". Open the Docs pane (top left) for every type and field.
-
-mutation UpsertOne {
-  upsertContact(
-    input: {
-      email: "ada@example.com"
-      firstName: "Ada"
-      lastName: "Lovelace"
-      phone: "+14155550123"
-      timezone: "Europe/London"
-      address: { country: "GB", postalCode: "NW1 2DB" }
-    }
-    options: { providers: [NOTIFUSE] }
-  ) {
-    contact { id email firstName lastName records { provider remoteId } }
-    outcomes { provider status remoteId droppedFields attempts durationMs error { code message retryable } }
-    errors { field code message }
-  }
-}
-
-query ReadBack {
-  contact(email: "ada@example.com") {
-    id email firstName lastName phone timezone
-    address { country postalCode }
-    records { provider remoteId syncedAt }
-  }
-  providers { provider mode enabled baseUrl maxBatchSize }
-}
-`;
 
 /** The error a GraphQLError wraps (what actually went wrong), else the error itself. */
 function rootError(error: Error): Error {
@@ -144,15 +116,25 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     createMemoryIdempotencyStore(config.storage.idempotencyTtlMs, {
       inProgressTtlMs: config.storage.idempotencyInProgressTtlMs,
     });
-  const idempotent = createIdempotencyGuard(idempotencyStore);
-  const registry = createRegistry(config, {
-    policy: deps.policy ?? createResiliencePolicy((id) => config.resilience[id]),
-    ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
-    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-  });
   const outbox = config.storage.outbox
     ? (deps.stores?.outbox ?? deps.outbox ?? createMemoryOutboxStore())
     : null;
+  const metrics = config.observability.metrics.enabled
+    ? // Breakers are read from the registry at scrape time (it is built just below).
+      createGatewayMetrics({ registry: () => registry, outbox })
+    : null;
+  const idempotent = observeWrites(createIdempotencyGuard(idempotencyStore), metrics);
+  const limiters = deps.stores?.rateLimiters ?? memoryRateLimiters;
+  const policy =
+    deps.policy ?? createResiliencePolicy((id) => config.resilience[id], Date.now, limiters);
+  const registry = createRegistry(
+    metrics ? { ...config, http: { ...config.http, observer: metrics.http } } : config,
+    {
+      policy: metrics ? metrics.countRetries(policy) : policy,
+      ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    },
+  );
   const lifecycle = new Lifecycle({
     config: config.lifecycle,
     outbox,
@@ -183,9 +165,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maxRequestBodySize: options.maxBodyBytes,
     // No file uploads here: multipart requests are refused (415) instead of parsed.
     multipart: false,
-    graphiql: options.graphiql
-      ? { title: 'contact-gateway', defaultQuery: GRAPHIQL_EXAMPLE }
-      : false,
+    graphiql: options.graphiql ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     // Never Yoga's default (which echoes any Origin with credentials): no CORS headers at all
     // unless origins are configured, and then only to those.
     cors:
@@ -209,8 +190,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [
       useExactRoutes({ graphqlEndpoint }),
       useRequestContext({ logger }),
+      useMetricsEndpoint({ metrics, token: config.observability.metrics.token, graphqlEndpoint }),
       useApiKeyAuth({ keys: options.apiKeys }),
-      useKeyRateLimit({ perMinute: options.rateLimitPerMinute }),
+      useKeyRateLimit({ perMinute: options.rateLimitPerMinute, limiters }),
       useRequestParseErrors(),
       ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
@@ -220,6 +202,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),
+      ...(metrics ? [metrics.plugin] : []),
     ],
     logging: {
       // Yoga logs several debug lines per request: build (and scrub) a line only when it is written.
@@ -247,7 +230,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         caller: state.caller,
         requestId: state.id,
         scope: {
-          registry,
           stats: { upstreamRequests: 0, maxUpstreamRequests: config.maxUpstreamCalls },
           signal: requestSignal(request.signal),
         },
@@ -274,6 +256,26 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         await outbox?.close();
       }
     },
+  };
+}
+
+/** The guard with carried-out writes' outcomes and replays counted (replays never call `run`). */
+function observeWrites(guard: IdempotencyGuard, metrics: GatewayMetrics | null): IdempotencyGuard {
+  if (!metrics) {
+    return guard;
+  }
+  return async (key, scope, run) => {
+    let ran = false;
+    const result = await guard(key, scope, async () => {
+      ran = true;
+      const value = await run();
+      metrics.writeOutcomes(value);
+      return value;
+    });
+    if (!ran) {
+      metrics.idempotentReplay();
+    }
+    return result;
   };
 }
 

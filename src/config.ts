@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
+import type { HttpObserver } from './http/observer.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
 import { type LifecycleConfig, loadLifecycleConfig } from './lifecycle/config.js';
+import { CONTACT_FIELDS, type ProviderId } from './model/contact.js';
+import { type ObservabilityOptions, parseObservability } from './observability/config.js';
 import { Secret } from './secret.js';
 
 export { Secret };
@@ -23,6 +25,8 @@ export interface HttpOptions {
   keepAliveTimeoutMs: number;
   /** Largest response body read before the call fails. @default 10 MiB */
   maxBodyBytes: number;
+  /** Metrics and tracing of every provider request (set by the gateway, not by the environment). */
+  observer?: HttpObserver;
 }
 
 /** Notifuse tuning that applies whether it runs live or in the sandbox. */
@@ -56,6 +60,13 @@ export interface DotdigitalOptions {
   importPollIntervalMs: number;
   /** Parallel single calls (PATCH updates, GET reads). @default 8 */
   concurrency: number;
+  /**
+   * Create a data field the account lacks (`POST /v2/data-fields`) before writing it, instead of
+   * dropping it (`DOTDIGITAL_CREATE_DATA_FIELDS=1`). @default false
+   */
+  createDataFields?: boolean;
+  /** How long the account's data field list (`GET /v2/data-fields`) is reused. @default 300000 */
+  dataFieldsTtlMs?: number;
 }
 
 export interface DotdigitalConfig extends DotdigitalOptions {
@@ -93,6 +104,13 @@ export interface SalesforceMcOptions {
   defaultLocale: string;
   /** Seconds before `expires_in` runs out at which a cached token is renewed. @default 60 */
   tokenRefreshSkewSeconds: number;
+  /**
+   * Look an unlinked contact key up (`POST /contacts/v1/addresses/search/ContactKey`, scope
+   * `audiences_read`) before creating it, so that an existing contact is PATCHed and keeps its
+   * HTML Enabled and MobileConnect Status (`SFMC_KEY_LOOKUP`). Off: POST at once (one call less;
+   * the create defaults then overwrite those values of a contact made elsewhere). @default true
+   */
+  keyLookup?: boolean;
 }
 
 export interface SalesforceMcConfig extends SalesforceMcOptions {
@@ -112,12 +130,27 @@ export interface DigitalOnboardingOptions {
   batchSize: number;
   /** Parallel calls (bulk chunks, single PATCHes, reads). @default 8 */
   concurrency: number;
+  /** Seconds before a fetched partner token's `expires_in` runs out at which it is renewed. @default 60 */
+  tokenRefreshSkewSeconds?: number;
+}
+
+/** OAuth2 client credentials: the gateway fetches and renews partner tokens itself. */
+export interface DigitalOnboardingClientCredentials {
+  clientId: string;
+  clientSecret: Secret;
+  /** Token endpoint. @default `{DIGITAL_ONBOARDING_URL}/oauth2/token` */
+  authUrl: string;
 }
 
 export interface DigitalOnboardingConfig extends DigitalOnboardingOptions {
   url: string;
-  /** Partner token (OAuth2 client_credentials, issued outside the gateway), sent as Bearer. */
-  token: Secret;
+  /**
+   * A partner token issued outside the gateway, sent as Bearer (it lasts about an hour; a 401
+   * `invalid_token` then fails every write). `null` when `clientCredentials` are set.
+   */
+  token: Secret | null;
+  /** `DIGITAL_ONBOARDING_CLIENT_ID` / `_CLIENT_SECRET` / `_AUTH_URL`; wins over `token`. */
+  clientCredentials?: DigitalOnboardingClientCredentials | null;
 }
 
 export interface StorageOptions {
@@ -169,6 +202,8 @@ export interface Config {
   /** Listener bounds, shutdown and readiness (`GATEWAY_*_TIMEOUT_MS`, `GATEWAY_MAX_CONNECTIONS`). */
   server: ServerOptions;
   http: HttpOptions;
+  /** `/metrics` and tracing (`GATEWAY_METRICS_TOKEN`, `OTEL_*`). */
+  observability: ObservabilityOptions;
   /** Retries, breaker, limits and timeout per provider (`RETRY_*`, `BREAKER_*`, `<P>_TIMEOUT_MS` …). */
   resilience: Readonly<Record<ProviderId, ProviderResilience>>;
   notifuseOptions: NotifuseOptions;
@@ -240,6 +275,8 @@ const EnvSchema = z.object({
   DOTDIGITAL_IMPORT_MAX_WAIT_MS: int(20_000, 0, 600_000),
   DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: int(200, 10, 60_000),
   DOTDIGITAL_CONCURRENCY: int(8, 1, 64),
+  DOTDIGITAL_CREATE_DATA_FIELDS: z.enum(['0', '1']).default('0'),
+  DOTDIGITAL_DATA_FIELDS_TTL_MS: int(300_000, 0, 86_400_000),
   SFMC_AUTH_URL: optional,
   SFMC_CLIENT_ID: optional,
   SFMC_CLIENT_SECRET: optional,
@@ -247,6 +284,7 @@ const EnvSchema = z.object({
   SFMC_CONTACT_KEY: z.enum(['externalId', 'email']).default('externalId'),
   SFMC_ATTRIBUTE_MAP: optional,
   SFMC_CONCURRENCY: int(8, 1, 64),
+  SFMC_KEY_LOOKUP: z.enum(['on', 'off']).default('on'),
   SFMC_SEARCH_BATCH_SIZE: int(50, 1, 500),
   SFMC_DEFAULT_LOCALE: z
     .string()
@@ -256,6 +294,10 @@ const EnvSchema = z.object({
   SFMC_TOKEN_REFRESH_SKEW_SECONDS: int(60, 0, 900),
   DIGITAL_ONBOARDING_URL: z.string().default('https://api.digitalonboarding.com'),
   DIGITAL_ONBOARDING_TOKEN: optional,
+  DIGITAL_ONBOARDING_CLIENT_ID: optional,
+  DIGITAL_ONBOARDING_CLIENT_SECRET: optional,
+  DIGITAL_ONBOARDING_AUTH_URL: optional,
+  DIGITAL_ONBOARDING_TOKEN_REFRESH_SKEW_SECONDS: int(60, 0, 900),
   DIGITAL_ONBOARDING_BATCH_SIZE: int(100, 1, 10_000),
   DIGITAL_ONBOARDING_CONCURRENCY: int(8, 1, 64),
 });
@@ -350,6 +392,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importMaxWaitMs: e.DOTDIGITAL_IMPORT_MAX_WAIT_MS,
     importPollIntervalMs: e.DOTDIGITAL_IMPORT_POLL_INTERVAL_MS,
     concurrency: e.DOTDIGITAL_CONCURRENCY,
+    createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
+    dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
   };
   let dotdigital: DotdigitalConfig | null = null;
   if (
@@ -374,6 +418,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
     defaultLocale: e.SFMC_DEFAULT_LOCALE,
     tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
+    keyLookup: e.SFMC_KEY_LOOKUP === 'on',
   };
   let salesforceMc: SalesforceMcConfig | null = null;
   if (
@@ -396,19 +441,46 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const digitalOnboardingOptions: DigitalOnboardingOptions = {
     batchSize: e.DIGITAL_ONBOARDING_BATCH_SIZE,
     concurrency: e.DIGITAL_ONBOARDING_CONCURRENCY,
+    tokenRefreshSkewSeconds: e.DIGITAL_ONBOARDING_TOKEN_REFRESH_SKEW_SECONDS,
   };
   let digitalOnboarding: DigitalOnboardingConfig | null = null;
-  if (e.DIGITAL_ONBOARDING_TOKEN !== undefined) {
+  const doClient = requireAll('Digital Onboarding client credentials', {
+    DIGITAL_ONBOARDING_CLIENT_ID: e.DIGITAL_ONBOARDING_CLIENT_ID,
+    DIGITAL_ONBOARDING_CLIENT_SECRET: e.DIGITAL_ONBOARDING_CLIENT_SECRET,
+  });
+  if (e.DIGITAL_ONBOARDING_AUTH_URL !== undefined && !doClient) {
+    problems.push(
+      'DIGITAL_ONBOARDING_AUTH_URL needs DIGITAL_ONBOARDING_CLIENT_ID and DIGITAL_ONBOARDING_CLIENT_SECRET',
+    );
+  }
+  if (doClient && e.DIGITAL_ONBOARDING_TOKEN !== undefined) {
+    problems.push(
+      'set either DIGITAL_ONBOARDING_TOKEN or DIGITAL_ONBOARDING_CLIENT_ID/_CLIENT_SECRET, not both',
+    );
+  }
+  if (e.DIGITAL_ONBOARDING_TOKEN !== undefined || doClient) {
     checkUrl('DIGITAL_ONBOARDING_URL', e.DIGITAL_ONBOARDING_URL);
+    checkUrl('DIGITAL_ONBOARDING_AUTH_URL', e.DIGITAL_ONBOARDING_AUTH_URL);
     digitalOnboarding = {
       ...digitalOnboardingOptions,
       url: e.DIGITAL_ONBOARDING_URL,
-      token: new Secret(e.DIGITAL_ONBOARDING_TOKEN),
+      token:
+        e.DIGITAL_ONBOARDING_TOKEN !== undefined ? new Secret(e.DIGITAL_ONBOARDING_TOKEN) : null,
+      clientCredentials: doClient
+        ? {
+            clientId: e.DIGITAL_ONBOARDING_CLIENT_ID!,
+            clientSecret: new Secret(e.DIGITAL_ONBOARDING_CLIENT_SECRET!),
+            authUrl:
+              e.DIGITAL_ONBOARDING_AUTH_URL ??
+              `${e.DIGITAL_ONBOARDING_URL.replace(/\/+$/, '')}/oauth2/token`,
+          }
+        : null,
     };
   }
 
   const gateway = parseGatewayOptions(env, e.HOST, problems);
   const resilience = parseResilience(env, problems);
+  const observability = parseObservability(env, gateway.apiKeys.length > 0, problems);
   const server = parseServerOptions(env, problems);
 
   const lifecycle = loadLifecycleConfig(env, problems);
@@ -450,6 +522,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connections: e.HTTP_CONNECTIONS,
       connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
     },
+    observability,
     resilience,
     notifuseOptions,
     notifuse,

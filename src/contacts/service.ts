@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { InputErrorInfo, ProviderErrorInfo } from '../errors.js';
+import {
+  applyPatch,
+  type ContactPatch,
+  mergePatches,
+  mergeViews,
+  type ProviderId,
+  type ProviderOptions,
+  pickLeaves,
+  type UnifiedContact,
+} from '../model/contact.js';
+import type { InputErrorInfo, ProviderErrorInfo } from '../model/errors.js';
+import type { Outcome, OutcomeStatus, WriteResult } from '../model/outcome.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type {
-  ProviderAdapter,
-  ReadKey,
-  ReadResult,
-  WireRequest,
-  WriteItem,
-  WriteResult,
-} from '../providers/types.js';
+import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../providers/types.js';
 import type { IdentityKeys, IdentityRecord, IdentityStore } from '../store/identity.js';
 import type {
   NewOutboxItem,
@@ -20,16 +24,6 @@ import type {
 } from '../store/outbox.js';
 import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
 import {
-  applyPatch,
-  type ContactPatch,
-  mergePatches,
-  mergeViews,
-  type ProviderId,
-  type ProviderOptions,
-  pickLeaves,
-  type UnifiedContact,
-} from './model.js';
-import {
   DEFAULT_JSON_LIMITS,
   type JsonLimits,
   type RawContactInput,
@@ -37,19 +31,7 @@ import {
   validateContactInput,
 } from './validation.js';
 
-export type OutcomeStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'DRY_RUN' | 'QUEUED';
-
-export interface Outcome {
-  provider: ProviderId;
-  status: OutcomeStatus;
-  remoteId: string | null;
-  droppedFields: string[];
-  error: ProviderErrorInfo | null;
-  attempts: number;
-  durationMs: number;
-  request: WireRequest | null;
-  details: Record<string, unknown> | null;
-}
+export type { Outcome, OutcomeStatus } from '../model/outcome.js';
 
 export interface ContactView extends UnifiedContact {
   readErrors: Array<{ provider: ProviderId; error: ProviderErrorInfo }>;
@@ -93,7 +75,8 @@ const OUTBOX_MAX_DELAY_MS = 10 * 60 * 1000;
 
 const SUCCESS = new Set<OutcomeStatus>(['CREATED', 'UPDATED']);
 
-interface Planned {
+/** A validated input bound to its identity record: what one write sends to each provider. */
+interface Resolved {
   record: IdentityRecord;
   patch: ContactPatch;
   options: ProviderOptions;
@@ -247,7 +230,7 @@ export class ContactsService {
 
     // Identity first, one item after another, so that two items of one batch naming the same
     // contact resolve to the same gateway id.
-    const planned: Array<Planned | null> = [];
+    const planned: Array<Resolved | null> = [];
     for (const v of validated) {
       if (!v.ok) {
         planned.push(null);
@@ -285,7 +268,7 @@ export class ContactsService {
     // once per provider: their patches merged in input order (later wins field by field), every
     // item answered with the shared result. The identity step above already gave them one record.
     const leaderOf = planned.map((_, i) => i);
-    const writes = new Map<number, Planned>();
+    const writes = new Map<number, Resolved>();
     const leaders = new Map<string, number>();
     planned.forEach((p, i) => {
       if (!p) {
@@ -369,7 +352,7 @@ export class ContactsService {
         );
       }
     }
-    const planned: Planned = { record, ...v.value };
+    const planned: Resolved = { record, ...v.value };
     if (options.dryRun) {
       const outcomes = [
         ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned, options))),
@@ -388,7 +371,7 @@ export class ContactsService {
     return payload!;
   }
 
-  #item(adapter: ProviderAdapter, p: Planned, write: WriteOptions): WriteItem {
+  #item(adapter: ProviderAdapter, p: Resolved, write: WriteOptions): WriteItem {
     return {
       ref: randomUUID(),
       gatewayId: p.record.id,
@@ -430,7 +413,7 @@ export class ContactsService {
    * half-applied (providers written, identity links or queued writes not kept).
    */
   async #finish(
-    planned: ReadonlyArray<Planned | null>,
+    planned: ReadonlyArray<Resolved | null>,
     validated: ReadonlyArray<ReturnType<typeof validateContactInput>>,
     adapters: readonly ProviderAdapter[],
     results: ReadonlyArray<WriteResult[] | null>,
@@ -741,12 +724,22 @@ export class ContactsService {
     const found: Array<{ adapter: ProviderAdapter; result: ReadResult }> = [];
     const readErrors: ContactView['readErrors'] = [];
     const held = new Set<string>();
+    const now = this.#now().toISOString();
+    let staled = false;
     answers.forEach((answer, i) => {
       const adapter = adapters[i]!;
       if (answer === null || answer === undefined) {
         if (answer === null) {
           for (const f of readableFields(adapter)) {
             held.add(f);
+          }
+          const link = record?.records[adapter.id];
+          if (record && link) {
+            readErrors.push({ provider: adapter.id, error: notFoundAtProvider(adapter, link) });
+            if (!link.staleAt) {
+              record.records[adapter.id] = { ...link, staleAt: now };
+              staled = true;
+            }
           }
         }
         return;
@@ -764,7 +757,6 @@ export class ContactsService {
       return null;
     }
     const providerView = mergeViews(found.map((f) => f.result.contact));
-    const now = this.#now().toISOString();
     if (!record) {
       record = (await this.#store.claim(identityKeys(providerView), now)).record;
     }
@@ -777,6 +769,8 @@ export class ContactsService {
           syncedAt: now,
         };
       }
+      await this.#store.save(record);
+    } else if (staled) {
       await this.#store.save(record);
     }
     const created = found
@@ -798,7 +792,9 @@ export class ContactsService {
     record: IdentityRecord | null,
     asked: { email: string | null; externalId: string | null },
   ): ReadKey | null {
-    const remoteId = record?.records[adapter.id]?.remoteId;
+    const link = record?.records[adapter.id];
+    // A stale link is not asked again by its id: the contact may be back under another one.
+    const remoteId = link && !link.staleAt ? link.remoteId : undefined;
     if (remoteId && adapter.capabilities.readsByRemoteId !== false) {
       return { by: 'remoteId', value: remoteId };
     }
@@ -823,6 +819,24 @@ export class ContactsService {
       ...(by.emails ?? []).map((email) => this.getContact({ email }, scope)),
     ]);
   }
+}
+
+/**
+ * A linked contact the provider answered "not found" for (404 for its remote id, or an empty
+ * search): reported in `readErrors` instead of serving the cached view as if the provider held it.
+ */
+function notFoundAtProvider(
+  adapter: ProviderAdapter,
+  link: { remoteId: string; syncedAt: string; staleAt?: string },
+): ProviderErrorInfo {
+  const byId = !link.staleAt && adapter.capabilities.readsByRemoteId !== false;
+  return {
+    code: 'NOT_FOUND',
+    message: `${adapter.id} does not have the linked contact ${link.remoteId} (last synced ${link.syncedAt}); the link is marked stale until the contact is written again`,
+    httpStatus: byId ? 404 : null,
+    retryable: false,
+    details: { remoteId: link.remoteId, stale: true },
+  };
 }
 
 /** The wait a provider asked for (`Retry-After`, kept as `details.retryAfterMs`), else 0. */

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { memoryRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import { requestState } from './request-context.js';
 import { graphqlErrorResponse } from './responses.js';
 import { routeOf } from './routes.js';
@@ -8,11 +9,13 @@ import { routeOf } from './routes.js';
 export interface KeyRateLimitOptions {
   /** Requests per minute per API key; 0 turns the limit off. @default 600 */
   perMinute: number;
+  /** Where the counts live (PostgreSQL: one limit across every replica). @default memory */
+  limiters?: RateLimiters;
 }
 
 /**
- * A fixed window of `perMinute` requests per API key (rate-limiter-flexible, in memory, so per
- * process), counting every request with a key except the public paths (fail closed, like the key
+ * A fixed window of `perMinute` requests per API key (rate-limiter-flexible; in PostgreSQL with
+ * `DATABASE_URL`, so shared by every replica, else in memory, per process), counting every request with a key except the public paths (fail closed, like the key
  * check). Runs after authentication and before the body is read: a refused request costs
  * nothing. The anonymous loopback caller (no keys configured) is not limited. A refusal is a 429
  * with `Retry-After` and a GraphQL error body whose code is `RATE_LIMITED`.
@@ -21,7 +24,7 @@ export function useKeyRateLimit(options: KeyRateLimitOptions): Plugin {
   if (options.perMinute <= 0) {
     return {};
   }
-  const limiter = new RateLimiterMemory({ points: options.perMinute, duration: 60 });
+  const limiter = (options.limiters ?? memoryRateLimiters).create('key', options.perMinute, 60);
   return {
     // Not async: an anonymous or public request returns synchronously, so Yoga's request
     // pipeline stays on its synchronous path.

@@ -4,12 +4,13 @@ import { graphqlErrorResponse } from './responses.js';
 
 /**
  * The paths answered without an API key, each by its own handler: `/health` (alive, answered by
- * {@link useExactRoutes}) and `/ready` (answered by the readiness plugin when one is installed,
- * else 404). Exact paths only; a query string is allowed. Add a path here to make it public:
+ * {@link useExactRoutes}), `/ready` (answered by the readiness plugin when one is installed,
+ * else 404) and `/metrics` (Prometheus; its own bearer token, see src/observability/endpoint.ts).
+ * Exact paths only; a query string is allowed. Add a path here to make it public:
  * every other path except the GraphQL endpoint answers 404, and the key check, the rate limit
  * and the request log apply to everything that is not listed here.
  */
-export const PUBLIC_PATHS: readonly string[] = ['/health', '/ready'];
+export const PUBLIC_PATHS: readonly string[] = ['/health', '/ready', '/metrics'];
 
 /** The path of the built-in liveness answer (200, empty body). */
 export const HEALTH_PATH = '/health';
@@ -102,7 +103,8 @@ function decide(
   return decision;
 }
 
-function notFound(
+/** The router's 404 (JSON body naming the GraphQL endpoint), for handlers of public paths that are off. */
+export function notFound(
   fetchAPI: { Response: typeof Response },
   request: Request,
   graphqlEndpoint: string,

@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { HttpOptions } from '../config.js';
-import type { ProviderId } from '../contacts/model.js';
-import { UpstreamError } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import { UpstreamError } from '../model/errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -13,6 +13,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Sent as JSON when defined. */
   body?: unknown;
+  /** Sent as `application/x-www-form-urlencoded` when defined (and `body` is not). */
+  form?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -99,6 +101,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (req.body !== undefined) {
       body = JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
+    } else if (req.form !== undefined) {
+      body = new URLSearchParams(req.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     if (stats) {
       if (
@@ -118,6 +123,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // to the configured timeout exactly. The caller's signal (the client hanging up) still wins.
     const attemptTimeout = AbortSignal.timeout(Math.max(http.headersTimeoutMs, http.bodyTimeoutMs));
     const signal = req.signal ? AbortSignal.any([req.signal, attemptTimeout]) : attemptTimeout;
+    const span = http.observer?.begin({
+      provider: options.provider,
+      method: req.method,
+      path: req.path,
+    });
+    if (span?.headers) {
+      Object.assign(headers, span.headers);
+    }
     try {
       const res = await dispatcher.request({
         origin: base.origin,
@@ -140,9 +153,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           malformed = true;
         }
       }
+      span?.end({ status: res.statusCode });
       return { status: res.statusCode, headers: resHeaders, text, json, malformed };
     } catch (err) {
-      throw classifyTransportError(options.provider, err, signal);
+      const error = classifyTransportError(options.provider, err, signal);
+      span?.end({ error });
+      throw error;
     }
   }
 

@@ -9,9 +9,10 @@ import {
   handleWhen,
   retry,
 } from 'cockatiel';
-import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
-import type { ProviderId } from '../contacts/model.js';
-import { UpstreamError } from '../errors.js';
+import { RateLimiterQueue } from 'rate-limiter-flexible';
+import type { ProviderId } from '../model/contact.js';
+import { UpstreamError } from '../model/errors.js';
+import { memoryRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import type { Attempted, CallDescriptor, CallPolicy } from './policy.js';
 
 /** How one provider's calls are retried, broken, limited and bounded. */
@@ -139,6 +140,8 @@ interface ProviderGuard {
 export function createResiliencePolicy(
   settingsFor: (provider: ProviderId) => ResilienceSettings,
   now: () => number = Date.now,
+  /** Where each provider's rate counts (PostgreSQL: shared by every replica). @default memory */
+  limiters: RateLimiters = memoryRateLimiters,
 ): ResiliencePolicy {
   const guards = new Map<ProviderId, ProviderGuard>();
 
@@ -160,7 +163,7 @@ export function createResiliencePolicy(
         rate:
           settings.ratePerSecond > 0
             ? new RateLimiterQueue(
-                new RateLimiterMemory({ points: settings.ratePerSecond, duration: 1 }),
+                limiters.create(`provider:${provider}`, settings.ratePerSecond, 1),
                 { maxQueueSize: Number.MAX_SAFE_INTEGER },
               )
             : null,

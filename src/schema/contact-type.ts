@@ -1,6 +1,6 @@
-import type { Address, Consent, ProviderId, ProviderRecord } from '../contacts/model.js';
 import type { ContactView } from '../contacts/service.js';
-import type { ProviderErrorInfo } from '../errors.js';
+import type { Address, Consent, ProviderId, ProviderRecord } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
@@ -85,6 +85,17 @@ export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderReco
       type: 'DateTime',
       description: 'When the gateway last wrote or read it there.',
       resolve: (r) => r.syncedAt,
+    }),
+    stale: t.boolean({
+      description:
+        'True when a read found nothing at the provider for this link (404 for its remote id): the provider no longer holds the contact, and the view does not come from it. The next successful write there clears it.',
+      resolve: (r) => r.staleAt !== undefined,
+    }),
+    staleSince: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the link was found stale; null while it is not.',
+      resolve: (r) => r.staleAt ?? null,
     }),
   }),
 });

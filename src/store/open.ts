@@ -1,5 +1,6 @@
 import type { StorageOptions } from '../config.js';
 import type { JobStore } from '../lifecycle/jobs.js';
+import { memoryRateLimiters, postgresRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import { openDatabase } from './db.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { IdentityStore } from './identity.js';
@@ -16,6 +17,8 @@ export interface GatewayStores {
   outbox: OutboxStore;
   /** Background jobs (webhook events, async batches). */
   jobs: JobStore;
+  /** Where rate limits count: in PostgreSQL (shared by replicas) or in memory (embedded). */
+  rateLimiters?: RateLimiters;
   /** Whether the database answers within `timeoutMs`: `null` when it did, else why not (readiness). */
   ping(timeoutMs: number): Promise<string | null>;
   close(): Promise<void>;
@@ -49,6 +52,7 @@ export async function openStores(
     idempotency: stores.idempotency,
     outbox: stores.outbox,
     jobs: stores.jobs,
+    rateLimiters: db.engine === 'postgres' ? postgresRateLimiters(db) : memoryRateLimiters,
     ping: (timeoutMs) => db.ping(timeoutMs),
     async close() {
       await stores.identity.close();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderId } from '../contacts/model.js';
-import type { ProviderErrorInfo } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
 import type { WriteItem } from '../providers/types.js';
 
 /**
@@ -95,6 +95,8 @@ export interface OutboxStore {
   reschedule(id: string, nextAttemptAt: string, lastError: ProviderErrorInfo): Promise<void>;
   /** What waits (QUEUED or DELIVERING), oldest first (at most `limit`). */
   list(limit: number): Promise<OutboxItem[]>;
+  /** How many items wait and when the oldest was stored (metrics). */
+  stats(): Promise<OutboxStats>;
   /** One write of the history, waiting or ended. */
   get(id: string): Promise<OutboxItem | null>;
   /** The write history, newest first, filtered; `hasMore` when more match after these. */
@@ -104,6 +106,12 @@ export interface OutboxStore {
   /** Forgets ended writes that ended before `before` (ISO). Returns how many. */
   purge(before: string): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface OutboxStats {
+  depth: number;
+  /** ISO time the oldest waiting item was stored; null when none waits. */
+  oldestCreatedAt: string | null;
 }
 
 interface Row extends OutboxItem {
@@ -201,6 +209,20 @@ export function createMemoryOutboxStore(): OutboxStore {
         .sort((a, b) => a.seq - b.seq)
         .slice(0, limit)
         .map(copy);
+    },
+    async stats() {
+      let depth = 0;
+      let oldest: string | null = null;
+      for (const r of rows.values()) {
+        if (r.endedAt !== null) {
+          continue;
+        }
+        depth += 1;
+        if (oldest === null || r.createdAt < oldest) {
+          oldest = r.createdAt;
+        }
+      }
+      return { depth, oldestCreatedAt: oldest };
     },
     async get(id) {
       const r = rows.get(id);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderId } from '../contacts/model.js';
-import type { ProviderErrorInfo } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
 import type { WriteItem } from '../providers/types.js';
 import type { Database } from './db.js';
 import {
@@ -198,6 +198,16 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
         [Math.max(0, limit)],
       );
       return rows.map(toItem);
+    },
+
+    async stats() {
+      const [row] = await db.query<{ depth: string | number; oldest: Date | string | null }>(
+        `SELECT count(*) AS depth, min(created_at) AS oldest FROM ${t} WHERE ended_at IS NULL`,
+      );
+      return {
+        depth: Number(row?.depth ?? 0),
+        oldestCreatedAt: row?.oldest ? iso(row.oldest) : null,
+      };
     },
 
     async get(id) {

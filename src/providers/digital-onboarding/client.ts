@@ -1,8 +1,9 @@
-import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { redactText } from '../../http/redact.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import type { WireRequest } from '../types.js';
+import { UpstreamError } from '../../model/errors.js';
+import type { WireRequest } from '../../model/outcome.js';
+
 import { describeRequest, malformedResponse, withSignal } from '../wire.js';
 import {
   BulkEntrySchema,
@@ -118,9 +119,13 @@ export function digitalOnboardingError(res: HttpResponse): UpstreamError {
   if (res.status === 429 || res.status === 503 || res.headers['retry-after'] !== undefined) {
     Object.assign(details, rateLimitDetails(res.headers));
   }
+  const expired =
+    res.status === 401 && code === 'invalid_token'
+      ? ' — the partner token expired or was refused (tokens last about an hour; with DIGITAL_ONBOARDING_CLIENT_ID and DIGITAL_ONBOARDING_CLIENT_SECRET the gateway renews them itself)'
+      : '';
   return new UpstreamError('DIGITAL_ONBOARDING', {
     code,
-    message: `Digital Onboarding answered ${res.status}${first?.code ? ` ${first.code}` : ''}: ${clipMessage(message)}`,
+    message: `Digital Onboarding answered ${res.status}${first?.code ? ` ${first.code}` : ''}: ${clipMessage(message)}${expired}`,
     httpStatus: res.status,
     retryable,
     details: Object.keys(details).length > 0 ? details : null,

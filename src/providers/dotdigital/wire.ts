@@ -3,8 +3,7 @@ import { z } from 'zod';
 /**
  * Dotdigital API v3 contacts wire shapes. Requests are typed strictly (what we send validates
  * against `dotdigital-contacts-v3.openapi.json`, see test/contract); responses are parsed leniently
- * because the reference pages, the OpenAPI examples and the SDK disagree on casing and keys
- * (providers/dotdigital.md "Where sources disagree").
+ * because the reference pages, the OpenAPI examples and the SDK disagree on casing and keys.
  */
 
 /** The identifiers the adapter addresses a contact by (custom identifiers are not used). */
@@ -57,6 +56,18 @@ export interface ImportBody {
   mergeOption?: ImportMergeOption;
   contacts: ImportContact[];
 }
+
+/** v2 `POST /v2/data-fields` body (Contact data fields API 2.0.1). */
+export interface CreateDataFieldBody {
+  name: string;
+  type: 'String' | 'Numeric' | 'Date' | 'Boolean';
+  visibility: 'Private' | 'Public';
+}
+
+/** One item of v2 `GET /v2/data-fields`; only the name matters here. */
+export const DataFieldListSchema = z.array(
+  z.looseObject({ name: z.string(), type: z.string().nullish() }),
+);
 
 /** A contactId as Dotdigital sends it (an integer; a numeric string is accepted too). */
 const ContactIdSchema = z.union([

@@ -1,12 +1,13 @@
 import type { SalesforceMcConfig } from '../../config.js';
-import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
+import { UpstreamError } from '../../model/errors.js';
+import { createTokenCache, type FetchedToken, tokenLifetimeSeconds } from '../oauth.js';
 import { OAuthErrorSchema, type TokenRequestBody, TokenResponseSchema } from './wire.js';
 
 export const SFMC_TOKEN_PATH = '/v2/token';
 
-export interface SfmcToken {
+export interface SfmcToken extends FetchedToken {
   accessToken: string;
   /** REST base from `rest_instance_url`, normalised: scheme, no trailing slash. */
   restUrl: string;
@@ -41,13 +42,7 @@ export function normaliseRestUrl(raw: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/**
- * Seconds a token is used: `expires_in` minus the configured skew, but never less than half of
- * `expires_in` (so a short-lived token is still used at all).
- */
-export function tokenLifetimeSeconds(expiresIn: number, skewSeconds: number): number {
-  return Math.max(expiresIn / 2, expiresIn - skewSeconds);
-}
+export { tokenLifetimeSeconds } from '../oauth.js';
 
 /** The token request body. `account_id` goes as a number when it is one (SF-7 types it so). */
 export function tokenRequestBody(config: SalesforceMcConfig): TokenRequestBody {
@@ -96,22 +91,15 @@ function tokenError(res: HttpResponse): UpstreamError {
 }
 
 /**
- * Client-credentials tokens for one (client id, account id), following SF-7/SF-8 and the
- * oidc-interceptor pattern: cached until `expires_in` minus a skew, fetched single-flight (however
- * many calls wait, one token request is in flight), and invalidated only if the token that got a
- * 401 is still the cached one, so fifty 401s cause one refresh, not fifty.
- *
- * The token request is not tied to any caller's abort signal (others may be waiting on it); the
- * HTTP client's timeouts bound it. It is counted in the stats of the call that started it.
+ * Client-credentials tokens for one (client id, account id), following SF-7/SF-8, kept by the
+ * shared cache of `../oauth.ts` (cached until `expires_in` minus a skew, one fetch in flight, a 401
+ * drops the token only if it is still the cached one).
  */
 export function createTokenSource(
   config: SalesforceMcConfig,
   http: HttpClient,
   now: () => number = () => performance.now(),
 ): TokenSource {
-  let cached: SfmcToken | null = null;
-  let inflight: Promise<SfmcToken> | null = null;
-  let fetched = 0;
   let lastRestUrl: string | null = null;
 
   async function fetchToken(stats?: CallStats): Promise<SfmcToken> {
@@ -139,39 +127,28 @@ export function createTokenSource(
         retryable: true,
       });
     }
-    fetched += 1;
     const lifetime = tokenLifetimeSeconds(parsed.data.expires_in, config.tokenRefreshSkewSeconds);
-    return { accessToken: parsed.data.access_token, restUrl, renewAt: now() + lifetime * 1000 };
+    return {
+      accessToken: parsed.data.access_token,
+      restUrl,
+      renewAt: now() + lifetime * 1000,
+      expiresInSeconds: parsed.data.expires_in,
+    };
   }
 
+  const cache = createTokenCache(fetchToken, { skewSeconds: config.tokenRefreshSkewSeconds, now });
   return {
-    get(stats) {
-      if (cached !== null && now() < cached.renewAt) {
-        return Promise.resolve(cached);
-      }
-      if (inflight === null) {
-        inflight = fetchToken(stats)
-          .then((token) => {
-            cached = token;
-            lastRestUrl = token.restUrl;
-            return token;
-          })
-          .finally(() => {
-            inflight = null;
-          });
-      }
-      return inflight;
+    async get(stats) {
+      const token = await cache.get(stats);
+      lastRestUrl = token.restUrl;
+      return token;
     },
-    invalidate(accessToken) {
-      if (cached?.accessToken === accessToken) {
-        cached = null;
-      }
-    },
+    invalidate: (accessToken) => cache.invalidate(accessToken),
     get restUrl() {
       return lastRestUrl;
     },
     get fetched() {
-      return fetched;
+      return cache.fetched;
     },
   };
 }

@@ -1,35 +1,73 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
-import type { ProviderErrorInfo } from '../../errors.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, prepareWrite, writeResult } from '../results.js';
+import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
 import type {
   CallContext,
-  PlannedWrite,
   ProviderAdapter,
   ProviderCapabilities,
   ReadKey,
   ReadResult,
   WriteItem,
-  WriteResult,
 } from '../types.js';
 import { createSfmcClient, type SendCounter } from './client.js';
 import {
   type BodyPlan,
   fromSearchHit,
   indexEmailSearch,
+  type Plan,
   pickHit,
   readWriteAnswer,
   resolveAttributeMap,
   type SearchHit,
   sfmcFields,
   toWireContact,
-  type WritePlan,
 } from './mapping.js';
-import { resultMessageText } from './wire.js';
+import { type ContactKeySearchResponse, resultMessageText } from './wire.js';
+
+const EMAIL_TEXT = /^[^\s@]+@[^\s@]+$/;
+
+/**
+ * What a contact key search says SFMC holds for a key: null when nobody has it, else its email
+ * address (when an address of type 1 shows one) and which channel rows it has.
+ */
+export function readExisting(
+  res: ContactKeySearchResponse,
+): { email: string | null; hasEmail: boolean; hasMobile: boolean } | null {
+  const addresses = res.addresses ?? [];
+  if (addresses.length === 0) {
+    return null;
+  }
+  let email: string | null = null;
+  let hasEmail = false;
+  let hasMobile = false;
+  for (const a of addresses) {
+    const type = Number(a.addressTypeID);
+    if (type === 1) {
+      hasEmail = true;
+      for (const set of a.valueSets ?? []) {
+        for (const v of set.values ?? []) {
+          if (email === null && typeof v.value === 'string' && EMAIL_TEXT.test(v.value)) {
+            email = v.value.trim().toLowerCase();
+          }
+        }
+      }
+    } else if (type === 4) {
+      hasMobile = true;
+    }
+  }
+  return { email, hasEmail, hasMobile };
+}
+
+/** `droppedFieldReasons` as outcome details. */
+function reasonDetails(reasons: Record<string, string> | undefined): Record<string, unknown> {
+  return reasons && Object.keys(reasons).length > 0 ? { droppedFieldReasons: { ...reasons } } : {};
+}
 
 /**
  * Most writes or reads one DataLoader batch hands the adapter. SFMC has no bulk contacts route
@@ -52,9 +90,9 @@ export interface SalesforceMcAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Prepared {
+interface Job {
   item: WriteItem;
-  plan: WritePlan;
+  plan: Plan;
 }
 
 const KEY_EXISTS = /already exists|exists already|duplicate/i;
@@ -135,11 +173,45 @@ export function createSalesforceMcAdapter(
     details: info.details ? (scrubValue(info.details) as Record<string, unknown>) : null,
   });
 
-  function prepare(item: WriteItem): Prepared | WriteResult {
-    return prepareWrite(item, toWireContact(item, mapping));
+  function prepare(item: WriteItem): Job | WriteResult {
+    const mapped = toWireContact(item, mapping);
+    const prepared = prepareWrite(item, mapped);
+    if (!mapped.ok && 'status' in prepared) {
+      const details = reasonDetails(mapped.droppedFieldReasons);
+      prepared.details = Object.keys(details).length > 0 ? details : null;
+    }
+    return prepared;
   }
 
-  function nothingToWrite(p: Prepared, attempts = 0): WriteResult {
+  /**
+   * A POST for a key the gateway has not linked could meet a contact made elsewhere, and its
+   * create defaults (HTML Enabled, MobileConnect Status) would reset that contact's values. So the
+   * key is looked up first (`POST /contacts/v1/addresses/search/ContactKey`, scope
+   * `audiences_read`): a known key gets a PATCH of the patch alone, planned with the channels SFMC
+   * holds. Null: nobody has the key (POST); an error: the check failed (nothing is written).
+   */
+  async function lookUpKey(
+    p: Job,
+    ctx: CallContext,
+    counter: SendCounter,
+  ): Promise<
+    { attempts: number; plan: Plan | null } | { attempts: number; error: ProviderErrorInfo }
+  > {
+    const outcome = await deps.policy.execute({ provider: 'SALESFORCE_MC', idempotent: true }, () =>
+      client.searchContactKey(p.plan.contactKey, ctx.stats, ctx.signal, counter),
+    );
+    if (!outcome.ok) {
+      return { attempts: outcome.attempts, error: outcome.error.toInfo() };
+    }
+    const existing = readExisting(outcome.value);
+    if (existing === null) {
+      return { attempts: outcome.attempts, plan: null };
+    }
+    const mapped = toWireContact({ ...p.item, existing }, mapping);
+    return { attempts: outcome.attempts, plan: mapped.ok ? mapped : null };
+  }
+
+  function nothingToWrite(p: Job, attempts = 0): WriteResult {
     return writeResult('SKIPPED', {
       attempts,
       remoteId: p.plan.contactKey,
@@ -164,7 +236,7 @@ export function createSalesforceMcAdapter(
    * token requests not).
    */
   async function runOne(
-    p: Prepared,
+    p: Job,
     ctx: CallContext,
     mode: 'upsert' | 'update',
     exists: boolean,
@@ -174,8 +246,32 @@ export function createSalesforceMcAdapter(
     let attempts = 0;
     let method: 'POST' | 'PATCH' = exists || p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
     let switched = false;
+    let plan = p.plan;
+    if (method === 'POST' && p.plan.create !== null && config.keyLookup !== false) {
+      const found = await lookUpKey(p, ctx, counter);
+      attempts += found.attempts;
+      if ('error' in found) {
+        return failedResult(
+          scrub({
+            ...found.error,
+            message: `Salesforce MC: could not check whether contact key exists before creating it (${found.error.message})`,
+          }),
+          {
+            attempts: Math.max(attempts, counter.sent),
+            durationMs: elapsed(start),
+            droppedFields: p.plan.droppedFields,
+            remoteId: p.item.remoteId,
+          },
+        );
+      }
+      if (found.plan !== null) {
+        plan = found.plan;
+        method = 'PATCH';
+        switched = true;
+      }
+    }
     for (;;) {
-      const target: BodyPlan | null = method === 'POST' ? p.plan.create : p.plan.update;
+      const target: BodyPlan | null = method === 'POST' ? plan.create : plan.update;
       if (target === null) {
         if (method === 'PATCH') {
           return nothingToWrite(p, Math.max(attempts, counter.sent));
@@ -199,6 +295,7 @@ export function createSalesforceMcAdapter(
         durationMs: elapsed(start),
         droppedFields: target.droppedFields,
       });
+      const reasons = reasonDetails(target.droppedFieldReasons);
       let error: ProviderErrorInfo;
       if (outcome.ok) {
         const answer = readWriteAnswer(outcome.value, method);
@@ -210,6 +307,7 @@ export function createSalesforceMcAdapter(
               method,
               contactId: answer.contactId,
               rowsAffected: answer.rowsAffected,
+              ...reasons,
             },
           });
         }
@@ -233,7 +331,11 @@ export function createSalesforceMcAdapter(
         method = 'POST';
         continue;
       }
-      return failedResult(scrub(error), { ...common(), remoteId: p.item.remoteId });
+      return failedResult(scrub(error), {
+        ...common(),
+        remoteId: p.item.remoteId,
+        ...(Object.keys(reasons).length > 0 ? { details: reasons } : {}),
+      });
     }
   }
 
@@ -245,7 +347,7 @@ export function createSalesforceMcAdapter(
     const prepared = items.map(prepare);
     // Items with the same contact key run one after another, in input order, so the last one
     // wins deterministically; after the first success the key is known and the rest PATCH.
-    const groups = new Map<string, Prepared[]>();
+    const groups = new Map<string, Job[]>();
     for (const p of prepared) {
       if ('item' in p) {
         groups.set(p.plan.contactKey, [...(groups.get(p.plan.contactKey) ?? []), p]);
@@ -372,21 +474,23 @@ export function createSalesforceMcAdapter(
     },
     capabilities,
 
-    planWrite(item): PlannedWrite {
+    planWrite(item) {
       const p = prepare(item);
       if (!('item' in p)) {
-        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+        return refusalOf(p);
       }
       const method = p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
       const target = method === 'POST' ? p.plan.create : p.plan.update;
       if (target === null) {
         const skipped = nothingToWrite(p);
-        return { ok: false, error: skipped.error!, droppedFields: skipped.droppedFields };
+        return refusalOf(skipped);
       }
+      const details = reasonDetails(target.droppedFieldReasons);
       return {
         ok: true,
         request: client.describe(client.writeRequest(method, target.body)),
         droppedFields: target.droppedFields,
+        ...(Object.keys(details).length > 0 ? { details } : {}),
       };
     },
 

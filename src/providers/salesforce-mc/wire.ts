@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Salesforce Marketing Cloud wire shapes (`providers/salesforce-mc.md`). Requests are typed
+ * Salesforce Marketing Cloud wire shapes (Contacts REST and auth). Requests are typed
  * strictly in the shape of the documented examples (`attributeSets[].items[].values[]`); responses
  * are parsed leniently because the docs, the SDKs and live-tested clients disagree on key names
  * (`rowsAffetcted` / `rowsAffected`, `contactId` / `contactID`) and nothing documents the
@@ -96,6 +96,39 @@ export const EmailSearchResponseSchema = z.looseObject({
     .nullish(),
 });
 export type EmailSearchResponse = z.infer<typeof EmailSearchResponseSchema>;
+
+/**
+ * `POST /contacts/v1/addresses/search/ContactKey` answer (SF-BAL, from Salesforce's Postman
+ * collection), read leniently: the addresses of the contact (`addressTypeID` 1 = email, 4 =
+ * mobile) with their `valueSets[].values[{definitionKey|name, value}]`.
+ */
+export const ContactKeySearchResponseSchema = z.looseObject({
+  addresses: z
+    .array(
+      z.looseObject({
+        contactKey: z.union([z.string(), z.number()]).nullish(),
+        addressTypeID: z.union([z.number(), z.string()]).nullish(),
+        valueSets: z
+          .array(
+            z.looseObject({
+              values: z
+                .array(
+                  z.looseObject({
+                    definitionKey: z.string().nullish(),
+                    name: z.string().nullish(),
+                    value: z.unknown(),
+                  }),
+                )
+                .nullish(),
+            }),
+          )
+          .nullish(),
+      }),
+    )
+    .nullish(),
+  hasErrors: z.boolean().nullish(),
+});
+export type ContactKeySearchResponse = z.infer<typeof ContactKeySearchResponseSchema>;
 
 /** SF-9/SF-10 `{message, errorcode, documentation}`, 400 aggregates with `additionalErrors`. */
 export const RestErrorSchema = z.looseObject({

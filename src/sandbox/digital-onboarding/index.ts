@@ -1,6 +1,6 @@
 /**
- * Loopback emulator of the Digital Onboarding partner contacts API v2 (facts:
- * /work/shared/providers/digital-onboarding.md; seeds 000 = DO-1, 001 = DO-2).
+ * Loopback emulator of the Digital Onboarding partner contacts API v2 (facts: its
+ * partner API documentation, cited as DO-x; seeds 000 = DO-1, 001 = DO-2).
  *
  * Endpoints: `POST /v2/partner/contacts` (one contact or `{items}` bulk upsert),
  * `PATCH|GET|DELETE /v2/partner/contacts/{id}`, `GET /v2/partner/contacts?unique_id=&email=`,
@@ -18,6 +18,7 @@
 import type { StartedSandbox } from '../shared/server.js';
 import { startSandboxServer } from '../shared/server.js';
 import { ALL_CONTACT_SCOPES, TokenRegistry } from './access.js';
+import { TokenIssuer } from './oauth.js';
 import { createDigitalOnboardingHandler } from './routes.js';
 import { DigitalOnboardingStore } from './store.js';
 
@@ -25,6 +26,7 @@ export type { OverrideFlag, Validator } from './access.js';
 export { CONTACT_SCOPES, OVERRIDE_FLAGS, VALIDATORS } from './access.js';
 export type { DigitalOnboardingContact } from './contact.js';
 export type { DoError } from './errors.js';
+export { DEFAULT_TOKEN_LIFETIME_SECONDS, TOKEN_PATH } from './oauth.js';
 export { CONTACTS_PATH } from './routes.js';
 export { DigitalOnboardingStore, IDEMPOTENCY_TTL_MS } from './store.js';
 
@@ -37,6 +39,11 @@ export const DIGITAL_ONBOARDING_MAX_BULK_ITEMS = 100;
 export interface DigitalOnboardingSandboxOptions {
   /** The partner bearer token accepted, with every contact scope (read, write, delete). */
   token: string;
+  /**
+   * The OAuth client `POST /oauth2/token` issues partner tokens to (every contact scope, one hour
+   * unless `setTokenLifetime` says otherwise). Without it the token endpoint refuses every client.
+   */
+  client?: { id: string; secret: string };
   /** @default '127.0.0.1' */
   host?: string;
   /** @default 0 (an ephemeral port) */
@@ -64,6 +71,14 @@ export interface DigitalOnboardingSandbox extends StartedSandbox {
    */
   setAllowedOverrides(token: string, flags: string[]): void;
   readonly maxBulkItems: number;
+  /** Life in seconds of the tokens `POST /oauth2/token` issues from now on. @default 3600 */
+  setTokenLifetime(seconds: number): void;
+  /** Ends the life of one issued token, or of every issued token: they then answer 401 invalid_token. */
+  expireToken(token?: string): void;
+  /** Tokens `POST /oauth2/token` has issued so far. */
+  readonly tokensIssued: number;
+  /** Whether the OAuth client was revoked (its credentials were sent in a query string). */
+  readonly clientRevoked: boolean;
 }
 
 /** Starts the emulator on a real loopback port with an empty in-memory team. */
@@ -80,9 +95,10 @@ export async function startDigitalOnboardingSandbox(
   const store = new DigitalOnboardingStore();
   const tokens = new TokenRegistry();
   tokens.add(opts.token, ALL_CONTACT_SCOPES);
+  const issuer = new TokenIssuer(opts.client ?? null, tokens);
   const started = await startSandboxServer({
     name: 'digital-onboarding',
-    handler: createDigitalOnboardingHandler({ store, tokens, maxBulkItems }),
+    handler: createDigitalOnboardingHandler({ store, tokens, maxBulkItems, issuer }),
     ...(opts.host === undefined ? {} : { host: opts.host }),
     ...(opts.port === undefined ? {} : { port: opts.port }),
   });
@@ -95,6 +111,14 @@ export async function startDigitalOnboardingSandbox(
     maxBulkItems,
     addToken: (token, scopes) => tokens.add(token, scopes),
     setAllowedOverrides: (token, flags) => tokens.setAllowedOverrides(token, flags),
+    setTokenLifetime: (seconds) => issuer.setLifetime(seconds),
+    expireToken: (token) => issuer.expire(token),
+    get tokensIssued() {
+      return issuer.issued;
+    },
+    get clientRevoked() {
+      return issuer.clientRevoked;
+    },
     close: () => started.close(),
   };
 }

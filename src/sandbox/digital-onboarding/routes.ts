@@ -1,7 +1,7 @@
 /**
  * Digital Onboarding partner contacts API v2 over HTTP, as documented in DO-1 (`POST
- * /v2/partner/contacts`), DO-2 (`PATCH /v2/partner/contacts/{id}`), DO-AUTH and DO-OVR (see
- * /work/shared/providers/digital-onboarding.md). Where the docs are silent, each decision is noted
+ * /v2/partner/contacts`), DO-2 (`PATCH /v2/partner/contacts/{id}`), DO-AUTH and DO-OVR (the
+ * partner API documentation). Where the docs are silent, each decision is noted
  * where it is made.
  *
  * Order of checks for every request: bearer token (401) → route (404/405) → scope (401
@@ -9,22 +9,27 @@
  * `Idempotency-Key` format (400) → `X-Operator-Override` syntax (400) and permission (403) →
  * idempotent replay/conflict → body → resource.
  */
+
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import { createRouter } from '../shared/router.js';
-import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
+
 import type { Overrides, TokenRegistry } from './access.js';
 import { CONTACT_SCOPES, canonicalOverrides, parseOverrides } from './access.js';
 import type { DigitalOnboardingContact } from './contact.js';
 import { isPlainObject, validateContact } from './contact.js';
 import type { DoError } from './errors.js';
 import { doError, errorResponse, notFound } from './errors.js';
+import { TOKEN_PATH, type TokenIssuer } from './oauth.js';
 import type { DigitalOnboardingStore } from './store.js';
 
 export interface DigitalOnboardingRoutesOptions {
   store: DigitalOnboardingStore;
   tokens: TokenRegistry;
   maxBulkItems: number;
+  /** `POST /oauth2/token` and the life of the tokens it issued. */
+  issuer?: TokenIssuer;
 }
 
 interface Ctx extends DigitalOnboardingRoutesOptions {
@@ -62,6 +67,9 @@ export function createDigitalOnboardingHandler(
   opts: DigitalOnboardingRoutesOptions,
 ): SandboxHandler {
   return (req) => {
+    if (req.path === TOKEN_PATH && opts.issuer) {
+      return opts.issuer.handle(req);
+    }
     const token = bearerToken(req.headers['authorization']);
     if (token === undefined) {
       return errorResponse(
@@ -77,6 +85,16 @@ export function createDigitalOnboardingHandler(
     // v1 answers an expired token `{"error":"invalid_token"}` (DO-V1); v2 uses the errors envelope
     // everywhere, so the sandbox keeps the code and wraps it. The sandbox has no expiry: an unknown
     // token stands for an expired or revoked one.
+    // An issued token past its life: DO-V1's exact answer.
+    if (opts.issuer?.isExpired(token)) {
+      return {
+        status: 401,
+        headers: {
+          'www-authenticate': 'Bearer realm="digital-onboarding", error="invalid_token"',
+        },
+        body: { error: 'invalid_token' },
+      };
+    }
     if (!opts.tokens.has(token)) {
       return errorResponse(
         401,
