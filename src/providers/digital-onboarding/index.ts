@@ -7,6 +7,7 @@ import { classifyStatus } from '../../http/status.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { WritePlan, WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
+import { mergePassThrough, passThroughError } from '../pass-through.js';
 import { elapsed, failedResult, writeResult } from '../results.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
@@ -62,7 +63,27 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
     remoteId: item.remoteId,
     options: item.options,
   };
-  return mode === 'update' ? planUpdate(input) : planUpsert(input, { batch: mode === 'batch' });
+  const mapped =
+    mode === 'update' ? planUpdate(input) : planUpsert(input, { batch: mode === 'batch' });
+  const extra = item.options.digitalOnboarding?.passThrough;
+  if (!mapped.ok || !extra) {
+    return mapped;
+  }
+  // No OpenAPI document exists for this API: the merge rule is the only check.
+  const merged = mergePassThrough(
+    mapped.body,
+    extra,
+    'providerOptions.digitalOnboarding.passThrough',
+  );
+  if (!merged.ok) {
+    return {
+      ok: false,
+      status: 'FAILED',
+      error: passThroughError(merged),
+      droppedFields: mapped.droppedFields,
+    };
+  }
+  return { ...mapped, body: merged.body };
 }
 
 function errorInfo(errors: readonly DoErrorObject[], status: number | null): ProviderErrorInfo {

@@ -6,7 +6,9 @@ import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { WriteResult } from '../../model/outcome.js';
+import { specValidators } from '../../specs/index.js';
 import { chunk } from '../align.js';
+import { mergePassThrough, passThroughError, schemaProblem } from '../pass-through.js';
 import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
@@ -81,12 +83,38 @@ export function createDotdigitalAdapter(
   });
 
   function prepare(item: WriteItem): Job | WriteResult {
-    const mapped = toWireContact(item, map, dataFields.check);
+    const mapped = withPassThrough(item, toWireContact(item, map, dataFields.check));
     const prepared = prepareWrite(item, mapped);
     if (!mapped.ok && 'status' in prepared) {
       prepared.details = dropDetails(mapped.droppedFieldReasons);
     }
     return prepared;
+  }
+
+  /** `providerOptions.dotdigital.passThrough` merged into the PATCH body, checked with DD-OAS. */
+  function withPassThrough(
+    item: WriteItem,
+    mapped: ReturnType<typeof toWireContact>,
+  ): ReturnType<typeof toWireContact> {
+    const extra = item.options.dotdigital?.passThrough;
+    if (!mapped.ok || !extra) {
+      return mapped;
+    }
+    const field = 'providerOptions.dotdigital.passThrough';
+    const merged = mergePassThrough(mapped.body, extra, field);
+    const problem = merged.ok
+      ? schemaProblem(specValidators().dotdigital.updateContact, merged.body, field)
+      : merged;
+    if (problem !== null) {
+      return {
+        ok: false,
+        status: 'FAILED',
+        error: passThroughError(problem),
+        droppedFields: mapped.droppedFields,
+        droppedFieldReasons: mapped.droppedFieldReasons,
+      };
+    }
+    return { ...mapped, body: (merged as { body: typeof mapped.body }).body };
   }
 
   /** Outcome details: the reasons of the drops, then what the call adds (`importId` …). */

@@ -6,7 +6,9 @@ import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { WriteResult } from '../../model/outcome.js';
+import { specValidators } from '../../specs/index.js';
 import { chunk } from '../align.js';
+import { mergePassThrough, passThroughError, schemaProblem } from '../pass-through.js';
 import { elapsed, failedResult, refusalOf, writeResult } from '../results.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
@@ -68,8 +70,33 @@ export function createNotifuseAdapter(
   const client = createNotifuseClient(config, http);
   const batchSize = Math.min(config.batchSize, NOTIFUSE_MAX_BATCH);
 
+  /** `providerOptions.notifuse.passThrough` merged into the wire contact, checked with its OpenAPI. */
+  function withPassThrough(
+    item: WriteItem,
+    mapped: ReturnType<typeof toWireContact>,
+  ): ReturnType<typeof toWireContact> {
+    const extra = item.options.notifuse?.passThrough;
+    if (!mapped.ok || !extra) {
+      return mapped;
+    }
+    const field = 'providerOptions.notifuse.passThrough';
+    const merged = mergePassThrough(mapped.contact, extra, field);
+    const problem = merged.ok
+      ? schemaProblem(specValidators().notifuse.contact, merged.body, field)
+      : merged;
+    if (problem !== null) {
+      return {
+        ok: false,
+        status: 'FAILED',
+        error: passThroughError(problem),
+        droppedFields: mapped.droppedFields,
+      };
+    }
+    return { ...mapped, contact: (merged as { body: typeof mapped.contact }).body };
+  }
+
   function prepare(item: WriteItem): Job | WriteResult {
-    const mapped = toWireContact(item, config.customFieldMap);
+    const mapped = withPassThrough(item, toWireContact(item, config.customFieldMap));
     if (!mapped.ok) {
       return writeResult(mapped.status, {
         error: mapped.error,

@@ -6,6 +6,7 @@ import { redactText } from '../../http/redact.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
+import { mergeSfmcPassThrough, passThroughError } from '../pass-through.js';
 import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
 import type {
   CallContext,
@@ -173,8 +174,38 @@ export function createSalesforceMcAdapter(
     details: info.details ? (scrubValue(info.details) as Record<string, unknown>) : null,
   });
 
+  /** `providerOptions.salesforceMc.passThrough` merged into both bodies (no OpenAPI exists). */
+  function withPassThrough(
+    item: WriteItem,
+    mapped: ReturnType<typeof toWireContact>,
+  ): ReturnType<typeof toWireContact> {
+    const extra = item.options.salesforceMc?.passThrough;
+    if (!mapped.ok || !extra) {
+      return mapped;
+    }
+    const field = 'providerOptions.salesforceMc.passThrough';
+    const out = { ...mapped };
+    for (const which of ['create', 'update'] as const) {
+      const target = mapped[which];
+      if (target === null) {
+        continue;
+      }
+      const merged = mergeSfmcPassThrough(target.body, extra, field);
+      if (!merged.ok) {
+        return {
+          ok: false,
+          status: 'FAILED',
+          error: passThroughError(merged),
+          droppedFields: mapped.droppedFields,
+        };
+      }
+      out[which] = { ...target, body: merged.body };
+    }
+    return out;
+  }
+
   function prepare(item: WriteItem): Job | WriteResult {
-    const mapped = toWireContact(item, mapping);
+    const mapped = withPassThrough(item, toWireContact(item, mapping));
     const prepared = prepareWrite(item, mapped);
     if (!mapped.ok && 'status' in prepared) {
       const details = reasonDetails(mapped.droppedFieldReasons);
@@ -207,7 +238,7 @@ export function createSalesforceMcAdapter(
     if (existing === null) {
       return { attempts: outcome.attempts, plan: null };
     }
-    const mapped = toWireContact({ ...p.item, existing }, mapping);
+    const mapped = withPassThrough(p.item, toWireContact({ ...p.item, existing }, mapping));
     return { attempts: outcome.attempts, plan: mapped.ok ? mapped : null };
   }
 
