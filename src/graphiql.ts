@@ -25,7 +25,7 @@ mutation UpsertOne {
              timezone: "Europe/London", address: { country: "GB" } }
   ) {
     contact { id email firstName records { provider remoteId } }
-    outcomes { provider status remoteId droppedFields attempts
+    outcomes { provider status writeId remoteId droppedFields attempts
                error { code message httpStatus retryable } }
     errors { field code message }
   }
@@ -84,11 +84,13 @@ mutation DryRun {
   },
   {
     name: 'FollowQueued',
-    query: `# A write whose retries ended on a retryable failure is QUEUED and delivered in the background.
-query FollowQueued {
+    query: `# A QUEUED write is delivered in the background: follow it by the writeId of its outcome.
+query FollowQueued($writeId: ID!) {
+  write(id: $writeId) { id provider status attempts nextAttemptAt endedAt lastError { code message } }
   pendingWrites { id provider kind contactId attempts nextAttemptAt lastError { code message } }
 }
 `,
+    variables: { writeId: '<writeId from an outcome>' },
   },
 ];
 
