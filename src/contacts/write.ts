@@ -16,6 +16,7 @@ import type { NewOutboxItem, OutboxKind } from '../store/outbox.js';
 import type { ContactsDeps } from './deps.js';
 import { loadersFor, type RequestScope } from './loaders.js';
 import { importIdOf, type OutboxDelivery } from './outbox-delivery.js';
+import { checkPassThrough } from './pass-through-check.js';
 import {
   type BatchPayload,
   batchPayload,
@@ -102,11 +103,16 @@ export class ContactWrites {
     scope: RequestScope,
     pathOf: (index: number) => string,
   ): Promise<WritePayload[]> {
+    const enabled = this.#targets(undefined).adapters;
     const validated = inputs.map((raw, i) =>
-      validateContactInput(raw, pathOf(i), {
-        requireIdentity: true,
-        jsonLimits: this.#d.jsonLimits,
-      }),
+      checkPassThrough(
+        validateContactInput(raw, pathOf(i), {
+          requireIdentity: true,
+          jsonLimits: this.#d.jsonLimits,
+        }),
+        pathOf(i),
+        enabled,
+      ),
     );
     const { adapters, skipped: skippedOutcomes } = this.#targets(options.providers);
     const now = this.#d.now().toISOString();
@@ -193,10 +199,14 @@ export class ContactWrites {
     options: WriteOptions,
     scope: RequestScope,
   ): Promise<WritePayload> {
-    const v = validateContactInput(patchInput, 'patch', {
-      requireIdentity: false,
-      jsonLimits: this.#d.jsonLimits,
-    });
+    const v = checkPassThrough(
+      validateContactInput(patchInput, 'patch', {
+        requireIdentity: false,
+        jsonLimits: this.#d.jsonLimits,
+      }),
+      'patch',
+      this.#targets(undefined).adapters,
+    );
     const badId = readArgumentError('id', id, 'text');
     if (!v.ok || badId) {
       return {
