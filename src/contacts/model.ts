@@ -124,6 +124,11 @@ export interface ProviderRecord {
   provider: ProviderId;
   remoteId: string;
   syncedAt: string;
+  /**
+   * When a read found nothing at the provider for this link (404 for the remote id): the provider
+   * no longer holds the contact. Cleared by the next successful write.
+   */
+  staleAt?: string;
 }
 
 /** Scalar leaves of the model, as dotted paths (`address.country`). Used by capabilities and droppedFields. */

@@ -741,12 +741,22 @@ export class ContactsService {
     const found: Array<{ adapter: ProviderAdapter; result: ReadResult }> = [];
     const readErrors: ContactView['readErrors'] = [];
     const held = new Set<string>();
+    const now = this.#now().toISOString();
+    let staled = false;
     answers.forEach((answer, i) => {
       const adapter = adapters[i]!;
       if (answer === null || answer === undefined) {
         if (answer === null) {
           for (const f of readableFields(adapter)) {
             held.add(f);
+          }
+          const link = record?.records[adapter.id];
+          if (record && link) {
+            readErrors.push({ provider: adapter.id, error: notFoundAtProvider(adapter, link) });
+            if (!link.staleAt) {
+              record.records[adapter.id] = { ...link, staleAt: now };
+              staled = true;
+            }
           }
         }
         return;
@@ -764,7 +774,6 @@ export class ContactsService {
       return null;
     }
     const providerView = mergeViews(found.map((f) => f.result.contact));
-    const now = this.#now().toISOString();
     if (!record) {
       record = (await this.#store.claim(identityKeys(providerView), now)).record;
     }
@@ -777,6 +786,8 @@ export class ContactsService {
           syncedAt: now,
         };
       }
+      await this.#store.save(record);
+    } else if (staled) {
       await this.#store.save(record);
     }
     const created = found
@@ -798,7 +809,9 @@ export class ContactsService {
     record: IdentityRecord | null,
     asked: { email: string | null; externalId: string | null },
   ): ReadKey | null {
-    const remoteId = record?.records[adapter.id]?.remoteId;
+    const link = record?.records[adapter.id];
+    // A stale link is not asked again by its id: the contact may be back under another one.
+    const remoteId = link && !link.staleAt ? link.remoteId : undefined;
     if (remoteId && adapter.capabilities.readsByRemoteId !== false) {
       return { by: 'remoteId', value: remoteId };
     }
@@ -823,6 +836,24 @@ export class ContactsService {
       ...(by.emails ?? []).map((email) => this.getContact({ email }, scope)),
     ]);
   }
+}
+
+/**
+ * A linked contact the provider answered "not found" for (404 for its remote id, or an empty
+ * search): reported in `readErrors` instead of serving the cached view as if the provider held it.
+ */
+function notFoundAtProvider(
+  adapter: ProviderAdapter,
+  link: { remoteId: string; syncedAt: string; staleAt?: string },
+): ProviderErrorInfo {
+  const byId = !link.staleAt && adapter.capabilities.readsByRemoteId !== false;
+  return {
+    code: 'NOT_FOUND',
+    message: `${adapter.id} does not have the linked contact ${link.remoteId} (last synced ${link.syncedAt}); the link is marked stale until the contact is written again`,
+    httpStatus: byId ? 404 : null,
+    retryable: false,
+    details: { remoteId: link.remoteId, stale: true },
+  };
 }
 
 /** The wait a provider asked for (`Retry-After`, kept as `details.retryAfterMs`), else 0. */

@@ -86,6 +86,17 @@ export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderReco
       description: 'When the gateway last wrote or read it there.',
       resolve: (r) => r.syncedAt,
     }),
+    stale: t.boolean({
+      description:
+        'True when a read found nothing at the provider for this link (404 for its remote id): the provider no longer holds the contact, and the view does not come from it. The next successful write there clears it.',
+      resolve: (r) => r.staleAt !== undefined,
+    }),
+    staleSince: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the link was found stale; null while it is not.',
+      resolve: (r) => r.staleAt ?? null,
+    }),
   }),
 });
 
