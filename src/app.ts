@@ -9,7 +9,6 @@ import type { Dispatcher } from 'undici';
 import { useApiKeyAuth } from './auth/plugin.js';
 import type { Config } from './config.js';
 import { createIdempotencyGuard } from './contacts/idempotency.js';
-import type { ProviderId } from './contacts/model.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
@@ -33,6 +32,7 @@ import {
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
 import { createLogger, scrubLogText } from './logger.js';
+import type { ProviderId } from './model/contact.js';
 import { createObservability } from './observability/index.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { memoryRateLimiters } from './rate-limiters.js';
@@ -212,7 +212,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         caller: state.caller,
         requestId: state.id,
         scope: {
-          registry,
           stats: { upstreamRequests: 0, maxUpstreamRequests: config.maxUpstreamCalls },
           signal: requestSignal(request.signal),
         },

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { CONTACT_FIELDS, type ProviderId } from './contacts/model.js';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
 import type { HttpObserver } from './http/observer.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
+import { CONTACT_FIELDS, type ProviderId } from './model/contact.js';
 import { type ObservabilityOptions, parseObservability } from './observability/config.js';
 import { Secret } from './secret.js';
 

@@ -1,5 +1,5 @@
 import { type Config, Secret } from './config.js';
-import type { ProviderId } from './contacts/model.js';
+import type { ProviderId } from './model/contact.js';
 import { startDigitalOnboardingSandbox } from './sandbox/digital-onboarding/index.js';
 import { startDotdigitalSandbox } from './sandbox/dotdigital/index.js';
 import { startNotifuseSandbox } from './sandbox/notifuse/index.js';

@@ -5,7 +5,7 @@
  * pattern), `requests {provider, limit}` (the last recorded requests).
  */
 import { loadConfig } from '../../src/config.js';
-import type { ProviderId } from '../../src/contacts/model.js';
+import type { ProviderId } from '../../src/model/contact.js';
 import { SANDBOXES, startSandboxes } from '../../src/sandbox-mode.js';
 import { serveCommands } from '../lib/child.js';
 

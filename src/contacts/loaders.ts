@@ -1,23 +1,16 @@
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
-import type { ProviderErrorInfo } from '../errors.js';
-import { toProviderErrorInfo } from '../errors.js';
 import type { CallStats } from '../http/client.js';
+import type { ProviderId } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
+import { toProviderErrorInfo } from '../model/errors.js';
+import type { WriteResult } from '../model/outcome.js';
 import { alignByKey } from '../providers/align.js';
-import type { ProviderRegistry } from '../providers/registry.js';
 import { failedResult } from '../providers/results.js';
-import type {
-  ProviderAdapter,
-  ReadKey,
-  ReadResult,
-  WriteItem,
-  WriteResult,
-} from '../providers/types.js';
-import type { ProviderId } from './model.js';
+import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../providers/types.js';
 
 /** Everything that lives for one GraphQL request. */
 export interface RequestScope {
-  registry: ProviderRegistry;
   stats: CallStats;
   signal?: AbortSignal;
 }

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { InputErrorInfo, ProviderErrorInfo } from '../errors.js';
+import {
+  applyPatch,
+  type ContactPatch,
+  mergePatches,
+  mergeViews,
+  type ProviderId,
+  type ProviderOptions,
+  pickLeaves,
+  type UnifiedContact,
+} from '../model/contact.js';
+import type { InputErrorInfo, ProviderErrorInfo } from '../model/errors.js';
+import type { Outcome, OutcomeStatus, WriteResult } from '../model/outcome.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type {
-  ProviderAdapter,
-  ReadKey,
-  ReadResult,
-  WireRequest,
-  WriteItem,
-  WriteResult,
-} from '../providers/types.js';
+import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../providers/types.js';
 import type { IdentityKeys, IdentityRecord, IdentityStore } from '../store/identity.js';
 import type {
   NewOutboxItem,
@@ -20,16 +24,6 @@ import type {
 } from '../store/outbox.js';
 import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
 import {
-  applyPatch,
-  type ContactPatch,
-  mergePatches,
-  mergeViews,
-  type ProviderId,
-  type ProviderOptions,
-  pickLeaves,
-  type UnifiedContact,
-} from './model.js';
-import {
   DEFAULT_JSON_LIMITS,
   type JsonLimits,
   type RawContactInput,
@@ -37,19 +31,7 @@ import {
   validateContactInput,
 } from './validation.js';
 
-export type OutcomeStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'DRY_RUN' | 'QUEUED';
-
-export interface Outcome {
-  provider: ProviderId;
-  status: OutcomeStatus;
-  remoteId: string | null;
-  droppedFields: string[];
-  error: ProviderErrorInfo | null;
-  attempts: number;
-  durationMs: number;
-  request: WireRequest | null;
-  details: Record<string, unknown> | null;
-}
+export type { Outcome, OutcomeStatus } from '../model/outcome.js';
 
 export interface ContactView extends UnifiedContact {
   readErrors: Array<{ provider: ProviderId; error: ProviderErrorInfo }>;
@@ -93,7 +75,8 @@ const OUTBOX_MAX_DELAY_MS = 10 * 60 * 1000;
 
 const SUCCESS = new Set<OutcomeStatus>(['CREATED', 'UPDATED']);
 
-interface Planned {
+/** A validated input bound to its identity record: what one write sends to each provider. */
+interface Resolved {
   record: IdentityRecord;
   patch: ContactPatch;
   options: ProviderOptions;
@@ -247,7 +230,7 @@ export class ContactsService {
 
     // Identity first, one item after another, so that two items of one batch naming the same
     // contact resolve to the same gateway id.
-    const planned: Array<Planned | null> = [];
+    const planned: Array<Resolved | null> = [];
     for (const v of validated) {
       if (!v.ok) {
         planned.push(null);
@@ -285,7 +268,7 @@ export class ContactsService {
     // once per provider: their patches merged in input order (later wins field by field), every
     // item answered with the shared result. The identity step above already gave them one record.
     const leaderOf = planned.map((_, i) => i);
-    const writes = new Map<number, Planned>();
+    const writes = new Map<number, Resolved>();
     const leaders = new Map<string, number>();
     planned.forEach((p, i) => {
       if (!p) {
@@ -369,7 +352,7 @@ export class ContactsService {
         );
       }
     }
-    const planned: Planned = { record, ...v.value };
+    const planned: Resolved = { record, ...v.value };
     if (options.dryRun) {
       const outcomes = [
         ...adapters.map((a) => this.#dryRun(a, this.#item(a, planned, options))),
@@ -388,7 +371,7 @@ export class ContactsService {
     return payload!;
   }
 
-  #item(adapter: ProviderAdapter, p: Planned, write: WriteOptions): WriteItem {
+  #item(adapter: ProviderAdapter, p: Resolved, write: WriteOptions): WriteItem {
     return {
       ref: randomUUID(),
       gatewayId: p.record.id,
@@ -430,7 +413,7 @@ export class ContactsService {
    * half-applied (providers written, identity links or queued writes not kept).
    */
   async #finish(
-    planned: ReadonlyArray<Planned | null>,
+    planned: ReadonlyArray<Resolved | null>,
     validated: ReadonlyArray<ReturnType<typeof validateContactInput>>,
     adapters: readonly ProviderAdapter[],
     results: ReadonlyArray<WriteResult[] | null>,

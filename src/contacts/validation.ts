@@ -1,9 +1,15 @@
 import countries from 'i18n-iso-countries';
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
-import type { GatewayErrorCode, InputErrorInfo } from '../errors.js';
+import type {
+  Address,
+  Consent,
+  ContactPatch,
+  JsonObject,
+  ProviderOptions,
+} from '../model/contact.js';
+import type { GatewayErrorCode, InputErrorInfo } from '../model/errors.js';
 import { validateOverrideFlags } from '../providers/digital-onboarding/mapping.js';
-import type { Address, Consent, ContactPatch, JsonObject, ProviderOptions } from './model.js';
 
 /** What the GraphQL layer hands over: a ContactInput as parsed by graphql-js (absent keys stay absent). */
 export interface RawContactInput {

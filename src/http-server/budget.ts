@@ -6,7 +6,7 @@ import {
   valueFromAST,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { ProviderId } from '../contacts/model.js';
+import type { ProviderId } from '../model/contact.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { fieldItems, operationRoots } from './limits.js';

@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { HttpOptions } from '../config.js';
-import type { ProviderId } from '../contacts/model.js';
-import { UpstreamError } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import { UpstreamError } from '../model/errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

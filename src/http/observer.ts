@@ -1,5 +1,5 @@
-import type { ProviderId } from '../contacts/model.js';
-import type { UpstreamError } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import type { UpstreamError } from '../model/errors.js';
 
 /** One provider request as an observer sees it: never the query string, headers or body. */
 export interface ObservedCall {

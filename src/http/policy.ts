@@ -1,5 +1,5 @@
-import type { ProviderId } from '../contacts/model.js';
-import { UpstreamError } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import { UpstreamError } from '../model/errors.js';
 
 export type Attempted<T> =
   | { ok: true; value: T; attempts: number }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROVIDER_IDS, type ProviderId } from '../contacts/model.js';
+import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
 import { DEFAULT_RESILIENCE, type ResilienceSettings } from './resilience.js';
 
 /** A provider's resilience settings plus its per-attempt timeout. */
@@ -18,7 +18,7 @@ export const RESILIENCE_PREFIX: Record<ProviderId, string> = {
 
 /**
  * Per-provider defaults. Timeouts: Dotdigital documents that a call may take up to 121 s
- * (providers/dotdigital.md, DD-9); the others publish nothing, so 30 s (Notifuse 15 s, a
+ * (Dotdigital documentation, DD-9); the others publish nothing, so 30 s (Notifuse 15 s, a
  * self-hosted service). Rates: none of the four publishes a number for these endpoints (Notifuse has
  * no limiter on API routes at all), so the defaults are guesses that keep a 10 000-contact batch
  * polite; set your account's figures.

@@ -10,8 +10,8 @@ import {
   retry,
 } from 'cockatiel';
 import { RateLimiterQueue } from 'rate-limiter-flexible';
-import type { ProviderId } from '../contacts/model.js';
-import { UpstreamError } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import { UpstreamError } from '../model/errors.js';
 import { memoryRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import type { Attempted, CallDescriptor, CallPolicy } from './policy.js';
 

@@ -1,4 +1,4 @@
-import type { GatewayErrorCode } from '../errors.js';
+import type { GatewayErrorCode } from '../model/errors.js';
 
 /**
  * The default reading of an HTTP status for providers whose bodies carry no code of their own.

@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { PROVIDER_IDS, type ProviderId } from '../contacts/model.js';
 import type { HttpObserver, ObservedResult } from '../http/observer.js';
 import type { CallPolicy } from '../http/policy.js';
+import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OutboxStore } from '../store/outbox.js';
 

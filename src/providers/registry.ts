@@ -1,15 +1,16 @@
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
-import { PROVIDER_IDS, type ProviderId } from '../contacts/model.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { CircuitStatus } from '../http/resilience.js';
+import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
 import { createDigitalOnboardingAdapter } from './digital-onboarding/index.js';
 import { createDotdigitalAdapter } from './dotdigital/index.js';
 import { createNotifuseAdapter } from './notifuse/index.js';
 import { createSalesforceMcAdapter } from './salesforce-mc/index.js';
 import type { ProviderAdapter } from './types.js';
 
-export type ProviderMode = 'LIVE' | 'SANDBOX' | 'DISABLED' | 'UNAVAILABLE';
+/** `UNAVAILABLE` stays in the GraphQL enum (a fixed contract) but every provider has an adapter now. */
+export type ProviderMode = 'LIVE' | 'SANDBOX' | 'DISABLED';
 
 export interface ProviderEntry {
   id: ProviderId;
@@ -46,12 +47,8 @@ export interface AdapterDeps {
 
 type Factory = (config: Config, deps: AdapterDeps) => ProviderAdapter | null;
 
-/**
- * ProviderId → adapter factory. A factory returns null when its provider has no credentials.
- * Providers without a factory yet are listed as UNAVAILABLE so clients see them, and a write that
- * targets them gets a SKIPPED outcome that says so.
- */
-const FACTORIES: Partial<Record<ProviderId, Factory>> = {
+/** ProviderId → adapter factory. A factory returns null when its provider has no credentials. */
+const FACTORIES: Record<ProviderId, Factory> = {
   NOTIFUSE: (config, deps) =>
     config.notifuse ? createNotifuseAdapter(config.notifuse, deps) : null,
   DOTDIGITAL: (config, deps) =>
@@ -67,9 +64,6 @@ const FACTORIES: Partial<Record<ProviderId, Factory>> = {
 export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegistry {
   const entries: ProviderEntry[] = PROVIDER_IDS.map((id) => {
     const factory = FACTORIES[id];
-    if (!factory) {
-      return { id, mode: 'UNAVAILABLE', adapter: null, reason: 'adapter not built yet' };
-    }
     const { timeoutMs } = config.resilience[id];
     const adapter = factory(config, {
       // One attempt's timeout is the provider's (Dotdigital documents calls of up to 121 s).

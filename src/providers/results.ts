@@ -1,5 +1,6 @@
-import type { ProviderErrorInfo } from '../errors.js';
-import type { WriteItem, WriteResult, WriteStatus } from './types.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
+import type { Refusal, WritePlan, WriteResult, WriteStatus } from '../model/outcome.js';
+import type { WriteItem } from './types.js';
 
 /** Builds a WriteResult with the defaults every adapter uses. */
 export function writeResult(
@@ -31,15 +32,10 @@ export function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
 }
 
-/** What an adapter's pure mapping gives for one write: a plan, or why the write is not sent. */
-export type Mapped<P> =
-  | ({ ok: true } & P)
-  | { ok: false; status: 'SKIPPED' | 'FAILED'; error: ProviderErrorInfo; droppedFields: string[] };
-
 /** A mapped write ready to send (`{item, plan}`), or its result when mapping refused it. */
 export function prepareWrite<P>(
   item: WriteItem,
-  mapped: Mapped<P>,
+  mapped: WritePlan<P>,
 ): { item: WriteItem; plan: P } | WriteResult {
   if (!mapped.ok) {
     return writeResult(mapped.status, {
@@ -50,4 +46,15 @@ export function prepareWrite<P>(
   }
   const { ok: _ok, ...plan } = mapped;
   return { item, plan: plan as unknown as P };
+}
+
+/** A refused write's result as a dry run's refusal (what `planWrite` answers). */
+export function refusalOf(result: WriteResult): Refusal {
+  return {
+    ok: false,
+    status: result.status === 'SKIPPED' ? 'SKIPPED' : 'FAILED',
+    error: result.error!,
+    droppedFields: result.droppedFields,
+    ...(result.details ? { details: result.details } : {}),
+  };
 }

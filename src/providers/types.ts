@@ -1,8 +1,7 @@
-import type { ContactPatch, ProviderId, ProviderOptions } from '../contacts/model.js';
-import type { ProviderErrorInfo } from '../errors.js';
 import type { CallStats } from '../http/client.js';
-
-export type WriteStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'QUEUED';
+import type { ContactPatch, ProviderId, ProviderOptions } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
+import type { WireRequest, WritePlan, WriteResult } from '../model/outcome.js';
 
 /** One contact to write to one provider: the validated patch plus what the identity map knows. */
 export interface WriteItem {
@@ -23,42 +22,6 @@ export interface WriteItem {
    */
   idempotencyKey?: string | null;
 }
-
-export interface WriteResult {
-  status: WriteStatus;
-  remoteId: string | null;
-  /** The contact as the provider reported it after the write, mapped to the unified model. */
-  contact: ContactPatch | null;
-  /** Unified fields this provider could not take (never silent). */
-  droppedFields: string[];
-  error: ProviderErrorInfo | null;
-  attempts: number;
-  durationMs: number;
-  details: Record<string, unknown> | null;
-}
-
-/** The exact request a write would send (dry run). Secrets are replaced by `[redacted]`. */
-export interface WireRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-/** `details`: what the outcome's details would carry (e.g. `droppedFieldReasons`). */
-export type PlannedWrite =
-  | {
-      ok: true;
-      request: WireRequest;
-      droppedFields: string[];
-      details?: Record<string, unknown> | null;
-    }
-  | {
-      ok: false;
-      error: ProviderErrorInfo;
-      droppedFields: string[];
-      details?: Record<string, unknown> | null;
-    };
 
 export interface ReadKey {
   by: 'email' | 'externalId' | 'remoteId';
@@ -114,7 +77,12 @@ export interface ProviderAdapter {
   /** Where it sends requests (no credentials). */
   readonly baseUrl: string;
   /** Pure mapping of one write, for dry runs: the request it would send and what it would drop. */
-  planWrite(item: WriteItem): PlannedWrite;
+  planWrite(item: WriteItem): WritePlan<{
+    request: WireRequest;
+    droppedFields: string[];
+    /** What the outcome's details would carry (e.g. `droppedFieldReasons`). */
+    details?: Record<string, unknown> | null;
+  }>;
   /** Create-or-update, mapped onto the provider's bulk endpoint where it has one. */
   upsertMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
   /** Update contacts the provider already holds, addressed by `item.remoteId`. */

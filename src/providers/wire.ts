@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { ProviderId } from '../contacts/model.js';
-import { UpstreamError } from '../errors.js';
 import type { HttpRequest, HttpResponse } from '../http/client.js';
-import type { WireRequest } from './types.js';
+import type { ProviderId } from '../model/contact.js';
+import { UpstreamError } from '../model/errors.js';
+import type { WireRequest } from '../model/outcome.js';
 
 /** How each provider is named in messages. */
 export const PROVIDER_NAMES: Record<ProviderId, string> = {

@@ -3,8 +3,8 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateResolver, DateTimeResolver } from 'graphql-scalars';
 import type { Scope } from '../auth/scopes.js';
-import type { JsonObject } from '../contacts/model.js';
 import type { GraphQLContext } from '../context.js';
+import type { JsonObject } from '../model/contact.js';
 import { JSONObjectScalar } from './json-object.js';
 
 export const builder = new SchemaBuilder<{

@@ -1,6 +1,6 @@
-import type { Address, Consent, ProviderId, ProviderRecord } from '../contacts/model.js';
 import type { ContactView } from '../contacts/service.js';
-import type { ProviderErrorInfo } from '../errors.js';
+import type { Address, Consent, ProviderId, ProviderRecord } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';

@@ -1,5 +1,5 @@
-import type { CONSENT_STATUSES, EMAIL_FORMATS, OPT_IN_TYPES } from '../contacts/model.js';
-import { PROVIDER_IDS } from '../contacts/model.js';
+import type { CONSENT_STATUSES, EMAIL_FORMATS, OPT_IN_TYPES } from '../model/contact.js';
+import { PROVIDER_IDS } from '../model/contact.js';
 import { builder } from './builder.js';
 
 export const ProviderEnum = builder.enumType('Provider', {

@@ -1,4 +1,4 @@
-import type { InputErrorInfo, ProviderErrorInfo } from '../errors.js';
+import type { InputErrorInfo, ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
 import { visibleDetails } from './visibility.js';
 

@@ -1,4 +1,5 @@
-import type { BatchPayload, Outcome, WritePayload } from '../contacts/service.js';
+import type { BatchPayload, WritePayload } from '../contacts/service.js';
+import type { Outcome } from '../model/outcome.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { OutcomeStatusEnum, ProviderEnum } from './enums.js';

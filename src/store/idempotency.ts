@@ -1,6 +1,6 @@
 /**
  * Idempotency records: the first result of a write, kept under its key with a fingerprint of the
- * input. A later issue adds a durable implementation behind this interface.
+ * input. Implemented in memory (tests) and in SQL (`sql-idempotency.ts`, embedded or PostgreSQL).
  */
 export type IdempotencyBegin<T> =
   | { state: 'new' }

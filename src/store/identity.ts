@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ContactPatch, ProviderId, ProviderRecord } from '../contacts/model.js';
+import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
 
 export interface IdentityKeys {
   externalId?: string | null | undefined;
@@ -19,7 +19,7 @@ export interface IdentityRecord {
 
 /**
  * The identity map. `claim` must be atomic: two concurrent claims of the same new key get the same
- * record. A later issue adds a durable implementation behind this interface.
+ * record. Implemented in memory (tests) and in SQL (`sql-identity.ts`, embedded or PostgreSQL).
  */
 export interface IdentityStore {
   get(id: string): Promise<IdentityRecord | null>;

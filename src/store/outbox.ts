@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderId } from '../contacts/model.js';
-import type { ProviderErrorInfo } from '../errors.js';
+import type { ProviderId } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
 import type { WriteItem } from '../providers/types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ContactPatch, ProviderId, ProviderRecord } from '../contacts/model.js';
+import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
 import type { Database, Queryable } from './db.js';
 import {
   type IdentityKeyKind,

@@ -18,7 +18,10 @@ import { ctx, item } from '../helpers/adapter.js';
  * checked against their patterns and lengths.
  */
 const doc = JSON.parse(
-  readFileSync(new URL('./specs/dotdigital-contacts-v3.openapi.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../../src/sandbox/dotdigital/dotdigital-contacts-v3.openapi.json', import.meta.url),
+    'utf8',
+  ),
 );
 // The document contradicts itself on import identifiers: `contactIdObject` makes `contactId` an
 // integer, `identifiers.additionalProperties` a string, so even its own example fails. Allow the

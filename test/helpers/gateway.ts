@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import type { ProviderId } from '../../src/contacts/model.js';
 import { createLogger } from '../../src/logger.js';
+import type { ProviderId } from '../../src/model/contact.js';
 import type { DigitalOnboardingSandbox } from '../../src/sandbox/digital-onboarding/index.js';
 import type { DotdigitalSandbox } from '../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ProviderId } from '../../src/contacts/model.js';
-import type { RecordedRequest } from '../../src/sandbox/shared/server.js';
+import type { ProviderId } from '../../src/model/contact.js';
+import type { RecordedRequest } from '../../src/sandbox/shared/types.js';
+
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
 

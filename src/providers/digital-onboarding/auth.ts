@@ -11,7 +11,6 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { DigitalOnboardingConfig, HttpOptions } from '../../config.js';
-import { UpstreamError } from '../../errors.js';
 import {
   type CallStats,
   createHttpClient,
@@ -20,6 +19,7 @@ import {
 } from '../../http/client.js';
 import { redactText } from '../../http/redact.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
+import { UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, type TokenCache } from '../oauth.js';
 
 /** DO-AUTH gives partner tokens one hour; used when a token answer has no `expires_in`. */

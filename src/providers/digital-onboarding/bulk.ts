@@ -9,7 +9,7 @@ import {
 } from './wire.js';
 
 /**
- * Reading a bulk answer. Its shape is not documented (providers/digital-onboarding.md §1.8 q3), so
+ * Reading a bulk answer. Its shape is not documented, so
  * every entry is matched back to the item it answers by the keys it carries (`unique_id`, email),
  * then by an explicit `index`, and by position only when the answer has one entry per item and
  * that entry names no other item.

@@ -1,21 +1,14 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { DigitalOnboardingConfig, HttpOptions } from '../../config.js';
-import type { ProviderErrorInfo } from '../../errors.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { classifyStatus } from '../../http/status.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WritePlan, WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
 import { elapsed, failedResult, writeResult } from '../results.js';
-import type {
-  CallContext,
-  PlannedWrite,
-  ProviderAdapter,
-  ReadKey,
-  ReadResult,
-  WriteItem,
-  WriteResult,
-} from '../types.js';
+import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
 import {
@@ -34,10 +27,9 @@ import {
   matchKey,
   mergeBodies,
   type OverrideFlags,
-  type PlanResult,
+  type Plan,
   planUpdate,
   planUpsert,
-  type WritePlan,
 } from './mapping.js';
 import type { DoContactBody, DoErrorObject, DoWireContact } from './wire.js';
 
@@ -52,18 +44,18 @@ export interface DigitalOnboardingAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-type Planned<M extends WritePlan['method'] = WritePlan['method']> = {
+type Job<M extends Plan['method'] = Plan['method']> = {
   item: WriteItem;
-  plan: Extract<WritePlan, { method: M }>;
+  plan: Extract<Plan, { method: M }>;
 };
 
 /** One contact of a bulk request: the items that named it, merged into one body. */
 interface BulkEntry {
   body: DoContactBody;
-  members: Array<Planned<'POST'>>;
+  members: Array<Job<'POST'>>;
 }
 
-function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): PlanResult {
+function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan<Plan> {
   const input = {
     patch: item.patch,
     known: item.known,
@@ -119,7 +111,7 @@ export function createDigitalOnboardingAdapter(
   const concurrency = Math.max(1, config.concurrency);
 
   /** The request of one single write, its Idempotency-Key fixed before any attempt. */
-  function singleRequest(p: Planned, dryRun: boolean): HttpRequest {
+  function singleRequest(p: Job, dryRun: boolean): HttpRequest {
     const overrides = formatOverrideHeader({ ...p.plan.overrides, dryRun });
     const path = p.plan.method === 'POST' ? DO_PATHS.contacts : DO_PATHS.contact(p.plan.remoteId);
     const idempotencyKey = idempotencyKeyFor([gatewayKeyOf(p.item)], {
@@ -148,7 +140,7 @@ export function createDigitalOnboardingAdapter(
   }
 
   async function runSingle(
-    p: Planned,
+    p: Job,
     ctx: CallContext,
     fallbackToPost: boolean,
   ): Promise<WriteResult> {
@@ -191,9 +183,9 @@ export function createDigitalOnboardingAdapter(
     flags: OverrideFlags,
     ctx: CallContext,
     resend: boolean,
-  ): Promise<Map<Planned<'POST'>, WriteResult>> {
+  ): Promise<Map<Job<'POST'>, WriteResult>> {
     const start = performance.now();
-    const results = new Map<Planned<'POST'>, WriteResult>();
+    const results = new Map<Job<'POST'>, WriteResult>();
     const bodies = entries.map((e) => e.body);
     const overrides = formatOverrideHeader({ ...flags, bulk: true, dryRun: false });
     const idempotencyKey = idempotencyKeyFor(
@@ -205,7 +197,7 @@ export function createDigitalOnboardingAdapter(
       client.upsertBulk(req, ctx.stats, ctx.signal),
     );
     const durationMs = elapsed(start);
-    const common = (m: Planned<'POST'>, e: BulkEntry) => ({
+    const common = (m: Job<'POST'>, e: BulkEntry) => ({
       attempts: outcome.attempts,
       durationMs,
       droppedFields: m.plan.droppedFields,
@@ -292,7 +284,7 @@ export function createDigitalOnboardingAdapter(
   }
 
   /** Bulk entries of one override group: one per upsert key (duplicates merged), in first order. */
-  function toEntries(group: ReadonlyArray<Planned<'POST'>>): BulkEntry[] {
+  function toEntries(group: ReadonlyArray<Job<'POST'>>): BulkEntry[] {
     const byKey = new Map<string, BulkEntry>();
     for (const p of group) {
       const key = matchKey(p.plan.key.field, p.plan.key.value);
@@ -317,8 +309,8 @@ export function createDigitalOnboardingAdapter(
       planOf(item, mode === 'update' ? 'update' : alone ? 'single' : 'batch'),
     );
     const out = new Map<WriteItem, WriteResult>();
-    const singles: Planned[] = [];
-    const posts: Array<Planned<'POST'>> = [];
+    const singles: Job[] = [];
+    const posts: Array<Job<'POST'>> = [];
     planned.forEach((plan, i) => {
       const item = items[i]!;
       if (!plan.ok) {
@@ -340,7 +332,7 @@ export function createDigitalOnboardingAdapter(
       }
     });
     // Batches share one X-Operator-Override header, so items are grouped by their own flags.
-    const groups = new Map<string, { flags: OverrideFlags; members: Array<Planned<'POST'>> }>();
+    const groups = new Map<string, { flags: OverrideFlags; members: Array<Job<'POST'>> }>();
     for (const p of posts) {
       const key = formatOverrideHeader(p.plan.overrides) ?? '';
       const group = groups.get(key) ?? { flags: p.plan.overrides, members: [] };
@@ -414,10 +406,10 @@ export function createDigitalOnboardingAdapter(
      * added (Digital Onboarding's own dry run) and the token shown as `Bearer [redacted]`. The
      * Idempotency-Key differs from the real write's (the flags are part of its derivation).
      */
-    planWrite(item): PlannedWrite {
+    planWrite(item) {
       const plan = planOf(item, 'single');
       if (!plan.ok) {
-        return { ok: false, error: plan.error, droppedFields: plan.droppedFields };
+        return plan;
       }
       const { ok: _ok, ...rest } = plan;
       return {

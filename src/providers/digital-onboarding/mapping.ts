@@ -7,15 +7,16 @@ import {
   flattenPatch,
   type JsonObject,
   type ProviderOptions,
-} from '../../contacts/model.js';
-import type { ProviderErrorInfo } from '../../errors.js';
+} from '../../model/contact.js';
+import type { WritePlan } from '../../model/outcome.js';
+
 import type { DoConsentField, DoContactBody, DoStringField, DoWireContact } from './wire.js';
 
 // ---------------------------------------------------------------------------------------------
 // Provider options and override flags
 // ---------------------------------------------------------------------------------------------
 
-export type { DigitalOnboardingProviderOptions } from '../../contacts/model.js';
+export type { DigitalOnboardingProviderOptions } from '../../model/contact.js';
 
 /** Flags a caller may pass through `providerOptions.digitalOnboarding.overrides`. */
 export const DO_USER_OVERRIDE_FLAGS = ['force', 'bypass_validation', 'bulk'] as const;
@@ -312,7 +313,8 @@ function str(value: unknown): string | undefined {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export type WritePlan =
+/** A Digital Onboarding write ready to send: a POST (upsert by key) or a PATCH of a linked contact. */
+export type Plan =
   | {
       method: 'POST';
       body: DoContactBody;
@@ -328,21 +330,12 @@ export type WritePlan =
       droppedFields: string[];
     };
 
-export type PlanResult =
-  | ({ ok: true } & WritePlan)
-  | {
-      ok: false;
-      status: 'SKIPPED' | 'FAILED';
-      error: ProviderErrorInfo;
-      droppedFields: string[];
-    };
-
 function refuse(
   status: 'SKIPPED' | 'FAILED',
   code: string,
   message: string,
   droppedFields: string[],
-): PlanResult {
+): WritePlan<Plan> {
   return {
     ok: false,
     status,
@@ -355,7 +348,11 @@ function overridesOf(input: MappingInput): ParsedOverrides {
   return parseOverrideFlags(input.options.digitalOnboarding?.overrides);
 }
 
-function patchPlan(input: MappingInput, mapped: MappedBody, overrides: OverrideFlags): PlanResult {
+function patchPlan(
+  input: MappingInput,
+  mapped: MappedBody,
+  overrides: OverrideFlags,
+): WritePlan<Plan> {
   const remoteId = input.remoteId ?? '';
   if (!UUID.test(remoteId)) {
     return refuse(
@@ -383,7 +380,7 @@ function patchPlan(input: MappingInput, mapped: MappedBody, overrides: OverrideF
  * contacts still costs ⌈N/B⌉ calls), and is PATCHed when the patch changes or clears that key,
  * since a POST would then create a second contact.
  */
-export function planUpsert(input: MappingInput, opts: { batch?: boolean } = {}): PlanResult {
+export function planUpsert(input: MappingInput, opts: { batch?: boolean } = {}): WritePlan<Plan> {
   const mapped = toWireBody(input.patch);
   const parsed = overridesOf(input);
   if (!parsed.ok) {
@@ -440,7 +437,7 @@ export function planUpsert(input: MappingInput, opts: { batch?: boolean } = {}):
 }
 
 /** Update of a linked contact: `PATCH /v2/partner/contacts/{remoteId}` with only the patch. */
-export function planUpdate(input: MappingInput): PlanResult {
+export function planUpdate(input: MappingInput): WritePlan<Plan> {
   const mapped = toWireBody(input.patch);
   const parsed = overridesOf(input);
   if (!parsed.ok) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Digital Onboarding partner API v2 contact wire shapes (providers/digital-onboarding.md §1.1).
+ * Digital Onboarding partner API v2 contact wire shapes.
  * Requests are typed strictly: only the writable columns, only what a patch carries. Responses are
  * parsed leniently: the docs show one Contact schema for request and response, never the bulk
  * response, and mark server fields required that a client cannot know.

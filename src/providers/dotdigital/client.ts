@@ -1,8 +1,9 @@
 import type { z } from 'zod';
-import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import type { WireRequest } from '../types.js';
+import { UpstreamError } from '../../model/errors.js';
+import type { WireRequest } from '../../model/outcome.js';
+
 import { describeRequest, parseResponse, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {

@@ -2,19 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { DotdigitalConfig, HttpOptions } from '../../config.js';
-import type { ProviderErrorInfo } from '../../errors.js';
 import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, prepareWrite, writeResult } from '../results.js';
-import type {
-  CallContext,
-  PlannedWrite,
-  ProviderAdapter,
-  ReadKey,
-  WriteItem,
-  WriteResult,
-} from '../types.js';
+import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
+import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import {
   dotdigitalFields,
@@ -23,12 +17,12 @@ import {
   type Lookup,
   matchKey,
   mergeImportContacts,
+  type Plan,
   resolveDataFieldMap,
   toImportContact,
   toImportMergeOption,
   toQueryMergeOption,
   toWireContact,
-  type WritePlan,
 } from './mapping.js';
 import {
   type ImportContact,
@@ -47,9 +41,9 @@ export interface DotdigitalAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Prepared {
+interface Job {
   item: WriteItem;
-  plan: WritePlan;
+  plan: Plan;
 }
 
 /**
@@ -77,7 +71,7 @@ export function createDotdigitalAdapter(
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
 
-  function prepare(item: WriteItem): Prepared | WriteResult {
+  function prepare(item: WriteItem): Job | WriteResult {
     const mapped = toWireContact(item, map);
     const prepared = prepareWrite(item, mapped);
     if (!mapped.ok && 'status' in prepared) {
@@ -87,16 +81,16 @@ export function createDotdigitalAdapter(
   }
 
   /** Outcome details: the reasons of the drops, then what the call adds (`importId` …). */
-  function detailsOf(p: Prepared, extra: Record<string, unknown> = {}) {
+  function detailsOf(p: Job, extra: Record<string, unknown> = {}) {
     const details = { ...extra, ...dropDetails(p.plan.droppedFieldReasons) };
     return Object.keys(details).length > 0 ? details : null;
   }
 
-  function singleRequest(plan: WritePlan) {
+  function singleRequest(plan: Plan) {
     return client.patchRequest(plan.lookup, toQueryMergeOption(plan.mergeOption), plan.body);
   }
 
-  async function runSingle(p: Prepared, ctx: CallContext): Promise<WriteResult> {
+  async function runSingle(p: Job, ctx: CallContext): Promise<WriteResult> {
     const start = performance.now();
     const outcome = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
       client.patch(singleRequest(p.plan), ctx.stats, ctx.signal),
@@ -219,10 +213,10 @@ export function createDotdigitalAdapter(
   }
 
   /** One `PUT /contacts/v3/import` of contacts sharing a merge option, then its outcome per item. */
-  async function runImport(group: readonly Prepared[], ctx: CallContext): Promise<WriteResult[]> {
+  async function runImport(group: readonly Job[], ctx: CallContext): Promise<WriteResult[]> {
     const start = performance.now();
     // One entry per contact key: Dotdigital fails every copy of a duplicate identifier.
-    const entries = new Map<string, { contact: ImportContact; members: Prepared[] }>();
+    const entries = new Map<string, { contact: ImportContact; members: Job[] }>();
     for (const p of group) {
       const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
       const contact = toImportContact(p.plan);
@@ -259,7 +253,7 @@ export function createDotdigitalAdapter(
     const importId = started.value;
     const { status, lastError } = await waitForImport(importId, ctx);
     const durationMs = elapsed(start);
-    const common = (p: Prepared) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
+    const common = (p: Job) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
     const out = importOutcomes(importId, entries, status, lastError, common);
     return group.map(
       (p) =>
@@ -278,12 +272,12 @@ export function createDotdigitalAdapter(
    */
   function importOutcomes(
     importId: string,
-    entries: ReadonlyMap<string, { members: Prepared[] }>,
+    entries: ReadonlyMap<string, { members: Job[] }>,
     status: ImportStatus | null,
     lastError: ProviderErrorInfo | null,
-    common: (p: Prepared) => { attempts: number; durationMs: number; droppedFields: string[] },
-  ): Map<Prepared, WriteResult> {
-    const out = new Map<Prepared, WriteResult>();
+    common: (p: Job) => { attempts: number; durationMs: number; droppedFields: string[] },
+  ): Map<Job, WriteResult> {
+    const out = new Map<Job, WriteResult>();
     if (status === null) {
       for (const entry of entries.values()) {
         for (const p of entry.members) {
@@ -366,11 +360,11 @@ export function createDotdigitalAdapter(
     items: ReadonlyArray<{ item: WriteItem; importId: string }>,
     ctx: CallContext,
   ): Promise<WriteResult[]> {
-    const byImport = new Map<string, Map<string, { members: Prepared[] }>>();
+    const byImport = new Map<string, Map<string, { members: Job[] }>>();
     const prepared = items.map(({ item, importId }) => {
       const p = prepare(item);
       if ('item' in p) {
-        const entries = byImport.get(importId) ?? new Map<string, { members: Prepared[] }>();
+        const entries = byImport.get(importId) ?? new Map<string, { members: Job[] }>();
         byImport.set(importId, entries);
         const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
         const entry = entries.get(key);
@@ -382,7 +376,7 @@ export function createDotdigitalAdapter(
       }
       return p;
     });
-    const out = new Map<Prepared, WriteResult>();
+    const out = new Map<Job, WriteResult>();
     await Promise.all(
       [...byImport].map(async ([importId, entries]) => {
         const start = performance.now();
@@ -390,7 +384,7 @@ export function createDotdigitalAdapter(
           client.importStatus(importId, ctx.stats, ctx.signal),
         );
         const running = polled.ok && readImportState(polled.value.status) === 'RUNNING';
-        const common = (p: Prepared) => ({
+        const common = (p: Job) => ({
           attempts: polled.attempts,
           durationMs: elapsed(start),
           droppedFields: p.plan.droppedFields,
@@ -446,8 +440,8 @@ export function createDotdigitalAdapter(
   ): Promise<WriteResult[]> {
     const prepared = items.map(prepare);
     const out = new Map<WriteItem, WriteResult>();
-    const groups = new Map<string, Prepared[]>();
-    const singles: Prepared[] = [];
+    const groups = new Map<string, Job[]>();
+    const singles: Job[] = [];
     for (const p of prepared) {
       if (!('item' in p)) {
         continue;
@@ -464,7 +458,7 @@ export function createDotdigitalAdapter(
         }
       }
     }
-    const batches: Prepared[][] = [];
+    const batches: Job[][] = [];
     for (const group of groups.values()) {
       // A group of one gains nothing from an import (one call plus polls): PATCH it.
       if (group.length === 1) {
@@ -527,15 +521,10 @@ export function createDotdigitalAdapter(
       readKeys: ['email'],
     },
 
-    planWrite(item): PlannedWrite {
+    planWrite(item) {
       const p = prepare(item);
       if (!('item' in p)) {
-        return {
-          ok: false,
-          error: p.error!,
-          droppedFields: p.droppedFields,
-          ...(p.details ? { details: p.details } : {}),
-        };
+        return refusalOf(p);
       }
       const details = detailsOf(p);
       return {

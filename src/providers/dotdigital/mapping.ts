@@ -8,8 +8,9 @@ import {
   type JsonObject,
   type OptInType,
   type ProviderOptions,
-} from '../../contacts/model.js';
-import type { ProviderErrorInfo } from '../../errors.js';
+} from '../../model/contact.js';
+import type { WritePlan } from '../../model/outcome.js';
+
 import type {
   ChannelPropertiesRequest,
   DataFieldValue,
@@ -205,7 +206,8 @@ export interface Lookup {
   value: string;
 }
 
-export interface WritePlan {
+/** A Dotdigital write ready to send: how it addresses the contact, and the body. */
+export interface Plan {
   lookup: Lookup;
   body: UpdateContactBody;
   mergeOption: DotdigitalMergeOption | null;
@@ -214,15 +216,10 @@ export interface WritePlan {
   droppedFieldReasons: Record<string, string>;
 }
 
-export type ToWireResult =
-  | ({ ok: true } & WritePlan)
-  | {
-      ok: false;
-      status: 'SKIPPED' | 'FAILED';
-      error: ProviderErrorInfo;
-      droppedFields: string[];
-      droppedFieldReasons: Record<string, string>;
-    };
+/** Why each dropped field was dropped (a refusal carries them too). */
+export interface DropReasons {
+  droppedFieldReasons: Record<string, string>;
+}
 
 /** Dropped unified fields, each with its reason, in the order they were met. */
 class Drops {
@@ -294,7 +291,7 @@ function customDataField(key: string, map: Readonly<Record<string, string>>): st
 export function toWireContact(
   input: MappingInput,
   map: Readonly<Record<string, string>> = resolveDataFieldMap(),
-): ToWireResult {
+): WritePlan<Plan, DropReasons> {
   const { patch, known, remoteId } = input;
   const dd = input.options.dotdigital ?? {};
   const drops = new Drops();
@@ -526,7 +523,7 @@ function channelReason(path: string): string {
 }
 
 /** One contact of `PUT /contacts/v3/import`: `matchIdentifier` names the lookup. */
-export function toImportContact(plan: WritePlan): ImportContact {
+export function toImportContact(plan: Plan): ImportContact {
   const { identifiers, ...rest } = plan.body;
   const ids: ImportContact['identifiers'] = { ...identifiers };
   if (plan.lookup.identifier === 'contactId') {

@@ -3,8 +3,7 @@ import { z } from 'zod';
 /**
  * Dotdigital API v3 contacts wire shapes. Requests are typed strictly (what we send validates
  * against `dotdigital-contacts-v3.openapi.json`, see test/contract); responses are parsed leniently
- * because the reference pages, the OpenAPI examples and the SDK disagree on casing and keys
- * (providers/dotdigital.md "Where sources disagree").
+ * because the reference pages, the OpenAPI examples and the SDK disagree on casing and keys.
  */
 
 /** The identifiers the adapter addresses a contact by (custom identifiers are not used). */

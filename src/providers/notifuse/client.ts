@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import type { NotifuseConfig } from '../../config.js';
-import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import type { WireRequest } from '../types.js';
+import { UpstreamError } from '../../model/errors.js';
+import type { WireRequest } from '../../model/outcome.js';
+
 import { describeRequest, malformedResponse, withSignal } from '../wire.js';
 import {
   ErrorBodySchema,

@@ -2,20 +2,13 @@ import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { HttpOptions, NotifuseConfig } from '../../config.js';
 import { normaliseEmail } from '../../contacts/validation.js';
-import type { toProviderErrorInfo } from '../../errors.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
+import type { toProviderErrorInfo } from '../../model/errors.js';
+import type { WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, writeResult } from '../results.js';
-import type {
-  CallContext,
-  PlannedWrite,
-  ProviderAdapter,
-  ReadKey,
-  ReadResult,
-  WriteItem,
-  WriteResult,
-} from '../types.js';
+import { elapsed, failedResult, refusalOf, writeResult } from '../results.js';
+import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import {
   fromWireContact,
@@ -48,7 +41,7 @@ export interface NotifuseAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Prepared {
+interface Job {
   item: WriteItem;
   contact: NotifuseWireContact;
   droppedFields: string[];
@@ -75,7 +68,7 @@ export function createNotifuseAdapter(
   const client = createNotifuseClient(config, http);
   const batchSize = Math.min(config.batchSize, NOTIFUSE_MAX_BATCH);
 
-  function prepare(item: WriteItem): Prepared | WriteResult {
+  function prepare(item: WriteItem): Job | WriteResult {
     const mapped = toWireContact(item, config.customFieldMap);
     if (!mapped.ok) {
       return writeResult(mapped.status, {
@@ -98,7 +91,7 @@ export function createNotifuseAdapter(
    * import carries. An import cannot clear, so a contact that both clears and subscribes is upserted
    * and its subscriptions are reported as dropped.
    */
-  function singleRequest(p: Prepared): {
+  function singleRequest(p: Job): {
     kind: 'upsert' | 'import';
     req: HttpRequest;
     droppedFields: string[];
@@ -121,7 +114,7 @@ export function createNotifuseAdapter(
     };
   }
 
-  async function runSingle(p: Prepared, ctx: CallContext): Promise<WriteResult> {
+  async function runSingle(p: Job, ctx: CallContext): Promise<WriteResult> {
     const { kind, droppedFields } = singleRequest(p);
     if (kind === 'import') {
       const [result] = await runImport([p], p.lists, ctx);
@@ -158,12 +151,12 @@ export function createNotifuseAdapter(
   }
 
   async function runImport(
-    group: readonly Prepared[],
+    group: readonly Job[],
     lists: string[],
     ctx: CallContext,
   ): Promise<WriteResult[]> {
     // De-duplicate by email: later items win field by field, every item gets the email's result.
-    const byEmail = new Map<string, { contact: NotifuseWireContact; members: Prepared[] }>();
+    const byEmail = new Map<string, { contact: NotifuseWireContact; members: Job[] }>();
     for (const p of group) {
       const key = normaliseEmail(p.contact.email);
       const entry = byEmail.get(key);
@@ -174,7 +167,7 @@ export function createNotifuseAdapter(
         byEmail.set(key, { contact: { ...p.contact }, members: [p] });
       }
     }
-    const results = new Map<Prepared, WriteResult>();
+    const results = new Map<Job, WriteResult>();
     await Promise.all(
       chunk([...byEmail.entries()], batchSize).map(async (entries) => {
         const start = performance.now();
@@ -273,8 +266,8 @@ export function createNotifuseAdapter(
   ): Promise<WriteResult[]> {
     const prepared = items.map(prepare);
     const out = new Map<WriteItem, WriteResult>();
-    const singles: Prepared[] = [];
-    const groups = new Map<string, Prepared[]>();
+    const singles: Job[] = [];
+    const groups = new Map<string, Job[]>();
     for (const p of prepared) {
       if (!('item' in p)) {
         continue;
@@ -321,10 +314,10 @@ export function createNotifuseAdapter(
       readKeys: ['email', 'externalId'],
     },
 
-    planWrite(item): PlannedWrite {
+    planWrite(item) {
       const p = prepare(item);
       if (!('item' in p)) {
-        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+        return refusalOf(p);
       }
       const { req, droppedFields } = singleRequest(p);
       return { ok: true, request: client.describe(req), droppedFields };

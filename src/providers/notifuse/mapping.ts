@@ -1,5 +1,6 @@
-import { type ContactPatch, flattenPatch, type JsonObject } from '../../contacts/model.js';
-import type { ProviderErrorInfo } from '../../errors.js';
+import { type ContactPatch, flattenPatch, type JsonObject } from '../../model/contact.js';
+import type { WritePlan } from '../../model/outcome.js';
+
 import type { NotifuseWireContact, NotifuseWireValue } from './wire.js';
 
 /** Unified leaf → Notifuse column. Everything not listed here is dropped (and reported). */
@@ -60,16 +61,14 @@ export interface MappingInput {
   remoteId: string | null;
 }
 
-export type ToWireResult =
-  | { ok: true; contact: NotifuseWireContact; droppedFields: string[]; clears: boolean }
-  | {
-      ok: false;
-      status: 'SKIPPED' | 'FAILED';
-      error: ProviderErrorInfo;
-      droppedFields: string[];
-    };
+/** A Notifuse write ready to send: the contact and whether it clears a field (the import cannot). */
+export interface Plan {
+  contact: NotifuseWireContact;
+  droppedFields: string[];
+  clears: boolean;
+}
 
-function reject(message: string, droppedFields: string[]): ToWireResult {
+function reject(message: string, droppedFields: string[]): WritePlan<Plan> {
   return {
     ok: false,
     status: 'FAILED',
@@ -118,7 +117,7 @@ function checkCustomValue(column: string, value: unknown): string | null {
 export function toWireContact(
   input: MappingInput,
   customFieldMap: Readonly<Record<string, string>> = {},
-): ToWireResult {
+): WritePlan<Plan> {
   const { patch, known, remoteId } = input;
   const dropped: string[] = [];
   const wire: Record<string, NotifuseWireValue> = {};

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Notifuse wire shapes. Requests are typed strictly (what we send validates against Notifuse's
  * OpenAPI document, see test/contract); responses are parsed leniently because the seed, the docs
- * and the server code disagree (providers/notifuse.md §2.9).
+ * and the server code disagree on optional fields and casing.
  */
 export type NotifuseWireValue = string | number | Record<string, unknown> | unknown[] | null;
 export interface NotifuseWireContact {

@@ -1,7 +1,7 @@
 import type { SalesforceMcConfig } from '../../config.js';
-import { UpstreamError } from '../../errors.js';
 import type { CallStats, HttpClient, HttpResponse } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
+import { UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, tokenLifetimeSeconds } from '../oauth.js';
 import { OAuthErrorSchema, type TokenRequestBody, TokenResponseSchema } from './wire.js';
 

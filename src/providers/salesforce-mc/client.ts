@@ -1,7 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
-import { UpstreamError } from '../../errors.js';
 import {
   type CallStats,
   createHttpClient,
@@ -10,7 +9,9 @@ import {
   type HttpResponse,
 } from '../../http/client.js';
 import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import type { WireRequest } from '../types.js';
+import { UpstreamError } from '../../model/errors.js';
+import type { WireRequest } from '../../model/outcome.js';
+
 import { describeRequest, malformedResponse, parseResponse, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import {

@@ -1,33 +1,32 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
-import type { ProviderErrorInfo } from '../../errors.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WriteResult } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, prepareWrite, writeResult } from '../results.js';
+import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
 import type {
   CallContext,
-  PlannedWrite,
   ProviderAdapter,
   ProviderCapabilities,
   ReadKey,
   ReadResult,
   WriteItem,
-  WriteResult,
 } from '../types.js';
 import { createSfmcClient, type SendCounter } from './client.js';
 import {
   type BodyPlan,
   fromSearchHit,
   indexEmailSearch,
+  type Plan,
   pickHit,
   readWriteAnswer,
   resolveAttributeMap,
   type SearchHit,
   sfmcFields,
   toWireContact,
-  type WritePlan,
 } from './mapping.js';
 import { resultMessageText } from './wire.js';
 
@@ -52,9 +51,9 @@ export interface SalesforceMcAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Prepared {
+interface Job {
   item: WriteItem;
-  plan: WritePlan;
+  plan: Plan;
 }
 
 const KEY_EXISTS = /already exists|exists already|duplicate/i;
@@ -135,11 +134,11 @@ export function createSalesforceMcAdapter(
     details: info.details ? (scrubValue(info.details) as Record<string, unknown>) : null,
   });
 
-  function prepare(item: WriteItem): Prepared | WriteResult {
+  function prepare(item: WriteItem): Job | WriteResult {
     return prepareWrite(item, toWireContact(item, mapping));
   }
 
-  function nothingToWrite(p: Prepared, attempts = 0): WriteResult {
+  function nothingToWrite(p: Job, attempts = 0): WriteResult {
     return writeResult('SKIPPED', {
       attempts,
       remoteId: p.plan.contactKey,
@@ -164,7 +163,7 @@ export function createSalesforceMcAdapter(
    * token requests not).
    */
   async function runOne(
-    p: Prepared,
+    p: Job,
     ctx: CallContext,
     mode: 'upsert' | 'update',
     exists: boolean,
@@ -245,7 +244,7 @@ export function createSalesforceMcAdapter(
     const prepared = items.map(prepare);
     // Items with the same contact key run one after another, in input order, so the last one
     // wins deterministically; after the first success the key is known and the rest PATCH.
-    const groups = new Map<string, Prepared[]>();
+    const groups = new Map<string, Job[]>();
     for (const p of prepared) {
       if ('item' in p) {
         groups.set(p.plan.contactKey, [...(groups.get(p.plan.contactKey) ?? []), p]);
@@ -372,16 +371,16 @@ export function createSalesforceMcAdapter(
     },
     capabilities,
 
-    planWrite(item): PlannedWrite {
+    planWrite(item) {
       const p = prepare(item);
       if (!('item' in p)) {
-        return { ok: false, error: p.error!, droppedFields: p.droppedFields };
+        return refusalOf(p);
       }
       const method = p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
       const target = method === 'POST' ? p.plan.create : p.plan.update;
       if (target === null) {
         const skipped = nothingToWrite(p);
-        return { ok: false, error: skipped.error!, droppedFields: skipped.droppedFields };
+        return refusalOf(skipped);
       }
       return {
         ok: true,

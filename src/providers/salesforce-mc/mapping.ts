@@ -1,7 +1,9 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../config.js';
-import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../contacts/model.js';
-import type { ProviderErrorInfo } from '../../errors.js';
+import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../model/contact.js';
+import type { ProviderErrorInfo } from '../../model/errors.js';
+import type { WritePlan } from '../../model/outcome.js';
+
 import type {
   AttributeSet,
   AttributeValue,
@@ -134,7 +136,8 @@ export interface BodyPlan {
   droppedFields: string[];
 }
 
-export interface WritePlan {
+/** A Salesforce MC write ready to send: its contact key and both bodies it may need. */
+export interface Plan {
   contactKey: string;
   /** Where the key comes from: a linked contact's remote id, or the input. */
   keySource: 'remoteId' | 'externalId' | 'email';
@@ -147,10 +150,6 @@ export interface WritePlan {
   /** Unified fields dropped whichever request is sent (identities, unmapped fields). */
   droppedFields: string[];
 }
-
-export type ToWireResult =
-  | ({ ok: true } & WritePlan)
-  | { ok: false; status: 'SKIPPED' | 'FAILED'; error: ProviderErrorInfo; droppedFields: string[] };
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
@@ -182,7 +181,7 @@ function current(
 export function chooseContactKey(
   input: MappingInput,
   mode: SalesforceMcOptions['contactKey'],
-): { contactKey: string; keySource: WritePlan['keySource'] } | null {
+): { contactKey: string; keySource: Plan['keySource'] } | null {
   if (input.remoteId !== null) {
     return { contactKey: input.remoteId, keySource: 'remoteId' };
   }
@@ -273,7 +272,7 @@ class SetBuilder {
  *   dropped: `Email Demographics` and `HTML Enabled` without an email (SF-1), MobileConnect
  *   attributes without a mobile number.
  */
-export function toWireContact(input: MappingInput, options: MappingOptions): ToWireResult {
+export function toWireContact(input: MappingInput, options: MappingOptions): WritePlan<Plan> {
   const { patch, known, remoteId } = input;
   const { map } = options;
   const dropped: string[] = [];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Salesforce Marketing Cloud wire shapes (`providers/salesforce-mc.md`). Requests are typed
+ * Salesforce Marketing Cloud wire shapes (Contacts REST and auth). Requests are typed
  * strictly in the shape of the documented examples (`attributeSets[].items[].values[]`); responses
  * are parsed leniently because the docs, the SDKs and live-tested clients disagree on key names
  * (`rowsAffetcted` / `rowsAffected`, `contactId` / `contactID`) and nothing documents the

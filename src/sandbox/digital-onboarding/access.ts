@@ -1,6 +1,6 @@
 /**
- * Bearer tokens, scopes and `X-Operator-Override` flags (DO-AUTH, DO-OVR; see
- * /work/shared/providers/digital-onboarding.md §1.0).
+ * Bearer tokens, scopes and `X-Operator-Override` flags (DO-AUTH, DO-OVR of the
+ * partner API documentation).
  */
 import type { DoError } from './errors.js';
 import { doError } from './errors.js';

@@ -1,3 +1,4 @@
+import type { SandboxResponse } from '../shared/types.js';
 /**
  * The v2 error envelope `{ "errors": [ { code, title, detail, meta } ] }` (DO-AUTH example; `errors`
  * is a required `object[]` on 400/403 in DO-1, DO-IOP, DO-BAT). Only these four members are
@@ -5,7 +6,6 @@
  * empty). A field error names its field in `meta.field` (a path from the body root, e.g. `email` or
  * `items[2].email`) and in `detail`; the docs show no `source.pointer`.
  */
-import type { SandboxResponse } from '../shared/server.js';
 
 export interface DoError {
   code: string;

@@ -1,6 +1,6 @@
 /**
- * Loopback emulator of the Digital Onboarding partner contacts API v2 (facts:
- * /work/shared/providers/digital-onboarding.md; seeds 000 = DO-1, 001 = DO-2).
+ * Loopback emulator of the Digital Onboarding partner contacts API v2 (facts: its
+ * partner API documentation, cited as DO-x; seeds 000 = DO-1, 001 = DO-2).
  *
  * Endpoints: `POST /v2/partner/contacts` (one contact or `{items}` bulk upsert),
  * `PATCH|GET|DELETE /v2/partner/contacts/{id}`, `GET /v2/partner/contacts?unique_id=&email=`,

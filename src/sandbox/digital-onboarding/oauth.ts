@@ -10,8 +10,10 @@
  * `application/x-www-form-urlencoded` (RFC 6749) or JSON; the query-string refusal is a 400
  * `invalid_request` and the client stays revoked for the sandbox's life.
  */
+
 import { randomBytes } from 'node:crypto';
-import type { RecordedRequest, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxResponse } from '../shared/types.js';
+
 import type { TokenRegistry } from './access.js';
 import { ALL_CONTACT_SCOPES } from './access.js';
 

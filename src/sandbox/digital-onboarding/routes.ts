@@ -1,7 +1,7 @@
 /**
  * Digital Onboarding partner contacts API v2 over HTTP, as documented in DO-1 (`POST
- * /v2/partner/contacts`), DO-2 (`PATCH /v2/partner/contacts/{id}`), DO-AUTH and DO-OVR (see
- * /work/shared/providers/digital-onboarding.md). Where the docs are silent, each decision is noted
+ * /v2/partner/contacts`), DO-2 (`PATCH /v2/partner/contacts/{id}`), DO-AUTH and DO-OVR (the
+ * partner API documentation). Where the docs are silent, each decision is noted
  * where it is made.
  *
  * Order of checks for every request: bearer token (401) → route (404/405) → scope (401
@@ -9,10 +9,12 @@
  * `Idempotency-Key` format (400) → `X-Operator-Override` syntax (400) and permission (403) →
  * idempotent replay/conflict → body → resource.
  */
+
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import { createRouter } from '../shared/router.js';
-import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
+
 import type { Overrides, TokenRegistry } from './access.js';
 import { CONTACT_SCOPES, canonicalOverrides, parseOverrides } from './access.js';
 import type { DigitalOnboardingContact } from './contact.js';

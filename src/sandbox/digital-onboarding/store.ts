@@ -2,8 +2,10 @@
  * In-memory contacts of one Digital Onboarding team, with the sandbox's upsert rules and its
  * idempotency records.
  */
+
 import { randomUUID } from 'node:crypto';
-import type { SandboxResponse } from '../shared/server.js';
+import type { SandboxResponse } from '../shared/types.js';
+
 import type { ContactPatch, DigitalOnboardingContact } from './contact.js';
 import { applyPatch, newContact } from './contact.js';
 import type { DoError } from './errors.js';

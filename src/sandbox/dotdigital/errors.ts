@@ -1,4 +1,4 @@
-import type { SandboxResponse } from '../shared/server.js';
+import type { SandboxResponse } from '../shared/types.js';
 
 /** DD-OAS `errorResponse_details`: both keys required (DD-10's example says `error`; OAS wins). */
 export interface ErrorDetail {

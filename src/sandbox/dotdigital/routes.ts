@@ -1,13 +1,15 @@
 /**
  * Dotdigital API v3 contacts endpoints over HTTP (DD-OAS 3.4.3 and the reference pages DD-1..DD-10
- * as summarised in providers/dotdigital.md). Emulated: PATCH/GET/DELETE
+ * of Dotdigital's documentation). Emulated: PATCH/GET/DELETE
  * `/contacts/v3/{identifier}/{value}`, PUT `/contacts/v3/import`, GET `/contacts/v3/import/{id}`.
  * Not emulated (404/405): POST `/contacts/v3` (create), PUT `/contacts/v3/{identifier}/{value}`
  * (replace), GET `/contacts/v3` (list), the bulk delete.
  */
+
 import { Buffer } from 'node:buffer';
 import { createRouter, type RouteParams } from '../shared/router.js';
-import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
+
 import type { MergeOption } from './contact.js';
 import { badJson, contactNotFound, errorResponse, invalidContacts, invalidId } from './errors.js';
 import {

@@ -8,8 +8,8 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /**
  * Request validation against Dotdigital's own OpenAPI document (DD-OAS 3.4.3), an unmodified copy
- * of `/work/shared/specs/dotdigital-contacts-v3.openapi.json` kept beside this file so that `src/`
- * does not depend on `test/`. Two self-contradictions are patched in memory only:
+ * kept beside this file (`dotdigital-contacts-v3.openapi.json`; the contract test reads it too).
+ * Two self-contradictions are patched in memory only:
  *
  * 1. Import identifiers: `contactRequest.identifiers` is `allOf [contactIdObject, identifiers]`,
  *    i.e. `contactId` must be an integer AND (through `identifiers.additionalProperties`) a string,

@@ -1,4 +1,4 @@
-import type { SandboxResponse } from '../shared/server.js';
+import type { SandboxResponse } from '../shared/types.js';
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
 

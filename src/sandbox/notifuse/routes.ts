@@ -3,8 +3,10 @@
  * `internal/http/contact_handler.go`, `middleware/auth.go`, `service/contact_service.go`).
  * Where the OpenAPI document or the docs say otherwise, the code wins; each such place is noted.
  */
+
 import { createRouter } from '../shared/router.js';
-import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
+
 import type { ContactInput } from './contact.js';
 import { parseContact } from './contact.js';
 import { isEmail, normalizeEmail } from './email.js';

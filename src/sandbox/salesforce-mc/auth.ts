@@ -2,8 +2,10 @@
  * The auth host: `POST /v2/token` with the client-credentials grant of enhanced packages (SF-7),
  * and the bearer-token check the REST host applies (SF-10).
  */
+
 import { randomBytes } from 'node:crypto';
-import type { RecordedRequest, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxResponse } from '../shared/types.js';
+
 import { ErrorCode, isRecord, json, oauthError, restError } from './wire.js';
 
 export const TOKEN_PATH = '/v2/token';

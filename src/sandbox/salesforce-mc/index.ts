@@ -59,7 +59,7 @@ export interface SalesforceMcSandbox extends StartedSandbox {
 /**
  * Starts a loopback emulator of Salesforce Marketing Cloud's auth host (`POST /v2/token`) and
  * Contacts REST API (`/contacts/v1/…`) on one server, with in-memory storage, answering with the
- * status codes and bodies of `/work/shared/providers/salesforce-mc.md`.
+ * status codes and bodies Salesforce documents (cited as SF-x).
  */
 export async function startSalesforceMcSandbox(
   opts: SalesforceMcSandboxOptions,

@@ -1,6 +1,6 @@
 /**
- * SFMC's auth and Contacts REST hosts on one server (`/work/shared/providers/salesforce-mc.md`;
- * SF-x are its source keys). Where the docs are silent the sandbox decides, and says so beside the
+ * SFMC's auth and Contacts REST hosts on one server (SF-x name
+ * Salesforce's documentation pages). Where the docs are silent the sandbox decides, and says so beside the
  * code.
  *
  * A REST call goes through: token check (401) → throttle (429) → route (404/405) → scope (403) →
@@ -8,8 +8,10 @@
  * because SF-9 throttles "the business unit or user causing this issue", which needs the token to
  * tell.
  */
+
 import { createRouter } from '../shared/router.js';
-import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/server.js';
+import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
+
 import type { AttributeValue } from './attribute-sets.js';
 import {
   ATTRIBUTE_SET_NAMES,

@@ -3,7 +3,8 @@
  * `Retry-After` header in seconds and the same value as `retryAfter` in the body. The sandbox lets
  * tests choose the limit.
  */
-import type { SandboxResponse } from '../shared/server.js';
+
+import type { SandboxResponse } from '../shared/types.js';
 import { ERROR_DOCUMENTATION_URL, ErrorCode, json } from './wire.js';
 
 export interface ThrottleSettings {

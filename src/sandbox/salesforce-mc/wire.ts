@@ -1,9 +1,10 @@
 /**
- * Response shapes shared by SFMC's auth and REST hosts (`/work/shared/providers/salesforce-mc.md`,
- * source keys SF-x in comments).
+ * Response shapes shared by SFMC's auth and REST hosts (as Salesforce
+ * documents them; SF-x in comments name the documentation pages).
  */
+
 import { randomUUID } from 'node:crypto';
-import type { SandboxResponse } from '../shared/server.js';
+import type { SandboxResponse } from '../shared/types.js';
 
 /** SF-9: the 429 examples send this content type; the sandbox uses it for every JSON answer. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

@@ -6,7 +6,7 @@ import type {
   RecordedRequest,
   SandboxControls,
   SandboxResponse,
-} from './server.js';
+} from './types.js';
 
 /** Control endpoints live under this prefix; they are never recorded, delayed or faulted. */
 export const CONTROL_PREFIX = '/__sandbox/';

@@ -7,6 +7,8 @@ export type {
   RouterFallbacks,
 } from './router.js';
 export { createRouter, routerHandler } from './router.js';
+export type { StartedSandbox, StartSandboxOptions } from './server.js';
+export { startSandboxServer } from './server.js';
 export type {
   Fault,
   FaultRule,
@@ -14,7 +16,4 @@ export type {
   SandboxControls,
   SandboxHandler,
   SandboxResponse,
-  StartedSandbox,
-  StartSandboxOptions,
-} from './server.js';
-export { startSandboxServer } from './server.js';
+} from './types.js';

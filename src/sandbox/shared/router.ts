@@ -1,4 +1,4 @@
-import type { RecordedRequest, SandboxHandler, SandboxResponse } from './server.js';
+import type { RecordedRequest, SandboxHandler, SandboxResponse } from './types.js';
 
 export type RouteParams = Readonly<Record<string, string>>;
 

@@ -5,10 +5,12 @@
  * provider while the other providers of the same mutation are unaffected, and after
  * BREAKER_HALF_OPEN_MS one probe closes it again.
  */
+
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Fault } from '../../../src/sandbox/shared/server.js';
+import type { Fault } from '../../../src/sandbox/shared/types.js';
+
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { circuits, gaps, note, POLICY_ONLY, printNotes, received, upsert } from './support.js';
 

@@ -4,9 +4,11 @@
  * injects the fault on the provider's write path, and asserts what the client reads (status,
  * attempts, retryable, code, httpStatus) and what the sandbox received and stored.
  */
+
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Fault } from '../../../src/sandbox/shared/server.js';
+import type { Fault } from '../../../src/sandbox/shared/types.js';
+
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { CASES, gaps, note, POLICY_ONLY, printNotes, received, upsert } from './support.js';
 

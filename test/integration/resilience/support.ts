@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
-import type { ProviderId } from '../../../src/contacts/model.js';
-import type { Fault, RecordedRequest, StartedSandbox } from '../../../src/sandbox/shared/server.js';
+import type { ProviderId } from '../../../src/model/contact.js';
+import type { StartedSandbox } from '../../../src/sandbox/shared/server.js';
+import type { Fault, RecordedRequest } from '../../../src/sandbox/shared/types.js';
 import type { TestGateway } from '../../helpers/gateway.js';
 
 /**

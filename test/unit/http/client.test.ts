@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS } from '../../../src/config.js';
-import { UpstreamError } from '../../../src/errors.js';
 import { type CallStats, createHttpClient } from '../../../src/http/client.js';
+import { UpstreamError } from '../../../src/model/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

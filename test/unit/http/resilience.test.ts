@@ -5,13 +5,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ProviderId } from '../../../src/contacts/model.js';
-import { UpstreamError } from '../../../src/errors.js';
 import {
   createResiliencePolicy,
   DEFAULT_RESILIENCE,
   type ResilienceSettings,
 } from '../../../src/http/resilience.js';
+import type { ProviderId } from '../../../src/model/contact.js';
+import { UpstreamError } from '../../../src/model/errors.js';
 
 const P: ProviderId = 'DOTDIGITAL';
 /** Node timers may fire up to ~1 ms early against performance.now(): "at least X" means X − 3. */

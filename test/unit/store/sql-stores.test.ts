@@ -3,7 +3,7 @@
  * set (CI's second store run). The SQL stores must behave exactly like the memory ones.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ProviderErrorInfo } from '../../../src/errors.js';
+import type { ProviderErrorInfo } from '../../../src/model/errors.js';
 import type { WriteItem } from '../../../src/providers/types.js';
 import { openDatabase } from '../../../src/store/db.js';
 import type { IdentityRecord } from '../../../src/store/identity.js';

@@ -4,15 +4,16 @@ import {
   type DigitalOnboardingConfig,
   Secret,
 } from '../../../../src/config.js';
-import type { ProviderOptions } from '../../../../src/contacts/model.js';
-import { UpstreamError } from '../../../../src/errors.js';
 import { type CallPolicy, singleAttemptPolicy } from '../../../../src/http/policy.js';
+import type { ProviderOptions } from '../../../../src/model/contact.js';
+import { UpstreamError } from '../../../../src/model/errors.js';
+import type { WriteResult } from '../../../../src/model/outcome.js';
 import {
   idempotencyKeyFor,
   UUID_V4,
 } from '../../../../src/providers/digital-onboarding/idempotency.js';
 import { createDigitalOnboardingAdapter } from '../../../../src/providers/digital-onboarding/index.js';
-import type { ProviderAdapter, WriteResult } from '../../../../src/providers/types.js';
+import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
   type DigitalOnboardingSandbox,
   startDigitalOnboardingSandbox,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ContactPatch, ProviderOptions } from '../../../../src/contacts/model.js';
+import type { ContactPatch, ProviderOptions } from '../../../../src/model/contact.js';
+import type { WritePlan } from '../../../../src/model/outcome.js';
 import {
   blamedItems,
   interpretBulkAnswer,
@@ -19,7 +20,7 @@ import {
   fromWireCountry,
   mergeBodies,
   NO_OVERRIDES,
-  type PlanResult,
+  type Plan,
   parseOverrideFlags,
   planUpdate,
   planUpsert,
@@ -49,7 +50,7 @@ const input = (patch: ContactPatch, extra: Extra = {}) => ({
     : {}) as ProviderOptions,
 });
 
-function ok(r: PlanResult) {
+function ok(r: WritePlan<Plan>) {
   if (!r.ok) {
     throw new Error(r.error.message);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ContactPatch, ProviderOptions } from '../../../../src/contacts/model.js';
+import type { ContactPatch, ProviderOptions } from '../../../../src/model/contact.js';
+import type { WritePlan } from '../../../../src/model/outcome.js';
 import {
   dotdigitalFields,
   fromWireChannelStatus,
@@ -9,14 +10,13 @@ import {
   fromWireOptInType,
   matchKey,
   mergeImportContacts,
+  type Plan,
   resolveDataFieldMap,
-  type ToWireResult,
   toImportContact,
   toImportMergeOption,
   toQueryMergeOption,
   toWireContact,
   toWireMobileNumber,
-  type WritePlan,
 } from '../../../../src/providers/dotdigital/mapping.js';
 import type { WireContact } from '../../../../src/providers/dotdigital/wire.js';
 
@@ -42,8 +42,8 @@ function plan(
   patch: ContactPatch,
   extra: Extra = {},
   dataFieldMap: Record<string, string> = {},
-): WritePlan {
-  const r: ToWireResult = map(patch, extra, dataFieldMap);
+): Plan {
+  const r: WritePlan<Plan> = map(patch, extra, dataFieldMap);
   if (!r.ok) {
     throw new Error(r.error.message);
   }

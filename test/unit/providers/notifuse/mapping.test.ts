@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ContactPatch } from '../../../../src/contacts/model.js';
+import type { ContactPatch } from '../../../../src/model/contact.js';
 import { fromWireContact, toWireContact } from '../../../../src/providers/notifuse/mapping.js';
 
 const base = { known: {} as ContactPatch, remoteId: null as string | null };

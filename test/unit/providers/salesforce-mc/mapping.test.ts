@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../../../src/config.js';
 import { Secret } from '../../../../src/config.js';
-import type { ContactPatch } from '../../../../src/contacts/model.js';
+import type { ContactPatch } from '../../../../src/model/contact.js';
+import type { WritePlan } from '../../../../src/model/outcome.js';
 import {
   normaliseRestUrl,
   tokenLifetimeSeconds,
@@ -12,13 +13,12 @@ import {
   chooseContactKey,
   fromSearchHit,
   indexEmailSearch,
+  type Plan,
   pickHit,
   readWriteAnswer,
   resolveAttributeMap,
   sfmcFields,
-  type ToWireResult,
   toWireContact,
-  type WritePlan,
 } from '../../../../src/providers/salesforce-mc/mapping.js';
 import type { AttributeSet } from '../../../../src/providers/salesforce-mc/wire.js';
 
@@ -29,7 +29,7 @@ interface Extra {
   attributeMap?: Record<string, SalesforceMcAttributeTarget | null>;
 }
 
-function map(patch: ContactPatch, extra: Extra = {}): ToWireResult {
+function map(patch: ContactPatch, extra: Extra = {}): WritePlan<Plan> {
   return toWireContact(
     { patch, known: extra.known ?? {}, remoteId: extra.remoteId ?? null },
     {
@@ -40,7 +40,7 @@ function map(patch: ContactPatch, extra: Extra = {}): ToWireResult {
   );
 }
 
-function plan(patch: ContactPatch, extra: Extra = {}): WritePlan {
+function plan(patch: ContactPatch, extra: Extra = {}): Plan {
   const r = map(patch, extra);
   if (!r.ok) {
     throw new Error(r.error.message);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyPatch, flattenPatch, mergeViews, pickLeaves } from '../../../src/contacts/model.js';
+import { applyPatch, flattenPatch, mergeViews, pickLeaves } from '../../../src/model/contact.js';
 
 describe('unified model helpers', () => {
   it('flattens a patch into dotted leaves, expanding a nested null', () => {

@@ -1,5 +1,5 @@
 import type {} from 'graphql';
-import type { ProviderId } from './contacts/model.js';
+import type { ProviderId } from './contact.js';
 
 /**
  * Every `code` the gateway itself produces, in `extensions.code`, `InputError.code` and
