@@ -59,6 +59,13 @@ export interface DotdigitalOptions {
   importPollIntervalMs: number;
   /** Parallel single calls (PATCH updates, GET reads). @default 8 */
   concurrency: number;
+  /**
+   * Create a data field the account lacks (`POST /v2/data-fields`) before writing it, instead of
+   * dropping it (`DOTDIGITAL_CREATE_DATA_FIELDS=1`). @default false
+   */
+  createDataFields?: boolean;
+  /** How long the account's data field list (`GET /v2/data-fields`) is reused. @default 300000 */
+  dataFieldsTtlMs?: number;
 }
 
 export interface DotdigitalConfig extends DotdigitalOptions {
@@ -96,6 +103,13 @@ export interface SalesforceMcOptions {
   defaultLocale: string;
   /** Seconds before `expires_in` runs out at which a cached token is renewed. @default 60 */
   tokenRefreshSkewSeconds: number;
+  /**
+   * Look an unlinked contact key up (`POST /contacts/v1/addresses/search/ContactKey`, scope
+   * `audiences_read`) before creating it, so that an existing contact is PATCHed and keeps its
+   * HTML Enabled and MobileConnect Status (`SFMC_KEY_LOOKUP`). Off: POST at once (one call less;
+   * the create defaults then overwrite those values of a contact made elsewhere). @default true
+   */
+  keyLookup?: boolean;
 }
 
 export interface SalesforceMcConfig extends SalesforceMcOptions {
@@ -258,6 +272,8 @@ const EnvSchema = z.object({
   DOTDIGITAL_IMPORT_MAX_WAIT_MS: int(20_000, 0, 600_000),
   DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: int(200, 10, 60_000),
   DOTDIGITAL_CONCURRENCY: int(8, 1, 64),
+  DOTDIGITAL_CREATE_DATA_FIELDS: z.enum(['0', '1']).default('0'),
+  DOTDIGITAL_DATA_FIELDS_TTL_MS: int(300_000, 0, 86_400_000),
   SFMC_AUTH_URL: optional,
   SFMC_CLIENT_ID: optional,
   SFMC_CLIENT_SECRET: optional,
@@ -265,6 +281,7 @@ const EnvSchema = z.object({
   SFMC_CONTACT_KEY: z.enum(['externalId', 'email']).default('externalId'),
   SFMC_ATTRIBUTE_MAP: optional,
   SFMC_CONCURRENCY: int(8, 1, 64),
+  SFMC_KEY_LOOKUP: z.enum(['on', 'off']).default('on'),
   SFMC_SEARCH_BATCH_SIZE: int(50, 1, 500),
   SFMC_DEFAULT_LOCALE: z
     .string()
@@ -372,6 +389,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importMaxWaitMs: e.DOTDIGITAL_IMPORT_MAX_WAIT_MS,
     importPollIntervalMs: e.DOTDIGITAL_IMPORT_POLL_INTERVAL_MS,
     concurrency: e.DOTDIGITAL_CONCURRENCY,
+    createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
+    dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
   };
   let dotdigital: DotdigitalConfig | null = null;
   if (
@@ -396,6 +415,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
     defaultLocale: e.SFMC_DEFAULT_LOCALE,
     tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
+    keyLookup: e.SFMC_KEY_LOOKUP === 'on',
   };
   let salesforceMc: SalesforceMcConfig | null = null;
   if (

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { type Config, Secret } from './config.js';
 import type { ProviderId } from './model/contact.js';
 import { startDigitalOnboardingSandbox } from './sandbox/digital-onboarding/index.js';
 import { startDotdigitalSandbox } from './sandbox/dotdigital/index.js';
 import { startNotifuseSandbox } from './sandbox/notifuse/index.js';
 import { startSalesforceMcSandbox } from './sandbox/salesforce-mc/index.js';
+import { type PersistedSandbox, persistSandbox } from './sandbox/shared/persist.js';
 import type { StartedSandbox } from './sandbox/shared/server.js';
 
 /** Credentials the in-process sandboxes accept; they never leave the loopback interface. */
@@ -134,6 +136,8 @@ export interface RunningSandboxes {
   config: Config;
   sandboxed: ReadonlySet<ProviderId>;
   sandboxes: ReadonlyArray<{ provider: ProviderId; sandbox: StartedSandbox }>;
+  /** Where the sandboxes keep their records (`<dataDir>/sandboxes`), or null: in memory. */
+  persistedIn: string | null;
   close(): Promise<void>;
 }
 
@@ -143,7 +147,16 @@ export interface RunningSandboxes {
  */
 export async function startSandboxes(
   config: Config,
-  opts: { host?: string; only?: readonly ProviderId[] } = {},
+  opts: {
+    host?: string;
+    only?: readonly ProviderId[];
+    /**
+     * Keep every sandbox's records under `<dataDir>/sandboxes/` (loaded now, written on every
+     * change), so they live as long as the gateway's own state there. A `memory://` location or
+     * none: in memory only.
+     */
+    dataDir?: string;
+  } = {},
 ): Promise<RunningSandboxes> {
   const host = opts.host ?? '127.0.0.1';
   const chosen = SANDBOXES.filter((d) => !opts.only || opts.only.includes(d.provider));
@@ -156,12 +169,31 @@ export async function startSandboxes(
     throw failed.reason;
   }
   const sandboxes = chosen.map((d, i) => ({ provider: d.provider, sandbox: started[i]! }));
+  const persisted: PersistedSandbox[] = [];
+  const dir = opts.dataDir;
+  if (dir !== undefined && !dir.includes('://')) {
+    try {
+      for (const { sandbox } of sandboxes) {
+        const store = (sandbox as StartedSandbox & { store?: object }).store;
+        if (store) {
+          persisted.push(persistSandbox(sandbox.name, store, sandbox.controls, dir));
+        }
+      }
+    } catch (err) {
+      await Promise.all(started.map((s) => s.close()));
+      throw err;
+    }
+  }
   const wired = chosen.reduce((c, d, i) => d.configure(c, started[i]!.url), config);
   return {
     config: wired,
     sandboxed: new Set<ProviderId>(sandboxes.map((s) => s.provider)),
     sandboxes,
+    persistedIn: persisted.length > 0 ? path.join(dir!, 'sandboxes') : null,
     async close() {
+      for (const p of persisted) {
+        p.close();
+      }
       await Promise.all(sandboxes.map((s) => s.sandbox.close()));
     },
   };

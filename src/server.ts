@@ -39,7 +39,9 @@ async function main() {
     { store: stores.engine, location: stores.location },
     `state (identity map, idempotency, outbox): ${stores.engine === 'postgres' ? 'PostgreSQL' : 'embedded database'} at ${stores.location}`,
   );
-  const sandboxes = config.sandboxMode ? await startSandboxes(config) : null;
+  const sandboxes = config.sandboxMode
+    ? await startSandboxes(config, { dataDir: config.storage.dataDir })
+    : null;
   const gateway = createGateway(sandboxes?.config ?? config, {
     logger,
     stores,
@@ -56,7 +58,10 @@ async function main() {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
 
   if (sandboxes) {
-    logger.info('no provider credentials set: sandbox mode, every emulator runs in-process');
+    logger.info(
+      { sandboxData: sandboxes.persistedIn },
+      `no provider credentials set: sandbox mode, every emulator runs in-process${sandboxes.persistedIn ? ` (records kept in ${sandboxes.persistedIn})` : ''}`,
+    );
   }
   for (const entry of gateway.registry.entries) {
     const sandbox = sandboxes?.sandboxes.find((s) => s.provider === entry.id)?.sandbox;

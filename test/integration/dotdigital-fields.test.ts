@@ -144,3 +144,104 @@ describe('merge options that cannot clear (#15 item 2)', () => {
     }
   });
 });
+
+function dataFieldCalls(method: string) {
+  return t.dotdigital.controls.requests.filter(
+    (r) => r.method === method && r.path === '/v2/data-fields',
+  );
+}
+
+describe('data fields the account lacks (#15 item 3)', () => {
+  it('sends only the data fields the account has; the others are dropped with a reason', async () => {
+    const out = await upsert({
+      email: 'fields@example.com',
+      firstName: 'Ada',
+      customFields: { plan: 'gold', gender: 'f' },
+    });
+    expect(out.status).toBe('CREATED');
+    expect(out.droppedFields).toEqual(['customFields.plan']);
+    expect(out.details?.droppedFieldReasons?.['customFields.plan']).toMatch(
+      /account has no data field PLAN.*DOTDIGITAL_CREATE_DATA_FIELDS=1/,
+    );
+    const sent = lastWriteBody()['dataFields'];
+    expect(sent).toEqual({ FIRSTNAME: 'Ada', GENDER: 'f' });
+    expect(dataFieldsOf('fields@example.com')).toMatchObject({ FIRSTNAME: 'Ada', GENDER: 'f' });
+
+    // The list is cached: the next write reads it no more.
+    await upsert({ email: 'fields2@example.com', customFields: { plan: 'x' } });
+    expect(dataFieldCalls('GET')).toHaveLength(0);
+  });
+
+  it('a dry run and an import drop them too, and the import still creates every contact', async () => {
+    const dry = await upsert(
+      { email: 'fields-dry@example.com', customFields: { nope: 1 } },
+      { ...DD, dryRun: true },
+    );
+    expect(dry.droppedFields).toEqual(['customFields.nope']);
+    expect(dry.request!.body['dataFields']).toBeUndefined();
+
+    const res = await t.gql<{ upsertContacts: { items: Payload[] } }>(UPSERT_MANY, {
+      inputs: ['fa', 'fb'].map((n) => ({
+        email: `${n}@example.com`,
+        lastName: n,
+        customFields: { nope: n },
+      })),
+      options: DD,
+    });
+    for (const item of res.data.upsertContacts.items) {
+      expect(item.outcomes[0]).toMatchObject({
+        status: 'CREATED',
+        droppedFields: ['customFields.nope'],
+      });
+    }
+    expect(JSON.stringify(lastWriteBody())).not.toContain('NOPE');
+  });
+});
+
+describe('DOTDIGITAL_CREATE_DATA_FIELDS=1', () => {
+  let c: TestGateway;
+  beforeAll(async () => {
+    c = await createTestGateway(
+      {
+        DOTDIGITAL_CREATE_DATA_FIELDS: '1',
+        RETRY_MAX_ATTEMPTS: '1',
+        GATEWAY_OUTBOX: 'off',
+      },
+      { only: ['DOTDIGITAL'] },
+    );
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it('creates a missing data field (type from the value) before the write', async () => {
+    const res = await c.gql<{ upsertContact: Payload }>(UPSERT, {
+      input: { email: 'create@example.com', customFields: { tier: 3, vip: true, note: 'hi' } },
+      options: DD,
+    });
+    const out = res.data.upsertContact.outcomes[0]!;
+    expect(out.status).toBe('CREATED');
+    expect(out.droppedFields).toEqual([]);
+    const posts = c.dotdigital.controls.requests.filter(
+      (r) => r.method === 'POST' && r.path === '/v2/data-fields',
+    );
+    expect(posts.map((p) => p.body)).toEqual([
+      { name: 'TIER', type: 'Numeric', visibility: 'Private' },
+      { name: 'VIP', type: 'Boolean', visibility: 'Private' },
+      { name: 'NOTE', type: 'String', visibility: 'Private' },
+    ]);
+    expect(c.dotdigital.store.getByEmail('create@example.com')?.dataFields).toMatchObject({
+      TIER: 3,
+      VIP: true,
+      NOTE: 'hi',
+    });
+    // A name Dotdigital cannot create (over 20 characters) is dropped with its reason.
+    const long = await c.gql<{ upsertContact: Payload }>(UPSERT, {
+      input: { email: 'create@example.com', customFields: { aVeryLongCustomFieldName: 1 } },
+      options: DD,
+    });
+    expect(long.data.upsertContact.outcomes[0]!.droppedFields).toEqual([
+      'customFields.aVeryLongCustomFieldName',
+    ]);
+  });
+});

@@ -132,6 +132,8 @@ describe('outbox', () => {
 
   it('keeps only the failing provider’s write; the other provider is written at once', async () => {
     t.dotdigital.controls.inject({
+      // The contact write (not the account's data field list the adapter may read first).
+      method: 'PATCH',
       faults: [{ kind: 'reset' }, { kind: 'reset' }],
     });
     const res = await upsert({ email: 'split@example.com', firstName: 'S' }, [

@@ -70,10 +70,12 @@ async function gateway(
   // Neither undici's pool (10 connections), the policy's bulkhead (16 in flight) nor its rate
   // limit (50/s) may bound what these tests measure: SFMC_CONCURRENCY and the token cache. Retry
   // backoff is short so a retried call costs milliseconds. No outbox: these tests pin how each
-  // answer is reported (test/integration/outbox.test.ts covers QUEUED).
+  // answer is reported (test/integration/outbox.test.ts covers QUEUED). One request per write:
+  // the key look-up before a create (SFMC_KEY_LOOKUP) is pinned in salesforce-mc-rules.test.ts.
   const g = await createTestGateway(
     {
       GATEWAY_OUTBOX: 'off',
+      SFMC_KEY_LOOKUP: 'off',
       HTTP_CONNECTIONS: '64',
       SFMC_MAX_IN_FLIGHT: '64',
       SFMC_RATE_PER_SECOND: '0',

@@ -8,6 +8,8 @@ import { describeRequest, parseResponse, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
+  type CreateDataFieldBody,
+  DataFieldListSchema,
   ErrorBodySchema,
   ImportAcceptedSchema,
   type ImportBody,
@@ -21,6 +23,7 @@ export const DOTDIGITAL_PATHS = {
   contact: (lookup: Lookup) =>
     `/contacts/v3/${lookup.identifier}/${encodeURIComponent(lookup.value)}`,
   import: '/contacts/v3/import',
+  dataFields: '/v2/data-fields',
   importStatus: (importId: string) => `/contacts/v3/import/${encodeURIComponent(importId)}`,
 } as const;
 
@@ -96,6 +99,23 @@ export function dotdigitalError(res: HttpResponse): UpstreamError {
   });
 }
 
+/** v2 errors are `{message: "… ERROR_CODE"}`: the trailing upper-case word is the code. */
+function dotdigitalV2Error(res: HttpResponse): UpstreamError {
+  const { code: gatewayCode, retryable } = classifyStatus(res.status);
+  const message =
+    res.json && typeof res.json === 'object' && 'message' in res.json
+      ? String((res.json as { message: unknown }).message)
+      : res.text.trim();
+  const code = /\b(ERROR_[A-Z_]+)\s*$/.exec(message)?.[1];
+  return new UpstreamError('DOTDIGITAL', {
+    code: code ?? gatewayCode,
+    message: `Dotdigital answered ${res.status}: ${clipMessage(message || `HTTP ${res.status}`)}`,
+    httpStatus: res.status,
+    retryable,
+    details: null,
+  });
+}
+
 const parse = <S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> =>
   parseResponse('DOTDIGITAL', res, schema, what);
 
@@ -151,6 +171,37 @@ export function createDotdigitalClient(http: HttpClient) {
         throw dotdigitalError(res);
       }
       return parse(res, ContactSchema, 'a contact');
+    },
+
+    /** v2 `GET /v2/data-fields` → the names of the account's contact data fields. */
+    async listDataFields(stats: CallStats, signal?: AbortSignal): Promise<string[]> {
+      const res = await http.request(
+        withSignal({ method: 'GET', path: DOTDIGITAL_PATHS.dataFields }, signal),
+        stats,
+      );
+      if (res.status !== 200) {
+        throw dotdigitalV2Error(res);
+      }
+      return parse(res, DataFieldListSchema, 'a data field list').map((f) => f.name);
+    },
+
+    /**
+     * v2 `POST /v2/data-fields` → 201. A 400 `ERROR_NON_UNIQUE_DATAFIELD` (created meanwhile) is
+     * success too.
+     */
+    async createDataField(
+      body: CreateDataFieldBody,
+      stats: CallStats,
+      signal?: AbortSignal,
+    ): Promise<void> {
+      const res = await http.request(
+        withSignal({ method: 'POST', path: DOTDIGITAL_PATHS.dataFields, body }, signal),
+        stats,
+      );
+      if (res.status === 201 || res.status === 200 || /ERROR_NON_UNIQUE_DATAFIELD/.test(res.text)) {
+        return;
+      }
+      throw dotdigitalV2Error(res);
     },
 
     /** `PUT /contacts/v3/import` → 202 `{importId}`. */

@@ -10,6 +10,7 @@ import { chunk } from '../align.js';
 import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
+import { createDataFieldCache } from './data-fields.js';
 import {
   dotdigitalFields,
   dropDetails,
@@ -71,8 +72,16 @@ export function createDotdigitalAdapter(
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
 
+  const dataFields = createDataFieldCache({
+    client,
+    policy: deps.policy,
+    map,
+    ttlMs: config.dataFieldsTtlMs ?? 300_000,
+    create: config.createDataFields ?? false,
+  });
+
   function prepare(item: WriteItem): Job | WriteResult {
-    const mapped = toWireContact(item, map);
+    const mapped = toWireContact(item, map, dataFields.check);
     const prepared = prepareWrite(item, mapped);
     if (!mapped.ok && 'status' in prepared) {
       prepared.details = dropDetails(mapped.droppedFieldReasons);
@@ -438,6 +447,13 @@ export function createDotdigitalAdapter(
     ctx: CallContext,
     forceSingle: boolean,
   ): Promise<WriteResult[]> {
+    // The account's data fields first (cached), and those to create (DOTDIGITAL_CREATE_DATA_FIELDS).
+    await dataFields.load(ctx);
+    await dataFields.createMissing((check) => {
+      for (const item of items) {
+        toWireContact(item, map, check);
+      }
+    }, ctx);
     const prepared = items.map(prepare);
     const out = new Map<WriteItem, WriteResult>();
     const groups = new Map<string, Job[]>();
@@ -526,7 +542,15 @@ export function createDotdigitalAdapter(
       if (!('item' in p)) {
         return refusalOf(p);
       }
-      const details = detailsOf(p);
+      const details = detailsOf(
+        p,
+        dataFields.loaded
+          ? {}
+          : {
+              dataFieldsUnchecked:
+                "the account's data fields are read on the first write; until then a dry run cannot tell which ones it lacks",
+            },
+      );
       return {
         ok: true,
         request: client.describe(singleRequest(p.plan)),

@@ -284,6 +284,12 @@ function customDataField(key: string, map: Readonly<Record<string, string>>): st
 }
 
 /**
+ * Whether the account can take a data field: null when it can, else why not. `value` is what
+ * would be written (null = a clear).
+ */
+export type DataFieldCheck = (name: string, value: DataFieldValue) => string | null;
+
+/**
  * Unified patch → `updateContactRequest` + how to address the contact. Only what the patch carries
  * is sent (omitted stays omitted); null clears data fields and nothing else (Dotdigital cannot clear
  * identifiers or channel statuses), so every other null lands in `droppedFields`.
@@ -291,6 +297,7 @@ function customDataField(key: string, map: Readonly<Record<string, string>>): st
 export function toWireContact(
   input: MappingInput,
   map: Readonly<Record<string, string>> = resolveDataFieldMap(),
+  accepts: DataFieldCheck = () => null,
 ): WritePlan<Plan, DropReasons> {
   const { patch, known, remoteId } = input;
   const dd = input.options.dotdigital ?? {};
@@ -311,11 +318,12 @@ export function toWireContact(
     }
     const field = map[path];
     if (field !== undefined && !path.startsWith('customFields.')) {
-      if (isScalar(value)) {
-        dataFields[field] = value;
+      const refused = isScalar(value) ? accepts(field, value) : NOT_SCALAR;
+      if (refused === null) {
+        dataFields[field] = value as DataFieldValue;
         sources.set(field, path);
       } else {
-        drops.add(path, NOT_SCALAR);
+        drops.add(path, refused);
       }
       continue;
     }
@@ -367,8 +375,11 @@ export function toWireContact(
           );
         }
         for (const [, name] of managed) {
-          dataFields[name] = null;
-          sources.set(name, path);
+          // A managed field the account lacks holds nothing to clear.
+          if (accepts(name, null) === null) {
+            dataFields[name] = null;
+            sources.set(name, path);
+          }
         }
         continue;
       }
@@ -382,8 +393,13 @@ export function toWireContact(
       } else if (!isScalar(value)) {
         drops.add(path, NOT_SCALAR);
       } else {
-        dataFields[name] = value;
-        sources.set(name, path);
+        const refused = accepts(name, value);
+        if (refused === null) {
+          dataFields[name] = value;
+          sources.set(name, path);
+        } else {
+          drops.add(path, refused);
+        }
       }
       continue;
     }
@@ -406,6 +422,11 @@ export function toWireContact(
   }
 
   deriveFullName(dataFields, map, mergeOption !== null && NO_CLEAR_MERGE.has(mergeOption));
+  const fullName = dataFields[FULLNAME];
+  if (fullName !== undefined && accepts(FULLNAME, fullName) !== null) {
+    // Derived, not asked for: an account without FULLNAME simply does not get it.
+    delete dataFields[FULLNAME];
+  }
 
   // How to address the contact: its contactId once linked, else email, else mobile number.
   const patchEmail = str(patch.email);

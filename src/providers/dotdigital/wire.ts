@@ -57,6 +57,18 @@ export interface ImportBody {
   contacts: ImportContact[];
 }
 
+/** v2 `POST /v2/data-fields` body (Contact data fields API 2.0.1). */
+export interface CreateDataFieldBody {
+  name: string;
+  type: 'String' | 'Numeric' | 'Date' | 'Boolean';
+  visibility: 'Private' | 'Public';
+}
+
+/** One item of v2 `GET /v2/data-fields`; only the name matters here. */
+export const DataFieldListSchema = z.array(
+  z.looseObject({ name: z.string(), type: z.string().nullish() }),
+);
+
 /** A contactId as Dotdigital sends it (an integer; a numeric string is accepted too). */
 const ContactIdSchema = z.union([
   z.number().int().nonnegative(),

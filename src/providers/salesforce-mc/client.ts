@@ -15,6 +15,8 @@ import type { WireRequest } from '../../model/outcome.js';
 import { describeRequest, malformedResponse, parseResponse, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import {
+  type ContactKeySearchResponse,
+  ContactKeySearchResponseSchema,
   type ContactWriteBody,
   type ContactWriteResponse,
   ContactWriteResponseSchema,
@@ -28,6 +30,7 @@ import {
 export const SFMC_PATHS = {
   contacts: '/contacts/v1/contacts',
   emailSearch: '/contacts/v1/addresses/email/search',
+  contactKeySearch: '/contacts/v1/addresses/search/ContactKey',
 } as const;
 
 /** SF-10 codes whose retryability differs from what the HTTP status alone says. */
@@ -234,6 +237,36 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
         throw malformed(res, 'a body that is not a search result');
       }
       return parse(res, EmailSearchResponseSchema, 'a search result');
+    },
+
+    /**
+     * `POST /contacts/v1/addresses/search/ContactKey` `{filterConditionOperator: "Is",
+     * filterConditionValue: key}` (scope `audiences_read`, SF-13): whether the key exists, and its
+     * channel addresses.
+     */
+    async searchContactKey(
+      contactKey: string,
+      stats: CallStats,
+      signal: AbortSignal | undefined,
+      counter: SendCounter,
+    ): Promise<ContactKeySearchResponse> {
+      const res = await send(
+        {
+          method: 'POST',
+          path: SFMC_PATHS.contactKeySearch,
+          body: { filterConditionOperator: 'Is', filterConditionValue: contactKey },
+        },
+        stats,
+        signal,
+        counter,
+      );
+      if (res.status !== 200) {
+        throw sfmcError(res);
+      }
+      if (res.json === null || typeof res.json !== 'object') {
+        throw malformed(res, 'a body that is not a search result');
+      }
+      return parse(res, ContactKeySearchResponseSchema, 'a contact key search result');
     },
 
     async close() {

@@ -28,7 +28,46 @@ import {
   sfmcFields,
   toWireContact,
 } from './mapping.js';
-import { resultMessageText } from './wire.js';
+import { type ContactKeySearchResponse, resultMessageText } from './wire.js';
+
+const EMAIL_TEXT = /^[^\s@]+@[^\s@]+$/;
+
+/**
+ * What a contact key search says SFMC holds for a key: null when nobody has it, else its email
+ * address (when an address of type 1 shows one) and which channel rows it has.
+ */
+export function readExisting(
+  res: ContactKeySearchResponse,
+): { email: string | null; hasEmail: boolean; hasMobile: boolean } | null {
+  const addresses = res.addresses ?? [];
+  if (addresses.length === 0) {
+    return null;
+  }
+  let email: string | null = null;
+  let hasEmail = false;
+  let hasMobile = false;
+  for (const a of addresses) {
+    const type = Number(a.addressTypeID);
+    if (type === 1) {
+      hasEmail = true;
+      for (const set of a.valueSets ?? []) {
+        for (const v of set.values ?? []) {
+          if (email === null && typeof v.value === 'string' && EMAIL_TEXT.test(v.value)) {
+            email = v.value.trim().toLowerCase();
+          }
+        }
+      }
+    } else if (type === 4) {
+      hasMobile = true;
+    }
+  }
+  return { email, hasEmail, hasMobile };
+}
+
+/** `droppedFieldReasons` as outcome details. */
+function reasonDetails(reasons: Record<string, string> | undefined): Record<string, unknown> {
+  return reasons && Object.keys(reasons).length > 0 ? { droppedFieldReasons: { ...reasons } } : {};
+}
 
 /**
  * Most writes or reads one DataLoader batch hands the adapter. SFMC has no bulk contacts route
@@ -135,7 +174,41 @@ export function createSalesforceMcAdapter(
   });
 
   function prepare(item: WriteItem): Job | WriteResult {
-    return prepareWrite(item, toWireContact(item, mapping));
+    const mapped = toWireContact(item, mapping);
+    const prepared = prepareWrite(item, mapped);
+    if (!mapped.ok && 'status' in prepared) {
+      const details = reasonDetails(mapped.droppedFieldReasons);
+      prepared.details = Object.keys(details).length > 0 ? details : null;
+    }
+    return prepared;
+  }
+
+  /**
+   * A POST for a key the gateway has not linked could meet a contact made elsewhere, and its
+   * create defaults (HTML Enabled, MobileConnect Status) would reset that contact's values. So the
+   * key is looked up first (`POST /contacts/v1/addresses/search/ContactKey`, scope
+   * `audiences_read`): a known key gets a PATCH of the patch alone, planned with the channels SFMC
+   * holds. Null: nobody has the key (POST); an error: the check failed (nothing is written).
+   */
+  async function lookUpKey(
+    p: Job,
+    ctx: CallContext,
+    counter: SendCounter,
+  ): Promise<
+    { attempts: number; plan: Plan | null } | { attempts: number; error: ProviderErrorInfo }
+  > {
+    const outcome = await deps.policy.execute({ provider: 'SALESFORCE_MC', idempotent: true }, () =>
+      client.searchContactKey(p.plan.contactKey, ctx.stats, ctx.signal, counter),
+    );
+    if (!outcome.ok) {
+      return { attempts: outcome.attempts, error: outcome.error.toInfo() };
+    }
+    const existing = readExisting(outcome.value);
+    if (existing === null) {
+      return { attempts: outcome.attempts, plan: null };
+    }
+    const mapped = toWireContact({ ...p.item, existing }, mapping);
+    return { attempts: outcome.attempts, plan: mapped.ok ? mapped : null };
   }
 
   function nothingToWrite(p: Job, attempts = 0): WriteResult {
@@ -173,8 +246,32 @@ export function createSalesforceMcAdapter(
     let attempts = 0;
     let method: 'POST' | 'PATCH' = exists || p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
     let switched = false;
+    let plan = p.plan;
+    if (method === 'POST' && p.plan.create !== null && config.keyLookup !== false) {
+      const found = await lookUpKey(p, ctx, counter);
+      attempts += found.attempts;
+      if ('error' in found) {
+        return failedResult(
+          scrub({
+            ...found.error,
+            message: `Salesforce MC: could not check whether contact key exists before creating it (${found.error.message})`,
+          }),
+          {
+            attempts: Math.max(attempts, counter.sent),
+            durationMs: elapsed(start),
+            droppedFields: p.plan.droppedFields,
+            remoteId: p.item.remoteId,
+          },
+        );
+      }
+      if (found.plan !== null) {
+        plan = found.plan;
+        method = 'PATCH';
+        switched = true;
+      }
+    }
     for (;;) {
-      const target: BodyPlan | null = method === 'POST' ? p.plan.create : p.plan.update;
+      const target: BodyPlan | null = method === 'POST' ? plan.create : plan.update;
       if (target === null) {
         if (method === 'PATCH') {
           return nothingToWrite(p, Math.max(attempts, counter.sent));
@@ -198,6 +295,7 @@ export function createSalesforceMcAdapter(
         durationMs: elapsed(start),
         droppedFields: target.droppedFields,
       });
+      const reasons = reasonDetails(target.droppedFieldReasons);
       let error: ProviderErrorInfo;
       if (outcome.ok) {
         const answer = readWriteAnswer(outcome.value, method);
@@ -209,6 +307,7 @@ export function createSalesforceMcAdapter(
               method,
               contactId: answer.contactId,
               rowsAffected: answer.rowsAffected,
+              ...reasons,
             },
           });
         }
@@ -232,7 +331,11 @@ export function createSalesforceMcAdapter(
         method = 'POST';
         continue;
       }
-      return failedResult(scrub(error), { ...common(), remoteId: p.item.remoteId });
+      return failedResult(scrub(error), {
+        ...common(),
+        remoteId: p.item.remoteId,
+        ...(Object.keys(reasons).length > 0 ? { details: reasons } : {}),
+      });
     }
   }
 
@@ -382,10 +485,12 @@ export function createSalesforceMcAdapter(
         const skipped = nothingToWrite(p);
         return refusalOf(skipped);
       }
+      const details = reasonDetails(target.droppedFieldReasons);
       return {
         ok: true,
         request: client.describe(client.writeRequest(method, target.body)),
         droppedFields: target.droppedFields,
+        ...(Object.keys(details).length > 0 ? { details } : {}),
       };
     },
 

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { Metadata, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../config.js';
 import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../model/contact.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
@@ -113,15 +113,36 @@ export function toWireMobileNumber(phone: string): string {
   return phone.replace(/[^\d]/g, '');
 }
 
-/** The ISO country of an E.164 number, when it has one (`+447…` → `GB`). */
+/** libphonenumber's metadata: a calling code's countries, its main country first (untyped API). */
+const PHONE_METADATA = new Metadata() as unknown as {
+  getCountryCodesForCallingCode(callingCode: string): string[] | undefined;
+};
+
+/**
+ * The ISO country of an E.164 number: its region when libphonenumber can tell (`+1 416…` → `CA`),
+ * else the main country of its calling code (`+1 555…` → `US`, `+44…` → `GB`) — the number says
+ * where it belongs before any fallback (address country, SFMC_DEFAULT_LOCALE) is considered.
+ */
 export function phoneCountry(phone: string): string | undefined {
-  return parsePhoneNumberFromString(phone)?.country;
+  const parsed = parsePhoneNumberFromString(phone);
+  if (parsed === undefined) {
+    return undefined;
+  }
+  return (
+    parsed.country ?? PHONE_METADATA.getCountryCodesForCallingCode(parsed.countryCallingCode)?.[0]
+  );
 }
 
 export interface MappingInput {
   patch: ContactPatch;
   known: ContactPatch;
   remoteId: string | null;
+  /**
+   * What SFMC already holds for an unlinked key it knows (contact key search): its email address
+   * (when found) and which channel rows it has. A PATCH then sends no create defaults for those
+   * channels (HTML Enabled, Status stay as they are).
+   */
+  existing?: { email: string | null; hasEmail: boolean; hasMobile: boolean } | undefined;
 }
 
 export interface MappingOptions {
@@ -134,6 +155,8 @@ export interface MappingOptions {
 export interface BodyPlan {
   body: ContactWriteBody;
   droppedFields: string[];
+  /** Why each of `droppedFields` was dropped. */
+  droppedFieldReasons: Record<string, string>;
 }
 
 /** A Salesforce MC write ready to send: its contact key and both bodies it may need. */
@@ -149,7 +172,23 @@ export interface Plan {
   createError: ProviderErrorInfo | null;
   /** Unified fields dropped whichever request is sent (identities, unmapped fields). */
   droppedFields: string[];
+  droppedFieldReasons: Record<string, string>;
 }
+
+/** Why a field is dropped, per rule (shown in `details.droppedFieldReasons`). */
+const R = {
+  identity: 'Salesforce MC cannot clear a channel address (it would remove the channel)',
+  format:
+    'HTML Enabled is a required boolean of the Email Addresses attribute set and cannot be cleared',
+  key: 'the contact key cannot change, and this external id is not mapped to an attribute (SFMC_ATTRIBUTE_MAP)',
+  unmapped: 'no Salesforce MC attribute is mapped to it (SFMC_ATTRIBUTE_MAP)',
+  noCustom: 'no custom field is mapped to an attribute (SFMC_ATTRIBUTE_MAP)',
+  notScalar: 'a Salesforce MC attribute takes a string, number or boolean',
+  noEmail:
+    "the attribute sets Email Addresses (which carries HTML Enabled) and Email Demographics need the contact's email address, and it has none",
+  noMobile:
+    'the MobileConnect Demographics attribute set needs a mobile number, and the contact has none',
+} as const;
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
@@ -272,10 +311,18 @@ class SetBuilder {
  *   dropped: `Email Demographics` and `HTML Enabled` without an email (SF-1), MobileConnect
  *   attributes without a mobile number.
  */
-export function toWireContact(input: MappingInput, options: MappingOptions): WritePlan<Plan> {
+export function toWireContact(
+  input: MappingInput,
+  options: MappingOptions,
+): WritePlan<Plan, { droppedFieldReasons?: Record<string, string> }> {
   const { patch, known, remoteId } = input;
   const { map } = options;
   const dropped: string[] = [];
+  const reasons: Record<string, string> = {};
+  const drop = (path: string, reason: string) => {
+    dropped.push(path);
+    reasons[path] = reason;
+  };
   const touched = new SetBuilder();
   /** Which unified fields each touched set came from, to report what must be dropped. */
   const sources = new Map<string, string[]>();
@@ -305,7 +352,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
           touched.put(SFMC_SETS.email, SFMC_ATTRIBUTES.emailAddress, value);
           note(SFMC_SETS.email, path);
         } else {
-          dropped.push(path);
+          drop(path, R.identity);
         }
         continue;
       case 'emailFormat':
@@ -313,7 +360,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
           touched.put(SFMC_SETS.email, SFMC_ATTRIBUTES.htmlEnabled, value === 'HTML');
           note(SFMC_SETS.email, path);
         } else {
-          dropped.push(path);
+          drop(path, R.format);
         }
         continue;
       case 'phone':
@@ -321,7 +368,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
           touched.put(SFMC_SETS.mobile, SFMC_ATTRIBUTES.mobileNumber, toWireMobileNumber(value));
           note(SFMC_SETS.mobile, path);
         } else {
-          dropped.push(path);
+          drop(path, R.identity);
         }
         continue;
       case 'externalId': {
@@ -335,7 +382,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
           note(target.set, path);
         } else if (!isKey) {
           // Another id than the key of a linked contact, a null, or email-keyed and unmapped.
-          dropped.push(path);
+          drop(path, R.key);
         }
         continue;
       }
@@ -343,7 +390,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
         // null: clear every mapped custom attribute.
         const custom = Object.entries(map).filter(([p]) => p.startsWith('customFields.'));
         if (custom.length === 0) {
-          dropped.push(path);
+          drop(path, R.noCustom);
         }
         for (const [p, target] of custom) {
           touched.put(target.set, target.attribute, null);
@@ -354,7 +401,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
       default: {
         const target = map[path];
         if (target === undefined) {
-          dropped.push(path);
+          drop(path, R.unmapped);
           continue;
         }
         if (
@@ -367,7 +414,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
           note(target.set, path);
         } else {
           // Objects and arrays (customFields values) have no attribute type to go into.
-          dropped.push(path);
+          drop(path, R.notScalar);
         }
       }
     }
@@ -378,8 +425,12 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
   const email = current(patch, known, 'email');
   const phone = current(patch, known, 'phone');
   const mobile = phone === undefined ? '' : toWireMobileNumber(phone);
-  const keptEmail = str(patch.email) ?? str(known.email);
+  const existing = input.existing;
+  const keptEmail = str(patch.email) ?? str(known.email) ?? existing?.email ?? undefined;
   const keptPhone = str(patch.phone) ?? str(known.phone);
+  /** Whether SFMC already has the channel's row (then a PATCH sends no create defaults for it). */
+  const hadEmail = existing?.hasEmail ?? str(known.email) !== undefined;
+  const hadMobile = existing?.hasMobile ?? str(known.phone) !== undefined;
   const country = str(patch.address?.country) ?? str(known.address?.country);
   const locale = (number: string) =>
     phoneCountry(number) ?? country?.toUpperCase() ?? options.defaultLocale;
@@ -391,6 +442,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
   const withoutOrphans = (hasEmail: boolean, hasMobile: boolean) => {
     const sets = touched.clone();
     const lost: string[] = [];
+    const lostReasons: Record<string, string> = {};
     const orphaned = [
       ...(hasEmail ? [] : [SFMC_SETS.email, SFMC_SETS.emailDemographics]),
       ...(hasMobile ? [] : [SFMC_SETS.mobile]),
@@ -398,10 +450,17 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
     for (const set of orphaned) {
       if (sets.has(set)) {
         sets.delete(set);
-        lost.push(...(sources.get(set) ?? []));
+        for (const field of sources.get(set) ?? []) {
+          lost.push(field);
+          lostReasons[field] = set === SFMC_SETS.mobile ? R.noMobile : R.noEmail;
+        }
       }
     }
-    return { sets, droppedFields: dedupe([...dropped, ...lost]) };
+    return {
+      sets,
+      droppedFields: dedupe([...dropped, ...lost]),
+      droppedFieldReasons: { ...reasons, ...lostReasons },
+    };
   };
 
   const body = (sets: SetBuilder): ContactWriteBody => ({
@@ -411,14 +470,28 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
 
   // PATCH: what the patch touches, plus the companions a changed or new channel needs.
   const forUpdate = withoutOrphans(
-    keptEmail !== undefined,
-    keptPhone !== undefined && toWireMobileNumber(keptPhone) !== '',
+    keptEmail !== undefined || hadEmail,
+    (keptPhone !== undefined && toWireMobileNumber(keptPhone) !== '') || hadMobile,
   );
   const updated = forUpdate.sets;
+  // SF-1, per call: Email Demographics needs Email Addresses in the same request.
   if (
-    updated.has(SFMC_SETS.email, SFMC_ATTRIBUTES.emailAddress) &&
-    str(known.email) === undefined
+    updated.has(SFMC_SETS.emailDemographics) &&
+    !updated.has(SFMC_SETS.email, SFMC_ATTRIBUTES.emailAddress) &&
+    keptEmail !== undefined
   ) {
+    updated.put(SFMC_SETS.email, SFMC_ATTRIBUTES.emailAddress, keptEmail);
+  }
+  if (updated.has(SFMC_SETS.emailDemographics) && !updated.has(SFMC_SETS.email)) {
+    // An existing contact whose address the gateway does not know: Email Demographics cannot go.
+    updated.delete(SFMC_SETS.emailDemographics);
+    for (const field of sources.get(SFMC_SETS.emailDemographics) ?? []) {
+      forUpdate.droppedFields.push(field);
+      forUpdate.droppedFieldReasons[field] =
+        'Email Demographics must be sent with Email Addresses, and the email address of this contact is not known';
+    }
+  }
+  if (updated.has(SFMC_SETS.email, SFMC_ATTRIBUTES.emailAddress) && !hadEmail) {
     if (!updated.has(SFMC_SETS.email, SFMC_ATTRIBUTES.htmlEnabled)) {
       updated.put(SFMC_SETS.email, SFMC_ATTRIBUTES.htmlEnabled, htmlEnabled);
     }
@@ -427,12 +500,18 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
     if (!updated.has(SFMC_SETS.mobile, SFMC_ATTRIBUTES.locale)) {
       updated.put(SFMC_SETS.mobile, SFMC_ATTRIBUTES.locale, locale(keptPhone!));
     }
-    if (str(known.phone) === undefined && !updated.has(SFMC_SETS.mobile, SFMC_ATTRIBUTES.status)) {
+    if (!hadMobile && !updated.has(SFMC_SETS.mobile, SFMC_ATTRIBUTES.status)) {
       updated.put(SFMC_SETS.mobile, SFMC_ATTRIBUTES.status, MOBILE_STATUS_DEFAULT);
     }
   }
   const update: BodyPlan | null =
-    updated.size > 0 ? { body: body(updated), droppedFields: forUpdate.droppedFields } : null;
+    updated.size > 0
+      ? {
+          body: body(updated),
+          droppedFields: forUpdate.droppedFields,
+          droppedFieldReasons: forUpdate.droppedFieldReasons,
+        }
+      : null;
 
   // POST: required sets and their required values on top of what the patch touches.
   let create: BodyPlan | null = null;
@@ -459,11 +538,21 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
         created.put(SFMC_SETS.mobile, SFMC_ATTRIBUTES.status, MOBILE_STATUS_DEFAULT);
       }
     }
-    create = { body: body(created), droppedFields: forCreate.droppedFields };
+    create = {
+      body: body(created),
+      droppedFields: forCreate.droppedFields,
+      droppedFieldReasons: forCreate.droppedFieldReasons,
+    };
   }
 
   if (remoteId === null && create === null) {
-    return { ok: false, status: 'SKIPPED', error: createError!, droppedFields: dedupe(dropped) };
+    return {
+      ok: false,
+      status: 'SKIPPED',
+      error: createError!,
+      droppedFields: dedupe(dropped),
+      droppedFieldReasons: reasons,
+    };
   }
   return {
     ok: true,
@@ -473,6 +562,7 @@ export function toWireContact(input: MappingInput, options: MappingOptions): Wri
     update,
     createError,
     droppedFields: dedupe(dropped),
+    droppedFieldReasons: reasons,
   };
 }
 

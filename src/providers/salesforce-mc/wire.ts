@@ -97,6 +97,39 @@ export const EmailSearchResponseSchema = z.looseObject({
 });
 export type EmailSearchResponse = z.infer<typeof EmailSearchResponseSchema>;
 
+/**
+ * `POST /contacts/v1/addresses/search/ContactKey` answer (SF-BAL, from Salesforce's Postman
+ * collection), read leniently: the addresses of the contact (`addressTypeID` 1 = email, 4 =
+ * mobile) with their `valueSets[].values[{definitionKey|name, value}]`.
+ */
+export const ContactKeySearchResponseSchema = z.looseObject({
+  addresses: z
+    .array(
+      z.looseObject({
+        contactKey: z.union([z.string(), z.number()]).nullish(),
+        addressTypeID: z.union([z.number(), z.string()]).nullish(),
+        valueSets: z
+          .array(
+            z.looseObject({
+              values: z
+                .array(
+                  z.looseObject({
+                    definitionKey: z.string().nullish(),
+                    name: z.string().nullish(),
+                    value: z.unknown(),
+                  }),
+                )
+                .nullish(),
+            }),
+          )
+          .nullish(),
+      }),
+    )
+    .nullish(),
+  hasErrors: z.boolean().nullish(),
+});
+export type ContactKeySearchResponse = z.infer<typeof ContactKeySearchResponseSchema>;
+
 /** SF-9/SF-10 `{message, errorcode, documentation}`, 400 aggregates with `additionalErrors`. */
 export const RestErrorSchema = z.looseObject({
   message: z.string().nullish(),

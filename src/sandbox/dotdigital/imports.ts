@@ -269,6 +269,17 @@ export class ImportQueue {
       );
     }
 
+    const unknownFields = this.store.dataFields.unknown(
+      (raw as Record<string, unknown>)['dataFields'] as Record<string, unknown> | undefined,
+    );
+    if (unknownFields.length > 0) {
+      // DD-4 `InvalidContact` ("schema invalid"), camelCase like the DD-OAS examples.
+      return failure(
+        'invalidContact',
+        `The data fields ${unknownFields.map((n) => `'${n}'`).join(', ')} do not exist in the account`,
+        this.contactIdOf(matchIdentifier, contact.identifiers),
+      );
+    }
     const outcome = this.store.write(
       match,
       toContactWrite(raw as Record<string, unknown>, identifiers),

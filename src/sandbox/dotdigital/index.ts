@@ -13,6 +13,8 @@ export type {
   EmailType,
   OptInType,
 } from './contact.js';
+export type { DataField, DataFieldType } from './data-fields.js';
+export { DataFieldRegistry, DEFAULT_DATA_FIELDS } from './data-fields.js';
 export type { IdentifierName } from './identifiers.js';
 export type { FinishedImport, ImportFailure, ImportReference, ImportStatus } from './imports.js';
 export { GLOBALLY_SUPPRESSED_DOMAIN, MAX_ACTIVE_IMPORTS } from './imports.js';
@@ -58,7 +60,9 @@ const MAX_BODY_BYTES = 50 * 1024 * 1024;
  * `routes.ts` for the endpoints) with in-memory storage.
  *
  * Sandbox conventions a real account does not have:
- * - every data field, list and preference id exists; no custom identifiers exist;
+ * - every list and preference id exists; no custom identifiers exist; the data fields are
+ *   `DEFAULT_DATA_FIELDS` (FIRSTNAME, LASTNAME, FULLNAME, GENDER, POSTCODE, LASTSUBSCRIBED) plus
+ *   those created through `POST /v2/data-fields` or `store.dataFields.add`;
  * - contactIds are sequential from 1001;
  * - in a bulk import, an email at `suppressed.example` (`GLOBALLY_SUPPRESSED_DOMAIN`) is
  *   globally suppressed: that contact fails with `globallySuppressed`, so tests can produce a

@@ -11,6 +11,7 @@ import { createRouter, type RouteParams } from '../shared/router.js';
 import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
 
 import type { MergeOption } from './contact.js';
+import { createDataField, listDataFields } from './data-fields.js';
 import { badJson, contactNotFound, errorResponse, invalidContacts, invalidId } from './errors.js';
 import {
   IDENTIFIER_PATTERN,
@@ -64,7 +65,15 @@ const router = createRouter<Route>()
   .on('GET', '/contacts/v3/import/:importId', { tier: 'Low', handle: getImportStatus })
   .on('GET', CONTACT, { tier: 'High', handle: getContact })
   .on('PATCH', CONTACT, { tier: 'Medium', handle: patchContact })
-  .on('DELETE', CONTACT, { tier: 'Medium', handle: deleteContact });
+  .on('DELETE', CONTACT, { tier: 'Medium', handle: deleteContact })
+  .on('GET', '/v2/data-fields', {
+    tier: 'High',
+    handle: (_r, _p, c) => listDataFields(c.store.dataFields),
+  })
+  .on('POST', '/v2/data-fields', {
+    tier: 'Medium',
+    handle: (req, _p, c) => createDataField(c.store.dataFields, parseJsonOrNull(req.rawBody)),
+  });
 
 export function createDotdigitalHandler(ctx: DotdigitalRoutesOptions): SandboxHandler {
   return (req) => {
@@ -228,6 +237,11 @@ function patchContact(req: RecordedRequest, params: RouteParams, ctx: Dotdigital
     ]);
   }
 
+  const unknown = ctx.store.dataFields.unknown(body['dataFields'] as Record<string, unknown>);
+  if (unknown.length > 0) {
+    // A real account refuses the whole contact (#15 item 3); DD-10's invalidContacts shape.
+    return invalidContacts(unknown.map(unknownDataField));
+  }
   const outcome = ctx.store.write(
     target.match,
     toContactWrite(body, read.identifiers),
@@ -310,6 +324,19 @@ function getImportStatus(_req: RecordedRequest, params: RouteParams, ctx: Dotdig
         `The import request '${importId}' could not be found!`,
       )
     : { status: 200, body: status };
+}
+
+/** The detail of a data field the account does not have. */
+export function unknownDataField(name: string): { item: string; description: string } {
+  return {
+    item: `dataFields.${name}`,
+    description: `The data field '${name}' does not exist in the account`,
+  };
+}
+
+function parseJsonOrNull(text: string): unknown {
+  const parsed = parseJson(text);
+  return parsed.ok ? parsed.value : null;
 }
 
 type Parsed = { ok: true; value: unknown } | { ok: false; why: string };

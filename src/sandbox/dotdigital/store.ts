@@ -2,6 +2,7 @@
  * In-memory stand-in for one Dotdigital account's contacts, with the write rules of "Import a
  * single contact" (DD-1), shared by PATCH and the bulk import.
  */
+
 import type {
   ContactWrite,
   DotdigitalContact,
@@ -10,6 +11,7 @@ import type {
   StoredContact,
 } from './contact.js';
 import { EMAIL_TYPE, OPT_IN_TYPE, toWireContact } from './contact.js';
+import { type DataField, DataFieldRegistry } from './data-fields.js';
 import type { IdentifierName } from './identifiers.js';
 import { identifierKey } from './identifiers.js';
 
@@ -37,6 +39,13 @@ export type WriteOutcome =
   | { ok: false; reason: 'idAlreadyExists'; identifier: 'email' | 'mobileNumber'; value: string };
 
 export class DotdigitalStore {
+  /** The account's contact data fields by upper-cased name (a plain Map: snapshots carry it). */
+  private dataFieldMap = new Map<string, DataField>();
+
+  /** The account's contact data fields (v2 API); a write naming another is refused. */
+  get dataFields(): DataFieldRegistry {
+    return new DataFieldRegistry(this.dataFieldMap);
+  }
   private readonly byId = new Map<number, StoredContact>();
   private readonly byEmail = new Map<string, StoredContact>();
   private readonly byMobile = new Map<string, StoredContact>();

@@ -211,11 +211,36 @@ export function checkValue(setName: string, attribute: string, value: unknown): 
 }
 
 /**
+ * The rule SF-1 states per call ("You must also include this attribute set if you include Email
+ * Demographics", likewise LINE): checked on the request as sent, not on the stored contact, so a
+ * PATCH of Email Demographics alone is refused although the contact has Email Addresses.
+ */
+export function checkRequestSets(setNames: Iterable<string>): RestErrorBody[] {
+  const sent = new Set([...setNames].map((n) => canonicalSetName(n) ?? n));
+  const errors: RestErrorBody[] = [];
+  for (const definition of DEFINITIONS) {
+    if (!sent.has(definition.name)) {
+      continue;
+    }
+    for (const needed of definition.requiresSets) {
+      if (!sent.has(needed)) {
+        errors.push(
+          restErrorBody(
+            ErrorCode.missingRequiredField,
+            `Attribute set '${definition.name}' must be sent with attribute set '${needed}' in the same call.`,
+          ),
+        );
+      }
+    }
+  }
+  return errors;
+}
+
+/**
  * The rules SF-1 states for the contact as it would be stored (stored values merged with the
  * request's), so an update may send only what changes but may not leave a required value empty:
  * at least one channel set (Email Addresses, MobileConnect Demographics, MobilePush Demographics,
- * or LINE Addresses with LINE Subscriptions), the sets other sets depend on, and each set's
- * required values. An empty string counts as no value.
+ * or LINE Addresses with LINE Subscriptions) and each set's required values. An empty string counts as no value.
  */
 export function checkContact(sets: AttributeSets): RestErrorBody[] {
   const errors: RestErrorBody[] = [];
@@ -240,16 +265,7 @@ export function checkContact(sets: AttributeSets): RestErrorBody[] {
     if (values === undefined) {
       continue;
     }
-    for (const needed of definition.requiresSets) {
-      if (!has(needed)) {
-        errors.push(
-          restErrorBody(
-            ErrorCode.missingRequiredField,
-            `Attribute set '${definition.name}' requires attribute set '${needed}'.`,
-          ),
-        );
-      }
-    }
+    // Set dependencies are per call (`checkRequestSets`): a stored contact met them when written.
     for (const group of definition.required) {
       if (!group.some((name) => values[name] !== undefined && values[name] !== '')) {
         errors.push(

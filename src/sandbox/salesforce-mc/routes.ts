@@ -18,6 +18,7 @@ import {
   canonicalAttributeName,
   canonicalSetName,
   checkContact,
+  checkRequestSets,
   checkValue,
 } from './attribute-sets.js';
 import type { TokenEndpointOptions } from './auth.js';
@@ -61,6 +62,7 @@ interface RestRoute {
 export const CONTACTS_PATH = '/contacts/v1/contacts';
 export const EMAIL_SEARCH_PATH = '/contacts/v1/addresses/email/search';
 export const DELETE_PATH = '/contacts/v1/contacts/actions/delete';
+export const CONTACT_KEY_SEARCH_PATH = '/contacts/v1/addresses/search/ContactKey';
 
 /**
  * Paths match exactly: `rest_instance_url` ends in `/`, so a client that appends `/contacts/…` to
@@ -77,7 +79,9 @@ const router = createRouter<RestRoute>()
   })
   // SF-13 lists email search under both the read and the write scope.
   .on('POST', EMAIL_SEARCH_PATH, { scopes: [SCOPE_READ, SCOPE_WRITE], run: searchByEmail })
-  .on('POST', DELETE_PATH, { scopes: [SCOPE_WRITE], run: deleteContacts });
+  .on('POST', DELETE_PATH, { scopes: [SCOPE_WRITE], run: deleteContacts })
+  // SF-13: "Contacts > Audiences > Read" → audiences_read.
+  .on('POST', CONTACT_KEY_SEARCH_PATH, { scopes: ['audiences_read'], run: searchByContactKey });
 
 export function createSalesforceMcHandler(opts: SalesforceMcRoutesOptions): SandboxHandler {
   let operationId = 0;
@@ -225,7 +229,7 @@ function writeContact(
     ]);
   }
   const merged = mergeAttributeSets(target?.attributeSets ?? {}, write.sets);
-  const errors = checkContact(merged);
+  const errors = [...checkRequestSets(write.sets.keys()), ...checkContact(merged)];
   if (errors.length > 0) {
     return validationError(errors);
   }
@@ -503,6 +507,70 @@ function searchByEmail(
         .slice(0, maximumCount)
         .map((c) => ({ contactKey: c.contactKey, createDate: c.createDate })),
     })),
+    requestServiceMessageID: ids.requestServiceMessageID,
+    resultMessages: [],
+    serviceMessageID: ids.serviceMessageID,
+  });
+}
+
+/**
+ * `POST /contacts/v1/addresses/search/ContactKey` `{filterConditionOperator: "Is",
+ * filterConditionValue}` (SF-13 permissions table; request and answer shapes from SF-BAL, which
+ * derives them from Salesforce's Postman collection: `addresses[]` with `contactKey`, `contactID`,
+ * `addressTypeID` 1 = email / 4 = mobile, `valueSets[]`; paged). Only `Is` is supported (the
+ * other operators are undocumented); a key nobody has answers `addresses: []`.
+ */
+function searchByContactKey(
+  body: Record<string, unknown>,
+  _req: RecordedRequest,
+  ctx: Context,
+): SandboxResponse {
+  const operator = field(body, 'filterConditionOperator');
+  const value = field(body, 'filterConditionValue');
+  if (operator !== 'Is' || typeof value !== 'string' || value === '') {
+    return validationError([
+      restErrorBody(
+        ErrorCode.invalidValue,
+        'filterConditionOperator must be "Is" and filterConditionValue a contact key.',
+      ),
+    ]);
+  }
+  const contact = ctx.store.get(value);
+  const addresses: unknown[] = [];
+  if (contact !== undefined) {
+    const email = contact.attributeSets['Email Addresses'];
+    const mobile = contact.attributeSets['MobileConnect Demographics'];
+    const entry = (addressTypeID: number, values: Record<string, unknown>) => ({
+      contactKey: contact.contactKey,
+      contactID: contact.contactId,
+      addressTypeID,
+      valueSets: [
+        {
+          values: Object.entries(values).map(([name, v]) => ({ definitionKey: name, value: v })),
+        },
+      ],
+    });
+    if (email !== undefined) {
+      addresses.push(entry(1, email));
+    }
+    if (mobile !== undefined) {
+      addresses.push(entry(4, mobile));
+    }
+    if (addresses.length === 0) {
+      addresses.push({
+        contactKey: contact.contactKey,
+        contactID: contact.contactId,
+        addressTypeID: 0,
+        valueSets: [],
+      });
+    }
+  }
+  const ids = serviceMessageIds();
+  return json(200, {
+    addresses,
+    pageNumber: 1,
+    pageSize: 50,
+    hasErrors: false,
     requestServiceMessageID: ids.requestServiceMessageID,
     resultMessages: [],
     serviceMessageID: ids.serviceMessageID,

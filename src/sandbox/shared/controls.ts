@@ -59,14 +59,28 @@ export interface ControlState extends SandboxControls {
   takeFault(method: string, path: string): Fault | undefined;
   /** Milliseconds to wait before handling the next request. */
   nextLatency(): number;
+  /** Tells the `onHandled` listeners that this request's handler ran. */
+  handled(req: RecordedRequest): void;
 }
 
 export function createControlState(): ControlState {
   const log: RecordedRequest[] = [];
   let rules: StoredRule[] = [];
   let latency: Latency = { min: 0, max: 0 };
+  const listeners = new Set<(req: RecordedRequest) => void>();
 
   return {
+    onHandled(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    handled(req) {
+      for (const listener of listeners) {
+        listener(req);
+      }
+    },
     get requests(): readonly RecordedRequest[] {
       return log.slice();
     },

@@ -112,6 +112,7 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
           return;
         case 'reset-after-commit':
           await callHandler(opts.handler, recorded);
+          state.handled(recorded);
           req.socket.resetAndDestroy();
           return;
         case 'malformed':
@@ -124,8 +125,11 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
         case 'status':
           writeResponse(res, faultResponse(fault));
           return;
-        default:
-          writeResponse(res, await callHandler(opts.handler, recorded));
+        default: {
+          const response = await callHandler(opts.handler, recorded);
+          state.handled(recorded);
+          writeResponse(res, response);
+        }
       }
     } catch (err) {
       if (closing.signal.aborted || res.headersSent || res.destroyed) {

@@ -53,6 +53,11 @@ export interface SandboxControls {
   clearRequests(): void;
   /** clears faults, latency and the request log (not stored data) */
   reset(): void;
+  /**
+   * Calls `listener` after the handler of every (non-control) request ran, before its answer is
+   * written — where a sandbox saves its data (`persist.ts`). Returns the unsubscribe function.
+   */
+  onHandled(listener: (req: RecordedRequest) => void): () => void;
 }
 
 /** `body` is sent as JSON; `text` as text/plain. An explicit content-type header wins. */

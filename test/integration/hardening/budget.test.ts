@@ -196,7 +196,8 @@ describe('GATEWAY_MAX_UPSTREAM_CALLS (production, keys set, all four providers)'
 describe('the per-request counter stops what could not be computed up front', () => {
   it('Salesforce MC: the token call counts, so the third of three writes is not sent', async () => {
     const t = await createTestGateway(
-      { GATEWAY_MAX_UPSTREAM_CALLS: '3', SFMC_CONCURRENCY: '1' },
+      // The token, then per new key its look-up (contact key search) and its POST: 1 + 2 + 2.
+      { GATEWAY_MAX_UPSTREAM_CALLS: '5', SFMC_CONCURRENCY: '1' },
       { only: ['SALESFORCE_MC'] },
     );
     try {
@@ -219,8 +220,8 @@ describe('the per-request counter stops what could not be computed up front', ()
       expect(statuses.filter((o) => o.status === 'FAILED')).toEqual([
         { status: 'FAILED', error: { code: 'TOO_MANY_UPSTREAM_CALLS', retryable: false } },
       ]);
-      expect(res.data.upsertContacts.summary.upstreamRequests).toBe(3);
-      expect(upstreamRequests(t) - before).toBe(3);
+      expect(res.data.upsertContacts.summary.upstreamRequests).toBe(5);
+      expect(upstreamRequests(t) - before).toBe(5);
       // Not retryable: nothing waits in the outbox.
       const pending = await t.gql<{ pendingWrites: unknown[] }>('{ pendingWrites { id } }');
       expect(pending.data.pendingWrites).toEqual([]);

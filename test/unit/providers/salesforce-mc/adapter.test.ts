@@ -35,6 +35,9 @@ function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
       searchBatchSize: 50,
       defaultLocale: 'US',
       tokenRefreshSkewSeconds: 60,
+      // These tests pin one request per write; the key look-up before a create (SFMC_KEY_LOOKUP,
+      // on by default) is pinned in test/integration/salesforce-mc-rules.test.ts.
+      keyLookup: false,
       ...over,
     },
     { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
@@ -146,6 +149,11 @@ describe('SFMC adapter: writes', () => {
     expect(requests('PATCH', CONTACTS)[0]!.body).toEqual({
       contactKey: 'crm-ada',
       attributeSets: [
+        // Seed 004: Email Demographics goes with Email Addresses (the address alone).
+        {
+          name: 'Email Addresses',
+          items: [{ values: [{ name: 'Email Address', value: 'ada@example.com' }] }],
+        },
         { name: 'Email Demographics', items: [{ values: [{ name: 'Last Name', value: 'King' }] }] },
       ],
     });
@@ -211,6 +219,10 @@ describe('SFMC adapter: writes', () => {
     expect(requests('PATCH', CONTACTS).at(-1)!.body).toEqual({
       contactKey: 'crm-clear',
       attributeSets: [
+        {
+          name: 'Email Addresses',
+          items: [{ values: [{ name: 'Email Address', value: 'clear@example.com' }] }],
+        },
         { name: 'Email Demographics', items: [{ values: [{ name: 'First Name', value: null }] }] },
       ],
     });
@@ -741,6 +753,9 @@ describe('SFMC adapter: batches and dry runs', () => {
     expect(plan).toEqual({
       ok: true,
       droppedFields: ['birthdate'],
+      details: {
+        droppedFieldReasons: { birthdate: expect.stringMatching(/no Salesforce MC attribute/) },
+      },
       request: {
         method: 'POST',
         url: `${sandbox.url}/contacts/v1/contacts`,
@@ -792,6 +807,7 @@ describe('SFMC adapter: batches and dry runs', () => {
       request: { method: 'PATCH', body: { contactKey: 'crm-p' } },
     });
     expect(setsOf((plan as { request: { body: unknown } }).request.body)).toEqual({
+      'Email Addresses': { 'Email Address': 'p@example.com' },
       'Email Demographics': { 'First Name': 'P' },
     });
     const nothing = adapter.planWrite(item({ birthdate: '1990-01-01' }, { remoteId: 'crm-p' }));

@@ -26,6 +26,7 @@ describe('config: Salesforce Marketing Cloud', () => {
       searchBatchSize: 50,
       defaultLocale: 'US',
       tokenRefreshSkewSeconds: 60,
+      keyLookup: true,
     };
     const none = loadConfig({});
     expect(none.salesforceMcOptions).toEqual(defaults);

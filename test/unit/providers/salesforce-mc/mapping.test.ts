@@ -217,11 +217,16 @@ describe('SFMC mapping: the contact key', () => {
 describe('SFMC mapping: the PATCH body of a linked contact', () => {
   const linked = { remoteId: 'crm-1', known: { email: 'ada@example.com', phone: '+447123123123' } };
 
-  it('carries only what the patch touches (no create defaults)', () => {
+  it('carries only what the patch touches (no create defaults), Email Demographics with Email Addresses', () => {
     const p = plan({ lastName: 'King' }, linked);
+    // SF-1 / seed 004, per call: Email Demographics needs Email Addresses (the address alone).
     expect(p.update!.body).toEqual({
       contactKey: 'crm-1',
       attributeSets: [
+        {
+          name: EMAIL_ADDRESSES,
+          items: [{ values: [{ name: 'Email Address', value: 'ada@example.com' }] }],
+        },
         { name: DEMOGRAPHICS, items: [{ values: [{ name: 'Last Name', value: 'King' }] }] },
       ],
     });
@@ -231,6 +236,7 @@ describe('SFMC mapping: the PATCH body of a linked contact', () => {
   it('null clears a mapped attribute with value null', () => {
     const p = plan({ firstName: null, lastName: 'K' }, linked);
     expect(sets(p.update!.body.attributeSets)).toEqual({
+      [EMAIL_ADDRESSES]: { 'Email Address': 'ada@example.com' },
       [DEMOGRAPHICS]: { 'First Name': null, 'Last Name': 'K' },
     });
     expect(p.update!.droppedFields).toEqual([]);
@@ -244,7 +250,11 @@ describe('SFMC mapping: the PATCH body of a linked contact', () => {
   ])('never clears %s: dropped, not sent', (_name, patch) => {
     const p = plan(patch, linked);
     expect(p.update!.droppedFields).toEqual([Object.keys(patch)[0]]);
-    expect(sets(p.update!.body.attributeSets)).toEqual({ [DEMOGRAPHICS]: { 'First Name': 'A' } });
+    expect(p.update!.droppedFieldReasons[Object.keys(patch)[0]!]).toEqual(expect.any(String));
+    expect(sets(p.update!.body.attributeSets)).toEqual({
+      [EMAIL_ADDRESSES]: { 'Email Address': 'ada@example.com' },
+      [DEMOGRAPHICS]: { 'First Name': 'A' },
+    });
   });
 
   it('a new email address is written to Email Address; the key stays', () => {

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DotdigitalSandbox } from '../../../../src/sandbox/dotdigital/index.js';
-import { startDotdigitalSandbox } from '../../../../src/sandbox/dotdigital/index.js';
+import {
+  DEFAULT_DATA_FIELDS,
+  startDotdigitalSandbox,
+} from '../../../../src/sandbox/dotdigital/index.js';
 
 const USER = 'apiuser-sandbox-test@apiconnector.com';
 const PASSWORD = 'dd-sandbox-P4ss';
@@ -25,6 +28,16 @@ afterAll(async () => {
 
 beforeEach(() => {
   sandbox.store.clear();
+  // The data fields these tests write, besides the account's defaults.
+  sandbox.store.dataFields.reset([
+    ...DEFAULT_DATA_FIELDS,
+    ...['X', 'A', 'B', 'C', 'D', 'E', 'KEEP', 'MORE'].map((name) => ({
+      name,
+      type: 'String' as const,
+      visibility: 'Private' as const,
+      defaultValue: null,
+    })),
+  ]);
   sandbox.controls.reset();
   sandbox.setRateLimits(null);
   sandbox.setImportProcessingMs(20);
@@ -710,5 +723,108 @@ describe('routing', () => {
       description: 'The method PUT is not allowed on /contacts/v3/email/a%40example.com',
     });
     expect(sandbox.controls.requestCount({ method: 'PUT' })).toBe(1);
+  });
+});
+
+describe('contact data fields (v2 /v2/data-fields; #15 item 3)', () => {
+  it('lists the account data fields and creates one; a duplicate is ERROR_NON_UNIQUE_DATAFIELD', async () => {
+    const list = await call('GET', '/v2/data-fields');
+    expect(list.status).toBe(200);
+    expect(list.json).toEqual(
+      expect.arrayContaining([
+        { name: 'FIRSTNAME', type: 'String', visibility: 'Public', defaultValue: null },
+      ]),
+    );
+    expect(list.json.map((f: { name: string }) => f.name)).not.toContain('PLAN');
+    const created = await call('POST', '/v2/data-fields', {
+      body: { name: 'plan', type: 'String' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toEqual({
+      name: 'PLAN',
+      type: 'String',
+      visibility: 'Private',
+      defaultValue: null,
+    });
+    const again = await call('POST', '/v2/data-fields', { body: { name: 'PLAN', type: 'String' } });
+    expect(again.status).toBe(400);
+    expect(again.json.message).toMatch(/ERROR_NON_UNIQUE_DATAFIELD$/);
+    const bad = await call('POST', '/v2/data-fields', {
+      body: { name: 'much-too-long-a-data-field-name', type: 'String' },
+    });
+    expect(bad.status).toBe(400);
+    expect((await call('GET', '/v2/data-fields', { auth: null })).status).toBe(401);
+  });
+
+  it('refuses a PATCH naming a data field the account lacks, whole, as contacts:invalidContacts', async () => {
+    const res = await call('PATCH', byEmail('unknown-field@example.com'), {
+      body: { dataFields: { FIRSTNAME: 'Ada', NOPE: 'x' } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({
+      errorCode: 'contacts:invalidContacts',
+      description: expect.any(String),
+      details: [
+        {
+          item: 'dataFields.NOPE',
+          description: "The data field 'NOPE' does not exist in the account",
+        },
+      ],
+    });
+    expect(sandbox.store.getByEmail('unknown-field@example.com')).toBeUndefined();
+    // Names compare case-insensitively.
+    const ok = await call('PATCH', byEmail('unknown-field@example.com'), {
+      body: { dataFields: { firstname: 'Ada' } },
+    });
+    expect(ok.status).toBe(201);
+  });
+
+  it('fails only the import contact that names an unknown data field', async () => {
+    const accepted = await call('PUT', '/contacts/v3/import', {
+      body: {
+        contacts: [
+          {
+            matchIdentifier: 'email',
+            identifiers: { email: 'i1@example.com' },
+            dataFields: { NOPE: 1 },
+          },
+          {
+            matchIdentifier: 'email',
+            identifiers: { email: 'i2@example.com' },
+            dataFields: { LASTNAME: 'L' },
+          },
+        ],
+      },
+    });
+    expect(accepted.status).toBe(202);
+    const done = await waitForImport(accepted.json.importId);
+    expect(done.json.created).toHaveLength(1);
+    expect(done.json.failures).toEqual([
+      expect.objectContaining({
+        identifiers: { email: 'i1@example.com' },
+        failures: [{ failureCode: 'invalidContact', description: expect.stringMatching(/'NOPE'/) }],
+      }),
+    ]);
+  });
+});
+
+describe('data fields in a sandbox snapshot', () => {
+  it('a created data field survives snapshot and restore (sandbox mode restarts)', async () => {
+    const { snapshotStore, restoreStore } = await import(
+      '../../../../src/sandbox/shared/persist.js'
+    );
+    const { DotdigitalStore } = await import('../../../../src/sandbox/dotdigital/index.js');
+    const before = new DotdigitalStore();
+    before.dataFields.add({
+      name: 'PLAN',
+      type: 'String',
+      visibility: 'Private',
+      defaultValue: null,
+    });
+    const after = new DotdigitalStore();
+    expect(after.dataFields.has('PLAN')).toBe(false);
+    restoreStore(after, snapshotStore(before));
+    expect(after.dataFields.has('plan')).toBe(true);
+    expect(after.dataFields.has('FIRSTNAME')).toBe(true);
   });
 });

@@ -308,6 +308,7 @@ describe('POST/PATCH /contacts/v1/contacts', () => {
     const { contactId } = first.json as { contactId: number };
 
     const again = await create('acruz@example.com', {
+      ...emailSet('acruz@example.com'),
       'Email Demographics': { 'Last Name': 'Cruz' },
     });
     expect(again.json).toMatchObject({ isNewContactKey: false, contactId, rowsAffetcted: 1 });
@@ -405,11 +406,12 @@ describe('POST/PATCH /contacts/v1/contacts', () => {
       additionalErrors: [
         {
           errorcode: 10002,
-          message: expect.stringContaining('at least one of the attribute sets'),
+          message:
+            "Attribute set 'Email Demographics' must be sent with attribute set 'Email Addresses' in the same call.",
         },
         {
           errorcode: 10002,
-          message: "Attribute set 'Email Demographics' requires attribute set 'Email Addresses'.",
+          message: expect.stringContaining('at least one of the attribute sets'),
         },
       ],
     });

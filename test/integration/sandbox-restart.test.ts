@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * #15 item 8: in sandbox mode the sandboxes keep their records in the gateway's data directory, so
+ * a restarted process still has them. Before, they were in memory: after a restart the identity map
+ * still linked the old remote ids, a new contact took an old contact's Dotdigital `contactId`,
+ * `contact(id)` returned the wrong person and `updateContact` overwrote them.
+ */
+const UPSERT = `mutation($input: ContactInput!) {
+  upsertContact(input: $input) {
+    contact { id records { provider remoteId } } outcomes { provider status } } }`;
+const UPDATE = `mutation($id: ID!, $patch: ContactInput!) {
+  updateContact(id: $id, patch: $patch) { outcomes { provider status } } }`;
+const READ = `query($id: ID) { contact(id: $id) {
+  id email firstName records { provider remoteId stale }
+  readErrors { provider error { code } } } }`;
+
+interface Contact {
+  id: string;
+  email: string;
+  firstName: string;
+  records: Array<{ provider: string; remoteId: string; stale?: boolean }>;
+  readErrors?: Array<{ provider: string; error: { code: string } }>;
+}
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-sandbox-restart-'));
+const children: ChildProcess[] = [];
+
+async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
+  // No provider credentials: sandbox mode.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+      GATEWAY_DATA_DIR: dataDir,
+      DOTDIGITAL_RATE_PER_SECOND: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    const seen: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      seen.push(line);
+      const entry = JSON.parse(line) as { url?: string };
+      if (entry.url) {
+        resolve(entry.url);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${seen.join('\n')}`)));
+  });
+  return { child, url };
+}
+
+async function gql<T>(url: string, query: string, variables: Record<string, unknown>) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data: T; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  return body.data;
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+const remoteIds = (c: Pick<Contact, 'records'>) =>
+  Object.fromEntries(c.records.map((r) => [r.provider, r.remoteId]));
+
+afterAll(() => {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGKILL');
+    }
+  }
+});
+
+describe('sandbox mode across a restart', () => {
+  it('keeps the sandboxes records with the identity map: no id reused, the right person read and updated', async () => {
+    let gateway = await startGateway();
+    const first = await gql<{ upsertContact: { contact: Contact; outcomes: unknown[] } }>(
+      gateway.url,
+      UPSERT,
+      { input: { email: 'ada@example.com', firstName: 'Ada', externalId: 'ada-1' } },
+    );
+    const ada = first.upsertContact.contact;
+    expect(first.upsertContact.outcomes).toHaveLength(4);
+    expect(ada.records).toHaveLength(4);
+    // Killed, not stopped: the records were on disk before the answer left.
+    await killed(gateway.child);
+    expect(readdirSync(path.join(dataDir, 'sandboxes')).sort()).toEqual([
+      'digital-onboarding.v8',
+      'dotdigital.v8',
+      'notifuse.v8',
+      'salesforce-mc.v8',
+    ]);
+
+    gateway = await startGateway();
+    const second = await gql<{ upsertContact: { contact: Contact } }>(gateway.url, UPSERT, {
+      input: { email: 'grace@example.com', firstName: 'Grace', externalId: 'grace-1' },
+    });
+    const grace = second.upsertContact.contact;
+    expect(grace.id).not.toBe(ada.id);
+    // No provider handed Grace one of Ada's ids (Dotdigital and SFMC count contactIds up).
+    for (const [provider, id] of Object.entries(remoteIds(grace))) {
+      expect(remoteIds(ada)[provider]).not.toBe(id);
+    }
+
+    const readAda = (await gql<{ contact: Contact }>(gateway.url, READ, { id: ada.id })).contact;
+    expect(readAda).toMatchObject({ id: ada.id, email: 'ada@example.com', firstName: 'Ada' });
+    expect(readAda.readErrors).toEqual([]);
+    expect(remoteIds(readAda)).toEqual(remoteIds(ada));
+    expect(readAda.records.every((r) => r.stale === false)).toBe(true);
+
+    const updated = await gql<{ updateContact: { outcomes: Array<{ status: string }> } }>(
+      gateway.url,
+      UPDATE,
+      { id: grace.id, patch: { firstName: 'Grace H.' } },
+    );
+    expect(updated.updateContact.outcomes.map((o) => o.status)).toEqual(Array(4).fill('UPDATED'));
+    const adaAgain = (await gql<{ contact: Contact }>(gateway.url, READ, { id: ada.id })).contact;
+    expect(adaAgain).toMatchObject({ email: 'ada@example.com', firstName: 'Ada' });
+    const graceAgain = (await gql<{ contact: Contact }>(gateway.url, READ, { id: grace.id }))
+      .contact;
+    expect(graceAgain).toMatchObject({ email: 'grace@example.com', firstName: 'Grace H.' });
+    expect(existsSync(path.join(dataDir, 'sandboxes', 'dotdigital.v8'))).toBe(true);
+    await killed(gateway.child);
+  }, 120_000);
+});
