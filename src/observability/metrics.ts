@@ -30,6 +30,7 @@ const STATIC_SEGMENTS = new Set([
   'search',
   'token',
   'contactId',
+  'data-fields',
   'mobileNumber',
   'contacts.upsert',
   'contacts.import',

@@ -197,8 +197,13 @@ describe('tracing with an OTLP/HTTP exporter (http/json)', () => {
   });
 
   it('exports the operation span, continuing the caller’s trace, with a child per provider request', async () => {
+    // Every request either sandbox received was made by this operation (Dotdigital may read its
+    // data fields first): one client span each, plus the operation's own span.
+    const received = [...s.notifuse.controls.requests, ...s.dotdigital.controls.requests];
     await eventually(() => {
-      expect(receiver.spans().filter((x) => x.traceId === CLIENT_TRACE)).toHaveLength(4);
+      expect(receiver.spans().filter((x) => x.traceId === CLIENT_TRACE)).toHaveLength(
+        received.length + 1,
+      );
     });
     const spans = receiver.spans().filter((x) => x.traceId === CLIENT_TRACE);
     const operation = spans.find((x) => x.kind === SPAN_KIND_SERVER)!;
@@ -212,7 +217,7 @@ describe('tracing with an OTLP/HTTP exporter (http/json)', () => {
     });
 
     const children = spans.filter((x) => x.kind === SPAN_KIND_CLIENT);
-    expect(children).toHaveLength(3);
+    expect(children).toHaveLength(received.length);
     for (const child of children) {
       expect(child.parentSpanId).toBe(operation.spanId);
     }
@@ -223,16 +228,13 @@ describe('tracing with an OTLP/HTTP exporter (http/json)', () => {
     ]);
     expect(notifuse.map((c) => attr(c, 'http.response.status_code'))).toEqual([503, 200]);
     expect(notifuse[0]!.status?.code).toBe(STATUS_ERROR);
-    const dotdigital = children.find((c) => attr(c, 'contact_gateway.provider') === 'DOTDIGITAL')!;
-    expect(dotdigital.name).toBe('PATCH /contacts/v3/email/{id}');
+    const dotdigital = children.find((c) => c.name === 'PATCH /contacts/v3/email/{id}')!;
+    expect(attr(dotdigital, 'contact_gateway.provider')).toBe('DOTDIGITAL');
     expect(attr(dotdigital, 'http.request.method')).toBe('PATCH');
     expect(attr(dotdigital, 'server.address')).toBe('127.0.0.1');
 
     // The sandboxes received `traceparent` naming exactly those spans.
-    const sent = [
-      ...s.notifuse.controls.requests.filter((r) => r.path === '/api/contacts.upsert'),
-      ...s.dotdigital.controls.requests.filter((r) => r.method === 'PATCH'),
-    ].map((r) => r.headers['traceparent']);
+    const sent = received.map((r) => r.headers['traceparent']);
     expect(sent.sort()).toEqual(children.map((c) => `00-${CLIENT_TRACE}-${c.spanId}-01`).sort());
   });
 
