@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import type { RequestScope } from '../contacts/loaders.js';
 import { type RawContactInput, readArgumentError } from '../contacts/validation.js';
 import type { GraphQLContext } from '../context.js';
 import { builder } from './builder.js';
@@ -172,6 +173,9 @@ export const WriteOptions = builder.inputType('WriteOptions', {
 /**
  * Wraps a write in the idempotency guard: `options.idempotencyKey`, else the `Idempotency-Key`
  * header, scoped by the calling API key. The fingerprint is the field's arguments without the key.
+ * A keyed write runs to its end even when the client goes away (its provider calls do not take the
+ * request's abort signal): its answer is stored, and the client's retry with the same key (e.g. an
+ * import CLI killed mid-chunk and rerun) replays it instead of finding a half-done write.
  */
 function idempotently<T>(
   ctx: GraphQLContext,
@@ -182,12 +186,13 @@ function idempotently<T>(
       | null
       | undefined;
   },
-  run: () => Promise<T>,
+  run: (scope: RequestScope) => Promise<T>,
 ): Promise<T> {
   const key = args.options?.idempotencyKey ?? ctx.idempotencyHeader;
-  if (args.options?.dryRun) {
-    return run();
+  if (args.options?.dryRun || !key) {
+    return run(ctx.scope);
   }
+  const { signal: _detached, ...scope } = ctx.scope;
   const { idempotencyKey: _key, ...options } = args.options ?? {};
   return ctx.idempotent(
     key,
@@ -197,7 +202,7 @@ function idempotently<T>(
       path: String(info.path.key),
       args: { ...args, options },
     },
-    run,
+    () => run(scope),
   );
 }
 
@@ -307,12 +312,8 @@ builder.mutationFields((t) => ({
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
     resolve: (_root, args, ctx, info) =>
-      idempotently(ctx, info, args, () =>
-        ctx.service.upsertContact(
-          args.input as RawContactInput,
-          writeOptions(args, ctx),
-          ctx.scope,
-        ),
+      idempotently(ctx, info, args, (scope) =>
+        ctx.service.upsertContact(args.input as RawContactInput, writeOptions(args, ctx), scope),
       ),
   }),
   upsertContacts: t.field({
@@ -326,11 +327,11 @@ builder.mutationFields((t) => ({
     },
     // MAX_BATCH_INPUTS is enforced before execution (src/http-server/limits.ts).
     resolve: (_root, args, ctx, info) =>
-      idempotently(ctx, info, args, () =>
+      idempotently(ctx, info, args, (scope) =>
         ctx.service.upsertContacts(
           args.inputs as RawContactInput[],
           writeOptions(args, ctx),
-          ctx.scope,
+          scope,
         ),
       ),
   }),
@@ -345,12 +346,12 @@ builder.mutationFields((t) => ({
       options: t.arg({ type: WriteOptions, description: 'Providers, dry run, idempotency.' }),
     },
     resolve: (_root, args, ctx, info) =>
-      idempotently(ctx, info, args, () =>
+      idempotently(ctx, info, args, (scope) =>
         ctx.service.updateContact(
           String(args.id),
           args.patch as RawContactInput,
           writeOptions(args, ctx),
-          ctx.scope,
+          scope,
         ),
       ),
   }),
