@@ -126,14 +126,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
-  const service = new ContactsService({
-    registry,
-    store,
-    logger,
-    ...(outbox ? { outbox } : {}),
-    outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
-    jsonLimits: config.jsonLimits,
-  });
+  const service = observability.observeService(
+    new ContactsService({
+      registry,
+      store,
+      logger,
+      ...(outbox ? { outbox } : {}),
+      outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
+      jsonLimits: config.jsonLimits,
+    }),
+  );
   const delivery = startOutboxDelivery(service, config, logger);
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';

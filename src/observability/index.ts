@@ -19,14 +19,19 @@ export interface Observability {
   /** The config with the HTTP observer every provider client gets (unchanged when both are off). */
   withObserver(config: Config): Config;
   wrapPolicy<P extends CallPolicy>(policy: P): P;
-  /** The guard with carried-out writes' outcomes and replays counted (replays never call `run`). */
+  /** The guard with replays counted (a replay never calls `run`). */
   observeWrites(guard: IdempotencyGuard): IdempotencyGuard;
+  /** Counts the outcomes of every write the service carries out (dry runs excluded). */
+  observeService<S extends object>(service: S): S;
   /** Right after the router and the request context: `/metrics`, and the operation spans. */
   early(graphqlEndpoint: string): Plugin[];
   /** Last: Yoga's Prometheus metrics. */
   plugins(): Plugin[];
   close(): Promise<void>;
 }
+
+/** The service's write methods, whose answers carry per-provider outcomes. */
+const WRITE_METHODS = ['upsertContact', 'upsertContacts', 'updateContact'] as const;
 
 export function createObservability(config: Config, sources: MetricsSources): Observability {
   const options = config.observability;
@@ -47,17 +52,33 @@ export function createObservability(config: Config, sources: MetricsSources): Ob
       }
       return async (key, scope, run) => {
         let ran = false;
-        const result = await guard(key, scope, async () => {
+        const result = await guard(key, scope, () => {
           ran = true;
-          const value = await run();
-          metrics.writeOutcomes(value);
-          return value;
+          return run();
         });
         if (!ran) {
           metrics.idempotentReplay();
         }
         return result;
       };
+    },
+    observeService(service) {
+      if (!metrics) {
+        return service;
+      }
+      const methods = service as Record<string, unknown>;
+      for (const name of WRITE_METHODS) {
+        const original = methods[name];
+        if (typeof original === 'function') {
+          // An own property over the prototype's method: callers keep calling `service.<name>`.
+          methods[name] = async (...args: unknown[]) => {
+            const result: unknown = await original.apply(service, args);
+            metrics.writeOutcomes(result);
+            return result;
+          };
+        }
+      }
+      return service;
     },
     early: (graphqlEndpoint) => [
       useMetricsEndpoint({ metrics, token: options.metrics.token, graphqlEndpoint }),
