@@ -31,6 +31,8 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
+import { Lifecycle } from './lifecycle/index.js';
+import { createMemoryJobStore } from './lifecycle/jobs.js';
 import { createLogger, scrubLogText } from './logger.js';
 import type { ProviderId } from './model/contact.js';
 import { createObservability } from './observability/index.js';
@@ -69,6 +71,7 @@ export interface Gateway {
   listener: RequestListener;
   registry: ProviderRegistry;
   service: ContactsService;
+  lifecycle: Lifecycle;
   store: IdentityStore;
   close(): Promise<void>;
 }
@@ -126,17 +129,25 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
+  const lifecycle = new Lifecycle({
+    config: config.lifecycle,
+    outbox,
+    jobs: deps.stores?.jobs ?? createMemoryJobStore(),
+    logger,
+    leaseMs: config.storage.outboxLeaseMs,
+  });
   const service = observability.observeService(
     new ContactsService({
       registry,
       store,
       logger,
-      ...(outbox ? { outbox } : {}),
+      ...(outbox ? { outbox: lifecycle.track(outbox) } : {}),
       outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
       jsonLimits: config.jsonLimits,
     }),
   );
   const delivery = startOutboxDelivery(service, config, logger);
+  lifecycle.start();
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';
 
@@ -208,6 +219,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const state = requestState(request);
       return {
         service,
+        lifecycle,
         registry,
         idempotent,
         idempotencyHeader: request.headers.get('idempotency-key'),
@@ -226,9 +238,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     listener: createNodeListener(yoga),
     registry,
     service,
+    lifecycle,
     store,
     async close() {
       await delivery.stop();
+      await lifecycle.stop();
       await registry.close();
       await observability.close();
       if (deps.stores) {
