@@ -32,6 +32,8 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
+import { Lifecycle } from './lifecycle/index.js';
+import { createMemoryJobStore } from './lifecycle/jobs.js';
 import { createLogger, scrubLogText } from './logger.js';
 import type { ProviderId } from './model/contact.js';
 import { useMetricsEndpoint } from './observability/endpoint.js';
@@ -71,6 +73,7 @@ export interface Gateway {
   listener: RequestListener;
   registry: ProviderRegistry;
   service: ContactsService;
+  lifecycle: Lifecycle;
   store: IdentityStore;
   /** What `/ready` answers; `drain()` turns it to 503 (shutdown begun). */
   readiness: Readiness;
@@ -138,15 +141,23 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
     },
   );
+  const lifecycle = new Lifecycle({
+    config: config.lifecycle,
+    outbox,
+    jobs: deps.stores?.jobs ?? createMemoryJobStore(),
+    logger,
+    leaseMs: config.storage.outboxLeaseMs,
+  });
   const service = new ContactsService({
     registry,
     store,
     logger,
-    ...(outbox ? { outbox } : {}),
+    ...(outbox ? { outbox: lifecycle.track(outbox) } : {}),
     outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
     jsonLimits: config.jsonLimits,
   });
   const delivery = startOutboxDelivery(service, config, logger);
+  lifecycle.start();
   const readiness = createReadiness({
     ping: deps.stores?.ping,
     timeoutMs: config.server.readyTimeoutMs,
@@ -224,6 +235,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const state = requestState(request);
       return {
         service,
+        lifecycle,
         registry,
         idempotent,
         idempotencyHeader: request.headers.get('idempotency-key'),
@@ -242,6 +254,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     listener: createNodeListener(yoga),
     registry,
     service,
+    lifecycle,
     store,
     readiness,
     drain() {
@@ -251,6 +264,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     async close() {
       readiness.drain();
       await delivery.stop();
+      await lifecycle.stop();
       const released = await outbox?.releaseLeases().catch(() => 0);
       if (released) {
         logger.info({ released }, `outbox: ${released} lease(s) given back for other instances`);

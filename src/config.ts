@@ -4,6 +4,7 @@ import type { HttpObserver } from './http/observer.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
+import { type LifecycleConfig, loadLifecycleConfig } from './lifecycle/config.js';
 import { CONTACT_FIELDS, type ProviderId } from './model/contact.js';
 import { type ObservabilityOptions, parseObservability } from './observability/config.js';
 import { Secret } from './secret.js';
@@ -194,6 +195,8 @@ export interface Config {
   jsonLimits: JsonLimits;
   /** Durable state: identity map, idempotency records, outbox. */
   storage: StorageOptions;
+  /** Write history, `writeUpdated`, webhooks, async batches (src/lifecycle/config.ts). */
+  lifecycle: LifecycleConfig;
   /** API keys, operation limits and production defaults (`GATEWAY_*`, `NODE_ENV`). */
   gateway: GatewayOptions;
   /** Listener bounds, shutdown and readiness (`GATEWAY_*_TIMEOUT_MS`, `GATEWAY_MAX_CONNECTIONS`). */
@@ -480,11 +483,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const observability = parseObservability(env, gateway.apiKeys.length > 0, problems);
   const server = parseServerOptions(env, problems);
 
+  const lifecycle = loadLifecycleConfig(env, problems);
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
 
   return deepFreeze({
+    lifecycle,
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,

@@ -4,9 +4,9 @@ import type { CallStats } from '../http/client.js';
 import type { ProviderId } from '../model/contact.js';
 import type { ProviderErrorInfo } from '../model/errors.js';
 import { toProviderErrorInfo } from '../model/errors.js';
-import type { WriteResult } from '../model/outcome.js';
+import type { Outcome } from '../model/outcome.js';
 import { alignByKey } from '../providers/align.js';
-import { failedResult } from '../providers/results.js';
+import { dispatchWrites, type WriteOp } from '../providers/engine.js';
 import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../providers/types.js';
 
 /** Everything that lives for one GraphQL request. */
@@ -18,35 +18,25 @@ export interface RequestScope {
 export type ReadAnswer = ReadResult | null | ProviderErrorInfo;
 
 export interface ProviderLoaders {
-  upsert: DataLoader<WriteItem, WriteResult>;
-  update: DataLoader<WriteItem, WriteResult>;
+  upsert: DataLoader<WriteItem, Outcome>;
+  update: DataLoader<WriteItem, Outcome>;
   read: DataLoader<ReadKey, ReadAnswer, string>;
 }
 
 function writeLoader(
   adapter: ProviderAdapter,
   scope: RequestScope,
-  op: 'upsert' | 'update',
-): DataLoader<WriteItem, WriteResult> {
-  return new DataLoader<WriteItem, WriteResult>(
-    async (items) => {
+  op: WriteOp,
+): DataLoader<WriteItem, Outcome> {
+  return new DataLoader<WriteItem, Outcome>(
+    (items) => {
       const ctx = { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
-      try {
-        const results =
-          op === 'upsert'
-            ? await adapter.upsertMany(items, ctx)
-            : await adapter.updateMany(items, ctx);
-        return alignByKey(items, new Map(items.map((item, i) => [item, results[i]!])), () =>
-          failedResult({
-            code: 'INTERNAL',
-            message: `${adapter.id} returned no result for this contact`,
-            retryable: false,
-          }),
-        );
-      } catch (err) {
-        const error = toProviderErrorInfo(adapter.id, err);
-        return items.map(() => failedResult(error));
-      }
+      return dispatchWrites(
+        adapter,
+        op,
+        items.map((item) => ({ item })),
+        ctx,
+      );
     },
     // Writes are never cached: every call is its own write. Batches fill the bulk endpoint.
     { cache: false, maxBatchSize: adapter.capabilities.maxBatchSize, name: `${adapter.id}.${op}` },

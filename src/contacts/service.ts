@@ -11,7 +11,8 @@ import {
   type UnifiedContact,
 } from '../model/contact.js';
 import type { InputErrorInfo, ProviderErrorInfo } from '../model/errors.js';
-import type { Outcome, OutcomeStatus, WriteResult } from '../model/outcome.js';
+import type { Outcome, OutcomeStatus } from '../model/outcome.js';
+import { dispatchWrites, outcome } from '../providers/engine.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../providers/types.js';
 import type { IdentityKeys, IdentityRecord, IdentityStore } from '../store/identity.js';
@@ -82,32 +83,10 @@ interface Resolved {
   options: ProviderOptions;
 }
 
-function outcomeFrom(provider: ProviderId, r: WriteResult): Outcome {
-  return {
-    provider,
-    status: r.status,
-    remoteId: r.remoteId,
-    droppedFields: r.droppedFields,
-    error: r.error,
-    attempts: r.attempts,
-    durationMs: r.durationMs,
-    request: null,
-    details: r.details,
-  };
-}
-
 function skipped(provider: ProviderId, code: string, message: string): Outcome {
-  return {
-    provider,
-    status: 'SKIPPED',
-    remoteId: null,
-    droppedFields: [],
+  return outcome(provider, 'SKIPPED', {
     error: { code, message, httpStatus: null, retryable: false, details: null },
-    attempts: 0,
-    durationMs: 0,
-    request: null,
-    details: null,
-  };
+  });
 }
 
 function identityKeys(patch: ContactPatch): IdentityKeys {
@@ -386,25 +365,18 @@ export class ContactsService {
   #dryRun(adapter: ProviderAdapter, item: WriteItem): Outcome {
     const plan = adapter.planWrite(item);
     if (!plan.ok) {
-      return {
-        ...skipped(adapter.id, plan.error.code, plan.error.message),
-        status: plan.error.code === 'MISSING_REQUIRED_FIELD' ? 'SKIPPED' : 'FAILED',
-        error: plan.error,
-        droppedFields: plan.droppedFields,
-        details: plan.details ?? null,
-      };
+      return outcome(
+        adapter.id,
+        plan.error.code === 'MISSING_REQUIRED_FIELD' ? 'SKIPPED' : 'FAILED',
+        { error: plan.error, droppedFields: plan.droppedFields, details: plan.details ?? null },
+      );
     }
-    return {
-      provider: adapter.id,
-      status: 'DRY_RUN',
+    return outcome(adapter.id, 'DRY_RUN', {
       remoteId: item.remoteId,
       droppedFields: plan.droppedFields,
-      error: null,
-      attempts: 0,
-      durationMs: 0,
       request: plan.request,
       details: plan.details ?? null,
-    };
+    });
   }
 
   /**
@@ -416,7 +388,7 @@ export class ContactsService {
     planned: ReadonlyArray<Resolved | null>,
     validated: ReadonlyArray<ReturnType<typeof validateContactInput>>,
     adapters: readonly ProviderAdapter[],
-    results: ReadonlyArray<WriteResult[] | null>,
+    results: ReadonlyArray<Outcome[] | null>,
     skippedOutcomes: readonly Outcome[],
     write: { kind: OutboxKind; options: WriteOptions },
   ): Promise<WritePayload[]> {
@@ -437,7 +409,8 @@ export class ContactsService {
         continue;
       }
       const record = working.get(p.record.id) ?? structuredClone(p.record);
-      const outcomes = itemResults.map((r, k) => outcomeFrom(adapters[k]!.id, r));
+      // The provider's view of the contact goes into the identity map below, not the payload.
+      const outcomes = itemResults.map((r) => ({ ...r, contact: null }));
       const successes = itemResults
         .map((r, k) => ({ r, adapter: adapters[k]! }))
         .filter(({ r }) => SUCCESS.has(r.status));
@@ -590,30 +563,17 @@ export class ContactsService {
           };
         });
         const ctx = { stats: { upstreamRequests: 0 } };
-        let results: WriteResult[];
-        try {
-          results =
-            kind === 'poll' && adapter.pollMany
-              ? await adapter.pollMany(
-                  writes.map((item, n) => ({ item, importId: items[n]!.importId ?? '' })),
-                  ctx,
-                )
-              : kind === 'update'
-                ? await adapter.updateMany(writes, ctx)
-                : await adapter.upsertMany(writes, ctx);
-        } catch (err) {
-          this.#logger.error({ err, provider }, 'outbox delivery threw');
-          results = writes.map(() => ({
-            status: 'FAILED',
-            remoteId: null,
-            contact: null,
-            droppedFields: [],
-            error: { code: 'INTERNAL', message: 'delivery failed', retryable: true },
-            attempts: 0,
-            durationMs: 0,
-            details: null,
-          }));
-        }
+        const results = await dispatchWrites(
+          adapter,
+          kind,
+          writes.map((item, n) => ({ item, importId: items[n]!.importId ?? null })),
+          ctx,
+          (err) => {
+            this.#logger.error({ err, provider }, 'outbox delivery threw');
+            // A bug may be fixed by a deploy: the write stays queued.
+            return { code: 'INTERNAL', message: 'delivery failed', retryable: true };
+          },
+        );
         await Promise.all(
           items.map(async (item, n) => {
             const r = results[n]!;
@@ -657,7 +617,7 @@ export class ContactsService {
   }
 
   /** A delivered queued write: merge it into the identity map and link the remote id. */
-  async #recordDelivered(item: OutboxItem, r: WriteResult, found: IdentityRecord | null) {
+  async #recordDelivered(item: OutboxItem, r: Outcome, found: IdentityRecord | null) {
     const record = found ?? (await this.#store.get(item.gatewayId));
     if (!record) {
       return;

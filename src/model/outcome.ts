@@ -1,24 +1,8 @@
 import type { ContactPatch, ProviderId } from './contact.js';
 import type { ProviderErrorInfo } from './errors.js';
 
-/** What a write did at one provider, as an adapter reports it. */
-export type WriteStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'QUEUED';
-
-/** A write's status as the payload reports it: an adapter's, or a dry run's. */
-export type OutcomeStatus = WriteStatus | 'DRY_RUN';
-
-export interface WriteResult {
-  status: WriteStatus;
-  remoteId: string | null;
-  /** The contact as the provider reported it after the write, mapped to the unified model. */
-  contact: ContactPatch | null;
-  /** Unified fields this provider could not take (never silent). */
-  droppedFields: string[];
-  error: ProviderErrorInfo | null;
-  attempts: number;
-  durationMs: number;
-  details: Record<string, unknown> | null;
-}
+/** What a write did at one provider (`ProviderOutcome.status`). */
+export type OutcomeStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'DRY_RUN' | 'QUEUED';
 
 /** The exact request a write would send (dry run). Secrets are replaced by `[redacted]`. */
 export interface WireRequest {
@@ -28,15 +12,22 @@ export interface WireRequest {
   body: unknown;
 }
 
-/** One provider's part of a write payload (`ProviderOutcome`). */
+/**
+ * What one write did at one provider: built by the adapter, carried unchanged through the engine,
+ * the loaders and the outbox into the payload (`ProviderOutcome`).
+ */
 export interface Outcome {
   provider: ProviderId;
   status: OutcomeStatus;
   remoteId: string | null;
+  /** The contact as the provider reported it after the write, mapped to the unified model. */
+  contact: ContactPatch | null;
+  /** Unified fields this provider could not take (never silent). */
   droppedFields: string[];
   error: ProviderErrorInfo | null;
   attempts: number;
   durationMs: number;
+  /** The exact wire request, on a dry run. */
   request: WireRequest | null;
   details: Record<string, unknown> | null;
 }

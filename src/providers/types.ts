@@ -1,7 +1,7 @@
 import type { CallStats } from '../http/client.js';
 import type { ContactPatch, ProviderId, ProviderOptions } from '../model/contact.js';
 import type { ProviderErrorInfo } from '../model/errors.js';
-import type { WireRequest, WritePlan, WriteResult } from '../model/outcome.js';
+import type { Outcome, WireRequest, WritePlan } from '../model/outcome.js';
 
 /** One contact to write to one provider: the validated patch plus what the identity map knows. */
 export interface WriteItem {
@@ -84,9 +84,9 @@ export interface ProviderAdapter {
     details?: Record<string, unknown> | null;
   }>;
   /** Create-or-update, mapped onto the provider's bulk endpoint where it has one. */
-  upsertMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
+  upsertMany(items: readonly WriteItem[], ctx: CallContext): Promise<Outcome[]>;
   /** Update contacts the provider already holds, addressed by `item.remoteId`. */
-  updateMany(items: readonly WriteItem[], ctx: CallContext): Promise<WriteResult[]>;
+  updateMany(items: readonly WriteItem[], ctx: CallContext): Promise<Outcome[]>;
   /**
    * Re-checks writes the provider accepted but had not finished (QUEUED with an `importId`, e.g. a
    * Dotdigital import still running): one result per item, QUEUED while the job still runs.
@@ -94,7 +94,7 @@ export interface ProviderAdapter {
   pollMany?(
     items: ReadonlyArray<{ item: WriteItem; importId: string }>,
     ctx: CallContext,
-  ): Promise<WriteResult[]>;
+  ): Promise<Outcome[]>;
   /** Read by key; `null` when the provider has no such contact. */
   readMany(
     keys: readonly ReadKey[],

@@ -196,3 +196,32 @@ builder.objectField(ProviderOutcomeRef, 'writeId', (t) =>
     },
   }),
 );
+
+builder.subscriptionType({
+  description:
+    'Live changes, over server-sent events (POST /graphql with `Accept: text/event-stream`).',
+});
+
+builder.subscriptionFields((t) => ({
+  writeUpdated: t.field({
+    type: WriteRef,
+    description:
+      'Each change of these writes (every write when `ids` is omitted): QUEUED → DELIVERING → DELIVERED or FAILED, from every replica (the write history is read every GATEWAY_WRITE_WATCH_MS). A listed write that already ended is sent at once. Needs scope `contacts:read`.',
+    authScopes: NEEDS_READ,
+    args: {
+      ids: t.arg.idList({ description: 'The write ids to follow (`ProviderOutcome.writeId`).' }),
+    },
+    subscribe: (_root, args, ctx) => {
+      if (!ctx.lifecycle.watcher) {
+        throw new GraphQLError(
+          'The outbox is off (GATEWAY_OUTBOX=off): there are no writes to follow.',
+          {
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        );
+      }
+      return ctx.lifecycle.watcher.subscribe(args.ids?.map(String) ?? null, ctx.scope.signal);
+    },
+    resolve: (w: OutboxItem) => w,
+  }),
+}));

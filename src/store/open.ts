@@ -1,4 +1,5 @@
 import type { StorageOptions } from '../config.js';
+import type { JobStore } from '../lifecycle/jobs.js';
 import { memoryRateLimiters, postgresRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import { openDatabase } from './db.js';
 import type { IdempotencyStore } from './idempotency.js';
@@ -14,6 +15,8 @@ export interface GatewayStores {
   identity: IdentityStore;
   idempotency: IdempotencyStore;
   outbox: OutboxStore;
+  /** Background jobs (webhook events, async batches). */
+  jobs: JobStore;
   /** Where rate limits count: in PostgreSQL (shared by replicas) or in memory (embedded). */
   rateLimiters?: RateLimiters;
   /** Whether the database answers within `timeoutMs`: `null` when it did, else why not (readiness). */
@@ -48,6 +51,7 @@ export async function openStores(
     identity: stores.identity,
     idempotency: stores.idempotency,
     outbox: stores.outbox,
+    jobs: stores.jobs,
     rateLimiters: db.engine === 'postgres' ? postgresRateLimiters(db) : memoryRateLimiters,
     ping: (timeoutMs) => db.ping(timeoutMs),
     async close() {

@@ -1,3 +1,4 @@
+import { createSqlJobStore, type JobStore } from '../lifecycle/jobs.js';
 import type { Database } from './db.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { IdentityStore } from './identity.js';
@@ -15,6 +16,8 @@ export interface SqlStores<T = unknown> {
   identity: IdentityStore;
   idempotency: IdempotencyStore<T>;
   outbox: OutboxStore;
+  /** Background jobs (webhook events, async batches). */
+  jobs: JobStore;
   /** Closes the database handle (the stores' own `close` leave it open). */
   close(): Promise<void>;
 }
@@ -29,6 +32,7 @@ export function createSqlStores<T = unknown>(
     identity: createSqlIdentityStore(db),
     idempotency: createSqlIdempotencyStore<T>(db, idempotency),
     outbox: createSqlOutboxStore(db),
+    jobs: createSqlJobStore(db),
     close: () => db.close(),
   };
 }

@@ -5,9 +5,14 @@ import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { classifyStatus } from '../../http/status.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
-import type { WritePlan, WriteResult } from '../../model/outcome.js';
-import { chunk } from '../align.js';
-import { elapsed, failedResult, writeResult } from '../results.js';
+import type { Outcome, WritePlan } from '../../model/outcome.js';
+import {
+  createWriteEngine,
+  type Job as EngineJob,
+  type Entry,
+  elapsed,
+  outcomesOf,
+} from '../engine.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
@@ -26,7 +31,6 @@ import {
   fromWireContact,
   matchKey,
   mergeBodies,
-  type OverrideFlags,
   type Plan,
   planUpdate,
   planUpsert,
@@ -44,16 +48,9 @@ export interface DigitalOnboardingAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-type Job<M extends Plan['method'] = Plan['method']> = {
-  item: WriteItem;
-  plan: Extract<Plan, { method: M }>;
-};
-
+type Job = EngineJob<Plan>;
 /** One contact of a bulk request: the items that named it, merged into one body. */
-interface BulkEntry {
-  body: DoContactBody;
-  members: Array<Job<'POST'>>;
-}
+type BulkEntry = Entry<Plan, DoContactBody>;
 
 function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan<Plan> {
   const input = {
@@ -109,6 +106,7 @@ export function createDigitalOnboardingAdapter(
   const client = createDigitalOnboardingClient(http);
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
+  const { writeResult, failedResult } = outcomesOf(PROVIDER);
 
   /** The request of one single write, its Idempotency-Key fixed before any attempt. */
   function singleRequest(p: Job, dryRun: boolean): HttpRequest {
@@ -125,11 +123,7 @@ export function createDigitalOnboardingAdapter(
       : client.patchRequest(p.plan.remoteId, p.plan.body, { idempotencyKey, overrides });
   }
 
-  function written(
-    created: boolean,
-    contact: DoWireContact,
-    common: Partial<WriteResult>,
-  ): WriteResult {
+  function written(created: boolean, contact: DoWireContact, common: Partial<Outcome>): Outcome {
     const read = fromWireContact(contact);
     return writeResult(created ? 'CREATED' : 'UPDATED', {
       ...common,
@@ -139,11 +133,7 @@ export function createDigitalOnboardingAdapter(
     });
   }
 
-  async function runSingle(
-    p: Job,
-    ctx: CallContext,
-    fallbackToPost: boolean,
-  ): Promise<WriteResult> {
+  async function runSingle(p: Job, ctx: CallContext, fallbackToPost: boolean): Promise<Outcome> {
     const start = performance.now();
     const req = singleRequest(p, false);
     const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
@@ -177,16 +167,15 @@ export function createDigitalOnboardingAdapter(
     return failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId });
   }
 
-  /** One bulk POST; items its refusal blames fail alone and the rest are sent once more. */
-  async function runBulk(
+  /** One bulk POST, an outcome per entry; entries its refusal blames fail alone, the rest go again. */
+  async function sendBulk(
     entries: BulkEntry[],
-    flags: OverrideFlags,
     ctx: CallContext,
-    resend: boolean,
-  ): Promise<Map<Job<'POST'>, WriteResult>> {
+    resend = true,
+  ): Promise<Outcome[]> {
     const start = performance.now();
-    const results = new Map<Job<'POST'>, WriteResult>();
     const bodies = entries.map((e) => e.body);
+    const flags = entries[0]!.members[0]!.plan.overrides;
     const overrides = formatOverrideHeader({ ...flags, bulk: true, dryRun: false });
     const idempotencyKey = idempotencyKeyFor(
       entries.flatMap((e) => e.members.map((m) => gatewayKeyOf(m.item))),
@@ -196,49 +185,40 @@ export function createDigitalOnboardingAdapter(
     const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
       client.upsertBulk(req, ctx.stats, ctx.signal),
     );
-    const durationMs = elapsed(start);
-    const common = (m: Job<'POST'>, e: BulkEntry) => ({
+    const common = {
       attempts: outcome.attempts,
-      durationMs,
-      droppedFields: m.plan.droppedFields,
-      details: {
-        batchSize: entries.length,
-        ...(e.members.length > 1 ? { mergedWith: e.members.length - 1 } : {}),
-      },
-    });
-    const failAll = (list: BulkEntry[], error: ProviderErrorInfo) => {
-      for (const e of list) {
-        for (const m of e.members) {
-          results.set(m, failedResult(error, { ...common(m, e), remoteId: m.item.remoteId }));
-        }
-      }
+      durationMs: elapsed(start),
+      details: { batchSize: entries.length },
     };
-
     if (!outcome.ok) {
-      failAll(entries, outcome.error.toInfo());
-      return results;
+      const error = outcome.error.toInfo();
+      return entries.map(() => failedResult(error, common));
     }
     if (!outcome.value.ok) {
       const { res } = outcome.value;
-      const whole = digitalOnboardingError(res);
       const blamed =
         res.status === 400 || res.status === 422
           ? blamedItems(responseErrors(res), bodies)
           : new Map<number, DoErrorObject[]>();
       const named = [...blamed.keys()].filter((i) => i >= 0);
       if (named.length === 0 || !resend) {
-        failAll(entries, whole.toInfo());
-        return results;
+        const error = digitalOnboardingError(res).toInfo();
+        return entries.map(() => failedResult(error, common));
       }
-      for (const i of named) {
-        failAll([entries[i]!], errorInfo(blamed.get(i)!, res.status));
-      }
-      const rest = entries.filter((_, i) => !blamed.has(i));
+      const results: Outcome[] = entries.map((_, i) =>
+        failedResult(errorInfo(blamed.get(i) ?? [], res.status), common),
+      );
+      const rest = entries.flatMap((e, i) => (blamed.has(i) ? [] : [{ e, i }]));
       if (rest.length > 0) {
-        const again = await runBulk(rest, flags, ctx, false);
-        for (const [m, r] of again) {
-          results.set(m, { ...r, attempts: r.attempts + outcome.attempts });
-        }
+        const again = await sendBulk(
+          rest.map((r) => r.e),
+          ctx,
+          false,
+        );
+        rest.forEach(({ i }, k) => {
+          const r = again[k]!;
+          results[i] = { ...r, attempts: r.attempts + outcome.attempts };
+        });
       }
       return results;
     }
@@ -249,123 +229,47 @@ export function createDigitalOnboardingAdapter(
       outcome.value.entries,
       entries.map((e) => e.members[0]?.item.remoteId ?? null),
     );
-    entries.forEach((e, i) => {
-      const answer = answers[i]!;
-      for (const m of e.members) {
-        const c = common(m, e);
-        if (answer.kind === 'written') {
-          results.set(m, written(answer.created, answer.contact, c));
-        } else if (answer.kind === 'failed') {
-          results.set(
-            m,
-            failedResult(errorInfo(answer.errors, answer.status ?? answerStatus), {
-              ...c,
-              remoteId: m.item.remoteId,
-            }),
-          );
-        } else {
-          results.set(
-            m,
-            failedResult(
-              {
-                code: 'UPSTREAM_BAD_RESPONSE',
-                message: 'Digital Onboarding bulk answer reported nothing for this contact',
-                httpStatus: answerStatus,
-                retryable: true,
-                details: null,
-              },
-              { ...c, remoteId: m.item.remoteId },
-            ),
-          );
-        }
+    return answers.map((answer) => {
+      if (answer.kind === 'written') {
+        return written(answer.created, answer.contact, common);
       }
+      if (answer.kind === 'failed') {
+        return failedResult(errorInfo(answer.errors, answer.status ?? answerStatus), common);
+      }
+      return failedResult(
+        {
+          code: 'UPSTREAM_BAD_RESPONSE',
+          message: 'Digital Onboarding bulk answer reported nothing for this contact',
+          httpStatus: answerStatus,
+          retryable: true,
+          details: null,
+        },
+        common,
+      );
     });
-    return results;
   }
 
-  /** Bulk entries of one override group: one per upsert key (duplicates merged), in first order. */
-  function toEntries(group: ReadonlyArray<Job<'POST'>>): BulkEntry[] {
-    const byKey = new Map<string, BulkEntry>();
-    for (const p of group) {
-      const key = matchKey(p.plan.key.field, p.plan.key.value);
-      const entry = byKey.get(key);
-      if (entry) {
-        entry.body = mergeBodies(entry.body, p.plan.body);
-        entry.members.push(p);
-      } else {
-        byKey.set(key, { body: p.plan.body, members: [p] });
-      }
-    }
-    return [...byKey.values()];
-  }
-
-  async function write(
-    items: readonly WriteItem[],
-    ctx: CallContext,
-    mode: 'upsert' | 'update',
-  ): Promise<WriteResult[]> {
-    const alone = items.length === 1;
-    const planned = items.map((item) =>
-      planOf(item, mode === 'update' ? 'update' : alone ? 'single' : 'batch'),
-    );
-    const out = new Map<WriteItem, WriteResult>();
-    const singles: Job[] = [];
-    const posts: Array<Job<'POST'>> = [];
-    planned.forEach((plan, i) => {
-      const item = items[i]!;
-      if (!plan.ok) {
-        out.set(
-          item,
-          writeResult(plan.status, {
-            error: plan.error,
-            droppedFields: plan.droppedFields,
-            remoteId: item.remoteId,
-          }),
-        );
-        return;
-      }
-      const { ok: _ok, ...rest } = plan;
-      if (rest.method === 'POST' && !alone) {
-        posts.push({ item, plan: rest });
-      } else {
-        singles.push({ item, plan: rest });
-      }
-    });
-    // Batches share one X-Operator-Override header, so items are grouped by their own flags.
-    const groups = new Map<string, { flags: OverrideFlags; members: Array<Job<'POST'>> }>();
-    for (const p of posts) {
-      const key = formatOverrideHeader(p.plan.overrides) ?? '';
-      const group = groups.get(key) ?? { flags: p.plan.overrides, members: [] };
-      group.members.push(p);
-      groups.set(key, group);
-    }
-    const limit = pLimit(concurrency);
-    await Promise.all([
-      ...singles.map((p) =>
-        limit(async () => {
-          out.set(p.item, await runSingle(p, ctx, mode === 'upsert'));
-        }),
-      ),
-      ...[...groups.values()].flatMap(({ flags, members }) =>
-        chunk(toEntries(members), batchSize).map((entries) =>
-          limit(async () => {
-            for (const [m, r] of await runBulk(entries, flags, ctx, true)) {
-              out.set(m.item, r);
-            }
-          }),
-        ),
-      ),
-    ]);
-    return items.map(
-      (item) =>
-        out.get(item) ??
-        failedResult({
-          code: 'INTERNAL',
-          message: 'Digital Onboarding write lost an item',
-          retryable: false,
-        }),
-    );
-  }
+  const writes = createWriteEngine<Plan, DoContactBody>({
+    provider: PROVIDER,
+    plan: (item, { op, alone }) =>
+      planOf(item, op === 'update' ? 'update' : alone ? 'single' : 'batch'),
+    contactKey: (p) =>
+      p.plan.method === 'POST'
+        ? matchKey(p.plan.key.field, p.plan.key.value)
+        : `id:${p.plan.remoteId}`,
+    // An upsert of a linked contact that Digital Onboarding no longer has is created again.
+    sendOne: (p, ctx, how) => runSingle(p, ctx, how.op === 'upsert'),
+    bulk: {
+      // Batches share one X-Operator-Override header, so items are grouped by their own flags.
+      groupKey: (p) =>
+        p.plan.method === 'POST' ? (formatOverrideHeader(p.plan.overrides) ?? '') : null,
+      body: (p) => p.plan.body,
+      merge: mergeBodies,
+      maxBatch: batchSize,
+      send: (entries, ctx) => sendBulk(entries, ctx),
+    },
+    concurrency,
+  });
 
   async function readOne(
     key: ReadKey,
@@ -419,13 +323,7 @@ export function createDigitalOnboardingAdapter(
       };
     },
 
-    upsertMany(items, ctx) {
-      return write(items, ctx, 'upsert');
-    },
-
-    updateMany(items, ctx) {
-      return write(items, ctx, 'update');
-    },
+    ...writes,
 
     readMany(keys, ctx) {
       const limit = pLimit(concurrency);

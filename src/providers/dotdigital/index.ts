@@ -5,9 +5,17 @@ import type { DotdigitalConfig, HttpOptions } from '../../config.js';
 import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
-import type { WriteResult } from '../../model/outcome.js';
-import { chunk } from '../align.js';
-import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
+import type { Outcome, WritePlan } from '../../model/outcome.js';
+import {
+  createWriteEngine,
+  type Entry,
+  elapsed,
+  fanOut,
+  type Job,
+  outcomesOf,
+  refused,
+  withDetails,
+} from '../engine.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import { createDataFieldCache } from './data-fields.js';
@@ -40,11 +48,6 @@ export interface DotdigitalAdapterDeps {
   http: HttpOptions;
   policy: CallPolicy;
   dispatcher?: Dispatcher;
-}
-
-interface Job {
-  item: WriteItem;
-  plan: Plan;
 }
 
 /**
@@ -80,26 +83,22 @@ export function createDotdigitalAdapter(
     create: config.createDataFields ?? false,
   });
 
-  function prepare(item: WriteItem): Job | WriteResult {
+  const { writeResult, failedResult } = outcomesOf('DOTDIGITAL');
+  type DdJob = Job<Plan>;
+
+  function plan(item: WriteItem): WritePlan<Plan> {
     const mapped = toWireContact(item, map, dataFields.check);
-    const prepared = prepareWrite(item, mapped);
-    if (!mapped.ok && 'status' in prepared) {
-      prepared.details = dropDetails(mapped.droppedFieldReasons);
-    }
-    return prepared;
+    return mapped.ok ? mapped : { ...mapped, details: dropDetails(mapped.droppedFieldReasons) };
   }
 
-  /** Outcome details: the reasons of the drops, then what the call adds (`importId` …). */
-  function detailsOf(p: Job, extra: Record<string, unknown> = {}) {
-    const details = { ...extra, ...dropDetails(p.plan.droppedFieldReasons) };
-    return Object.keys(details).length > 0 ? details : null;
-  }
+  /** Outcome details of an item: the reasons of its drops (`droppedFieldReasons`). */
+  const itemDetails = (p: DdJob) => dropDetails(p.plan.droppedFieldReasons);
 
   function singleRequest(plan: Plan) {
     return client.patchRequest(plan.lookup, toQueryMergeOption(plan.mergeOption), plan.body);
   }
 
-  async function runSingle(p: Job, ctx: CallContext): Promise<WriteResult> {
+  async function sendOne(p: DdJob, ctx: CallContext): Promise<Outcome> {
     const start = performance.now();
     const outcome = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
       client.patch(singleRequest(p.plan), ctx.stats, ctx.signal),
@@ -108,7 +107,7 @@ export function createDotdigitalAdapter(
       attempts: outcome.attempts,
       durationMs: elapsed(start),
       droppedFields: p.plan.droppedFields,
-      details: detailsOf(p),
+      details: itemDetails(p),
     };
     if (!outcome.ok) {
       return failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId });
@@ -221,26 +220,16 @@ export function createDotdigitalAdapter(
     }
   }
 
-  /** One `PUT /contacts/v3/import` of contacts sharing a merge option, then its outcome per item. */
-  async function runImport(group: readonly Job[], ctx: CallContext): Promise<WriteResult[]> {
+  /** One `PUT /contacts/v3/import` of contacts sharing a merge option; an outcome per entry. */
+  async function sendImport(
+    entries: Array<Entry<Plan, ImportContact>>,
+    ctx: CallContext,
+  ): Promise<Outcome[]> {
     const start = performance.now();
-    // One entry per contact key: Dotdigital fails every copy of a duplicate identifier.
-    const entries = new Map<string, { contact: ImportContact; members: Job[] }>();
-    for (const p of group) {
-      const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
-      const contact = toImportContact(p.plan);
-      const entry = entries.get(key);
-      if (entry) {
-        entry.contact = mergeImportContacts(entry.contact, contact, map);
-        entry.members.push(p);
-      } else {
-        entries.set(key, { contact, members: [p] });
-      }
-    }
-    const mergeOption = toImportMergeOption(group[0]?.plan.mergeOption);
+    const mergeOption = toImportMergeOption(entries[0]?.members[0]?.plan.mergeOption);
     const body = {
       ...(mergeOption ? { mergeOption } : {}),
-      contacts: [...entries.values()].map((e) => e.contact),
+      contacts: entries.map((e) => e.body),
     };
     const started = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
       client.startImport(body, ctx.stats, ctx.signal),
@@ -248,32 +237,16 @@ export function createDotdigitalAdapter(
     const attempts = started.attempts;
     if (!started.ok) {
       const error = started.error.toInfo();
-      const durationMs = elapsed(start);
-      return group.map((p) =>
-        failedResult(error, {
-          attempts,
-          durationMs,
-          droppedFields: p.plan.droppedFields,
-          details: detailsOf(p),
-          remoteId: p.item.remoteId,
-        }),
-      );
+      return entries.map(() => failedResult(error, { attempts, durationMs: elapsed(start) }));
     }
     const importId = started.value;
     const { status, lastError } = await waitForImport(importId, ctx);
-    const durationMs = elapsed(start);
-    const common = (p: Job) => ({ attempts, durationMs, droppedFields: p.plan.droppedFields });
-    const out = importOutcomes(importId, entries, status, lastError, common);
-    return group.map(
-      (p) =>
-        out.get(p) ??
-        failedResult({
-          code: 'INTERNAL',
-          message: 'Dotdigital import lost an item',
-          retryable: false,
-        }),
-    );
+    const common = { attempts, durationMs: elapsed(start) };
+    return importOutcomes(importId, entries.map(entryKey), status, lastError, common);
   }
+
+  const entryKey = (e: { members: DdJob[] }) => contactKey(e.members[0]!);
+  const contactKey = (p: DdJob) => matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
 
   /**
    * Each entry's outcome from an import's status: QUEUED while it runs (`status` null), else what
@@ -281,84 +254,51 @@ export function createDotdigitalAdapter(
    */
   function importOutcomes(
     importId: string,
-    entries: ReadonlyMap<string, { members: Job[] }>,
+    keys: readonly string[],
     status: ImportStatus | null,
     lastError: ProviderErrorInfo | null,
-    common: (p: Job) => { attempts: number; durationMs: number; droppedFields: string[] },
-  ): Map<Job, WriteResult> {
-    const out = new Map<Job, WriteResult>();
+    common: { attempts: number; durationMs: number },
+  ): Outcome[] {
+    const details = { importId };
     if (status === null) {
-      for (const entry of entries.values()) {
-        for (const p of entry.members) {
-          out.set(
-            p,
-            writeResult('QUEUED', {
-              ...common(p),
-              remoteId: p.item.remoteId,
-              details: detailsOf(p, { importId }),
-              error: lastError,
-            }),
-          );
-        }
-      }
-      return out;
+      return keys.map(() => writeResult('QUEUED', { ...common, details, error: lastError }));
     }
     const state = readImportState(status.status);
     const { results, failures } = indexImport(status);
-    for (const [key, entry] of entries) {
+    return keys.map((key) => {
       const hit = results.get(key);
       const failure = failures.get(key);
-      for (const p of entry.members) {
-        const details = detailsOf(p, {
-          importId,
-          ...(entry.members.length > 1 ? { mergedWith: entry.members.length - 1 } : {}),
+      if (hit) {
+        // Written; a data set of it (lists, preferences, consent) may still have failed.
+        return writeResult(hit.kind, {
+          ...common,
+          remoteId: String(hit.ref.contactId),
+          details,
+          error: failure ? failureInfo(failure) : null,
         });
-        if (hit) {
-          // Written; a data set of it (lists, preferences, consent) may still have failed.
-          out.set(
-            p,
-            writeResult(hit.kind, {
-              ...common(p),
-              remoteId: String(hit.ref.contactId),
-              details,
-              error: failure ? failureInfo(failure) : null,
-            }),
-          );
-        } else if (failure) {
-          out.set(
-            p,
-            failedResult(failureInfo(failure), {
-              ...common(p),
-              remoteId: p.item.remoteId,
-              details,
-            }),
-          );
-        } else {
-          out.set(
-            p,
-            failedResult(
-              state === 'FAILED'
-                ? {
-                    code: status.status,
-                    message: `Dotdigital import ${importId} ended with status ${status.status}`,
-                    httpStatus: 200,
-                    retryable: status.status.toLowerCase() === 'failed',
-                    details: null,
-                  }
-                : {
-                    code: 'UPSTREAM_BAD_RESPONSE',
-                    message: `Dotdigital import ${importId} reported nothing for this contact`,
-                    httpStatus: 200,
-                    retryable: true,
-                    details: null,
-                  },
-              { ...common(p), remoteId: p.item.remoteId, details },
-            ),
-          );
-        }
       }
-    }
-    return out;
+      if (failure) {
+        return failedResult(failureInfo(failure), { ...common, details });
+      }
+      return failedResult(
+        state === 'FAILED'
+          ? {
+              code: status.status,
+              message: `Dotdigital import ${importId} ended with status ${status.status}`,
+              httpStatus: 200,
+              retryable: status.status.toLowerCase() === 'failed',
+              details: null,
+            }
+          : {
+              code: 'UPSTREAM_BAD_RESPONSE',
+              message: `Dotdigital import ${importId} reported nothing for this contact`,
+              httpStatus: 200,
+              retryable: true,
+              details: null,
+            },
+        { ...common, details },
+      );
+    });
   }
 
   /**
@@ -368,140 +308,87 @@ export function createDotdigitalAdapter(
   async function pollImports(
     items: ReadonlyArray<{ item: WriteItem; importId: string }>,
     ctx: CallContext,
-  ): Promise<WriteResult[]> {
-    const byImport = new Map<string, Map<string, { members: Job[] }>>();
-    const prepared = items.map(({ item, importId }) => {
-      const p = prepare(item);
-      if ('item' in p) {
-        const entries = byImport.get(importId) ?? new Map<string, { members: Job[] }>();
-        byImport.set(importId, entries);
-        const key = matchKey(p.plan.lookup.identifier, p.plan.lookup.value);
-        const entry = entries.get(key);
-        if (entry) {
-          entry.members.push(p);
-        } else {
-          entries.set(key, { members: [p] });
-        }
+  ): Promise<Outcome[]> {
+    const out = new Map<WriteItem, Outcome>();
+    const byImport = new Map<string, Map<string, { members: DdJob[] }>>();
+    for (const { item, importId } of items) {
+      const planned = plan(item);
+      if (!planned.ok) {
+        out.set(item, refused('DOTDIGITAL', item, planned));
+        continue;
       }
-      return p;
-    });
-    const out = new Map<Job, WriteResult>();
+      const { ok: _ok, ...rest } = planned;
+      const job: DdJob = { item, plan: rest };
+      const entries = byImport.get(importId) ?? new Map<string, { members: DdJob[] }>();
+      byImport.set(importId, entries);
+      const entry = entries.get(contactKey(job));
+      if (entry) {
+        entry.members.push(job);
+      } else {
+        entries.set(contactKey(job), { members: [job] });
+      }
+    }
     await Promise.all(
-      [...byImport].map(async ([importId, entries]) => {
+      [...byImport].map(async ([importId, byKey]) => {
         const start = performance.now();
         const polled = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
           client.importStatus(importId, ctx.stats, ctx.signal),
         );
-        const running = polled.ok && readImportState(polled.value.status) === 'RUNNING';
-        const common = (p: Job) => ({
-          attempts: polled.attempts,
-          durationMs: elapsed(start),
-          droppedFields: p.plan.droppedFields,
+        const entries = [...byKey.values()];
+        const common = { attempts: polled.attempts, durationMs: elapsed(start) };
+        const answers = polled.ok
+          ? importOutcomes(
+              importId,
+              entries.map(entryKey),
+              readImportState(polled.value.status) === 'RUNNING' ? null : polled.value,
+              null,
+              common,
+            ).map((r) =>
+              // The import has ended: polling it again cannot change what it says.
+              r.status === 'FAILED' && r.error?.retryable
+                ? { ...r, error: { ...r.error, retryable: false } }
+                : r,
+            )
+          : entries.map(() =>
+              failedResult(polled.error.toInfo(), { ...common, details: { importId } }),
+            );
+        fanOut('DOTDIGITAL', entries, answers, itemDetails).forEach((results, i) => {
+          entries[i]!.members.forEach((job, k) => {
+            out.set(job.item, results[k]!);
+          });
         });
-        if (!polled.ok) {
-          const error = polled.error.toInfo();
-          for (const entry of entries.values()) {
-            for (const p of entry.members) {
-              out.set(
-                p,
-                failedResult(error, {
-                  ...common(p),
-                  remoteId: p.item.remoteId,
-                  details: { importId },
-                }),
-              );
-            }
-          }
-          return;
-        }
-        for (const [p, r] of importOutcomes(
-          importId,
-          entries,
-          running ? null : polled.value,
-          null,
-          common,
-        )) {
-          // The import has ended: polling it again cannot change what it says.
-          out.set(
-            p,
-            r.status === 'FAILED' && r.error?.retryable
-              ? { ...r, error: { ...r.error, retryable: false } }
-              : r,
-          );
-        }
       }),
     );
-    return prepared.map(
-      (p) =>
-        ('item' in p ? out.get(p) : p) ??
-        failedResult({
-          code: 'INTERNAL',
-          message: 'Dotdigital poll lost an item',
-          retryable: false,
-        }),
-    );
+    return items.map(({ item }) => out.get(item)!);
   }
 
-  async function write(
-    items: readonly WriteItem[],
-    ctx: CallContext,
-    forceSingle: boolean,
-  ): Promise<WriteResult[]> {
+  const writes = createWriteEngine<Plan, ImportContact>({
+    provider: 'DOTDIGITAL',
     // The account's data fields first (cached), and those to create (DOTDIGITAL_CREATE_DATA_FIELDS).
-    await dataFields.load(ctx);
-    await dataFields.createMissing((check) => {
-      for (const item of items) {
-        toWireContact(item, map, check);
-      }
-    }, ctx);
-    const prepared = items.map(prepare);
-    const out = new Map<WriteItem, WriteResult>();
-    const groups = new Map<string, Job[]>();
-    const singles: Job[] = [];
-    for (const p of prepared) {
-      if (!('item' in p)) {
-        continue;
-      }
-      if (forceSingle || items.length === 1) {
-        singles.push(p);
-      } else {
-        const key = p.plan.mergeOption ?? '';
-        const group = groups.get(key);
-        if (group) {
-          group.push(p);
-        } else {
-          groups.set(key, [p]);
+    async beforePlan(items, ctx) {
+      await dataFields.load(ctx);
+      await dataFields.createMissing((check) => {
+        for (const item of items) {
+          toWireContact(item, map, check);
         }
-      }
-    }
-    const batches: Job[][] = [];
-    for (const group of groups.values()) {
+      }, ctx);
+    },
+    plan,
+    contactKey,
+    sendOne,
+    bulk: {
+      groupKey: (p) => p.plan.mergeOption ?? '',
+      body: (p) => toImportContact(p.plan),
+      // One entry per contact key: Dotdigital fails every copy of a duplicate identifier.
+      merge: (a, b) => mergeImportContacts(a, b, map),
+      maxBatch: batchSize,
       // A group of one gains nothing from an import (one call plus polls): PATCH it.
-      if (group.length === 1) {
-        singles.push(group[0]!);
-      } else {
-        batches.push(...chunk(group, batchSize));
-      }
-    }
-    const limit = pLimit(concurrency);
-    await Promise.all([
-      ...singles.map((p) =>
-        limit(async () => {
-          out.set(p.item, await runSingle(p, ctx));
-        }),
-      ),
-      ...batches.map(async (batch) => {
-        const results = await runImport(batch, ctx);
-        batch.forEach((p, i) => {
-          out.set(p.item, results[i]!);
-        });
-      }),
-    ]);
-    return items.map((item, i) => {
-      const p = prepared[i]!;
-      return 'item' in p ? out.get(item)! : p;
-    });
-  }
+      minBatch: 2,
+      send: sendImport,
+    },
+    itemDetails,
+    concurrency,
+  });
 
   async function readOne(key: ReadKey, ctx: CallContext) {
     let lookup: Lookup;
@@ -538,14 +425,14 @@ export function createDotdigitalAdapter(
     },
 
     planWrite(item) {
-      const p = prepare(item);
-      if (!('item' in p)) {
-        return refusalOf(p);
+      const planned = plan(item);
+      if (!planned.ok) {
+        return planned;
       }
-      const details = detailsOf(
-        p,
+      const details = withDetails(
+        dropDetails(planned.droppedFieldReasons),
         dataFields.loaded
-          ? {}
+          ? null
           : {
               dataFieldsUnchecked:
                 "the account's data fields are read on the first write; until then a dry run cannot tell which ones it lacks",
@@ -553,20 +440,14 @@ export function createDotdigitalAdapter(
       );
       return {
         ok: true,
-        request: client.describe(singleRequest(p.plan)),
-        droppedFields: p.plan.droppedFields,
+        request: client.describe(singleRequest(planned)),
+        droppedFields: planned.droppedFields,
         ...(details ? { details } : {}),
       };
     },
 
-    upsertMany(items, ctx) {
-      return write(items, ctx, false);
-    },
-
-    // A linked contact is addressed by its contactId (the remote id), one PATCH each.
-    updateMany(items, ctx) {
-      return write(items, ctx, true);
-    },
+    // Updates address a linked contact by its contactId (the remote id), one PATCH each.
+    ...writes,
 
     pollMany(items, ctx) {
       return pollImports(items, ctx);

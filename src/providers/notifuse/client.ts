@@ -90,12 +90,14 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
       return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
     },
 
-    upsert(body: UpsertRequestBody, stats: CallStats, signal?: AbortSignal) {
-      return send(upsertRequest(body), UpsertResponseSchema, 'an upsert result', stats, signal);
+    /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */
+    upsert(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
+      return send(req, UpsertResponseSchema, 'an upsert result', stats, signal);
     },
 
-    import(body: ImportRequestBody, stats: CallStats, signal?: AbortSignal) {
-      return send(importRequest(body), ImportResponseSchema, 'an import result', stats, signal);
+    /** Sends an `importRequest`. */
+    import(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
+      return send(req, ImportResponseSchema, 'an import result', stats, signal);
     },
 
     /** `null` when Notifuse has no such contact (404). */

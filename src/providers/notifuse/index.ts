@@ -5,15 +5,15 @@ import { normaliseEmail } from '../../contacts/validation.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
-import type { WriteResult } from '../../model/outcome.js';
-import { chunk } from '../align.js';
-import { elapsed, failedResult, refusalOf, writeResult } from '../results.js';
-import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
+import type { Outcome } from '../../model/outcome.js';
+import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '../engine.js';
+import type { CallContext, ProviderAdapter, ReadKey, ReadResult } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import {
   fromWireContact,
   NOTIFUSE_ACCEPTED_FIELDS,
   NOTIFUSE_CLEARABLE_FIELDS,
+  type Plan,
   toWireContact,
 } from './mapping.js';
 import { type ImportOperation, type NotifuseWireContact, readAction } from './wire.js';
@@ -41,14 +41,6 @@ export interface NotifuseAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Job {
-  item: WriteItem;
-  contact: NotifuseWireContact;
-  droppedFields: string[];
-  clears: boolean;
-  lists: string[];
-}
-
 /**
  * Notifuse: `contacts.upsert` for single writes and for anything that clears a field (the import
  * ignores null), `contacts.import` for batches (≤ 500 per request, de-duplicated by email, results
@@ -68,74 +60,61 @@ export function createNotifuseAdapter(
   const client = createNotifuseClient(config, http);
   const batchSize = Math.min(config.batchSize, NOTIFUSE_MAX_BATCH);
 
-  function prepare(item: WriteItem): Job | WriteResult {
-    const mapped = toWireContact(item, config.customFieldMap);
-    if (!mapped.ok) {
-      return writeResult(mapped.status, {
-        error: mapped.error,
-        droppedFields: mapped.droppedFields,
-        remoteId: item.remoteId,
-      });
-    }
-    return {
-      item,
-      contact: mapped.contact,
-      droppedFields: mapped.droppedFields,
-      clears: mapped.clears,
-      lists: item.options.notifuse?.subscribeToLists ?? [],
-    };
-  }
+  const { writeResult, failedResult } = outcomesOf('NOTIFUSE');
+  const listsOf = (job: Job<Plan>) => job.item.options.notifuse?.subscribeToLists ?? [];
 
   /**
    * One contact alone: `contacts.upsert`, unless it asks for list subscriptions, which only the
    * import carries. An import cannot clear, so a contact that both clears and subscribes is upserted
    * and its subscriptions are reported as dropped.
    */
-  function singleRequest(p: Job): {
+  function singleRequest(job: Job<Plan>): {
     kind: 'upsert' | 'import';
     req: HttpRequest;
     droppedFields: string[];
   } {
-    if (p.lists.length > 0 && !p.clears) {
+    const lists = listsOf(job);
+    if (lists.length > 0 && !job.plan.clears) {
       return {
         kind: 'import',
-        req: client.importRequest({
-          workspace_id: config.workspaceId,
-          contacts: [p.contact],
-          subscribe_to_lists: p.lists,
-        }),
-        droppedFields: p.droppedFields,
+        req: importRequest([job.plan.contact], lists),
+        droppedFields: job.plan.droppedFields,
       };
     }
     return {
       kind: 'upsert',
-      req: client.upsertRequest({ workspace_id: config.workspaceId, contact: p.contact }),
-      droppedFields: p.lists.length > 0 ? [...p.droppedFields, LISTS_OPTION] : p.droppedFields,
+      req: client.upsertRequest({ workspace_id: config.workspaceId, contact: job.plan.contact }),
+      droppedFields:
+        lists.length > 0 ? [...job.plan.droppedFields, LISTS_OPTION] : job.plan.droppedFields,
     };
   }
 
-  async function runSingle(p: Job, ctx: CallContext): Promise<WriteResult> {
-    const { kind, droppedFields } = singleRequest(p);
+  function importRequest(contacts: NotifuseWireContact[], lists: string[]): HttpRequest {
+    return client.importRequest({
+      workspace_id: config.workspaceId,
+      contacts,
+      ...(lists.length > 0 ? { subscribe_to_lists: lists } : {}),
+    });
+  }
+
+  async function sendOne(job: Job<Plan>, ctx: CallContext): Promise<Outcome> {
+    const { kind, req, droppedFields } = singleRequest(job);
     if (kind === 'import') {
-      const [result] = await runImport([p], p.lists, ctx);
-      return result!;
+      const [answer] = await sendImport([{ body: job.plan.contact, members: [job] }], ctx);
+      return { ...answer!, droppedFields, remoteId: answer!.remoteId ?? job.item.remoteId };
     }
     const start = performance.now();
     const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
-      client.upsert(
-        { workspace_id: config.workspaceId, contact: p.contact },
-        ctx.stats,
-        ctx.signal,
-      ),
+      client.upsert(req, ctx.stats, ctx.signal),
     );
     const common = { attempts: outcome.attempts, durationMs: elapsed(start), droppedFields };
     if (!outcome.ok) {
-      return failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId });
+      return failedResult(outcome.error.toInfo(), { ...common, remoteId: job.item.remoteId });
     }
     const body = outcome.value;
     const action = readAction(body.action);
     const returned = body.contact ? fromWireContact(body.contact, config.customFieldMap) : null;
-    const remoteId = normaliseEmail(body.email ?? returned?.remoteId ?? p.contact.email);
+    const remoteId = normaliseEmail(body.email ?? returned?.remoteId ?? job.plan.contact.email);
     if (action === 'CREATED' || action === 'UPDATED') {
       return writeResult(action, { ...common, remoteId, contact: returned?.contact ?? null });
     }
@@ -150,159 +129,95 @@ export function createNotifuseAdapter(
     );
   }
 
-  async function runImport(
-    group: readonly Job[],
-    lists: string[],
+  /** One `contacts.import` of contacts sharing their list subscriptions; an outcome per entry. */
+  async function sendImport(
+    entries: Array<Entry<Plan, NotifuseWireContact>>,
     ctx: CallContext,
-  ): Promise<WriteResult[]> {
-    // De-duplicate by email: later items win field by field, every item gets the email's result.
-    const byEmail = new Map<string, { contact: NotifuseWireContact; members: Job[] }>();
-    for (const p of group) {
-      const key = normaliseEmail(p.contact.email);
-      const entry = byEmail.get(key);
-      if (entry) {
-        Object.assign(entry.contact, p.contact);
-        entry.members.push(p);
-      } else {
-        byEmail.set(key, { contact: { ...p.contact }, members: [p] });
-      }
-    }
-    const results = new Map<Job, WriteResult>();
-    await Promise.all(
-      chunk([...byEmail.entries()], batchSize).map(async (entries) => {
-        const start = performance.now();
-        const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
-          client.import(
-            {
-              workspace_id: config.workspaceId,
-              contacts: entries.map(([, e]) => e.contact),
-              ...(lists.length > 0 ? { subscribe_to_lists: lists } : {}),
-            },
-            ctx.stats,
-            ctx.signal,
-          ),
-        );
-        const durationMs = elapsed(start);
-        const ops = new Map<string, ImportOperation>();
-        const byIndex = new Map<number, ImportOperation>();
-        if (outcome.ok) {
-          for (const op of outcome.value.operations) {
-            if (op.email) {
-              ops.set(normaliseEmail(op.email), op);
-            }
-            const index = importErrorIndex(op);
-            if (index !== null && index < entries.length) {
-              byIndex.set(index, op);
-            }
-          }
-        }
-        for (const [position, [email, entry]] of entries.entries()) {
-          for (const p of entry.members) {
-            const common = {
-              attempts: outcome.attempts,
-              durationMs,
-              droppedFields: p.droppedFields,
-              details: { batchSize: entries.length },
-            };
-            if (!outcome.ok) {
-              results.set(
-                p,
-                failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId }),
-              );
-              continue;
-            }
-            // An item Notifuse refused while parsing comes back with `email: ""` and is named
-            // only by its index in the request (`invalid contact at index <i>`).
-            const op = ops.get(email) ?? byIndex.get(position);
-            const action = readAction(op?.action);
-            if (action === 'CREATED' || action === 'UPDATED') {
-              results.set(p, writeResult(action, { ...common, remoteId: email }));
-            } else {
-              results.set(
-                p,
-                failedResult(
-                  op
-                    ? {
-                        code: /invalid contact/i.test(op.error ?? '')
-                          ? 'BAD_REQUEST'
-                          : 'UPSTREAM_HTTP_ERROR',
-                        message: `Notifuse rejected the contact: ${op.error ?? 'no reason given'}${
-                          /^invalid contact at index/i.test(op.error ?? '')
-                            ? ' (Notifuse reports every item it cannot parse so; check the email address and the custom field types)'
-                            : ''
-                        }`,
-                        httpStatus: 200,
-                        retryable: !/invalid contact/i.test(op.error ?? ''),
-                      }
-                    : {
-                        code: 'UPSTREAM_BAD_RESPONSE',
-                        message: 'Notifuse import returned no result for this contact',
-                        httpStatus: 200,
-                        retryable: true,
-                      },
-                  { ...common, remoteId: p.item.remoteId },
-                ),
-              );
-            }
-          }
-        }
-      }),
-    );
-    return group.map(
-      (p) =>
-        results.get(p) ??
-        failedResult({
-          code: 'INTERNAL',
-          message: 'Notifuse import lost an item',
-          retryable: false,
-        }),
-    );
-  }
-
-  async function write(
-    items: readonly WriteItem[],
-    ctx: CallContext,
-    forceSingle: boolean,
-  ): Promise<WriteResult[]> {
-    const prepared = items.map(prepare);
-    const out = new Map<WriteItem, WriteResult>();
-    const singles: Job[] = [];
-    const groups = new Map<string, Job[]>();
-    for (const p of prepared) {
-      if (!('item' in p)) {
-        continue;
-      }
-      if (forceSingle || items.length === 1 || p.clears) {
-        singles.push(p);
-      } else {
-        const key = JSON.stringify([...p.lists].sort());
-        const group = groups.get(key);
-        if (group) {
-          group.push(p);
-        } else {
-          groups.set(key, [p]);
-        }
-      }
-    }
-    const limit = pLimit(SINGLE_CONCURRENCY);
-    await Promise.all([
-      ...singles.map((p) =>
-        limit(async () => {
-          out.set(p.item, await runSingle(p, ctx));
-        }),
+  ): Promise<Outcome[]> {
+    const start = performance.now();
+    const lists = listsOf(entries[0]!.members[0]!);
+    const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
+      client.import(
+        importRequest(
+          entries.map((e) => e.body),
+          lists,
+        ),
+        ctx.stats,
+        ctx.signal,
       ),
-      ...[...groups.values()].map(async (group) => {
-        const results = await runImport(group, group[0]?.lists ?? [], ctx);
-        group.forEach((p, i) => {
-          out.set(p.item, results[i]!);
-        });
-      }),
-    ]);
-    return items.map((item, i) => {
-      const p = prepared[i]!;
-      return 'item' in p ? out.get(item)! : p;
+    );
+    const common = {
+      attempts: outcome.attempts,
+      durationMs: elapsed(start),
+      details: { batchSize: entries.length },
+    };
+    if (!outcome.ok) {
+      const error = outcome.error.toInfo();
+      return entries.map(() => failedResult(error, common));
+    }
+    const ops = new Map<string, ImportOperation>();
+    const byIndex = new Map<number, ImportOperation>();
+    for (const op of outcome.value.operations) {
+      if (op.email) {
+        ops.set(normaliseEmail(op.email), op);
+      }
+      const index = importErrorIndex(op);
+      if (index !== null && index < entries.length) {
+        byIndex.set(index, op);
+      }
+    }
+    return entries.map((entry, position) => {
+      const email = normaliseEmail(entry.body.email);
+      // An item Notifuse refused while parsing comes back with `email: ""` and is named only by
+      // its index in the request (`invalid contact at index <i>`).
+      const op = ops.get(email) ?? byIndex.get(position);
+      const action = readAction(op?.action);
+      if (action === 'CREATED' || action === 'UPDATED') {
+        return writeResult(action, { ...common, remoteId: email });
+      }
+      if (!op) {
+        return failedResult(
+          {
+            code: 'UPSTREAM_BAD_RESPONSE',
+            message: 'Notifuse import returned no result for this contact',
+            httpStatus: 200,
+            retryable: true,
+          },
+          common,
+        );
+      }
+      const invalid = /invalid contact/i.test(op.error ?? '');
+      return failedResult(
+        {
+          code: invalid ? 'BAD_REQUEST' : 'UPSTREAM_HTTP_ERROR',
+          message: `Notifuse rejected the contact: ${op.error ?? 'no reason given'}${
+            /^invalid contact at index/i.test(op.error ?? '')
+              ? ' (Notifuse reports every item it cannot parse so; check the email address and the custom field types)'
+              : ''
+          }`,
+          httpStatus: 200,
+          retryable: !invalid,
+        },
+        common,
+      );
     });
   }
+
+  const writes = createWriteEngine<Plan, NotifuseWireContact>({
+    provider: 'NOTIFUSE',
+    plan: (item) => toWireContact(item, config.customFieldMap),
+    contactKey: (job) => normaliseEmail(job.plan.contact.email),
+    sendOne,
+    // Updates and anything that clears go alone (`contacts.upsert`): the import ignores null.
+    bulk: {
+      groupKey: (job) => (job.plan.clears ? null : JSON.stringify([...listsOf(job)].sort())),
+      body: (job) => ({ ...job.plan.contact }),
+      merge: (a, b) => Object.assign(a, b),
+      maxBatch: batchSize,
+      send: sendImport,
+    },
+    concurrency: SINGLE_CONCURRENCY,
+  });
 
   return {
     id: 'NOTIFUSE',
@@ -315,23 +230,15 @@ export function createNotifuseAdapter(
     },
 
     planWrite(item) {
-      const p = prepare(item);
-      if (!('item' in p)) {
-        return refusalOf(p);
+      const plan = toWireContact(item, config.customFieldMap);
+      if (!plan.ok) {
+        return plan;
       }
-      const { req, droppedFields } = singleRequest(p);
+      const { req, droppedFields } = singleRequest({ item, plan });
       return { ok: true, request: client.describe(req), droppedFields };
     },
 
-    upsertMany(items, ctx) {
-      return write(items, ctx, false);
-    },
-
-    // A linked contact is addressed by the email it is stored under (its remote id); single
-    // upserts so that null clears.
-    updateMany(items, ctx) {
-      return write(items, ctx, true);
-    },
+    ...writes,
 
     async readMany(keys: readonly ReadKey[], ctx) {
       const limit = pLimit(config.readConcurrency);

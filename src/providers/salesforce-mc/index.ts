@@ -4,9 +4,9 @@ import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
-import type { WriteResult } from '../../model/outcome.js';
+import type { Outcome, WritePlan } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { elapsed, failedResult, prepareWrite, refusalOf, writeResult } from '../results.js';
+import { createWriteEngine, type Job as EngineJob, elapsed, outcomesOf } from '../engine.js';
 import type {
   CallContext,
   ProviderAdapter,
@@ -90,11 +90,6 @@ export interface SalesforceMcAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
-interface Job {
-  item: WriteItem;
-  plan: Plan;
-}
-
 const KEY_EXISTS = /already exists|exists already|duplicate/i;
 const KEY_UNKNOWN = /not\s*found|does not exist|doesn't exist|no contact exists/i;
 const EMAILISH = /^[^\s@]+@[^\s@]+$/;
@@ -173,14 +168,16 @@ export function createSalesforceMcAdapter(
     details: info.details ? (scrubValue(info.details) as Record<string, unknown>) : null,
   });
 
-  function prepare(item: WriteItem): Job | WriteResult {
+  const { writeResult, failedResult } = outcomesOf('SALESFORCE_MC');
+  type Job = EngineJob<Plan>;
+
+  function plan(item: WriteItem): WritePlan<Plan> {
     const mapped = toWireContact(item, mapping);
-    const prepared = prepareWrite(item, mapped);
-    if (!mapped.ok && 'status' in prepared) {
-      const details = reasonDetails(mapped.droppedFieldReasons);
-      prepared.details = Object.keys(details).length > 0 ? details : null;
+    if (mapped.ok) {
+      return mapped;
     }
-    return prepared;
+    const details = reasonDetails(mapped.droppedFieldReasons);
+    return { ...mapped, details: Object.keys(details).length > 0 ? details : null };
   }
 
   /**
@@ -211,7 +208,7 @@ export function createSalesforceMcAdapter(
     return { attempts: outcome.attempts, plan: mapped.ok ? mapped : null };
   }
 
-  function nothingToWrite(p: Job, attempts = 0): WriteResult {
+  function nothingToWrite(p: Job, attempts = 0): Outcome {
     return writeResult('SKIPPED', {
       attempts,
       remoteId: p.plan.contactKey,
@@ -240,7 +237,7 @@ export function createSalesforceMcAdapter(
     ctx: CallContext,
     mode: 'upsert' | 'update',
     exists: boolean,
-  ): Promise<WriteResult> {
+  ): Promise<Outcome> {
     const start = performance.now();
     const counter: SendCounter = { sent: 0 };
     let attempts = 0;
@@ -339,43 +336,15 @@ export function createSalesforceMcAdapter(
     }
   }
 
-  async function write(
-    items: readonly WriteItem[],
-    ctx: CallContext,
-    mode: 'upsert' | 'update',
-  ): Promise<WriteResult[]> {
-    const prepared = items.map(prepare);
-    // Items with the same contact key run one after another, in input order, so the last one
-    // wins deterministically; after the first success the key is known and the rest PATCH.
-    const groups = new Map<string, Job[]>();
-    for (const p of prepared) {
-      if ('item' in p) {
-        groups.set(p.plan.contactKey, [...(groups.get(p.plan.contactKey) ?? []), p]);
-      }
-    }
-    const out = new Map<WriteItem, WriteResult>();
-    await Promise.all(
-      [...groups.values()].map((group) =>
-        limit(async () => {
-          let exists = false;
-          for (const p of group) {
-            const result = await runOne(p, ctx, mode, exists);
-            if (result.status === 'CREATED' || result.status === 'UPDATED') {
-              exists = true;
-            }
-            if (group.length > 1) {
-              result.details = { ...result.details, sameContactKeyInBatch: group.length };
-            }
-            out.set(p.item, result);
-          }
-        }),
-      ),
-    );
-    return items.map((item, i) => {
-      const p = prepared[i]!;
-      return 'item' in p ? out.get(item)! : p;
-    });
-  }
+  // Items with the same contact key run one after another, in input order (the engine), so the
+  // last one wins deterministically; after the first success the key is known and the rest PATCH.
+  const writes = createWriteEngine<Plan>({
+    provider: 'SALESFORCE_MC',
+    plan,
+    contactKey: (p) => p.plan.contactKey,
+    sendOne: (p, ctx, how) => runOne(p, ctx, how.op, how.keyKnown),
+    concurrency: limit,
+  });
 
   function unreadable(key: ReadKey): ProviderErrorInfo {
     return {
@@ -475,15 +444,20 @@ export function createSalesforceMcAdapter(
     capabilities,
 
     planWrite(item) {
-      const p = prepare(item);
-      if (!('item' in p)) {
-        return refusalOf(p);
+      const planned = plan(item);
+      if (!planned.ok) {
+        return planned;
       }
-      const method = p.plan.keySource === 'remoteId' ? 'PATCH' : 'POST';
-      const target = method === 'POST' ? p.plan.create : p.plan.update;
+      const method = planned.keySource === 'remoteId' ? 'PATCH' : 'POST';
+      const target = method === 'POST' ? planned.create : planned.update;
       if (target === null) {
-        const skipped = nothingToWrite(p);
-        return refusalOf(skipped);
+        const skipped = nothingToWrite({ item, plan: planned });
+        return {
+          ok: false,
+          status: 'SKIPPED',
+          error: skipped.error!,
+          droppedFields: skipped.droppedFields,
+        };
       }
       const details = reasonDetails(target.droppedFieldReasons);
       return {
@@ -494,14 +468,8 @@ export function createSalesforceMcAdapter(
       };
     },
 
-    upsertMany(items, ctx) {
-      return write(items, ctx, 'upsert');
-    },
-
     // A linked contact is addressed by its contact key (the remote id), one PATCH each.
-    updateMany(items, ctx) {
-      return write(items, ctx, 'update');
-    },
+    ...writes,
 
     readMany,
 

@@ -231,4 +231,52 @@ describe('contact-gateway import (a real gateway on a port, the CLI as a child p
     expect(res.stdout).toMatch(/stopped early: chunk 1: .*UNAUTHENTICATED/);
     expect(`${res.stdout}${res.stderr}`).not.toContain('wrong-key-0123456789abcdefghijkl');
   }, 60_000);
+
+  it('a keyed write outlives a client that hangs up, and its retry replays it', async () => {
+    notifuse.controls.inject({
+      method: 'POST',
+      path: '/api/contacts.import',
+      faults: [{ kind: 'delay', ms: 1_500 }],
+    });
+    const body = JSON.stringify({
+      query:
+        'mutation($inputs: [ContactInput!]!, $options: WriteOptions) { upsertContacts(inputs: $inputs, options: $options) { items { outcomes { provider status } } } }',
+      variables: {
+        inputs: [{ email: 'gone-1@example.com' }, { email: 'gone-2@example.com' }],
+        options: { providers: ['NOTIFUSE'], idempotencyKey: 'hang-up-1' },
+      },
+    });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+    const controller = new AbortController();
+    const hungUp = fetch(served.url, { method: 'POST', headers, body, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort();
+    await expect(hungUp).rejects.toThrow();
+    // The write goes on without its client…
+    for (let i = 0; i < 200 && writesPerEmail(notifuse, 'NOTIFUSE', 'gone').size < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(writesPerEmail(notifuse, 'NOTIFUSE', 'gone').size).toBe(2);
+    // …and the retry with the same key gets its answer (waiting while it runs), nothing sent again.
+    let answer: { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } = {};
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(served.url, { method: 'POST', headers, body });
+      answer = (await res.json()) as typeof answer;
+      if (answer.errors?.[0]?.extensions?.code !== 'IDEMPOTENCY_IN_PROGRESS') {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(answer).toEqual({
+      data: {
+        upsertContacts: {
+          items: [
+            { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }] },
+            { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }] },
+          ],
+        },
+      },
+    });
+    expect([...writesPerEmail(notifuse, 'NOTIFUSE', 'gone').values()]).toEqual([1, 1]);
+  }, 60_000);
 });

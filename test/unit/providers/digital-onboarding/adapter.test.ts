@@ -7,7 +7,7 @@ import {
 import { type CallPolicy, singleAttemptPolicy } from '../../../../src/http/policy.js';
 import type { ProviderOptions } from '../../../../src/model/contact.js';
 import { UpstreamError } from '../../../../src/model/errors.js';
-import type { WriteResult } from '../../../../src/model/outcome.js';
+import type { Outcome } from '../../../../src/model/outcome.js';
 import {
   idempotencyKeyFor,
   UUID_V4,
@@ -458,7 +458,7 @@ describe('Digital Onboarding adapter: lenient bulk answers', () => {
       path: CONTACTS,
       faults: [{ kind: 'status', status: 200, body }],
     });
-  const summary = (results: WriteResult[]) =>
+  const summary = (results: Outcome[]) =>
     results.map((r) => [r.status, r.remoteId, r.error?.code ?? null]);
 
   it('a bare array of contacts in another order is matched by unique_id and email', async () => {

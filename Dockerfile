@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# contact-gateway: build on the full toolchain, run compiled JavaScript with runtime dependencies only.
+#   docker build -t contact-gateway .
+#   docker run -p 4000:4000 -e GATEWAY_API_KEYS='[{"name":"ops","key":"…24+ characters…","scopes":["contacts:read","contacts:write"]}]' contact-gateway
+
+FROM node:20.20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+RUN npm run build
+
+FROM node:20.20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:20.20-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=4000 \
+    LOG_FORMAT=json \
+    GATEWAY_DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json LICENSE ./
+# The embedded database (identity map, idempotency records, outbox) lives on this volume unless
+# DATABASE_URL points at PostgreSQL. The image runs as the unprivileged `node` user.
+RUN mkdir -p /data && chown node:node /data
+VOLUME ["/data"]
+USER node
+EXPOSE 4000
+# HOST=0.0.0.0 is refused without GATEWAY_API_KEYS: the gateway never serves other machines anonymously.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/server.js"]

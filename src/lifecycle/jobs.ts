@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../store/db.js';
+import { iso, json } from '../store/sql.js';
+
+/**
+ * Background work the gateway must do exactly once across replicas, with the outbox's machinery:
+ * leased (PostgreSQL `FOR UPDATE SKIP LOCKED`), retried with backoff, due again when its taker
+ * dies. Webhook events and async batches are jobs.
+ */
+export interface Job<P = unknown> {
+  id: string;
+  type: string;
+  payload: P;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  createdAt: string;
+}
+
+export interface NewJob {
+  /** A stable id makes adding idempotent (the same event added twice is one job). */
+  id?: string;
+  type: string;
+  payload: unknown;
+  nextAttemptAt: string;
+}
+
+export interface JobStore {
+  /** Adds jobs; one whose id exists already is left as it is. */
+  add(jobs: readonly NewJob[], now: string): Promise<void>;
+  /** Leases up to `limit` due jobs of this type until `now + leaseMs` (attempts + 1). */
+  claimDue(type: string, now: string, limit: number, leaseMs: number): Promise<Job[]>;
+  /** Keeps the lease of a long job (an async batch) until `until`. */
+  extend(id: string, until: string): Promise<void>;
+  /** Done: never taken again (kept until `purge`). */
+  done(id: string, now: string): Promise<void>;
+  /** Failed: due again at `nextAttemptAt`, lease released. */
+  retry(id: string, nextAttemptAt: string, error: string): Promise<void>;
+  /** Forgets jobs done before `before`. */
+  purge(before: string): Promise<number>;
+}
+
+interface MemoryJob extends Job {
+  seq: number;
+  leasedUntil: number;
+  doneAt: string | null;
+}
+
+export function createMemoryJobStore(): JobStore {
+  const jobs = new Map<string, MemoryJob>();
+  let seq = 0;
+  const copy = ({ seq: _s, leasedUntil: _l, doneAt: _d, ...job }: MemoryJob): Job =>
+    structuredClone(job);
+  return {
+    async add(list, now) {
+      for (const n of list) {
+        const id = n.id ?? randomUUID();
+        if (!jobs.has(id)) {
+          seq += 1;
+          jobs.set(id, {
+            id,
+            type: n.type,
+            payload: structuredClone(n.payload),
+            attempts: 0,
+            nextAttemptAt: iso(n.nextAttemptAt),
+            lastError: null,
+            createdAt: iso(now),
+            seq,
+            leasedUntil: 0,
+            doneAt: null,
+          });
+        }
+      }
+    },
+    async claimDue(type, now, limit, leaseMs) {
+      const at = Date.parse(now);
+      const due = [...jobs.values()]
+        .filter(
+          (j) =>
+            j.type === type &&
+            j.doneAt === null &&
+            Date.parse(j.nextAttemptAt) <= at &&
+            j.leasedUntil <= at,
+        )
+        .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt) || a.seq - b.seq)
+        .slice(0, limit);
+      for (const j of due) {
+        j.leasedUntil = at + leaseMs;
+        j.attempts += 1;
+      }
+      return due.map(copy);
+    },
+    async extend(id, until) {
+      const j = jobs.get(id);
+      if (j) {
+        j.leasedUntil = Date.parse(until);
+      }
+    },
+    async done(id, now) {
+      const j = jobs.get(id);
+      if (j) {
+        j.doneAt = iso(now);
+        j.leasedUntil = 0;
+      }
+    },
+    async retry(id, nextAttemptAt, error) {
+      const j = jobs.get(id);
+      if (j && j.doneAt === null) {
+        j.nextAttemptAt = iso(nextAttemptAt);
+        j.lastError = error;
+        j.leasedUntil = 0;
+      }
+    },
+    async purge(before) {
+      let n = 0;
+      for (const [id, j] of jobs) {
+        if (j.doneAt !== null && j.doneAt < before) {
+          jobs.delete(id);
+          n += 1;
+        }
+      }
+      return n;
+    },
+  };
+}
+
+interface Row {
+  id: string;
+  type: string;
+  payload: unknown;
+  attempts: number;
+  next_attempt_at: Date | string;
+  last_error: string | null;
+  created_at: Date | string;
+  seq: string | number;
+}
+
+const toJob = (r: Row): Job => ({
+  id: r.id,
+  type: r.type,
+  payload: r.payload,
+  attempts: Number(r.attempts),
+  nextAttemptAt: iso(r.next_attempt_at),
+  lastError: r.last_error ?? null,
+  createdAt: iso(r.created_at),
+});
+
+export function createSqlJobStore(db: Database): JobStore {
+  const t = db.table('jobs');
+  return {
+    async add(list, now) {
+      for (let i = 0; i < list.length; i += 500) {
+        const params: unknown[] = [];
+        const values = list.slice(i, i + 500).map((n) => {
+          const p = params.length;
+          params.push(n.id ?? randomUUID(), n.type, json(n.payload), n.nextAttemptAt, now);
+          return `($${p + 1}, $${p + 2}, $${p + 3}::jsonb, $${p + 4}::timestamptz, $${p + 5}::timestamptz)`;
+        });
+        await db.query(
+          `INSERT INTO ${t} (id, type, payload, next_attempt_at, created_at)
+           VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`,
+          params,
+        );
+      }
+    },
+    async claimDue(type, now, limit, leaseMs) {
+      if (limit <= 0) {
+        return [];
+      }
+      const rows = await db.query<Row>(
+        `WITH due AS (
+           SELECT id FROM ${t}
+            WHERE done_at IS NULL AND type = $4
+              AND next_attempt_at <= $1::timestamptz
+              AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
+            ORDER BY next_attempt_at, seq
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${t} j
+            SET leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000),
+                attempts = j.attempts + 1
+           FROM due
+          WHERE j.id = due.id
+         RETURNING j.id, j.type, j.payload, j.attempts, j.next_attempt_at, j.last_error,
+                   j.created_at, j.seq`,
+        [now, limit, leaseMs, type],
+      );
+      return rows
+        .sort(
+          (a, b) =>
+            iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) ||
+            Number(a.seq) - Number(b.seq),
+        )
+        .map(toJob);
+    },
+    async extend(id, until) {
+      await db.query(`UPDATE ${t} SET leased_until = $2::timestamptz WHERE id = $1`, [id, until]);
+    },
+    async done(id, now) {
+      await db.query(
+        `UPDATE ${t} SET done_at = $2::timestamptz, leased_until = NULL WHERE id = $1`,
+        [id, now],
+      );
+    },
+    async retry(id, nextAttemptAt, error) {
+      await db.query(
+        `UPDATE ${t} SET next_attempt_at = $2::timestamptz, last_error = $3, leased_until = NULL
+          WHERE id = $1 AND done_at IS NULL`,
+        [id, nextAttemptAt, error],
+      );
+    },
+    async purge(before) {
+      const rows = await db.query<{ id: string }>(
+        `DELETE FROM ${t} WHERE done_at IS NOT NULL AND done_at < $1::timestamptz RETURNING id`,
+        [before],
+      );
+      return rows.length;
+    },
+  };
+}
