@@ -17,6 +17,7 @@ import { createResiliencePolicy } from './http/resilience.js';
 import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import { maskError, useRequestParseErrors } from './http-server/errors.js';
+import { createReadiness, type Readiness, useReadiness } from './http-server/health.js';
 import {
   NESTING_ALLOWANCE,
   useListArgumentLimit,
@@ -74,6 +75,11 @@ export interface Gateway {
   service: ContactsService;
   lifecycle: Lifecycle;
   store: IdentityStore;
+  /** What `/ready` answers; `drain()` turns it to 503 (shutdown begun). */
+  readiness: Readiness;
+  /** Stops for shutdown: readiness 503 and no new outbox deliveries (those running finish). */
+  drain(): void;
+  /** Stops outbox delivery, gives back this instance's outbox leases, closes providers and stores. */
   close(): Promise<void>;
 }
 
@@ -152,6 +158,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   });
   const delivery = startOutboxDelivery(service, config, logger);
   lifecycle.start();
+  const readiness = createReadiness({
+    ping: deps.stores?.ping,
+    timeoutMs: config.server.readyTimeoutMs,
+    logger,
+  });
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';
 
@@ -189,6 +200,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // parse/validate/execute start, i.e. before any resolver.
     plugins: [
       useExactRoutes({ graphqlEndpoint }),
+      useReadiness(readiness),
       useRequestContext({ logger }),
       useMetricsEndpoint({ metrics, token: config.observability.metrics.token, graphqlEndpoint }),
       useApiKeyAuth({ keys: options.apiKeys }),
@@ -244,9 +256,19 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     service,
     lifecycle,
     store,
+    readiness,
+    drain() {
+      readiness.drain();
+      delivery.pause();
+    },
     async close() {
+      readiness.drain();
       await delivery.stop();
       await lifecycle.stop();
+      const released = await outbox?.releaseLeases().catch(() => 0);
+      if (released) {
+        logger.info({ released }, `outbox: ${released} lease(s) given back for other instances`);
+      }
       await registry.close();
       if (deps.stores) {
         await deps.stores.close();
@@ -298,6 +320,10 @@ function startOutboxDelivery(service: ContactsService, config: Config, logger: L
   const timer = outbox && outboxPollMs > 0 ? setInterval(tick, outboxPollMs) : null;
   timer?.unref();
   return {
+    /** No new runs; the one running goes on. */
+    pause() {
+      stopped = true;
+    },
     async stop() {
       stopped = true;
       if (timer) {
