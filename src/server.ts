@@ -4,6 +4,12 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { createHttpServer } from './http-server/server-options.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
+import {
+  describeListenError,
+  describeUnknownVariable,
+  findUnknownVariables,
+  LISTEN_FAILED_EXIT_CODE,
+} from './startup.js';
 import { StoreUnavailableError } from './store/errors.js';
 import { openStores } from './store/open.js';
 
@@ -26,6 +32,12 @@ async function main() {
   const format =
     config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
   const logger = createLogger(config.logLevel, undefined, format);
+  for (const unknown of findUnknownVariables(process.env)) {
+    logger.warn(
+      { variable: unknown.name, didYouMean: unknown.suggestion },
+      describeUnknownVariable(unknown),
+    );
+  }
   const stores = await openStores(config.storage).catch((err: unknown) => {
     if (err instanceof StoreUnavailableError) {
       // One line saying which server and which bound, then exit 1 (never a silent hang).
@@ -53,6 +65,14 @@ async function main() {
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+  }).catch((err: unknown) => {
+    const message = describeListenError(err, config.host, config.port);
+    if (message) {
+      logger.fatal({ code: (err as NodeJS.ErrnoException).code }, message);
+      logger.flush();
+      process.exit(LISTEN_FAILED_EXIT_CODE);
+    }
+    throw err;
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;

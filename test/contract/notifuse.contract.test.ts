@@ -14,7 +14,7 @@ import { ctx, item } from '../helpers/adapter.js';
  * tightened so that a key the document does not define fails too.
  */
 const doc = JSON.parse(
-  readFileSync(new URL('./specs/notifuse.openapi.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../src/specs/notifuse.openapi.json', import.meta.url), 'utf8'),
 );
 doc.components.schemas.ContactInput.additionalProperties = false;
 
