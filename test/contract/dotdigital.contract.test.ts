@@ -162,6 +162,35 @@ describe('Dotdigital adapter requests validate against dotdigital-contacts-v3.op
       ],
       ctx(),
     );
+    // passThrough (#15 item 9) in a single PATCH and in an import.
+    const whatsApp = { channelProperties: { whatsApp: { status: 'subscribed' } } };
+    await adapter.upsertMany(
+      [
+        item(
+          { email: 'pt1@example.com', phone: '+447123123124' },
+          {
+            options: {
+              dotdigital: {
+                passThrough: {
+                  channelProperties: {
+                    whatsApp: { status: 'subscribed' },
+                    email: { resubscribeOptions: { resubscribeWithNoChallenge: true } },
+                  },
+                },
+              },
+            },
+          },
+        ),
+      ],
+      ctx(),
+    );
+    await adapter.upsertMany(
+      [
+        item({ email: 'pt2@example.com' }, { options: { dotdigital: { passThrough: whatsApp } } }),
+        item({ email: 'pt3@example.com' }, { options: { dotdigital: { passThrough: whatsApp } } }),
+      ],
+      ctx(),
+    );
     await adapter.updateMany([item({ lastName: 'Byron' }, { remoteId: contactId })], ctx());
     await adapter.readMany(
       [
@@ -175,8 +204,8 @@ describe('Dotdigital adapter requests validate against dotdigital-contacts-v3.op
     const requests = sandbox.controls.requests;
     const count = (m: string, p: RegExp) =>
       requests.filter((r) => r.method === m && p.test(r.path)).length;
-    expect(count('PATCH', /^\/contacts\/v3\/(email|contactId|mobileNumber)\//)).toBe(4);
-    expect(count('PUT', /^\/contacts\/v3\/import$/)).toBe(2);
+    expect(count('PATCH', /^\/contacts\/v3\/(email|contactId|mobileNumber)\//)).toBe(5);
+    expect(count('PUT', /^\/contacts\/v3\/import$/)).toBe(3);
     expect(count('GET', /^\/contacts\/v3\/import\//)).toBeGreaterThanOrEqual(2);
     expect(count('GET', /^\/contacts\/v3\/(email|contactId)\//)).toBe(3);
 
@@ -228,10 +257,10 @@ describe('Dotdigital adapter requests validate against dotdigital-contacts-v3.op
     const mergeOptions = requests
       .filter((r) => r.method === 'PUT')
       .map((r) => (r.body as { mergeOption?: string }).mergeOption);
-    expect(mergeOptions.sort()).toEqual(['overwriteIfEmpty', undefined].sort());
+    expect(mergeOptions.sort()).toEqual(['overwriteIfEmpty', undefined, undefined].sort());
     expect(
       requests.filter((r) => r.method === 'PATCH').map((r) => r.query['merge-option']),
-    ).toEqual(['overwrite', 'overwrite-if-not-empty', undefined, undefined]);
+    ).toEqual(['overwrite', 'overwrite-if-not-empty', undefined, undefined, undefined]);
   });
 
   it('the checks do catch what Dotdigital would refuse', () => {
