@@ -1,9 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { shutdown, trackRequests } from './http-server/lifecycle.js';
 import { createHttpServer } from './http-server/server-options.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
+import {
+  describeListenError,
+  describeUnknownVariable,
+  findUnknownVariables,
+  LISTEN_FAILED_EXIT_CODE,
+} from './startup.js';
 import { StoreUnavailableError } from './store/errors.js';
 import { openStores } from './store/open.js';
 
@@ -26,6 +33,12 @@ async function main() {
   const format =
     config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
   const logger = createLogger(config.logLevel, undefined, format);
+  for (const unknown of findUnknownVariables(process.env)) {
+    logger.warn(
+      { variable: unknown.name, didYouMean: unknown.suggestion },
+      describeUnknownVariable(unknown),
+    );
+  }
   const stores = await openStores(config.storage).catch((err: unknown) => {
     if (err instanceof StoreUnavailableError) {
       // One line saying which server and which bound, then exit 1 (never a silent hang).
@@ -48,11 +61,20 @@ async function main() {
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 
-  const server = createHttpServer(gateway.listener, config.server);
+  const tracker = trackRequests(gateway.listener);
+  const server = createHttpServer(tracker.listener, config.server);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+  }).catch((err: unknown) => {
+    const message = describeListenError(err, config.host, config.port);
+    if (message) {
+      logger.fatal({ code: (err as NodeJS.ErrnoException).code }, message);
+      logger.flush();
+      process.exit(LISTEN_FAILED_EXIT_CODE);
+    }
+    throw err;
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
@@ -101,11 +123,18 @@ async function main() {
       return;
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.close();
-    server.closeIdleConnections();
-    await gateway.close();
-    await sandboxes?.close();
+    await shutdown(signal, {
+      server,
+      tracker,
+      drain: () => gateway.drain(),
+      close: async () => {
+        await gateway.close();
+        await sandboxes?.close();
+      },
+      timeoutMs: config.server.shutdownTimeoutMs,
+      logger,
+    });
+    logger.flush();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

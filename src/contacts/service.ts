@@ -24,6 +24,7 @@ import type {
   WriteFilter,
 } from '../store/outbox.js';
 import { loadersFor, type ReadAnswer, type RequestScope } from './loaders.js';
+import { checkPassThrough } from './pass-through-check.js';
 import {
   DEFAULT_JSON_LIMITS,
   type JsonLimits,
@@ -198,11 +199,16 @@ export class ContactsService {
     scope: RequestScope,
     pathOf: (index: number) => string,
   ): Promise<WritePayload[]> {
+    const enabled = this.#targets(undefined).adapters;
     const validated = inputs.map((raw, i) =>
-      validateContactInput(raw, pathOf(i), {
-        requireIdentity: true,
-        jsonLimits: this.#jsonLimits,
-      }),
+      checkPassThrough(
+        validateContactInput(raw, pathOf(i), {
+          requireIdentity: true,
+          jsonLimits: this.#jsonLimits,
+        }),
+        pathOf(i),
+        enabled,
+      ),
     );
     const { adapters, skipped: skippedOutcomes } = this.#targets(options.providers);
     const now = this.#now().toISOString();
@@ -289,10 +295,14 @@ export class ContactsService {
     options: WriteOptions,
     scope: RequestScope,
   ): Promise<WritePayload> {
-    const v = validateContactInput(patchInput, 'patch', {
-      requireIdentity: false,
-      jsonLimits: this.#jsonLimits,
-    });
+    const v = checkPassThrough(
+      validateContactInput(patchInput, 'patch', {
+        requireIdentity: false,
+        jsonLimits: this.#jsonLimits,
+      }),
+      'patch',
+      this.#targets(undefined).adapters,
+    );
     const badId = readArgumentError('id', id, 'text');
     if (!v.ok || badId) {
       return {

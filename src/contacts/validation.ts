@@ -342,11 +342,49 @@ function customFields(
   return value;
 }
 
-function providerOptions(c: Collector, path: string, value: unknown): ProviderOptions {
+/**
+ * `providerOptions.<provider>.passThrough`: a JSON object within the JSON limits of customFields
+ * (GATEWAY_MAX_JSON_*), without NUL characters. What it may add is checked where it is merged
+ * into the provider's wire body (`src/providers/pass-through.ts`).
+ */
+function passThrough(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+): JsonObject | null | undefined {
+  if (value === undefined || value === null) {
+    return value;
+  }
+  if (!isPlainObject(value)) {
+    return c.add(path, 'INVALID_VALUE', `${path} must be a JSON object`);
+  }
+  const problem = jsonLimitProblem(path, value, limits);
+  if (problem !== null) {
+    return c.add(path, 'INVALID_VALUE', problem);
+  }
+  if (JSON.stringify(value).includes('\\u0000')) {
+    return c.add(path, 'INVALID_VALUE', `${path} must not contain a NUL character (U+0000)`);
+  }
+  return value;
+}
+
+function providerOptions(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+): ProviderOptions {
   if (!isPlainObject(value)) {
     return {};
   }
   const out: ProviderOptions = {};
+  const extras = (key: 'notifuse' | 'dotdigital' | 'digitalOnboarding' | 'salesforceMc') => {
+    const group = value[key];
+    return isPlainObject(group)
+      ? passThrough(c, `${path}.${key}.passThrough`, group['passThrough'], limits)
+      : undefined;
+  };
   const notifuse = value['notifuse'];
   if (isPlainObject(notifuse)) {
     const lists = notifuse['subscribeToLists'];
@@ -379,6 +417,12 @@ function providerOptions(c: Collector, path: string, value: unknown): ProviderOp
       out.digitalOnboarding = { overrides: flags };
     } else if (overrides === null) {
       out.digitalOnboarding = { overrides: null };
+    }
+  }
+  for (const key of ['notifuse', 'dotdigital', 'digitalOnboarding', 'salesforceMc'] as const) {
+    const extra = extras(key);
+    if (extra !== undefined) {
+      out[key] = { ...out[key], passThrough: extra };
     }
   }
   return out;
@@ -501,7 +545,12 @@ export function validateContactInput(
       opts.jsonLimits ?? DEFAULT_JSON_LIMITS,
     ),
   );
-  const options = providerOptions(c, `${path}.providerOptions`, raw['providerOptions']);
+  const options = providerOptions(
+    c,
+    `${path}.providerOptions`,
+    raw['providerOptions'],
+    opts.jsonLimits ?? DEFAULT_JSON_LIMITS,
+  );
 
   if (
     opts.requireIdentity &&

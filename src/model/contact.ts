@@ -98,18 +98,23 @@ export interface DotdigitalProviderOptions {
   lists?: number[] | null;
   preferences?: Array<{ id: number; isOptedIn: boolean }> | null;
   consentRecords?: DotdigitalConsentRecord[] | null;
+  /** Merged into the wire body after mapping (see `src/providers/pass-through.ts`). */
+  passThrough?: JsonObject | null;
 }
 
 export interface DigitalOnboardingProviderOptions {
   /** Extra `X-Operator-Override` flags (`force`, `bypass_validation=email_format` …). */
   overrides?: string[] | null;
+  /** Merged into the wire body after mapping. */
+  passThrough?: JsonObject | null;
 }
 
 /** Per-provider extras that do not belong to the unified model. */
 export interface ProviderOptions {
-  notifuse?: { subscribeToLists?: string[] | null } | null;
+  notifuse?: { subscribeToLists?: string[] | null; passThrough?: JsonObject | null } | null;
   dotdigital?: DotdigitalProviderOptions | null;
   digitalOnboarding?: DigitalOnboardingProviderOptions | null;
+  salesforceMc?: { passThrough?: JsonObject | null } | null;
 }
 
 /** The merged, unified view of a contact (what the `Contact` GraphQL type shows). */

@@ -41,6 +41,11 @@ const NotifuseOptionsInput = builder.inputType('NotifuseOptionsInput', {
       description:
         "List ids to subscribe the contact to (status active; an existing unsubscribed/bounced/complained membership is kept). Sent through Notifuse's import, which cannot clear fields: a write that both clears a field and subscribes reports this option in droppedFields.",
     }),
+    passThrough: t.field({
+      type: 'JSONObject',
+      description:
+        'Merged into the wire contact (of contacts.upsert and of contacts.import) after mapping, e.g. `{list_statuses: [...]}`; validated against the Notifuse OpenAPI `ContactInput`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
+    }),
   }),
 });
 
@@ -91,6 +96,11 @@ const DotdigitalOptionsInput = builder.inputType('DotdigitalOptionsInput', {
       type: [DotdigitalConsentRecordInput],
       description: 'Consent records to store (1–5).',
     }),
+    passThrough: t.field({
+      type: 'JSONObject',
+      description:
+        'Merged into the PATCH body (and the import contact) after mapping, e.g. `{channelProperties: {whatsApp: {status: subscribed}, email: {resubscribeOptions: {...}}}}`; validated against the Dotdigital OpenAPI `updateContactRequest`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
+    }),
   }),
 });
 
@@ -100,6 +110,22 @@ const DigitalOnboardingOptionsInput = builder.inputType('DigitalOnboardingOption
     overrides: t.stringList({
       description:
         'Extra `X-Operator-Override` flags: `force`, `bulk`, `bypass_validation=email_format|phone_format`. `dry_run` comes from WriteOptions.dryRun; `destructive` and unknown flags are refused as InputErrors.',
+    }),
+    passThrough: t.field({
+      type: 'JSONObject',
+      description:
+        'Merged into the contact body (POST /v2/partner/contacts, PATCH /v2/partner/contacts/{id}) after mapping; no OpenAPI document exists for this API, so only the shape is checked. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
+    }),
+  }),
+});
+
+const SalesforceMcOptionsInput = builder.inputType('SalesforceMcOptionsInput', {
+  description: 'Salesforce Marketing Cloud-only extras.',
+  fields: (t) => ({
+    passThrough: t.field({
+      type: 'JSONObject',
+      description:
+        'Merged into the POST/PATCH body after mapping: `{attributeSets: {<Set name>: {<Attribute>: value}}}` (a compact form of the wire `attributeSets[].items[].values[]`) for sets of your data model beyond SFMC_ATTRIBUTE_MAP (a set the mapping also sends gets the extra values); no OpenAPI document exists, the shape is checked. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
     }),
   }),
 });
@@ -112,6 +138,10 @@ const ProviderOptionsInput = builder.inputType('ProviderOptionsInput', {
     digitalOnboarding: t.field({
       type: DigitalOnboardingOptionsInput,
       description: 'Digital Onboarding extras.',
+    }),
+    salesforceMc: t.field({
+      type: SalesforceMcOptionsInput,
+      description: 'Salesforce Marketing Cloud extras.',
     }),
   }),
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../src/sandbox/dotdigital/index.js';
+import { dotdigitalDocument } from '../../src/specs/index.js';
 import { ctx, item } from '../helpers/adapter.js';
 
 /**
@@ -17,16 +17,10 @@ import { ctx, item } from '../helpers/adapter.js';
  * (`updateContactRequest` for PATCH, `v3_import_body` for the import), with the path parameters
  * checked against their patterns and lengths.
  */
-const doc = JSON.parse(
-  readFileSync(
-    new URL('../../src/sandbox/dotdigital/dotdigital-contacts-v3.openapi.json', import.meta.url),
-    'utf8',
-  ),
-);
-// The document contradicts itself on import identifiers: `contactIdObject` makes `contactId` an
-// integer, `identifiers.additionalProperties` a string, so even its own example fails. Allow the
-// integer (specs/README.md); PATCH bodies are checked separately never to carry a contactId.
-doc.components.schemas.identifiers.properties.contactId = { type: 'integer', minimum: 0 };
+// The document with its two in-memory patches (src/specs/index.ts): import identifiers may hold
+// `contactId` as an integer, and `resubscribeOptions` is allowed where the document describes it.
+// PATCH bodies are checked separately never to carry a contactId.
+const doc = dotdigitalDocument();
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -48,7 +42,8 @@ const BODY_KEYS = [
   'consentRecords',
 ];
 
-const contactPath = doc.paths['/contacts/v3/{identifier}/{value}'];
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is read as data
+const contactPath = doc.paths['/contacts/v3/{identifier}/{value}'] as any;
 const pathParam = (name: string) =>
   (contactPath.patch.parameters as Array<{ name: string; in: string; schema: unknown }>).find(
     (p) => p.in === 'path' && p.name === name,
@@ -167,6 +162,35 @@ describe('Dotdigital adapter requests validate against dotdigital-contacts-v3.op
       ],
       ctx(),
     );
+    // passThrough (#15 item 9) in a single PATCH and in an import.
+    const whatsApp = { channelProperties: { whatsApp: { status: 'subscribed' } } };
+    await adapter.upsertMany(
+      [
+        item(
+          { email: 'pt1@example.com', phone: '+447123123124' },
+          {
+            options: {
+              dotdigital: {
+                passThrough: {
+                  channelProperties: {
+                    whatsApp: { status: 'subscribed' },
+                    email: { resubscribeOptions: { resubscribeWithNoChallenge: true } },
+                  },
+                },
+              },
+            },
+          },
+        ),
+      ],
+      ctx(),
+    );
+    await adapter.upsertMany(
+      [
+        item({ email: 'pt2@example.com' }, { options: { dotdigital: { passThrough: whatsApp } } }),
+        item({ email: 'pt3@example.com' }, { options: { dotdigital: { passThrough: whatsApp } } }),
+      ],
+      ctx(),
+    );
     await adapter.updateMany([item({ lastName: 'Byron' }, { remoteId: contactId })], ctx());
     await adapter.readMany(
       [
@@ -180,8 +204,8 @@ describe('Dotdigital adapter requests validate against dotdigital-contacts-v3.op
     const requests = sandbox.controls.requests;
     const count = (m: string, p: RegExp) =>
       requests.filter((r) => r.method === m && p.test(r.path)).length;
-    expect(count('PATCH', /^\/contacts\/v3\/(email|contactId|mobileNumber)\//)).toBe(4);
-    expect(count('PUT', /^\/contacts\/v3\/import$/)).toBe(2);
+    expect(count('PATCH', /^\/contacts\/v3\/(email|contactId|mobileNumber)\//)).toBe(5);
+    expect(count('PUT', /^\/contacts\/v3\/import$/)).toBe(3);
     expect(count('GET', /^\/contacts\/v3\/import\//)).toBeGreaterThanOrEqual(2);
     expect(count('GET', /^\/contacts\/v3\/(email|contactId)\//)).toBe(3);
 
@@ -233,10 +257,10 @@ describe('Dotdigital adapter requests validate against dotdigital-contacts-v3.op
     const mergeOptions = requests
       .filter((r) => r.method === 'PUT')
       .map((r) => (r.body as { mergeOption?: string }).mergeOption);
-    expect(mergeOptions.sort()).toEqual(['overwriteIfEmpty', undefined].sort());
+    expect(mergeOptions.sort()).toEqual(['overwriteIfEmpty', undefined, undefined].sort());
     expect(
       requests.filter((r) => r.method === 'PATCH').map((r) => r.query['merge-option']),
-    ).toEqual(['overwrite', 'overwrite-if-not-empty', undefined, undefined]);
+    ).toEqual(['overwrite', 'overwrite-if-not-empty', undefined, undefined, undefined]);
   });
 
   it('the checks do catch what Dotdigital would refuse', () => {

@@ -14,7 +14,7 @@ import { ctx, item } from '../helpers/adapter.js';
  * tightened so that a key the document does not define fails too.
  */
 const doc = JSON.parse(
-  readFileSync(new URL('./specs/notifuse.openapi.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../src/specs/notifuse.openapi.json', import.meta.url), 'utf8'),
 );
 doc.components.schemas.ContactInput.additionalProperties = false;
 
@@ -102,6 +102,20 @@ describe('Notifuse adapter requests validate against notifuse.openapi.json', () 
         ),
         item({ email: 'b3@example.com', customFields: { plan: 'free' } }),
         item({ email: 'b4@example.com', firstName: null }),
+        // passThrough (#15 item 9) inside an import body.
+        item(
+          { email: 'b5@example.com' },
+          { options: { notifuse: { passThrough: { custom_string_5: 'extra' } } } },
+        ),
+      ],
+      ctx(),
+    );
+    await adapter.upsertMany(
+      [
+        item(
+          { email: 'pt1@example.com', firstName: 'P' },
+          { options: { notifuse: { passThrough: { full_name: 'P T', custom_number_5: 3 } } } },
+        ),
       ],
       ctx(),
     );
@@ -119,7 +133,7 @@ describe('Notifuse adapter requests validate against notifuse.openapi.json', () 
 
     const requests = sandbox.controls.requests;
     const paths = requests.map((r) => `${r.method} ${r.path}`);
-    expect(paths.filter((p) => p === 'POST /api/contacts.upsert')).toHaveLength(4);
+    expect(paths.filter((p) => p === 'POST /api/contacts.upsert')).toHaveLength(5);
     expect(paths.filter((p) => p === 'POST /api/contacts.import')).toHaveLength(2);
     expect(paths.filter((p) => p.startsWith('GET '))).toHaveLength(2);
 

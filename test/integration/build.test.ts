@@ -25,9 +25,9 @@ afterAll(async () => {
 describe('npm run build', () => {
   it('compiles src/ to JavaScript and copies the assets the code loads', () => {
     expect(existsSync(path.join(out, 'server.js'))).toBe(true);
-    expect(
-      existsSync(path.join(out, 'sandbox/dotdigital/dotdigital-contacts-v3.openapi.json')),
-    ).toBe(true);
+    // The providers' OpenAPI documents (src/specs/), loaded at run time.
+    expect(existsSync(path.join(out, 'specs/dotdigital-contacts-v3.openapi.json'))).toBe(true);
+    expect(existsSync(path.join(out, 'specs/notifuse.openapi.json'))).toBe(true);
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
       dependencies: Record<string, string>;
       scripts: Record<string, string>;

@@ -13,6 +13,7 @@ import {
   elapsed,
   outcomesOf,
 } from '../engine.js';
+import { mergePassThrough, passThroughError } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
@@ -59,7 +60,27 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
     remoteId: item.remoteId,
     options: item.options,
   };
-  return mode === 'update' ? planUpdate(input) : planUpsert(input, { batch: mode === 'batch' });
+  const mapped =
+    mode === 'update' ? planUpdate(input) : planUpsert(input, { batch: mode === 'batch' });
+  const extra = item.options.digitalOnboarding?.passThrough;
+  if (!mapped.ok || !extra) {
+    return mapped;
+  }
+  // No OpenAPI document exists for this API: the merge rule is the only check.
+  const merged = mergePassThrough(
+    mapped.body,
+    extra,
+    'providerOptions.digitalOnboarding.passThrough',
+  );
+  if (!merged.ok) {
+    return {
+      ok: false,
+      status: 'FAILED',
+      error: passThroughError(merged),
+      droppedFields: mapped.droppedFields,
+    };
+  }
+  return { ...mapped, body: merged.body };
 }
 
 function errorInfo(errors: readonly DoErrorObject[], status: number | null): ProviderErrorInfo {

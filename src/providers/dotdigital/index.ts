@@ -6,6 +6,7 @@ import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
+import { specValidators } from '../../specs/index.js';
 import {
   createWriteEngine,
   type Entry,
@@ -16,6 +17,7 @@ import {
   refused,
   withDetails,
 } from '../engine.js';
+import { mergePassThrough, passThroughError, schemaProblem } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import { createDataFieldCache } from './data-fields.js';
@@ -86,8 +88,34 @@ export function createDotdigitalAdapter(
   const { writeResult, failedResult } = outcomesOf('DOTDIGITAL');
   type DdJob = Job<Plan>;
 
+  /** `providerOptions.dotdigital.passThrough` merged into the PATCH body, checked with DD-OAS. */
+  function withPassThrough(
+    item: WriteItem,
+    mapped: ReturnType<typeof toWireContact>,
+  ): ReturnType<typeof toWireContact> {
+    const extra = item.options.dotdigital?.passThrough;
+    if (!mapped.ok || !extra) {
+      return mapped;
+    }
+    const field = 'providerOptions.dotdigital.passThrough';
+    const merged = mergePassThrough(mapped.body, extra, field);
+    const problem = merged.ok
+      ? schemaProblem(specValidators().dotdigital.updateContact, merged.body, field)
+      : merged;
+    if (problem !== null) {
+      return {
+        ok: false,
+        status: 'FAILED',
+        error: passThroughError(problem),
+        droppedFields: mapped.droppedFields,
+        droppedFieldReasons: mapped.droppedFieldReasons,
+      };
+    }
+    return { ...mapped, body: (merged as { body: typeof mapped.body }).body };
+  }
+
   function plan(item: WriteItem): WritePlan<Plan> {
-    const mapped = toWireContact(item, map, dataFields.check);
+    const mapped = withPassThrough(item, toWireContact(item, map, dataFields.check));
     return mapped.ok ? mapped : { ...mapped, details: dropDetails(mapped.droppedFieldReasons) };
   }
 

@@ -6,8 +6,10 @@ import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
+import { specValidators } from '../../specs/index.js';
 import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '../engine.js';
-import type { CallContext, ProviderAdapter, ReadKey, ReadResult } from '../types.js';
+import { mergePassThrough, passThroughError, schemaProblem } from '../pass-through.js';
+import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import {
   fromWireContact,
@@ -203,9 +205,32 @@ export function createNotifuseAdapter(
     });
   }
 
+  /** `providerOptions.notifuse.passThrough` merged into the wire contact, checked with its OpenAPI. */
+  function plan(item: WriteItem): ReturnType<typeof toWireContact> {
+    const mapped = toWireContact(item, config.customFieldMap);
+    const extra = item.options.notifuse?.passThrough;
+    if (!mapped.ok || !extra) {
+      return mapped;
+    }
+    const field = 'providerOptions.notifuse.passThrough';
+    const merged = mergePassThrough(mapped.contact, extra, field);
+    const problem = merged.ok
+      ? schemaProblem(specValidators().notifuse.contact, merged.body, field)
+      : merged;
+    if (problem !== null) {
+      return {
+        ok: false,
+        status: 'FAILED',
+        error: passThroughError(problem),
+        droppedFields: mapped.droppedFields,
+      };
+    }
+    return { ...mapped, contact: (merged as { body: typeof mapped.contact }).body };
+  }
+
   const writes = createWriteEngine<Plan, NotifuseWireContact>({
     provider: 'NOTIFUSE',
-    plan: (item) => toWireContact(item, config.customFieldMap),
+    plan,
     contactKey: (job) => normaliseEmail(job.plan.contact.email),
     sendOne,
     // Updates and anything that clears go alone (`contacts.upsert`): the import ignores null.
@@ -230,11 +255,11 @@ export function createNotifuseAdapter(
     },
 
     planWrite(item) {
-      const plan = toWireContact(item, config.customFieldMap);
-      if (!plan.ok) {
-        return plan;
+      const planned = plan(item);
+      if (!planned.ok) {
+        return planned;
       }
-      const { req, droppedFields } = singleRequest({ item, plan });
+      const { req, droppedFields } = singleRequest({ item, plan: planned });
       return { ok: true, request: client.describe(req), droppedFields };
     },
 

@@ -7,6 +7,7 @@ import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import { chunk } from '../align.js';
 import { createWriteEngine, type Job as EngineJob, elapsed, outcomesOf } from '../engine.js';
+import { mergeSfmcPassThrough, passThroughError } from '../pass-through.js';
 import type {
   CallContext,
   ProviderAdapter,
@@ -171,8 +172,38 @@ export function createSalesforceMcAdapter(
   const { writeResult, failedResult } = outcomesOf('SALESFORCE_MC');
   type Job = EngineJob<Plan>;
 
+  /** `providerOptions.salesforceMc.passThrough` merged into both bodies (no OpenAPI exists). */
+  function withPassThrough(
+    item: WriteItem,
+    mapped: ReturnType<typeof toWireContact>,
+  ): ReturnType<typeof toWireContact> {
+    const extra = item.options.salesforceMc?.passThrough;
+    if (!mapped.ok || !extra) {
+      return mapped;
+    }
+    const field = 'providerOptions.salesforceMc.passThrough';
+    const out = { ...mapped };
+    for (const which of ['create', 'update'] as const) {
+      const target = mapped[which];
+      if (target === null) {
+        continue;
+      }
+      const merged = mergeSfmcPassThrough(target.body, extra, field);
+      if (!merged.ok) {
+        return {
+          ok: false,
+          status: 'FAILED',
+          error: passThroughError(merged),
+          droppedFields: mapped.droppedFields,
+        };
+      }
+      out[which] = { ...target, body: merged.body };
+    }
+    return out;
+  }
+
   function plan(item: WriteItem): WritePlan<Plan> {
-    const mapped = toWireContact(item, mapping);
+    const mapped = withPassThrough(item, toWireContact(item, mapping));
     if (mapped.ok) {
       return mapped;
     }
@@ -204,7 +235,7 @@ export function createSalesforceMcAdapter(
     if (existing === null) {
       return { attempts: outcome.attempts, plan: null };
     }
-    const mapped = toWireContact({ ...p.item, existing }, mapping);
+    const mapped = withPassThrough(p.item, toWireContact({ ...p.item, existing }, mapping));
     return { attempts: outcome.attempts, plan: mapped.ok ? mapped : null };
   }
 

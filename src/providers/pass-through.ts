@@ -1,0 +1,144 @@
+import type { ValidateFunction } from 'ajv';
+import type { JsonObject } from '../model/contact.js';
+import type { ProviderErrorInfo } from '../model/errors.js';
+import { firstProblem } from '../specs/index.js';
+
+/**
+ * `providerOptions.<provider>.passThrough` (#15 item 9): what a provider's document offers but the
+ * unified model cannot say (Dotdigital `channelProperties.whatsApp` / `resubscribeOptions`, SFMC
+ * attribute sets beyond the map, Notifuse `list_statuses`, …), merged into the wire body after
+ * mapping. It never overwrites what the gateway mapped: a key the mapped body already has with a
+ * value that is not an object to merge into is refused, naming the field. Where the provider
+ * publishes an OpenAPI document (Dotdigital, Notifuse) the merged body is validated against it.
+ */
+export const PASS_THROUGH_ERROR = 'INVALID_PASS_THROUGH';
+
+/** Keys that would reach an object's prototype: never merged. */
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export type MergeResult<T> = { ok: true; body: T } | { ok: false; field: string; message: string };
+
+/**
+ * Deep merge of `extra` into a copy of `body`: objects merge key by key; any other value may only
+ * fill a key the body does not have. `field` names the option (`providerOptions.x.passThrough`).
+ */
+export function mergePassThrough<T extends object>(
+  body: T,
+  extra: JsonObject,
+  field: string,
+): MergeResult<T> {
+  const out = structuredClone(body) as Record<string, unknown>;
+  const stack: Array<{ target: Record<string, unknown>; source: JsonObject; at: string }> = [
+    { target: out, source: extra, at: field },
+  ];
+  while (stack.length > 0) {
+    const { target, source, at } = stack.pop()!;
+    for (const [key, value] of Object.entries(source)) {
+      const here = `${at}.${key}`;
+      if (FORBIDDEN.has(key)) {
+        return { ok: false, field: here, message: `${here}: the key ${key} is not allowed` };
+      }
+      if (!Object.hasOwn(target, key)) {
+        target[key] = structuredClone(value);
+      } else if (isPlainObject(target[key]) && isPlainObject(value)) {
+        stack.push({ target: target[key] as Record<string, unknown>, source: value, at: here });
+      } else {
+        return {
+          ok: false,
+          field: here,
+          message: `${here} would overwrite a field the gateway maps for this write; set it through the unified field instead`,
+        };
+      }
+    }
+  }
+  return { ok: true, body: out as T };
+}
+
+/** The merged body against the provider's OpenAPI schema; the problem names the option field. */
+export function schemaProblem(
+  validate: ValidateFunction,
+  body: unknown,
+  field: string,
+): { field: string; message: string } | null {
+  if (validate(body)) {
+    return null;
+  }
+  return {
+    field,
+    message: `${field}: the body with it does not match the provider's OpenAPI document: ${firstProblem(validate.errors)}`,
+  };
+}
+
+/** The refusal of a write whose pass-through cannot be applied (nothing is sent). */
+export function passThroughError(problem: { field: string; message: string }): ProviderErrorInfo {
+  return {
+    code: PASS_THROUGH_ERROR,
+    message: problem.message,
+    httpStatus: null,
+    retryable: false,
+    details: { field: problem.field },
+  };
+}
+
+interface AttributeSetLike {
+  name: string;
+  items: Array<{ values: Array<{ name: string; value: unknown }> }>;
+}
+
+/**
+ * Salesforce MC: `{attributeSets: {"<Set name>": {"<Attribute>": value}}}` (a compact form of the
+ * wire's `attributeSets[].items[].values[]`, which nests deeper than GATEWAY_MAX_JSON_DEPTH allows):
+ * a set the body lacks is appended, a set it has gets the extra values, and an attribute it
+ * already carries is refused. Other keys merge as above.
+ */
+export function mergeSfmcPassThrough<T extends { attributeSets: AttributeSetLike[] }>(
+  body: T,
+  extra: JsonObject,
+  field: string,
+): MergeResult<T> {
+  const { attributeSets, ...rest } = extra;
+  const merged = mergePassThrough(body, rest as JsonObject, field);
+  if (!merged.ok || attributeSets === undefined) {
+    return merged;
+  }
+  const at = `${field}.attributeSets`;
+  if (!isPlainObject(attributeSets)) {
+    return {
+      ok: false,
+      field: at,
+      message: `${at} must be an object of attribute sets: {"<Set name>": {"<Attribute>": value}}`,
+    };
+  }
+  const out = merged.body;
+  for (const [name, attributes] of Object.entries(attributeSets)) {
+    const here = `${at}.${name}`;
+    if (FORBIDDEN.has(name) || name.trim() === '' || !isPlainObject(attributes)) {
+      return { ok: false, field: here, message: `${here} must be an object of attribute values` };
+    }
+    let set = out.attributeSets.find((s) => s.name.toLowerCase() === name.toLowerCase());
+    if (set === undefined) {
+      set = { name, items: [{ values: [] }] };
+      out.attributeSets.push(set);
+    }
+    const target = set.items[0]!.values;
+    for (const [attribute, value] of Object.entries(attributes)) {
+      const f = `${here}.${attribute}`;
+      if (target.some((v) => v.name.toLowerCase() === attribute.toLowerCase())) {
+        return {
+          ok: false,
+          field: f,
+          message: `${f} would overwrite an attribute the gateway maps for this write`,
+        };
+      }
+      if (value !== null && typeof value === 'object') {
+        return { ok: false, field: f, message: `${f} must be a string, number, boolean or null` };
+      }
+      target.push({ name: attribute, value });
+    }
+  }
+  return { ok: true, body: out };
+}
