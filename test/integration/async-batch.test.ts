@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { openStores } from '../../src/store/open.js';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
@@ -48,7 +50,7 @@ afterAll(async () => {
   }
 }, 60_000);
 
-async function completed(t: TestGateway, id: string, limitMs = 120_000): Promise<BatchView> {
+async function completed(t: TestGateway, id: string, limitMs = 200_000): Promise<BatchView> {
   const start = Date.now();
   for (;;) {
     const res = await t.gql<{ batch: BatchView }>(BATCH, { id });
@@ -116,7 +118,7 @@ describe('async batches', () => {
     expect(seen.map((n) => n.index)).toEqual(inputs.map((_, i) => i));
     expect(seen.map((n) => n.contactId)).toEqual(accepted.items.map((i) => i.contact?.id ?? null));
     expect(seen[0]!.result!.outcomes.map((o) => o.status).sort()).toEqual(['CREATED', 'CREATED']);
-  }, 180_000);
+  }, 240_000);
 
   it('a batch accepted before a restart is written by the gateway that comes after', async () => {
     const storeSchema = `b_${randomUUID().replaceAll('-', '')}`;
@@ -133,6 +135,10 @@ describe('async batches', () => {
     const running = await first.gql<{ batch: BatchView }>(BATCH, { id: batchId });
     expect(running.errors).toBeUndefined();
     expect(running.data.batch).toMatchObject({ status: 'RUNNING', summary: { processed: 0 } });
+    // The in-memory embedded database lives while a handle is open: keep one across the restart.
+    const keep = await openStores(loadConfig({ GATEWAY_DATA_DIR: 'memory://' }).storage, {
+      schema: storeSchema,
+    });
     await first.close();
 
     const second = await createTestGateway(
@@ -143,5 +149,6 @@ describe('async batches', () => {
     const done = await completed(second, batchId);
     expect(done.summary).toMatchObject({ total: 3, processed: 3, succeeded: 3, failed: 0 });
     expect(second.notifuse.store.get('restart-3@example.com')).toBeTruthy();
+    await keep.close();
   }, 120_000);
 });
