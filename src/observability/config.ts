@@ -78,6 +78,25 @@ export function parseObservability(
   };
 }
 
+/** The standard variables the gateway reads. */
+const TRACING_VARIABLES = [
+  'OTEL_SDK_DISABLED',
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
+  'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+  'OTEL_BSP_SCHEDULE_DELAY',
+] as const;
+
 const SAMPLERS: readonly TraceSampler[] = [
   'always_on',
   'always_off',
@@ -124,6 +143,11 @@ function parseTracing(
     const v = env[name]?.trim();
     return v === undefined || v === '' ? undefined : v;
   };
+  // Every variable is read even when tracing stays off, so that the start-up check of unknown
+  // variables (src/startup.ts records what is read) knows them all.
+  for (const name of TRACING_VARIABLES) {
+    get(name);
+  }
   if (get('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') {
     return null;
   }

@@ -14,6 +14,7 @@ import { createLogger } from '../../../src/logger.js';
 import type { DotdigitalSandbox } from '../../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../../src/sandbox-mode.js';
+import { configVariableNames } from '../../../src/startup.js';
 
 interface OtlpValue {
   stringValue?: string;
@@ -350,5 +351,14 @@ describe('tracing configuration', () => {
       OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=vendor-secret-123',
     });
     expect(JSON.stringify(withKey)).not.toContain('vendor-secret-123');
+    // Known to the start-up check of unknown variables even while tracing is off.
+    const known = configVariableNames({});
+    for (const name of [
+      'OTEL_SERVICE_NAME',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'GATEWAY_METRICS_TOKEN',
+    ]) {
+      expect(known.has(name), name).toBe(true);
+    }
   });
 });
