@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
 
+/** The identity keys a contact patch carries (matched in this order). */
+export function identityKeysOf(patch: {
+  externalId?: string | null;
+  email?: string | null;
+  phone?: string | null;
+}): IdentityKeys {
+  return { externalId: patch.externalId, email: patch.email, phone: patch.phone };
+}
+
 export interface IdentityKeys {
   externalId?: string | null | undefined;
   email?: string | null | undefined;
