@@ -32,6 +32,7 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
+import { BatchRunner, createMemoryBatchStore } from './lifecycle/batches.js';
 import { Lifecycle } from './lifecycle/index.js';
 import { createMemoryJobStore } from './lifecycle/jobs.js';
 import { createLogger, scrubLogText } from './logger.js';
@@ -152,6 +153,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       jsonLimits: config.jsonLimits,
     }),
   );
+  lifecycle.batches = new BatchRunner(deps.stores?.batches ?? createMemoryBatchStore(), {
+    service,
+    identity: store,
+    lifecycle,
+    jsonLimits: config.jsonLimits,
+  });
   const delivery = startOutboxDelivery(service, config, logger);
   lifecycle.start();
   const readiness = createReadiness({
