@@ -27,6 +27,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json LICENSE ./
+# The import CLI: docker run … node bin/contact-gateway.mjs import /data/contacts.csv (docs/import.md)
+COPY bin ./bin
 # The embedded database (identity map, idempotency records, outbox) lives on this volume unless
 # DATABASE_URL points at PostgreSQL. The image runs as the unprivileged `node` user.
 RUN mkdir -p /data && chown node:node /data

@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 // contact-gateway command line: `contact-gateway import <file> [options]` (see docs/import.md).
-// Runs the built CLI (dist/cli/main.js) when there is one, else the TypeScript source through tsx,
-// so it works from a fresh clone (`npm run import -- file.csv`).
+// In a checkout (src/ present) it runs the TypeScript source through tsx, so it works from a fresh
+// clone without a build (`npm run import -- file.csv`) and never runs a stale dist/; where only the
+// build is shipped (the Docker image) it runs dist/cli/main.js.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = new URL('../dist/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
 let main;
-if (existsSync(fileURLToPath(built))) {
-  ({ main } = await import(built.href));
-} else {
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import(new URL('../src/cli/main.ts', import.meta.url).href));
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import(new URL('../dist/cli/main.js', import.meta.url).href));
 }
 try {
   process.exitCode = await main(process.argv.slice(2));

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { useApiKeyAuth } from './auth/plugin.js';
 import type { Config } from './config.js';
-import { createIdempotencyGuard, type IdempotencyGuard } from './contacts/idempotency.js';
+import { createIdempotencyGuard } from './contacts/idempotency.js';
 import { ContactsService } from './contacts/service.js';
 import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
@@ -17,6 +17,7 @@ import { createResiliencePolicy } from './http/resilience.js';
 import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import { maskError, useRequestParseErrors } from './http-server/errors.js';
+import { createReadiness, type Readiness, useReadiness } from './http-server/health.js';
 import {
   NESTING_ALLOWANCE,
   useListArgumentLimit,
@@ -31,12 +32,12 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
+import { BatchRunner, createMemoryBatchStore } from './lifecycle/batches.js';
 import { Lifecycle } from './lifecycle/index.js';
 import { createMemoryJobStore } from './lifecycle/jobs.js';
 import { createLogger, scrubLogText } from './logger.js';
 import type { ProviderId } from './model/contact.js';
-import { useMetricsEndpoint } from './observability/endpoint.js';
-import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { createObservability } from './observability/index.js';
 import { createRegistry, type ProviderRegistry } from './providers/registry.js';
 import { memoryRateLimiters } from './rate-limiters.js';
 import { schema } from './schema/index.js';
@@ -74,6 +75,11 @@ export interface Gateway {
   service: ContactsService;
   lifecycle: Lifecycle;
   store: IdentityStore;
+  /** What `/ready` answers; `drain()` turns it to 503 (shutdown begun). */
+  readiness: Readiness;
+  /** Stops for shutdown: readiness 503 and no new outbox deliveries (those running finish). */
+  drain(): void;
+  /** Stops outbox delivery, gives back this instance's outbox leases, closes providers and stores. */
   close(): Promise<void>;
 }
 
@@ -119,22 +125,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const outbox = config.storage.outbox
     ? (deps.stores?.outbox ?? deps.outbox ?? createMemoryOutboxStore())
     : null;
-  const metrics = config.observability.metrics.enabled
-    ? // Breakers are read from the registry at scrape time (it is built just below).
-      createGatewayMetrics({ registry: () => registry, outbox })
-    : null;
-  const idempotent = observeWrites(createIdempotencyGuard(idempotencyStore), metrics);
+  // Breakers are read from the registry at scrape time (it is built just below).
+  const observability = createObservability(config, { registry: () => registry, outbox });
+  const idempotent = observability.observeWrites(createIdempotencyGuard(idempotencyStore));
   const limiters = deps.stores?.rateLimiters ?? memoryRateLimiters;
   const policy =
     deps.policy ?? createResiliencePolicy((id) => config.resilience[id], Date.now, limiters);
-  const registry = createRegistry(
-    metrics ? { ...config, http: { ...config.http, observer: metrics.http } } : config,
-    {
-      policy: metrics ? metrics.countRetries(policy) : policy,
-      ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-    },
-  );
+  const registry = createRegistry(observability.withObserver(config), {
+    policy: observability.wrapPolicy(policy),
+    ...(deps.sandboxed ? { sandboxed: deps.sandboxed } : {}),
+    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+  });
   const lifecycle = new Lifecycle({
     config: config.lifecycle,
     outbox,
@@ -142,16 +143,29 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     logger,
     leaseMs: config.storage.outboxLeaseMs,
   });
-  const service = new ContactsService({
-    registry,
-    store,
-    logger,
-    ...(outbox ? { outbox: lifecycle.track(outbox) } : {}),
-    outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
+  const service = observability.observeService(
+    new ContactsService({
+      registry,
+      store,
+      logger,
+      ...(outbox ? { outbox: lifecycle.track(outbox) } : {}),
+      outboxBaseDelayMs: config.storage.outboxBaseDelayMs,
+      jsonLimits: config.jsonLimits,
+    }),
+  );
+  lifecycle.batches = new BatchRunner(deps.stores?.batches ?? createMemoryBatchStore(), {
+    service,
+    identity: store,
+    lifecycle,
     jsonLimits: config.jsonLimits,
   });
   const delivery = startOutboxDelivery(service, config, logger);
   lifecycle.start();
+  const readiness = createReadiness({
+    ping: deps.stores?.ping,
+    timeoutMs: config.server.readyTimeoutMs,
+    logger,
+  });
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';
 
@@ -189,8 +203,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // parse/validate/execute start, i.e. before any resolver.
     plugins: [
       useExactRoutes({ graphqlEndpoint }),
+      useReadiness(readiness),
       useRequestContext({ logger }),
-      useMetricsEndpoint({ metrics, token: config.observability.metrics.token, graphqlEndpoint }),
+      ...observability.early(graphqlEndpoint),
       useApiKeyAuth({ keys: options.apiKeys }),
       useKeyRateLimit({ perMinute: options.rateLimitPerMinute, limiters }),
       useRequestParseErrors(),
@@ -202,7 +217,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),
-      ...(metrics ? [metrics.plugin] : []),
+      ...observability.plugins(),
     ],
     logging: {
       // Yoga logs several debug lines per request: build (and scrub) a line only when it is written.
@@ -244,10 +259,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     service,
     lifecycle,
     store,
+    readiness,
+    drain() {
+      readiness.drain();
+      delivery.pause();
+    },
     async close() {
+      readiness.drain();
       await delivery.stop();
       await lifecycle.stop();
+      const released = await outbox?.releaseLeases().catch(() => 0);
+      if (released) {
+        logger.info({ released }, `outbox: ${released} lease(s) given back for other instances`);
+      }
       await registry.close();
+      await observability.close();
       if (deps.stores) {
         await deps.stores.close();
       } else {
@@ -256,26 +282,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         await outbox?.close();
       }
     },
-  };
-}
-
-/** The guard with carried-out writes' outcomes and replays counted (replays never call `run`). */
-function observeWrites(guard: IdempotencyGuard, metrics: GatewayMetrics | null): IdempotencyGuard {
-  if (!metrics) {
-    return guard;
-  }
-  return async (key, scope, run) => {
-    let ran = false;
-    const result = await guard(key, scope, async () => {
-      ran = true;
-      const value = await run();
-      metrics.writeOutcomes(value);
-      return value;
-    });
-    if (!ran) {
-      metrics.idempotentReplay();
-    }
-    return result;
   };
 }
 
@@ -298,6 +304,10 @@ function startOutboxDelivery(service: ContactsService, config: Config, logger: L
   const timer = outbox && outboxPollMs > 0 ? setInterval(tick, outboxPollMs) : null;
   timer?.unref();
   return {
+    /** No new runs; the one running goes on. */
+    pause() {
+      stopped = true;
+    },
     async stop() {
       stopped = true;
       if (timer) {

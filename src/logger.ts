@@ -101,8 +101,13 @@ export function createLogger(
       level,
       base: { service: 'contact-gateway' },
       mixin: () => {
-        const id = currentRequest()?.id;
-        return id ? { requestId: id } : {};
+        const request = currentRequest();
+        if (!request) {
+          return {};
+        }
+        return request.traceId
+          ? { requestId: request.id, traceId: request.traceId }
+          : { requestId: request.id };
       },
       hooks: {
         logMethod(args, method) {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { shutdown, trackRequests } from './http-server/lifecycle.js';
 import { createHttpServer } from './http-server/server-options.js';
 import { createLogger } from './logger.js';
 import { startSandboxes } from './sandbox-mode.js';
@@ -60,7 +61,8 @@ async function main() {
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 
-  const server = createHttpServer(gateway.listener, config.server);
+  const tracker = trackRequests(gateway.listener);
+  const server = createHttpServer(tracker.listener, config.server);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -121,11 +123,18 @@ async function main() {
       return;
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.close();
-    server.closeIdleConnections();
-    await gateway.close();
-    await sandboxes?.close();
+    await shutdown(signal, {
+      server,
+      tracker,
+      drain: () => gateway.drain(),
+      close: async () => {
+        await gateway.close();
+        await sandboxes?.close();
+      },
+      timeoutMs: config.server.shutdownTimeoutMs,
+      logger,
+    });
+    logger.flush();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -43,6 +43,8 @@ describe('schema', () => {
       expect(types[name], name).toBeDefined();
     }
     expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([
+      // issue 16: async batches
+      'batch',
       'contact',
       'contacts',
       // issue 6: what waits in the outbox

@@ -30,7 +30,7 @@ function writeOptions(
   field: FieldNode,
   schema: GraphQLSchema,
   variables: Readonly<Record<string, unknown>>,
-): { providers?: unknown; dryRun?: unknown } | null {
+): { providers?: unknown; dryRun?: unknown; async?: unknown } | null {
   const node = field.arguments?.find((a) => a.name.value === 'options');
   const type = schema
     .getMutationType()
@@ -65,7 +65,8 @@ export function minimumUpstreamCalls(
     }
     if (root === 'mutation' && WRITES.has(field.name.value)) {
       const options = writeOptions(field, schema, variables);
-      if (options?.dryRun === true) {
+      // A dry run calls nobody; an async batch calls providers in the background, in steps.
+      if (options?.dryRun === true || options?.async === true) {
         continue;
       }
       const requested = Array.isArray(options?.providers)

@@ -14,6 +14,8 @@ export interface RequestState {
   /** Set by the auth plugin; anonymous until then. */
   caller: Caller;
   operationName: string | null;
+  /** The OpenTelemetry trace of the operation, once tracing started it (log lines carry it). */
+  traceId?: string;
 }
 
 /** Header carrying the request id both ways. */
@@ -46,6 +48,11 @@ export function requestState(request: Request): RequestState {
 /** The request being handled in this async context (logs read it through the logger's mixin). */
 export function currentRequest(): RequestState | undefined {
   return storage.getStore();
+}
+
+/** Runs `fn` as part of `state`'s request (work queued by one request and run from another's). */
+export function runInRequest<T>(state: RequestState, fn: () => T): T {
+  return storage.run(state, fn);
 }
 
 /** Longest path written to a `request` log line (a 404's path is whatever the client sent). */

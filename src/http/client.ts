@@ -127,6 +127,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       provider: options.provider,
       method: req.method,
       path: req.path,
+      origin: base.origin,
     });
     if (span?.headers) {
       Object.assign(headers, span.headers);

@@ -7,6 +7,8 @@ export interface ObservedCall {
   method: string;
   /** The request path below the client's base URL, without the query string (may hold ids). */
   path: string;
+  /** `http(s)://host:port` of the provider. */
+  origin: string;
 }
 
 /** How one provider request ended: an HTTP status, or the transport error that replaced it. */
@@ -24,4 +26,31 @@ export interface ObservedSpan {
  */
 export interface HttpObserver {
   begin(call: ObservedCall): ObservedSpan;
+}
+
+/** One observer doing the work of each given one (none: `undefined`, so the client does nothing). */
+export function combineObservers(
+  ...observers: ReadonlyArray<HttpObserver | undefined>
+): HttpObserver | undefined {
+  const present = observers.filter((o): o is HttpObserver => o !== undefined);
+  if (present.length <= 1) {
+    return present[0];
+  }
+  return {
+    begin(call) {
+      const spans = present.map((o) => o.begin(call));
+      const headers = Object.assign({}, ...spans.map((s) => s.headers ?? {})) as Record<
+        string,
+        string
+      >;
+      return {
+        headers,
+        end(result) {
+          for (const s of spans) {
+            s.end(result);
+          }
+        },
+      };
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OutboxStore } from '../store/outbox.js';
+import type { BatchRunner } from './batches.js';
 import type { LifecycleConfig } from './config.js';
 import type { Job, JobStore } from './jobs.js';
 import { WriteWatcher } from './watch.js';
@@ -38,6 +39,8 @@ export class Lifecycle {
   readonly config: LifecycleConfig;
   readonly watcher: WriteWatcher | null;
   readonly jobs: JobStore;
+  /** Async batches (set once the service exists). */
+  batches: BatchRunner | null = null;
   readonly #outbox: OutboxStore | null;
   readonly #logger: Logger;
   readonly #leaseMs: number;

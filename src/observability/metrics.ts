@@ -30,6 +30,7 @@ const STATIC_SEGMENTS = new Set([
   'search',
   'token',
   'contactId',
+  'data-fields',
   'mobileNumber',
   'contacts.upsert',
   'contacts.import',
@@ -229,7 +230,11 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
     writeOutcomes(result) {
       for (const payload of payloadsOf(result)) {
         for (const o of payload.outcomes ?? []) {
-          if (PROVIDER_IDS.includes(o.provider) && typeof o.status === 'string') {
+          if (
+            PROVIDER_IDS.includes(o.provider) &&
+            typeof o.status === 'string' &&
+            o.status !== 'DRY_RUN'
+          ) {
             outcomes.inc({ provider: o.provider, status: o.status.slice(0, 20) });
           }
         }

@@ -193,6 +193,10 @@ export const WriteOptions = builder.inputType('WriteOptions', {
     dryRun: t.boolean({
       description: 'Validate and map without sending; each outcome carries the exact wire request.',
     }),
+    async: t.boolean({
+      description:
+        'upsertContacts only: answer at once with `batchId` and every item’s contact id (no outcomes yet); the batch is written in the background and followed with `batch(id)` (and the `batch.completed` webhook). Durable: a restart resumes it. Other mutations ignore it.',
+    }),
     idempotencyKey: t.string({
       description:
         'Replays the first result for the same key and input, for 24 h (IDEMPOTENCY_TTL_MS). Keys are scoped by API key: another API key using the same idempotency key neither sees this result nor is refused.',
@@ -358,11 +362,13 @@ builder.mutationFields((t) => ({
     // MAX_BATCH_INPUTS is enforced before execution (src/http-server/limits.ts).
     resolve: (_root, args, ctx, info) =>
       idempotently(ctx, info, args, (scope) =>
-        ctx.service.upsertContacts(
-          args.inputs as RawContactInput[],
-          writeOptions(args, ctx),
-          scope,
-        ),
+        args.options?.async && !args.options.dryRun && ctx.lifecycle.batches
+          ? ctx.lifecycle.batches.accept(args.inputs as RawContactInput[], writeOptions(args, ctx))
+          : ctx.service.upsertContacts(
+              args.inputs as RawContactInput[],
+              writeOptions(args, ctx),
+              scope,
+            ),
       ),
   }),
   updateContact: t.field({

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
 
+/** The identity keys a contact patch carries (matched in this order). */
+export function identityKeysOf(patch: {
+  externalId?: string | null;
+  email?: string | null;
+  phone?: string | null;
+}): IdentityKeys {
+  return { externalId: patch.externalId, email: patch.email, phone: patch.phone };
+}
+
 export interface IdentityKeys {
   externalId?: string | null | undefined;
   email?: string | null | undefined;
@@ -26,6 +35,12 @@ export interface IdentityStore {
   find(keys: IdentityKeys): Promise<IdentityRecord | null>;
   /** Finds the record for these keys or creates one (with an empty view). */
   claim(keys: IdentityKeys, now: string): Promise<{ record: IdentityRecord; created: boolean }>;
+  /**
+   * `claim` for many inputs at once, in order (two inputs naming one contact get one record): an
+   * async batch answers every item's contact id before any provider is called. Optional: without
+   * it callers claim one after another.
+   */
+  claimMany?(keys: readonly IdentityKeys[], now: string): Promise<IdentityRecord[]>;
   /** Stores the record and indexes it under the keys of `record.view`. */
   save(record: IdentityRecord): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import type { StorageOptions } from '../config.js';
+import type { BatchStore } from '../lifecycle/batches.js';
 import type { JobStore } from '../lifecycle/jobs.js';
 import { memoryRateLimiters, postgresRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import { openDatabase } from './db.js';
@@ -17,6 +18,8 @@ export interface GatewayStores {
   outbox: OutboxStore;
   /** Background jobs (webhook events, async batches). */
   jobs: JobStore;
+  /** Async batches and their items. */
+  batches: BatchStore;
   /** Where rate limits count: in PostgreSQL (shared by replicas) or in memory (embedded). */
   rateLimiters?: RateLimiters;
   /** Whether the database answers within `timeoutMs`: `null` when it did, else why not (readiness). */
@@ -52,6 +55,7 @@ export async function openStores(
     idempotency: stores.idempotency,
     outbox: stores.outbox,
     jobs: stores.jobs,
+    batches: stores.batches,
     rateLimiters: db.engine === 'postgres' ? postgresRateLimiters(db) : memoryRateLimiters,
     ping: (timeoutMs) => db.ping(timeoutMs),
     async close() {

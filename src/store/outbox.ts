@@ -105,6 +105,12 @@ export interface OutboxStore {
   changedSince(since: string, limit: number): Promise<OutboxItem[]>;
   /** Forgets ended writes that ended before `before` (ISO). Returns how many. */
   purge(before: string): Promise<number>;
+  /**
+   * Gives back the leases this handle holds (items it claimed and neither removed nor
+   * rescheduled), so another instance may take them at once instead of after `OUTBOX_LEASE_MS`.
+   * Called on shutdown. Returns how many were released.
+   */
+  releaseLeases(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -136,6 +142,7 @@ export function createMemoryOutboxStore(): OutboxStore {
   const rows = new Map<string, Row>();
   let seq = 0;
   const copy = ({ leasedUntil: _l, seq: _s, ...item }: Row): OutboxItem => structuredClone(item);
+  const held = new Set<string>();
   const stamp = () => new Date().toISOString();
   return {
     async enqueue(items, now) {
@@ -172,13 +179,16 @@ export function createMemoryOutboxStore(): OutboxStore {
         r.attempts += 1;
         r.status = 'DELIVERING';
         r.updatedAt = stamp();
+        held.add(r.id);
       }
       return due.map(copy);
     },
     async remove(id) {
       rows.delete(id);
+      held.delete(id);
     },
     async finish(id, end) {
+      held.delete(id);
       const r = rows.get(id);
       if (!r || r.endedAt !== null) {
         return null;
@@ -202,6 +212,7 @@ export function createMemoryOutboxStore(): OutboxStore {
         r.status = 'QUEUED';
         r.updatedAt = stamp();
       }
+      held.delete(id);
     },
     async list(limit) {
       return [...rows.values()]
@@ -259,6 +270,20 @@ export function createMemoryOutboxStore(): OutboxStore {
         }
       }
       return n;
+    },
+    async releaseLeases() {
+      let released = 0;
+      for (const id of held) {
+        const r = rows.get(id);
+        if (r && r.endedAt === null && r.leasedUntil > 0) {
+          r.leasedUntil = 0;
+          r.status = 'QUEUED';
+          r.updatedAt = stamp();
+          released += 1;
+        }
+      }
+      held.clear();
+      return released;
     },
     async close() {
       rows.clear();

@@ -132,6 +132,98 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       );
     },
 
+    async claimMany(list, now) {
+      const given = list.map((k) => presentIdentityKeys(k));
+      const slow: number[] = [];
+      const out = await withRetry(() =>
+        db.transaction(async (tx) => {
+          slow.length = 0;
+          const pairs = new Map<string, [IdentityKeyKind, string]>();
+          for (const g of given) {
+            for (const [kind, value] of Object.entries(g) as [IdentityKeyKind, string][]) {
+              pairs.set(`${kind}:${value}`, [kind, value]);
+            }
+          }
+          const all = [...pairs.values()];
+          const rows =
+            all.length === 0
+              ? []
+              : await tx.query<LookupRow>(
+                  `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
+                     FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
+                    WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+                  [all.map(([k]) => k), all.map(([, v]) => v)],
+                );
+          const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
+          const known = new Map<string, { record: IdentityRecord; keys: IdentityKeyValues }>(
+            rows.map((r) => [r.id, { record: toRecord(r), keys: r.keys ?? {} }]),
+          );
+          const fresh: Array<{ record: IdentityRecord; keys: IdentityKeyValues }> = [];
+          const result = list.map((keys, i): IdentityRecord | null => {
+            const id = matchIdentity(
+              keys,
+              (kind, value) => pointer.get(`${kind}:${value}`),
+              (id) => known.get(id)?.keys ?? {},
+            );
+            if (id !== null) {
+              return known.get(id)!.record;
+            }
+            const plan = planReindex({}, keys);
+            // A key another record holds (the matching rule turned it down): the one-by-one claim.
+            if (plan.point.some(([kind, value]) => pointer.has(`${kind}:${value}`))) {
+              slow.push(i);
+              return null;
+            }
+            const record: IdentityRecord = {
+              id: randomUUID(),
+              view: {},
+              records: {},
+              createdAt: iso(now),
+              updatedAt: iso(now),
+            };
+            for (const [kind, value] of plan.point) {
+              pointer.set(`${kind}:${value}`, record.id);
+            }
+            known.set(record.id, { record, keys: plan.next });
+            fresh.push({ record, keys: plan.next });
+            return record;
+          });
+          for (let c = 0; c < fresh.length; c += 1000) {
+            const part = fresh.slice(c, c + 1000);
+            await tx.query(
+              `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
+               SELECT id, '{}'::jsonb, '{}'::jsonb, keys::jsonb, $3::timestamptz, $3::timestamptz
+                 FROM unnest($1::text[], $2::text[]) AS u (id, keys)`,
+              [part.map((f) => f.record.id), part.map((f) => json(f.keys)), now],
+            );
+            const entries = part.flatMap((f) =>
+              (Object.entries(f.keys) as [IdentityKeyKind, string][]).map(
+                ([kind, value]) => [kind, value, f.record.id] as const,
+              ),
+            );
+            if (entries.length > 0) {
+              const done = await tx.query(
+                `INSERT INTO ${keysTable} (kind, value, record_id)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 ON CONFLICT (kind, value) DO NOTHING RETURNING record_id`,
+                [entries.map((e) => e[0]), entries.map((e) => e[1]), entries.map((e) => e[2])],
+              );
+              if (done.length !== entries.length) {
+                // A concurrent claim took one of these keys: run the whole step again.
+                throw new Contended('identity keys (bulk claim)');
+              }
+            }
+          }
+          return result;
+        }),
+      );
+      const claimed: IdentityRecord[] = [];
+      for (const [i, record] of out.entries()) {
+        claimed.push(record ?? (await this.claim(list[i]!, now)).record);
+      }
+      return claimed;
+    },
+
     async save(record) {
       await withRetry(() =>
         db.transaction(async (tx) => {

@@ -62,6 +62,8 @@ const INSERT_CHUNK = 500;
  */
 export function createSqlOutboxStore(db: Database): OutboxStore {
   const t = db.table('outbox');
+  /** Ids this handle leased and has not removed or rescheduled yet (`releaseLeases`). */
+  const held = new Set<string>();
   return {
     async enqueue(items, now) {
       if (items.length === 0) {
@@ -153,6 +155,9 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
            .join(', ')}`,
         [now, limit, leaseMs, new Date().toISOString()],
       );
+      for (const r of rows) {
+        held.add(r.id);
+      }
       return rows
         .sort(
           (a, b) =>
@@ -164,9 +169,11 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
 
     async remove(id) {
       await db.query(`DELETE FROM ${t} WHERE id = $1`, [id]);
+      held.delete(id);
     },
 
     async finish(id, end) {
+      held.delete(id);
       const rows = await db.query<Row>(
         `UPDATE ${t} SET status = $2, remote_id = $3, last_error = COALESCE($4::jsonb, last_error),
                 leased_until = NULL, updated_at = $5::timestamptz, ended_at = $5::timestamptz
@@ -190,6 +197,7 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
           WHERE id = $1 AND ended_at IS NULL`,
         [id, nextAttemptAt, json(lastError), new Date().toISOString()],
       );
+      held.delete(id);
     },
 
     async list(limit) {
@@ -244,6 +252,21 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       const rows = await db.query<{ id: string }>(
         `DELETE FROM ${t} WHERE ended_at IS NOT NULL AND ended_at < $1::timestamptz RETURNING id`,
         [before],
+      );
+      return rows.length;
+    },
+
+    async releaseLeases() {
+      const ids = [...held];
+      held.clear();
+      if (ids.length === 0) {
+        return 0;
+      }
+      const rows = await db.query(
+        `UPDATE ${t} SET leased_until = NULL, status = 'QUEUED', updated_at = $2::timestamptz
+          WHERE id = ANY($1::text[]) AND ended_at IS NULL AND leased_until IS NOT NULL
+         RETURNING id`,
+        [ids, new Date().toISOString()],
       );
       return rows.length;
     },

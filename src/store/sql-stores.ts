@@ -1,3 +1,4 @@
+import { type BatchStore, createSqlBatchStore } from '../lifecycle/batches.js';
 import { createSqlJobStore, type JobStore } from '../lifecycle/jobs.js';
 import type { Database } from './db.js';
 import type { IdempotencyStore } from './idempotency.js';
@@ -18,6 +19,8 @@ export interface SqlStores<T = unknown> {
   outbox: OutboxStore;
   /** Background jobs (webhook events, async batches). */
   jobs: JobStore;
+  /** Async batches and their items. */
+  batches: BatchStore;
   /** Closes the database handle (the stores' own `close` leave it open). */
   close(): Promise<void>;
 }
@@ -33,6 +36,7 @@ export function createSqlStores<T = unknown>(
     idempotency: createSqlIdempotencyStore<T>(db, idempotency),
     outbox: createSqlOutboxStore(db),
     jobs: createSqlJobStore(db),
+    batches: createSqlBatchStore(db),
     close: () => db.close(),
   };
 }

@@ -36,6 +36,7 @@ beforeAll(async () => {
       DATABASE_URL: viaProxy.toString(),
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
       DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+      GATEWAY_READY_TIMEOUT_MS: '500',
     },
     { only: ['NOTIFUSE'] },
   );
@@ -55,8 +56,27 @@ describe('PostgreSQL paused (DATABASE_STATEMENT_TIMEOUT_MS=1000, DATABASE_CONNEC
       upsertContact: { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }] },
     });
 
-    // Resumed only after both answers: each arrived while the server was still paused.
+    const ready = async () => {
+      const res = await t.gateway.yoga.fetch('http://gateway/ready');
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } });
+
+    // Resumed only after these answers: each arrived while the server was still paused.
     proxy.pause();
+    const readyStarted = performance.now();
+    const notReady = await ready();
+    console.info(
+      `/ready 503 after ${Math.round(performance.now() - readyStarted)} ms with the server paused (bound 500 ms)`,
+    );
+    expect(notReady).toEqual({
+      status: 503,
+      body: {
+        status: 'unavailable',
+        reason: 'store',
+        message: 'the store (identity map, idempotency, outbox) did not answer in time',
+      },
+    });
     for (const [query, email] of [
       [UPSERT, 'store-fault-2@example.com'],
       [READ, 'store-fault@example.com'],
@@ -78,6 +98,7 @@ describe('PostgreSQL paused (DATABASE_STATEMENT_TIMEOUT_MS=1000, DATABASE_CONNEC
     proxy.resume();
 
     // The connections that hung were dropped: the next request gets fresh ones.
+    expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } });
     const after = await t.gql(READ, { email: 'store-fault@example.com' });
     expect(after.errors).toBeUndefined();
     expect(after.data).toEqual({

@@ -151,13 +151,13 @@ describe('two gateway processes on one PostgreSQL', () => {
       busiest = Math.max(busiest, inSecond);
     }
     // 30 requests at 5 per window need 6 windows: at least 5 s from the first to the last (two
-    // replicas counting alone would need 3 windows each, about 2 s). Half a second is allowed for
-    // the time a request takes from the limiter to the sandbox.
+    // replicas counting alone would need 3 windows each, about 2 s). A second is allowed for the
+    // time a request takes from the limiter to the sandbox on a busy machine.
     const span = arrivals.at(-1)! - arrivals[0]!;
     console.info(
       `[shared-limits] provider rate ${PROVIDER_RATE_PER_SECOND}/s over 2 replicas: ${writes} requests in ${span} ms, busiest second ${busiest}`,
     );
     expect(busiest).toBeLessThanOrEqual(2 * PROVIDER_RATE_PER_SECOND);
-    expect(span).toBeGreaterThanOrEqual((writes / PROVIDER_RATE_PER_SECOND - 1) * 1000 - 500);
+    expect(span).toBeGreaterThanOrEqual((writes / PROVIDER_RATE_PER_SECOND - 2) * 1000);
   }, 60_000);
 });

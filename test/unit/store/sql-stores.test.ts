@@ -316,6 +316,23 @@ describe.each(engines)('stores on $name', (engine) => {
       expect(await h.outbox.enqueue([], at(20))).toEqual([]);
     });
 
+    it('releaseLeases gives back the leases this handle holds (shutdown): due again at once, QUEUED', async () => {
+      const [a, b] = await h.outbox.enqueue(
+        [newItem('lease-a@x.io', at(0)), newItem('lease-b@x.io', at(0))],
+        at(0),
+      );
+      expect(await h.outbox.releaseLeases()).toBe(0);
+      const claimed = await h.outbox.claimDue(at(1000), 10, 600_000);
+      expect(claimed.map((i) => i.id)).toEqual([a!.id, b!.id]);
+      expect(await h.outbox.claimDue(at(1001), 10, 600_000)).toEqual([]);
+      await h.outbox.reschedule(b!.id, at(5000), { code: 'X', message: 'x', retryable: true });
+      expect(await h.outbox.releaseLeases()).toBe(1);
+      const again = await h.outbox.claimDue(at(1002), 10, 600_000);
+      expect(again.map((i) => [i.id, i.status])).toEqual([[a!.id, 'DELIVERING']]);
+      expect(await h.outbox.releaseLeases()).toBe(1);
+      expect((await h.outbox.list(10)).map((i) => i.status)).toEqual(['QUEUED', 'QUEUED']);
+    });
+
     it('claims due items once, leases them, and makes them due again when the lease ends', async () => {
       const [late] = await h.outbox.enqueue([newItem('late@x.io', at(5000))], at(0));
       const [soon] = await h.outbox.enqueue([newItem('soon@x.io', at(100))], at(1));
