@@ -32,7 +32,9 @@ afterAll(async () => {
 
 describe('Dotdigital stays down (503): bounded retries, the breaker opens, Notifuse is unaffected', () => {
   const THRESHOLD = 3;
-  const HALF_OPEN_MS = 300;
+  // Long enough that a retry delayed by a loaded event loop does not meet the next half-open
+  // window (which would turn the retry into a second probe).
+  const HALF_OPEN_MS = 1_000;
   const DEADLINE_MS = 2_000;
   let t: TestGateway;
 

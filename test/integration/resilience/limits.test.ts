@@ -23,7 +23,15 @@ const SF = { providers: ['SALESFORCE_MC'] };
 const gateways: TestGateway[] = [];
 async function gateway(env: Record<string, string>): Promise<TestGateway> {
   const g = await createTestGateway(
-    { ...POLICY_ONLY, RETRY_BASE_DELAY_MS: '10', SFMC_MAX_IN_FLIGHT: '64', ...env },
+    {
+      ...POLICY_ONLY,
+      RETRY_BASE_DELAY_MS: '10',
+      SFMC_MAX_IN_FLIGHT: '64',
+      // One request per SFMC write: these tests count writes and tokens, and the key look-up before
+      // a create (SFMC_KEY_LOOKUP) is pinned in test/integration/salesforce-mc-rules.test.ts.
+      SFMC_KEY_LOOKUP: 'off',
+      ...env,
+    },
     { only: ['SALESFORCE_MC'] },
   );
   gateways.push(g);
