@@ -308,21 +308,39 @@ function consent(c: Collector, path: string, value: unknown): Consent | null | u
   return out;
 }
 
+/**
+ * A JSON object within GATEWAY_MAX_JSON_* (customFields and passThrough alike): true when `value`
+ * is one; false when it is absent (null/undefined, nothing recorded) or refused (recorded in `c`).
+ */
+function boundedJsonObject(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+): value is JsonObject {
+  if (value === undefined || value === null) {
+    return false;
+  }
+  if (!isPlainObject(value)) {
+    c.add(path, 'INVALID_VALUE', `${path} must be a JSON object`);
+    return false;
+  }
+  const problem = jsonLimitProblem(path, value, limits);
+  if (problem !== null) {
+    c.add(path, 'INVALID_VALUE', problem);
+    return false;
+  }
+  return true;
+}
+
 function customFields(
   c: Collector,
   path: string,
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (value === undefined || value === null) {
-    return value;
-  }
-  if (!isPlainObject(value)) {
-    return c.add(path, 'INVALID_VALUE', `${path} must be a JSON object`);
-  }
-  const problem = jsonLimitProblem(path, value, limits);
-  if (problem !== null) {
-    return c.add(path, 'INVALID_VALUE', problem);
+  if (!boundedJsonObject(c, path, value, limits)) {
+    return value === null ? null : undefined;
   }
   for (const key of Object.keys(value)) {
     if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
@@ -353,15 +371,8 @@ function passThrough(
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (value === undefined || value === null) {
-    return value;
-  }
-  if (!isPlainObject(value)) {
-    return c.add(path, 'INVALID_VALUE', `${path} must be a JSON object`);
-  }
-  const problem = jsonLimitProblem(path, value, limits);
-  if (problem !== null) {
-    return c.add(path, 'INVALID_VALUE', problem);
+  if (!boundedJsonObject(c, path, value, limits)) {
+    return value === null ? null : undefined;
   }
   if (JSON.stringify(value).includes('\\u0000')) {
     return c.add(path, 'INVALID_VALUE', `${path} must not contain a NUL character (U+0000)`);
