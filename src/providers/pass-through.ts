@@ -84,6 +84,24 @@ export function passThroughError(problem: { field: string; message: string }): P
   };
 }
 
+/**
+ * Merge `extra` into `body` and, where the provider publishes an OpenAPI document, validate the
+ * merged body against it: the merged body, or the refusal that stops the write (nothing is sent).
+ */
+export function applyPassThrough<T extends object>(
+  body: T,
+  extra: JsonObject,
+  field: string,
+  validate?: ValidateFunction,
+): { ok: true; body: T } | { ok: false; error: ProviderErrorInfo } {
+  const merged = mergePassThrough(body, extra, field);
+  if (!merged.ok) {
+    return { ok: false, error: passThroughError(merged) };
+  }
+  const problem = validate ? schemaProblem(validate, merged.body, field) : null;
+  return problem ? { ok: false, error: passThroughError(problem) } : merged;
+}
+
 interface AttributeSetLike {
   name: string;
   items: Array<{ values: Array<{ name: string; value: unknown }> }>;

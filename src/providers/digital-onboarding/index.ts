@@ -13,7 +13,7 @@ import {
   elapsed,
   outcomesOf,
 } from '../engine.js';
-import { mergePassThrough, passThroughError } from '../pass-through.js';
+import { applyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
@@ -67,7 +67,7 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
     return mapped;
   }
   // No OpenAPI document exists for this API: the merge rule is the only check.
-  const merged = mergePassThrough(
+  const merged = applyPassThrough(
     mapped.body,
     extra,
     'providerOptions.digitalOnboarding.passThrough',
@@ -76,7 +76,7 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
     return {
       ok: false,
       status: 'FAILED',
-      error: passThroughError(merged),
+      error: merged.error,
       droppedFields: mapped.droppedFields,
     };
   }

@@ -17,7 +17,7 @@ import {
   refused,
   withDetails,
 } from '../engine.js';
-import { mergePassThrough, passThroughError, schemaProblem } from '../pass-through.js';
+import { applyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import { createDataFieldCache } from './data-fields.js';
@@ -97,21 +97,22 @@ export function createDotdigitalAdapter(
     if (!mapped.ok || !extra) {
       return mapped;
     }
-    const field = 'providerOptions.dotdigital.passThrough';
-    const merged = mergePassThrough(mapped.body, extra, field);
-    const problem = merged.ok
-      ? schemaProblem(specValidators().dotdigital.updateContact, merged.body, field)
-      : merged;
-    if (problem !== null) {
+    const merged = applyPassThrough(
+      mapped.body,
+      extra,
+      'providerOptions.dotdigital.passThrough',
+      specValidators().dotdigital.updateContact,
+    );
+    if (!merged.ok) {
       return {
         ok: false,
         status: 'FAILED',
-        error: passThroughError(problem),
+        error: merged.error,
         droppedFields: mapped.droppedFields,
         droppedFieldReasons: mapped.droppedFieldReasons,
       };
     }
-    return { ...mapped, body: (merged as { body: typeof mapped.body }).body };
+    return { ...mapped, body: merged.body };
   }
 
   function plan(item: WriteItem): WritePlan<Plan> {

@@ -8,7 +8,7 @@ import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
 import { specValidators } from '../../specs/index.js';
 import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '../engine.js';
-import { mergePassThrough, passThroughError, schemaProblem } from '../pass-through.js';
+import { applyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import {
@@ -212,20 +212,21 @@ export function createNotifuseAdapter(
     if (!mapped.ok || !extra) {
       return mapped;
     }
-    const field = 'providerOptions.notifuse.passThrough';
-    const merged = mergePassThrough(mapped.contact, extra, field);
-    const problem = merged.ok
-      ? schemaProblem(specValidators().notifuse.contact, merged.body, field)
-      : merged;
-    if (problem !== null) {
+    const merged = applyPassThrough(
+      mapped.contact,
+      extra,
+      'providerOptions.notifuse.passThrough',
+      specValidators().notifuse.contact,
+    );
+    if (!merged.ok) {
       return {
         ok: false,
         status: 'FAILED',
-        error: passThroughError(problem),
+        error: merged.error,
         droppedFields: mapped.droppedFields,
       };
     }
-    return { ...mapped, contact: (merged as { body: typeof mapped.contact }).body };
+    return { ...mapped, contact: merged.body };
   }
 
   const writes = createWriteEngine<Plan, NotifuseWireContact>({
