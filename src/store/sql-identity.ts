@@ -11,7 +11,7 @@ import {
   planReindex,
   presentIdentityKeys,
 } from './identity.js';
-import { Contended, iso, json, withRetry } from './sql.js';
+import { Contended, iso, json, jsonMerge, unnest, withRetry } from './sql.js';
 
 interface RecordRow {
   id: string;
@@ -36,7 +36,7 @@ const toRecord = (row: RecordRow): IdentityRecord => ({
 });
 
 /**
- * The identity map in SQL (embedded PGlite or PostgreSQL), with the memory store's semantics:
+ * The identity map in SQL (embedded SQLite or PostgreSQL), with the memory store's semantics:
  * the same matching rule (`matchIdentity`), the same re-indexing (`planReindex`), links only ever
  * added on save. `claim` is atomic across processes: the index's primary key on (kind, value)
  * lets only one of two concurrent claims of a new key point it at its record; the other one's
@@ -45,6 +45,7 @@ const toRecord = (row: RecordRow): IdentityRecord => ({
 export function createSqlIdentityStore(db: Database): IdentityStore {
   const records = db.table('identity_records');
   const keysTable = db.table('identity_keys');
+  const keyRows = unnest(db, 'u', { kind: '$1::text[]', value: '$2::text[]' });
 
   /** The index entries of the given keys with their records, read in one statement. */
   async function lookup(q: Queryable, given: IdentityKeyValues) {
@@ -55,7 +56,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         : await q.query<LookupRow>(
             `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
                FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
-              WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+              WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
             [entries.map(([k]) => k), entries.map(([, v]) => v)],
           );
     const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
@@ -151,7 +152,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
               : await tx.query<LookupRow>(
                   `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
                      FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
-                    WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+                    WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
                   [all.map(([k]) => k), all.map(([, v]) => v)],
                 );
           const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
@@ -193,7 +194,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             await tx.query(
               `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
                SELECT id, '{}'::jsonb, '{}'::jsonb, keys::jsonb, $3::timestamptz, $3::timestamptz
-                 FROM unnest($1::text[], $2::text[]) AS u (id, keys)`,
+                 FROM ${unnest(db, 'u', { id: '$1::text[]', keys: '$2::text[]' })}`,
               [part.map((f) => f.record.id), part.map((f) => json(f.keys)), now],
             );
             const entries = part.flatMap((f) =>
@@ -204,7 +205,9 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             if (entries.length > 0) {
               const done = await tx.query(
                 `INSERT INTO ${keysTable} (kind, value, record_id)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 SELECT kind, value, record_id
+                   FROM ${unnest(db, 'u', { kind: '$1::text[]', value: '$2::text[]', record_id: '$3::text[]' })}
+                  WHERE true
                  ON CONFLICT (kind, value) DO NOTHING RETURNING record_id`,
                 [entries.map((e) => e[0]), entries.map((e) => e[1]), entries.map((e) => e[2])],
               );
@@ -243,7 +246,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
              VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::timestamptz, $6::timestamptz)
              ON CONFLICT (id) DO UPDATE SET
                view = excluded.view,
-               records = r.records || excluded.records,
+               records = ${jsonMerge(db, 'r.records', 'excluded.records')},
                keys = excluded.keys,
                created_at = excluded.created_at,
                updated_at = excluded.updated_at`,
@@ -260,14 +263,15 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             await tx.query(
               `DELETE FROM ${keysTable}
                 WHERE record_id = $1
-                  AND (kind, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+                  AND (kind, value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })})`,
               [record.id, plan.release.map(([k]) => k), plan.release.map(([, v]) => v)],
             );
           }
           if (plan.point.length > 0) {
             await tx.query(
               `INSERT INTO ${keysTable} (kind, value, record_id)
-               SELECT kind, value, $1 FROM unnest($2::text[], $3::text[]) AS u (kind, value)
+               SELECT kind, value, $1 FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })}
+                WHERE true
                ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id`,
               [record.id, plan.point.map(([k]) => k), plan.point.map(([, v]) => v)],
             );
