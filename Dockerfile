@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # contact-gateway: build on the full toolchain, run compiled JavaScript with runtime dependencies only.
 #   docker build -t contact-gateway .
 #   docker run -p 4000:4000 -e GATEWAY_API_KEYS='[{"name":"ops","key":"…24+ characters…","scopes":["contacts:read","contacts:write"]}]' contact-gateway
@@ -8,7 +7,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts ./scripts
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
