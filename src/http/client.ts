@@ -1,7 +1,14 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { HttpOptions } from '../config.js';
 import type { ProviderId } from '../model/contact.js';
-import { UpstreamError } from '../model/errors.js';
+import {
+  UpstreamBadResponseError,
+  UpstreamCancelledError,
+  UpstreamConnectionError,
+  UpstreamError,
+  UpstreamNotSentError,
+  UpstreamTimeoutError,
+} from '../model/errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -110,11 +117,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         stats.maxUpstreamRequests !== undefined &&
         stats.upstreamRequests >= stats.maxUpstreamRequests
       ) {
-        throw new UpstreamError(options.provider, {
+        throw new UpstreamNotSentError(options.provider, {
           code: 'TOO_MANY_UPSTREAM_CALLS',
           message: `Not sent: this request reached its budget of ${stats.maxUpstreamRequests} provider calls (GATEWAY_MAX_UPSTREAM_CALLS)`,
-          httpStatus: null,
-          retryable: false,
         });
       }
       stats.upstreamRequests += 1;
@@ -186,10 +191,9 @@ async function readBounded(
     size += chunk.length;
     if (size > max) {
       body.destroy?.();
-      throw new UpstreamError(provider, {
-        code: 'UPSTREAM_BAD_RESPONSE',
+      throw new UpstreamBadResponseError(provider, {
         message: `${provider} response body exceeded ${max} bytes`,
-        retryable: false,
+        oversized: true,
       });
     }
     chunks.push(Buffer.from(chunk));
@@ -228,9 +232,8 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /**
- * Maps undici's failures onto our codes, in exactly one place. Both kinds are marked retryable:
- * whether a retry is *allowed* (method, idempotency) is the retry policy's call, not ours.
- * Messages name the provider and the failure only: never the URL query, headers or body.
+ * Maps undici's failures onto the kinds of `UpstreamError`, in exactly one place. Messages name the
+ * provider and the failure only: never the URL query, headers or body.
  */
 export function classifyTransportError(
   provider: ProviderId,
@@ -241,51 +244,32 @@ export function classifyTransportError(
     return err;
   }
   const code = errorCode(err);
+  const cause = { cause: err };
   if (TIMEOUT_CODES.has(code) || (signal?.aborted && isTimeoutReason(signal.reason))) {
-    return new UpstreamError(
+    return new UpstreamTimeoutError(
       provider,
       {
-        code: 'UPSTREAM_TIMEOUT',
         message: `${provider} did not answer in time (${code || 'deadline'})`,
-        retryable: true,
         details: { cause: code || 'deadline' },
       },
-      { cause: err },
+      cause,
     );
   }
   if (code === 'UND_ERR_ABORTED' || signal?.aborted) {
-    return new UpstreamError(
+    return new UpstreamCancelledError(
       provider,
-      {
-        code: 'UPSTREAM_UNAVAILABLE',
-        message: `${provider} call was cancelled`,
-        retryable: true,
-        details: { cause: 'aborted' },
-      },
-      { cause: err },
+      { message: `${provider} call was cancelled`, details: { cause: 'aborted' } },
+      cause,
     );
   }
-  if (CONNECTION_CODES.has(code)) {
-    return new UpstreamError(
-      provider,
-      {
-        code: 'UPSTREAM_UNAVAILABLE',
-        message: `${provider} connection failed (${code})`,
-        retryable: true,
-        details: { cause: code },
-      },
-      { cause: err },
-    );
-  }
-  return new UpstreamError(
+  const known = CONNECTION_CODES.has(code);
+  return new UpstreamConnectionError(
     provider,
     {
-      code: 'UPSTREAM_UNAVAILABLE',
-      message: `${provider} request failed`,
-      retryable: true,
+      message: known ? `${provider} connection failed (${code})` : `${provider} request failed`,
       details: { cause: code || 'unknown' },
     },
-    { cause: err },
+    cause,
   );
 }
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../http/client.js';
 import type { ProviderId } from '../model/contact.js';
-import { UpstreamError } from '../model/errors.js';
+import { UpstreamBadResponseError, type UpstreamError } from '../model/errors.js';
 import type { WireRequest } from '../model/outcome.js';
 
 /** How each provider is named in messages. */
@@ -18,11 +18,9 @@ export function malformedResponse(
   res: HttpResponse,
   what: string,
 ): UpstreamError {
-  return new UpstreamError(provider, {
-    code: 'UPSTREAM_BAD_RESPONSE',
+  return new UpstreamBadResponseError(provider, {
     message: `${PROVIDER_NAMES[provider]} answered ${res.status} with ${what}`,
     httpStatus: res.status,
-    retryable: true,
   });
 }
 

@@ -3,8 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { DigitalOnboardingConfig, HttpOptions } from '../../config.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
-import { classifyStatus } from '../../http/status.js';
-import type { ProviderErrorInfo } from '../../model/errors.js';
+import { type ProviderErrorInfo, statusIsTransient } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import {
   createWriteEngine,
@@ -104,7 +103,7 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
 function errorInfo(errors: readonly DoErrorObject[], status: number | null): ProviderErrorInfo {
   const infos = errors.map(errorObjectInfo);
   const first = errors[0];
-  const retryable = status !== null && classifyStatus(status).retryable;
+  const retryable = status !== null && statusIsTransient(status);
   return {
     code: first?.code || 'BAD_REQUEST',
     message: `Digital Onboarding refused the contact${first?.code ? ` (${first.code})` : ''}: ${

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
 import { describeRequest, parseResponse, withSignal } from '../wire.js';
@@ -71,7 +71,6 @@ export function rateLimitDetails(
  * never, 429 and 5xx yes. 401 has no body at all.
  */
 export function dotdigitalError(res: HttpResponse): UpstreamError {
-  const { code: gatewayCode, retryable } = classifyStatus(res.status);
   const parsed = ErrorBodySchema.safeParse(res.json);
   const body = parsed.success ? parsed.data : null;
   const description = body?.description ?? body?.message ?? (body ? null : res.text.trim());
@@ -90,29 +89,25 @@ export function dotdigitalError(res: HttpResponse): UpstreamError {
   if (items.length > 0) {
     details['items'] = items.map(clipMessage);
   }
-  return new UpstreamError('DOTDIGITAL', {
-    code: body?.errorCode || gatewayCode,
+  return answeredError('DOTDIGITAL', {
+    ...(body?.errorCode ? { code: body.errorCode } : {}),
     message: `Dotdigital answered ${res.status}: ${clipMessage(message)}`,
     httpStatus: res.status,
-    retryable,
     details: Object.keys(details).length > 0 ? details : null,
   });
 }
 
 /** v2 errors are `{message: "… ERROR_CODE"}`: the trailing upper-case word is the code. */
 function dotdigitalV2Error(res: HttpResponse): UpstreamError {
-  const { code: gatewayCode, retryable } = classifyStatus(res.status);
   const message =
     res.json && typeof res.json === 'object' && 'message' in res.json
       ? String((res.json as { message: unknown }).message)
       : res.text.trim();
   const code = /\b(ERROR_[A-Z_]+)\s*$/.exec(message)?.[1];
-  return new UpstreamError('DOTDIGITAL', {
-    code: code ?? gatewayCode,
+  return answeredError('DOTDIGITAL', {
+    ...(code ? { code } : {}),
     message: `Dotdigital answered ${res.status}: ${clipMessage(message || `HTTP ${res.status}`)}`,
     httpStatus: res.status,
-    retryable,
-    details: null,
   });
 }
 

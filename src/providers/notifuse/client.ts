@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import type { NotifuseConfig } from '../../config.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
 import { describeRequest, malformedResponse, withSignal } from '../wire.js';
@@ -35,17 +35,14 @@ const PERMISSION = /insufficient permissions|failed to authenticate|not a member
 export function notifuseError(res: HttpResponse): UpstreamError {
   const parsed = ErrorBodySchema.safeParse(res.json);
   const message = parsed.success ? parsed.data.error : res.text || `HTTP ${res.status}`;
-  let { code, retryable } = classifyStatus(res.status);
-  if (PERMISSION.test(message)) {
-    code = res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
-    retryable = false;
-  }
+  const permission = PERMISSION.test(message);
   const wait = retryAfterMs(res.headers);
-  return new UpstreamError('NOTIFUSE', {
-    code,
+  return answeredError('NOTIFUSE', {
+    ...(permission
+      ? { code: res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', transient: false }
+      : {}),
     message: `Notifuse answered ${res.status}: ${clipMessage(message)}`,
     httpStatus: res.status,
-    retryable,
     details: wait === null ? null : { retryAfterMs: wait },
   });
 }
