@@ -5,7 +5,7 @@ import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, withSignal } from '../wire.js';
+import { malformedResponse, withSignal } from '../wire.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,
@@ -117,7 +117,7 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
 
     /** The request as a user may see it on a dry run (token redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
+      return http.describe(req, { authorization: 'Bearer [redacted]' });
     },
 
     /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */
