@@ -13,6 +13,7 @@ import {
   SANDBOX_CREDENTIALS,
   startSandboxes,
 } from '../../src/sandbox-mode.js';
+import { upsertMany, upsertOne } from '../helpers/operations.js';
 
 /**
  * #15 item 1: Digital Onboarding partner tokens live an hour (DO-AUTH; DO-V1: OAuth2
@@ -21,12 +22,14 @@ import {
  * renews it once when it expires — however many requests hit the expiry together — and never lets
  * the client secret or a token reach a log line or a GraphQL answer.
  */
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { providers: [DIGITAL_ONBOARDING] }) {
-    outcomes { provider status remoteId error { code message httpStatus retryable } } } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!) {
-  upsertContacts(inputs: $inputs, options: { providers: [DIGITAL_ONBOARDING] }) {
-    items { outcomes { status error { code message } } } summary { succeeded failed } } }`;
+const UPSERT = upsertOne(
+  'outcomes { provider status remoteId error { code message httpStatus retryable } }',
+  '{ providers: [DIGITAL_ONBOARDING] }',
+);
+const UPSERT_MANY = upsertMany(
+  'items { outcomes { status error { code message } } } summary { succeeded failed }',
+  '{ providers: [DIGITAL_ONBOARDING] }',
+);
 
 interface Outcome {
   provider: string;
