@@ -37,7 +37,7 @@ function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
       defaultLocale: 'US',
       tokenRefreshSkewSeconds: 60,
       // These tests pin one request per write; the key look-up before a create (SFMC_KEY_LOOKUP,
-      // on by default) is pinned in test/integration/salesforce-mc-rules.test.ts.
+      // on by default) is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
       keyLookup: false,
       ...over,
     },

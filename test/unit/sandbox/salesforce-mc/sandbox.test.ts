@@ -222,7 +222,7 @@ describe('POST /v2/token', () => {
   });
 });
 
-describe('REST authentication', () => {
+describe('auth: REST bearer tokens', () => {
   const notAuthorized = restError(0, 'Not Authorized');
 
   it('answers 401 without a token, with a bogus one, and with one in the URL', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { writeOperations, writePayload } from '../helpers/operations.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 items 2 and 3: what a Dotdigital account cannot take is listed in droppedFields, each with
 // its reason in `details.droppedFieldReasons`, never sent and lost silently.

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/app.js';
-import { type Config, loadConfig, Secret } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createGateway, type Gateway } from '../../../../src/app.js';
+import { type Config, loadConfig, Secret } from '../../../../src/config.js';
+import { createLogger } from '../../../../src/logger.js';
 import {
   CONTACTS_PATH,
   type DigitalOnboardingSandbox,
   startDigitalOnboardingSandbox,
   TOKEN_PATH,
-} from '../../src/sandbox/digital-onboarding/index.js';
+} from '../../../../src/sandbox/digital-onboarding/index.js';
 import {
   type RunningSandboxes,
   SANDBOX_CREDENTIALS,
   startSandboxes,
-} from '../../src/sandbox-mode.js';
-import { upsertMany, upsertOne } from '../helpers/operations.js';
+} from '../../../../src/sandbox-mode.js';
+import { upsertMany, upsertOne } from '../../../helpers/operations.js';
 
 /**
  * #15 item 1: Digital Onboarding partner tokens live an hour (DO-AUTH; DO-V1: OAuth2

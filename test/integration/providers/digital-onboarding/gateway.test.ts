@@ -3,10 +3,10 @@ import {
   CONTACT_SCOPES,
   CONTACTS_PATH,
   OVERRIDE_FLAGS,
-} from '../../src/sandbox/digital-onboarding/index.js';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { writeOperations, writePayload } from '../helpers/operations.js';
+} from '../../../../src/sandbox/digital-onboarding/index.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
   writePayload('id email externalId firstName lastName records { provider remoteId }'),

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTACTS_PATH } from '../../src/sandbox/digital-onboarding/index.js';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { upsertOne } from '../helpers/operations.js';
+import { CONTACTS_PATH } from '../../../../src/sandbox/digital-onboarding/index.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { upsertOne } from '../../../helpers/operations.js';
 
 /**
  * #15 item 7: seed 000 documents only `201 Created` for `POST /v2/partner/contacts`, and the

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { upsertMany } from '../helpers/operations.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { upsertMany } from '../../../helpers/operations.js';
 
 /**
  * #15 item 6: an item `contacts.import` refuses comes back as `{email: "", action: "error",

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { writeOperations, writePayload } from '../helpers/operations.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 5: the rules of seed 004 (SFMC createContacts) as the sandbox now checks them on the
 // request as sent, and what the adapter does about them.

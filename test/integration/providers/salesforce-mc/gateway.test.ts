@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ProviderId } from '../../src/model/contact.js';
-import type { RecordedRequest } from '../../src/sandbox/shared/types.js';
+import type { ProviderId } from '../../../../src/model/contact.js';
+import type { RecordedRequest } from '../../../../src/sandbox/shared/types.js';
 
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { readMany, readOne, writeOperations, writePayload } from '../helpers/operations.js';
-import { contactBody } from '../helpers/salesforce-mc.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { readMany, readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
+import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 const { UPSERT, UPSERT_MANY } = writeOperations(
   writePayload('id email externalId firstName lastName records { provider remoteId }'),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { readOne, writeOperations, writePayload } from '../helpers/operations.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
   writePayload(`id email phone firstName lastName emailFormat emailConsent { status optInType }
@@ -42,7 +42,7 @@ function patches() {
 
 beforeAll(async () => {
   // One attempt per call: these tests pin how each answer is reported; retries are covered in
-  // test/integration/resilience.test.ts.
+  // test/integration/resilience/.
   t = await createTestGateway({
     DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
     RETRY_MAX_ATTEMPTS: '1',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { readOne, writeOperations, writePayload } from '../helpers/operations.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
   writePayload(
@@ -57,7 +57,7 @@ async function upsertMany(
 
 beforeAll(async () => {
   // One attempt per call: these tests pin how each answer is reported; retries are covered in
-  // test/integration/resilience.test.ts.
+  // test/integration/resilience/.
   t = await createTestGateway(
     { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
     { only: ['NOTIFUSE'] },
