@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events';
 import type { RequestListener } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -16,7 +15,12 @@ import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
 import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
-import { maskError, useRequestParseErrors } from './http-server/errors.js';
+import {
+  isDeferredLog,
+  maskError,
+  rootError,
+  useRequestParseErrors,
+} from './http-server/errors.js';
 import { createReadiness, type Readiness, useReadiness } from './http-server/health.js';
 import {
   NESTING_ALLOWANCE,
@@ -28,6 +32,7 @@ import {
 import { useKeyRateLimit } from './http-server/rate-limit.js';
 import {
   REQUEST_ID_HEADER,
+  requestLogger,
   requestState,
   useRequestContext,
 } from './http-server/request-context.js';
@@ -81,15 +86,6 @@ export interface Gateway {
   drain(): void;
   /** Stops outbox delivery, gives back this instance's outbox leases, closes providers and stores. */
   close(): Promise<void>;
-}
-
-/** The error a GraphQLError wraps (what actually went wrong), else the error itself. */
-function rootError(error: Error): Error {
-  let current = error;
-  while (current instanceof GraphQLError && current.originalError) {
-    current = current.originalError;
-  }
-  return current;
 }
 
 /** Yoga's log arguments as one line, credentials and PII scrubbed (errors may quote connection strings). */
@@ -220,19 +216,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...observability.plugins(),
     ],
     logging: {
-      // Yoga logs several debug lines per request: build (and scrub) a line only when it is written.
-      debug: (...args) => {
-        if (logger.isLevelEnabled('debug')) {
-          logger.debug(logText(args));
-        }
-      },
+      // Yoga's own debug lines ("Processing GraphQL Parameters" …) know no request, so they could
+      // not carry its id: the request context writes its own debug line per request instead.
+      debug: () => undefined,
       info: (...args) => {
         if (logger.isLevelEnabled('info')) {
           logger.info(logText(args));
         }
       },
       warn: (...args) => logger.warn(...logArgs(args)),
-      error: (...args) => logger.error(...logArgs(args)),
+      // A masked error's original is logged by its request (with the request id), not here.
+      error: (...args) => {
+        if (!(args.length === 1 && isDeferredLog(args[0]))) {
+          logger.error(...logArgs(args));
+        }
+      },
     },
     context: ({ request }) => {
       const state = requestState(request);
@@ -247,6 +245,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         scope: {
           stats: { upstreamRequests: 0, maxUpstreamRequests: config.maxUpstreamCalls },
           signal: requestSignal(request.signal),
+          // Made on first use: most requests log nothing but their `request` line.
+          get log() {
+            return requestLogger(state, logger) ?? logger;
+          },
         },
       };
     },

@@ -2,7 +2,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
 import { redactText } from './http/redact.js';
-import { currentRequest } from './http-server/request-context.js';
 
 /** Keys whose values are credentials: replaced by `[redacted]` wherever they appear (one level deep). */
 const SECRET_KEYS = [
@@ -76,7 +75,8 @@ function scrubDeep(value: unknown, depth: number): unknown {
 }
 
 /**
- * The process logger. Every line written while a request is served carries its `requestId`.
+ * The process logger. A request's lines go through its child (`requestLogger`), which carries
+ * its `requestId` (and `traceId`).
  * Credentials are redacted by key and in free text (bearer/basic credentials, URL userinfo,
  * `key=value` secrets); contact PII (emails, phones, names, birthdates, addresses) is replaced by
  * a keyed hash, by key and in free text, at every level including debug. Request bodies, headers
@@ -100,15 +100,6 @@ export function createLogger(
     {
       level,
       base: { service: 'contact-gateway' },
-      mixin: () => {
-        const request = currentRequest();
-        if (!request) {
-          return {};
-        }
-        return request.traceId
-          ? { requestId: request.id, traceId: request.traceId }
-          : { requestId: request.id };
-      },
       hooks: {
         logMethod(args, method) {
           const safe = args.map((a) => (typeof a === 'string' ? scrubLogText(a) : a));

@@ -1,5 +1,6 @@
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
+import type { Logger } from 'pino';
 import type { CallStats } from '../http/client.js';
 import type { ProviderId } from '../model/contact.js';
 import type { ProviderErrorInfo } from '../model/errors.js';
@@ -13,6 +14,8 @@ import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../provide
 export interface RequestScope {
   stats: CallStats;
   signal?: AbortSignal;
+  /** The request's logger (every line carries its request id); the process logger when absent. */
+  log?: Logger;
 }
 
 export type ReadAnswer = ReadResult | null | ProviderErrorInfo;

@@ -429,6 +429,10 @@ function providerOptions(
     } else if (overrides === null) {
       out.digitalOnboarding = { overrides: null };
     }
+    const destructive = digitalOnboarding['destructive'];
+    if (typeof destructive === 'boolean') {
+      out.digitalOnboarding = { ...out.digitalOnboarding, destructive };
+    }
   }
   for (const key of ['notifuse', 'dotdigital', 'digitalOnboarding', 'salesforceMc'] as const) {
     const extra = extras(key);

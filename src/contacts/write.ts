@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import {
   applyPatch,
   type ContactPatch,
@@ -190,6 +191,7 @@ export class ContactWrites {
     return this.#finish(planned, validated, adapters, results, skippedOutcomes, {
       kind: 'upsert',
       options,
+      log: scope.log,
     });
   }
 
@@ -260,6 +262,7 @@ export class ContactWrites {
     const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes, {
       kind: 'update',
       options,
+      log: scope.log,
     });
     return payload!;
   }
@@ -304,8 +307,9 @@ export class ContactWrites {
     adapters: readonly ProviderAdapter[],
     results: ReadonlyArray<Outcome[] | null>,
     skippedOutcomes: readonly Outcome[],
-    write: { kind: OutboxKind; options: WriteOptions },
+    write: { kind: OutboxKind; options: WriteOptions; log?: Logger | undefined },
   ): Promise<WritePayload[]> {
+    const log = write.log ?? this.#d.logger;
     const now = this.#d.now().toISOString();
     const working = new Map<string, IdentityRecord>();
     /** Per input: its input errors, or the record as this item left it and its outcomes. */
@@ -369,7 +373,7 @@ export class ContactWrites {
       }
       for (const o of outcomes) {
         if (o.status === 'FAILED') {
-          this.#d.logger.warn(
+          log.warn(
             {
               provider: o.provider,
               code: o.error?.code,

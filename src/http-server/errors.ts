@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { type Plugin, maskError as yogaMaskError } from 'graphql-yoga';
+import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../store/errors.js';
-import { currentRequest } from './request-context.js';
 
 /** The message every unexpected error is replaced with. */
 export const MASKED_MESSAGE = 'Unexpected error.';
@@ -25,42 +25,86 @@ function storeUnavailable(error: unknown): StoreUnavailableError | null {
   return null;
 }
 
+/** What each masked error hid, until the request it belongs to logs it ({@link withRequestId}). */
+const hidden = new WeakMap<GraphQLError, unknown>();
+/** Originals whose log line waits for their request (Yoga's own log call skips them). */
+const deferred = new WeakSet<object>();
+
 /**
- * Yoga's masking, with development details never attached (whatever `NODE_ENV` says) and the
- * request id added, so a caller can quote it and an operator can find the full error in the log
- * (Yoga logs the original; the logger stamps the same `requestId` on that line). An unreachable
- * store is not "Unexpected error." but `STORE_UNAVAILABLE` with `retryable: true`.
+ * Whether Yoga's log call for `error` is to be skipped: a masked error's original is logged by its
+ * request instead (with the request id), when the result is processed.
+ */
+export function isDeferredLog(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && deferred.has(error);
+}
+
+function hide(masked: GraphQLError, original: unknown): GraphQLError {
+  if (typeof original === 'object' && original !== null) {
+    hidden.set(masked, original);
+    deferred.add(original);
+  }
+  return masked;
+}
+
+/**
+ * Yoga's masking, with development details never attached (whatever `NODE_ENV` says). An
+ * unreachable store is not "Unexpected error." but `STORE_UNAVAILABLE` with `retryable: true`.
+ * Masking has no request at hand: the request context stamps the request id on the masked error
+ * (so a caller can quote it) and logs the original with the same id ({@link withRequestId}).
  */
 export function maskError(error: unknown, message: string): Error {
   if (storeUnavailable(error)) {
     const at = error instanceof GraphQLError ? error : null;
-    const requestId = currentRequest()?.id;
-    return new GraphQLError(STORE_UNAVAILABLE_MESSAGE, {
-      nodes: at?.nodes ?? null,
-      source: at?.source ?? null,
-      positions: at?.positions ?? null,
-      path: at?.path ?? null,
-      extensions: {
-        code: 'STORE_UNAVAILABLE',
-        retryable: true,
-        ...(requestId ? { requestId } : {}),
-      },
-    });
+    return hide(
+      new GraphQLError(STORE_UNAVAILABLE_MESSAGE, {
+        nodes: at?.nodes ?? null,
+        source: at?.source ?? null,
+        positions: at?.positions ?? null,
+        path: at?.path ?? null,
+        extensions: { code: 'STORE_UNAVAILABLE', retryable: true },
+      }),
+      error,
+    );
   }
   const masked = yogaMaskError(error, message, false);
   if (masked === error || !(masked instanceof GraphQLError)) {
     return masked;
   }
-  const requestId = currentRequest()?.id;
-  if (!requestId) {
-    return masked;
+  return hide(masked, error);
+}
+
+/** The error a GraphQLError wraps (what actually went wrong), else the error itself. */
+export function rootError(error: Error): Error {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) {
+    current = current.originalError;
   }
-  return new GraphQLError(masked.message, {
-    nodes: masked.nodes ?? null,
-    source: masked.source ?? null,
-    positions: masked.positions ?? null,
-    path: masked.path ?? null,
-    extensions: { ...masked.extensions, requestId },
+  return current;
+}
+
+/**
+ * `error` as answered to the request `requestId`: when masking hid something, the masked error
+ * with `extensions.requestId`, and the original written to `log` (its scrubbed message, type and
+ * stack) once; any other error unchanged.
+ */
+export function withRequestId(error: GraphQLError, requestId: string, log: Logger): GraphQLError {
+  if (!hidden.has(error)) {
+    return error;
+  }
+  const original = hidden.get(error);
+  hidden.delete(error);
+  if (original instanceof Error) {
+    const root = rootError(original);
+    log.error({ err: root }, `${root.name}: ${root.message}`);
+  } else {
+    log.error({ err: original }, 'unexpected error');
+  }
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    extensions: { ...error.extensions, requestId },
   });
 }
 

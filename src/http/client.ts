@@ -1,7 +1,15 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { HttpOptions } from '../config.js';
 import type { ProviderId } from '../model/contact.js';
-import { UpstreamError } from '../model/errors.js';
+import {
+  UpstreamBadResponseError,
+  UpstreamCancelledError,
+  UpstreamConnectionError,
+  UpstreamError,
+  UpstreamNotSentError,
+  UpstreamTimeoutError,
+} from '../model/errors.js';
+import type { WireRequest } from '../model/outcome.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -44,7 +52,70 @@ export interface HttpClient {
   /** Origin + base path, for status pages. Never contains credentials. */
   readonly baseUrl: string;
   request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse>;
+  /**
+   * `req` as `request` would send it (the same builder), for a dry run: `shown` stands in for the
+   * credential headers (e.g. `{authorization: 'Bearer [redacted]'}`); nothing is sent.
+   */
+  describe(req: HttpRequest, shown: Record<string, string>): WireRequest;
   close(): Promise<void>;
+}
+
+/** What goes on the wire for one request: path below the origin (query included), headers, body. */
+interface BuiltRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/**
+ * The one builder of outgoing requests: `request` sends what it returns, `describe` shows it.
+ * `credentials` are the client's own headers (auth); the request's own headers come after them.
+ */
+function buildRequest(
+  basePath: string,
+  req: HttpRequest,
+  credentials: Record<string, string>,
+): BuiltRequest {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(req.query ?? {})) {
+    if (v !== undefined) {
+      search.set(k, v);
+    }
+  }
+  const qs = search.toString();
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...credentials,
+    ...req.headers,
+  };
+  let body: string | undefined;
+  if (req.body !== undefined) {
+    body = JSON.stringify(req.body);
+    headers['content-type'] = 'application/json';
+  } else if (req.form !== undefined) {
+    body = new URLSearchParams(req.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  return { path: `${basePath}${req.path}${qs ? `?${qs}` : ''}`, headers, body };
+}
+
+/**
+ * A request to `baseUrl` as the HTTP client would send it, without a client (SFMC's REST base is
+ * only known from its token). The body is shown as the value that is sent as JSON (or form).
+ */
+export function describeRequest(
+  baseUrl: string,
+  req: HttpRequest,
+  shown: Record<string, string>,
+): WireRequest {
+  const base = new URL(baseUrl);
+  const built = buildRequest(base.pathname.replace(/\/+$/, ''), req, shown);
+  return {
+    method: req.method,
+    url: `${base.origin}${built.path}`,
+    headers: built.headers,
+    body: req.body ?? req.form,
+  };
 }
 
 export interface HttpClientOptions {
@@ -84,37 +155,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const safeBase = `${base.origin}${basePath}`;
 
   async function request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse> {
-    const search = new URLSearchParams();
-    for (const [k, v] of Object.entries(req.query ?? {})) {
-      if (v !== undefined) {
-        search.set(k, v);
-      }
-    }
-    const qs = search.toString();
-    const path = `${basePath}${req.path}${qs ? `?${qs}` : ''}`;
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      ...(options.headers ? await options.headers() : {}),
-      ...req.headers,
-    };
-    let body: string | undefined;
-    if (req.body !== undefined) {
-      body = JSON.stringify(req.body);
-      headers['content-type'] = 'application/json';
-    } else if (req.form !== undefined) {
-      body = new URLSearchParams(req.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    }
+    const { path, headers, body } = buildRequest(
+      basePath,
+      req,
+      options.headers ? await options.headers() : {},
+    );
     if (stats) {
       if (
         stats.maxUpstreamRequests !== undefined &&
         stats.upstreamRequests >= stats.maxUpstreamRequests
       ) {
-        throw new UpstreamError(options.provider, {
+        throw new UpstreamNotSentError(options.provider, {
           code: 'TOO_MANY_UPSTREAM_CALLS',
           message: `Not sent: this request reached its budget of ${stats.maxUpstreamRequests} provider calls (GATEWAY_MAX_UPSTREAM_CALLS)`,
-          httpStatus: null,
-          retryable: false,
         });
       }
       stats.upstreamRequests += 1;
@@ -167,6 +220,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     provider: options.provider,
     baseUrl: safeBase,
     request,
+    describe: (req, shown) => describeRequest(safeBase, req, shown),
     async close() {
       if (owned) {
         await dispatcher.close();
@@ -186,10 +240,9 @@ async function readBounded(
     size += chunk.length;
     if (size > max) {
       body.destroy?.();
-      throw new UpstreamError(provider, {
-        code: 'UPSTREAM_BAD_RESPONSE',
+      throw new UpstreamBadResponseError(provider, {
         message: `${provider} response body exceeded ${max} bytes`,
-        retryable: false,
+        oversized: true,
       });
     }
     chunks.push(Buffer.from(chunk));
@@ -228,9 +281,8 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /**
- * Maps undici's failures onto our codes, in exactly one place. Both kinds are marked retryable:
- * whether a retry is *allowed* (method, idempotency) is the retry policy's call, not ours.
- * Messages name the provider and the failure only: never the URL query, headers or body.
+ * Maps undici's failures onto the kinds of `UpstreamError`, in exactly one place. Messages name the
+ * provider and the failure only: never the URL query, headers or body.
  */
 export function classifyTransportError(
   provider: ProviderId,
@@ -241,51 +293,32 @@ export function classifyTransportError(
     return err;
   }
   const code = errorCode(err);
+  const cause = { cause: err };
   if (TIMEOUT_CODES.has(code) || (signal?.aborted && isTimeoutReason(signal.reason))) {
-    return new UpstreamError(
+    return new UpstreamTimeoutError(
       provider,
       {
-        code: 'UPSTREAM_TIMEOUT',
         message: `${provider} did not answer in time (${code || 'deadline'})`,
-        retryable: true,
         details: { cause: code || 'deadline' },
       },
-      { cause: err },
+      cause,
     );
   }
   if (code === 'UND_ERR_ABORTED' || signal?.aborted) {
-    return new UpstreamError(
+    return new UpstreamCancelledError(
       provider,
-      {
-        code: 'UPSTREAM_UNAVAILABLE',
-        message: `${provider} call was cancelled`,
-        retryable: true,
-        details: { cause: 'aborted' },
-      },
-      { cause: err },
+      { message: `${provider} call was cancelled`, details: { cause: 'aborted' } },
+      cause,
     );
   }
-  if (CONNECTION_CODES.has(code)) {
-    return new UpstreamError(
-      provider,
-      {
-        code: 'UPSTREAM_UNAVAILABLE',
-        message: `${provider} connection failed (${code})`,
-        retryable: true,
-        details: { cause: code },
-      },
-      { cause: err },
-    );
-  }
-  return new UpstreamError(
+  const known = CONNECTION_CODES.has(code);
+  return new UpstreamConnectionError(
     provider,
     {
-      code: 'UPSTREAM_UNAVAILABLE',
-      message: `${provider} request failed`,
-      retryable: true,
+      message: known ? `${provider} connection failed (${code})` : `${provider} request failed`,
       details: { cause: code || 'unknown' },
     },
-    { cause: err },
+    cause,
   );
 }
 

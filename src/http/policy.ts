@@ -1,5 +1,5 @@
 import type { ProviderId } from '../model/contact.js';
-import { UpstreamError } from '../model/errors.js';
+import { asUpstreamError, type UpstreamError } from '../model/errors.js';
 
 export type Attempted<T> =
   | { ok: true; value: T; attempts: number }
@@ -29,18 +29,7 @@ export const singleAttemptPolicy: CallPolicy = {
     try {
       return { ok: true, value: await fn(1), attempts: 1 };
     } catch (err) {
-      const error =
-        err instanceof UpstreamError
-          ? err
-          : new UpstreamError(
-              call.provider,
-              {
-                code: 'INTERNAL',
-                message: `Internal error while calling ${call.provider}`,
-                retryable: false,
-              },
-              { cause: err },
-            );
+      const error = asUpstreamError(call.provider, err);
       return { ok: false, error, attempts: 1 };
     }
   },

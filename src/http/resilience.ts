@@ -11,7 +11,14 @@ import {
 } from 'cockatiel';
 import { RateLimiterQueue } from 'rate-limiter-flexible';
 import type { ProviderId } from '../model/contact.js';
-import { UpstreamError } from '../model/errors.js';
+import {
+  asUpstreamError,
+  UpstreamCancelledError,
+  UpstreamError,
+  UpstreamNotSentError,
+  UpstreamRateLimitedError,
+  UpstreamTimeoutError,
+} from '../model/errors.js';
 import { memoryRateLimiters, type RateLimiters } from '../rate-limiters.js';
 import type { Attempted, CallDescriptor, CallPolicy } from './policy.js';
 
@@ -66,29 +73,23 @@ export interface ResiliencePolicy extends CallPolicy {
 }
 
 /**
- * The attempt was cancelled by its caller (the GraphQL request's signal: the client went away), as
- * `classifyTransportError` reports it. Nobody waits for a retry, and the provider did nothing wrong.
+ * Failures that say the provider (or the way to it) is unwell, not that our request was wrong. Not
+ * a cancellation (the caller went away; the provider did nothing wrong), not a 429 (the provider
+ * working as documented: it slows us down, it does not open the breaker).
  */
-function isCancelled(err: unknown): boolean {
-  return err instanceof UpstreamError && err.details?.['cause'] === 'aborted';
-}
-
-/** Failures that say the provider (or the way to it) is unwell, not that our request was wrong. */
 function isOutage(err: unknown): boolean {
-  if (!(err instanceof UpstreamError) || !err.retryable || isCancelled(err)) {
-    return false;
-  }
-  // A 429 is the provider working as documented: it slows us down, it does not open the breaker.
-  return err.httpStatus !== 429;
+  return (
+    err instanceof UpstreamError &&
+    err.retryable &&
+    !(err instanceof UpstreamCancelledError) &&
+    !(err instanceof UpstreamRateLimitedError)
+  );
 }
 
 /** What an attempt cut short by the end of the call's budget (CALL_DEADLINE_MS) fails with. */
 function deadlineError(provider: ProviderId, deadlineMs: number): UpstreamError {
-  return new UpstreamError(provider, {
-    code: 'UPSTREAM_TIMEOUT',
+  return new UpstreamTimeoutError(provider, {
     message: `${provider} did not answer within the call deadline (${deadlineMs} ms)`,
-    httpStatus: null,
-    retryable: true,
     details: { cause: 'deadline', deadlineMs },
   });
 }
@@ -102,17 +103,6 @@ function askedWaitMs(err: unknown): number {
     }
   }
   return 0;
-}
-
-function toUpstream(provider: ProviderId, err: unknown): UpstreamError {
-  if (err instanceof UpstreamError) {
-    return err;
-  }
-  return new UpstreamError(
-    provider,
-    { code: 'INTERNAL', message: `Internal error while calling ${provider}`, retryable: false },
-    { cause: err },
-  );
 }
 
 const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
@@ -244,11 +234,12 @@ export function createResiliencePolicy(
        */
       const shouldRetry = (err: unknown): boolean => {
         failures += 1;
+        // A cancelled call is retryable later (outbox), but nobody waits for it now.
         if (
           !call.idempotent ||
           !(err instanceof UpstreamError) ||
           !err.retryable ||
-          isCancelled(err)
+          err instanceof UpstreamCancelledError
         ) {
           return false;
         }
@@ -273,16 +264,14 @@ export function createResiliencePolicy(
           return {
             ok: false,
             attempts,
-            error: new UpstreamError(call.provider, {
+            error: new UpstreamNotSentError(call.provider, {
               code: 'CIRCUIT_OPEN',
               message: `${call.provider} is failing; calls are paused until ${retryAtText(g, settings)} (circuit breaker open)`,
-              httpStatus: null,
-              retryable: true,
               details: { circuit: 'OPEN', openedAt: g.openedAt },
             }),
           };
         }
-        return { ok: false, error: toUpstream(call.provider, err), attempts };
+        return { ok: false, error: asUpstreamError(call.provider, err), attempts };
       }
     },
 

@@ -105,6 +105,8 @@ export interface DotdigitalProviderOptions {
 export interface DigitalOnboardingProviderOptions {
   /** Extra `X-Operator-Override` flags (`force`, `bypass_validation=email_format` …). */
   overrides?: string[] | null;
+  /** `X-Operator-Override: destructive` (DO-1's standard flag set) on the write. */
+  destructive?: boolean | null;
   /** Merged into the wire body after mapping. */
   passThrough?: JsonObject | null;
 }

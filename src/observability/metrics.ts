@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HttpObserver, ObservedResult } from '../http/observer.js';
 import type { CallPolicy } from '../http/policy.js';
 import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
+import type { UpstreamKind } from '../model/errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OutboxStore } from '../store/outbox.js';
 
@@ -55,15 +56,14 @@ export function outcomeLabel(result: ObservedResult): string {
   if ('status' in result) {
     return result.status === 429 ? '429' : `${Math.floor(result.status / 100)}xx`;
   }
-  const { code, details } = result.error;
-  if (code === 'UPSTREAM_TIMEOUT') {
-    return 'timeout';
-  }
-  if (details?.['cause'] === 'aborted') {
-    return 'cancelled';
-  }
-  return code === 'UPSTREAM_BAD_RESPONSE' ? 'bad_response' : 'connection_error';
+  return OUTCOME_LABELS[result.error.kind] ?? 'connection_error';
 }
+
+const OUTCOME_LABELS: Partial<Record<UpstreamKind, string>> = {
+  timeout: 'timeout',
+  cancelled: 'cancelled',
+  bad_response: 'bad_response',
+};
 
 const BREAKER_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ROOT_CONTEXT,
   type Span,
@@ -24,12 +25,7 @@ import { getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { HttpObserver } from '../http/observer.js';
 import type { CallPolicy } from '../http/policy.js';
-import {
-  currentRequest,
-  type RequestState,
-  requestState,
-  runInRequest,
-} from '../http-server/request-context.js';
+import { type RequestState, requestState } from '../http-server/request-context.js';
 import { routeOf } from '../http-server/routes.js';
 import { type TracingOptions, tracingHeaders } from './config.js';
 import { operationLabel, outcomeLabel } from './metrics.js';
@@ -105,10 +101,13 @@ export function createTracing(options: TracingOptions, version: string): Gateway
   });
   const tracer = provider.getTracer('contact-gateway', version);
   const spans = new WeakMap<RequestState, Span>();
+  // Which operation a provider call belongs to: the one async context of the gateway, and only
+  // when tracing is on (it hooks every promise; logs get the trace id from the request's logger).
+  const current = new AsyncLocalStorage<RequestState>();
 
   const http: HttpObserver = {
     begin({ provider: id, method, path, origin }) {
-      const parent = currentRequest();
+      const parent = current.getStore();
       const parentSpan = parent ? spans.get(parent) : undefined;
       const template = operationLabel(method, path);
       const url = new URL(origin);
@@ -152,6 +151,9 @@ export function createTracing(options: TracingOptions, version: string): Gateway
   };
 
   const plugin: Plugin = {
+    instrumentation: {
+      request: ({ request }, wrapped) => current.run(requestState(request), wrapped),
+    },
     // From the start of each GraphQL request (so every log line of it carries the trace id) to
     // its response; named after the operation once it is known.
     onRequest({ request }) {
@@ -218,8 +220,8 @@ export function createTracing(options: TracingOptions, version: string): Gateway
     keepRequestContext(policy) {
       const kept = Object.create(policy) as typeof policy;
       kept.execute = (call, fn) => {
-        const state = currentRequest();
-        return policy.execute(call, state ? (n) => runInRequest(state, () => fn(n)) : fn);
+        const state = current.getStore();
+        return policy.execute(call, state ? (n) => current.run(state, () => fn(n)) : fn);
       };
       return kept;
     },

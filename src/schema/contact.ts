@@ -109,7 +109,11 @@ const DigitalOnboardingOptionsInput = builder.inputType('DigitalOnboardingOption
   fields: (t) => ({
     overrides: t.stringList({
       description:
-        'Extra `X-Operator-Override` flags: `force`, `bulk`, `bypass_validation=email_format|phone_format`. `dry_run` comes from WriteOptions.dryRun; `destructive` and unknown flags are refused as InputErrors.',
+        'Extra `X-Operator-Override` flags: `force`, `bulk`, `bypass_validation=email_format|phone_format`. `dry_run` comes from WriteOptions.dryRun and `destructive` from `destructive`; those two and unknown flags are refused here as InputErrors.',
+    }),
+    destructive: t.boolean({
+      description:
+        'Sends `X-Operator-Override: destructive` with the write (DO-1 lists it in the standard flag set of `POST /v2/partner/contacts`; a header flag, so `passThrough` cannot carry it). Also sent on the PATCH of a linked contact, like the other flags. Shown in dry runs. Null or false: not sent.',
     }),
     passThrough: t.field({
       type: 'JSONObject',

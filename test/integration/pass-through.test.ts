@@ -95,16 +95,25 @@ describe('passThrough is merged after mapping, for all four providers', () => {
     });
   });
 
-  it('Digital Onboarding: an extra body key is merged (dry run)', async () => {
-    const out = await upsert(
-      {
-        email: 'pt-do@example.com',
-        providerOptions: { digitalOnboarding: { passThrough: { county: 'Kent' } } },
-      },
-      { providers: ['DIGITAL_ONBOARDING'], dryRun: true },
-    );
+  it('Digital Onboarding: an extra body key is merged (dry run), sent and stored', async () => {
+    const input = {
+      email: 'pt-do@example.com',
+      providerOptions: { digitalOnboarding: { passThrough: { county: 'Kent' } } },
+    };
+    const out = await upsert(input, { providers: ['DIGITAL_ONBOARDING'], dryRun: true });
     expect(out.errors).toEqual([]);
     expect(JSON.stringify(out.outcomes[0]!.request!.body)).toContain('"county":"Kent"');
+    expect(t.digitalOnboarding.controls.requests).toEqual([]);
+
+    const written = await upsert(input, { providers: ['DIGITAL_ONBOARDING'] });
+    expect(written.outcomes[0]!.status).toBe('CREATED');
+    expect(t.digitalOnboarding.controls.requests.at(-1)!.body).toEqual({
+      email: 'pt-do@example.com',
+      county: 'Kent',
+    });
+    expect(t.digitalOnboarding.store.findByEmail('pt-do@example.com')).toMatchObject({
+      county: 'Kent',
+    });
   });
 });
 

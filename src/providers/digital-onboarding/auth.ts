@@ -18,8 +18,8 @@ import {
   type HttpResponse,
 } from '../../http/client.js';
 import { redactText } from '../../http/redact.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, UpstreamBadResponseError, type UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, type TokenCache } from '../oauth.js';
 
 /** DO-AUTH gives partner tokens one hour; used when a token answer has no `expires_in`. */
@@ -53,18 +53,13 @@ function tokenError(res: HttpResponse): UpstreamError {
   const text = parsed.success
     ? [parsed.data.error, parsed.data.error_description].filter(Boolean).join(': ')
     : `HTTP ${res.status}`;
-  let { code, retryable } = classifyStatus(res.status);
-  if (res.status === 400 || res.status === 401 || res.status === 403) {
-    // invalid_client / unauthorized_client / invalid_grant: the credentials, not the request.
-    code = 'UNAUTHORIZED';
-    retryable = false;
-  }
+  // invalid_client / unauthorized_client / invalid_grant: the credentials, not the request.
+  const credentials = res.status === 400 || res.status === 401 || res.status === 403;
   const wait = retryAfterMs(res.headers);
-  return new UpstreamError('DIGITAL_ONBOARDING', {
-    code,
+  return answeredError('DIGITAL_ONBOARDING', {
+    ...(credentials ? { code: 'UNAUTHORIZED' } : {}),
     message: `Digital Onboarding token request answered ${res.status}: ${clipMessage(redactText(text))} (check DIGITAL_ONBOARDING_CLIENT_ID / DIGITAL_ONBOARDING_CLIENT_SECRET)`,
     httpStatus: res.status,
-    retryable,
     details: wait === null ? null : { retryAfterMs: wait },
   });
 }
@@ -127,11 +122,9 @@ export function createDoTokenSource(
       }
       const parsed = TokenAnswerSchema.safeParse(res.json);
       if (!parsed.success) {
-        throw new UpstreamError('DIGITAL_ONBOARDING', {
-          code: 'UPSTREAM_BAD_RESPONSE',
+        throw new UpstreamBadResponseError('DIGITAL_ONBOARDING', {
           message: `Digital Onboarding token request answered ${res.status} without a usable access_token`,
           httpStatus: res.status,
-          retryable: true,
         });
       }
       const expiresIn =
@@ -162,6 +155,7 @@ export function withPartnerToken(base: HttpClient, source: DoTokenSource): HttpC
   return {
     provider: base.provider,
     baseUrl: base.baseUrl,
+    describe: (req, shown) => base.describe(req, shown),
     async request(req, stats) {
       const send = (token: string) =>
         base.request(

@@ -1,10 +1,10 @@
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { redactText } from '../../http/redact.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, withSignal } from '../wire.js';
+import { malformedResponse, withSignal } from '../wire.js';
 import {
   BulkEntrySchema,
   ContactSchema,
@@ -101,10 +101,9 @@ function rateLimitDetails(headers: Record<string, string>): Record<string, unkno
  * every other 4xx never, 408/429/5xx yes. `meta.required_scope` is lifted into the details.
  */
 export function digitalOnboardingError(res: HttpResponse): UpstreamError {
-  const { code: gatewayCode, retryable } = classifyStatus(res.status);
   const errors = errorList(res.json);
   const first = errors[0];
-  const code = first?.code || gatewayCode;
+  const code = first?.code || undefined;
   const texts = errors.map(errorText).filter((t) => t !== '');
   const fallback = errors.length === 0 && !res.malformed ? res.text.trim() : '';
   const message = texts.join('; ') || redactText(fallback) || `HTTP ${res.status}`;
@@ -123,11 +122,10 @@ export function digitalOnboardingError(res: HttpResponse): UpstreamError {
     res.status === 401 && code === 'invalid_token'
       ? ' — the partner token expired or was refused (tokens last about an hour; with DIGITAL_ONBOARDING_CLIENT_ID and DIGITAL_ONBOARDING_CLIENT_SECRET the gateway renews them itself)'
       : '';
-  return new UpstreamError('DIGITAL_ONBOARDING', {
-    code,
+  return answeredError('DIGITAL_ONBOARDING', {
+    ...(code ? { code } : {}),
     message: `Digital Onboarding answered ${res.status}${first?.code ? ` ${first.code}` : ''}: ${clipMessage(message)}${expired}`,
     httpStatus: res.status,
-    retryable,
     details: Object.keys(details).length > 0 ? details : null,
   });
 }
@@ -208,7 +206,7 @@ export function createDigitalOnboardingClient(http: HttpClient) {
 
     /** The request as a user may see it on a dry run: the token is `Bearer [redacted]`. */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
+      return http.describe(req, { authorization: 'Bearer [redacted]' });
     },
 
     /**

@@ -3,8 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { DigitalOnboardingConfig, HttpOptions } from '../../config.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
-import { classifyStatus } from '../../http/status.js';
-import type { ProviderErrorInfo } from '../../model/errors.js';
+import { type ProviderErrorInfo, statusIsTransient } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import {
   createWriteEngine,
@@ -13,7 +12,7 @@ import {
   elapsed,
   outcomesOf,
 } from '../engine.js';
-import { applyPassThrough } from '../pass-through.js';
+import { applyPassThrough, passThroughError } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
@@ -50,6 +49,16 @@ export interface DigitalOnboardingAdapterDeps {
 }
 
 type Job = EngineJob<Plan>;
+
+/** Where each `X-Operator-Override` flag (DO-OVR's standard set) is set instead of the body. */
+const FLAG_OPTIONS: Readonly<Record<string, string>> = {
+  destructive: 'providerOptions.digitalOnboarding.destructive: true',
+  bulk: 'nothing: every batch sends it',
+  force: 'providerOptions.digitalOnboarding.overrides: ["force"]',
+  bypass_validation:
+    'providerOptions.digitalOnboarding.overrides: ["bypass_validation=email_format|phone_format"]',
+  dry_run: 'WriteOptions.dryRun',
+};
 /** One contact of a bulk request: the items that named it, merged into one body. */
 type BulkEntry = Entry<Plan, DoContactBody>;
 
@@ -66,12 +75,20 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
   if (!mapped.ok || !extra) {
     return mapped;
   }
-  // No OpenAPI document exists for this API: the merge rule is the only check.
-  const merged = applyPassThrough(
-    mapped.body,
-    extra,
-    'providerOptions.digitalOnboarding.passThrough',
-  );
+  const field = 'providerOptions.digitalOnboarding.passThrough';
+  // No OpenAPI document exists for this API: the merge rule is the only check, plus the
+  // override flags, which DO-1 takes in the X-Operator-Override header, never in the body.
+  const flag = Object.keys(extra).find((k) => k in FLAG_OPTIONS);
+  const merged =
+    flag !== undefined
+      ? {
+          ok: false as const,
+          error: passThroughError({
+            field: `${field}.${flag}`,
+            message: `${field}.${flag}: "${flag}" is an X-Operator-Override header flag, not a contact field; set ${FLAG_OPTIONS[flag]}`,
+          }),
+        }
+      : applyPassThrough(mapped.body, extra, field);
   if (!merged.ok) {
     return {
       ok: false,
@@ -86,7 +103,7 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
 function errorInfo(errors: readonly DoErrorObject[], status: number | null): ProviderErrorInfo {
   const infos = errors.map(errorObjectInfo);
   const first = errors[0];
-  const retryable = status !== null && classifyStatus(status).retryable;
+  const retryable = status !== null && statusIsTransient(status);
   return {
     code: first?.code || 'BAD_REQUEST',
     message: `Digital Onboarding refused the contact${first?.code ? ` (${first.code})` : ''}: ${

@@ -32,7 +32,7 @@ const REFUSED_FLAGS: Readonly<Record<string, string>> = {
   dry_run:
     'override flag "dry_run" is set by the gateway; use WriteOptions.dryRun (a dry_run write would be reported as written)',
   destructive:
-    'override flag "destructive" is for deletes; the gateway never deletes Digital Onboarding contacts',
+    'override flag "destructive" has its own option: set providerOptions.digitalOnboarding.destructive: true',
 };
 
 const FLAG_NAME = /^[a-z][a-z0-9_]*$/;
@@ -40,6 +40,8 @@ const FLAG_NAME = /^[a-z][a-z0-9_]*$/;
 /** The flags of one request, parsed. Formatted by `formatOverrideHeader`. */
 export interface OverrideFlags {
   bulk: boolean;
+  /** From `providerOptions.digitalOnboarding.destructive`, never from `overrides`. */
+  destructive: boolean;
   force: boolean;
   /** `bypass_validation=<a>|<b>`: validator names, de-duplicated, in first-seen order. */
   bypassValidation: string[];
@@ -48,6 +50,7 @@ export interface OverrideFlags {
 
 export const NO_OVERRIDES: Readonly<OverrideFlags> = Object.freeze({
   bulk: false,
+  destructive: false,
   force: false,
   bypassValidation: [],
   dryRun: false,
@@ -58,10 +61,17 @@ export type ParsedOverrides = { ok: true; flags: OverrideFlags } | { ok: false; 
 /**
  * Parses caller-supplied flags (header grammar `<flag>[=<value>[|<value>]*]`, DO-OVR). Accepted:
  * `force`, `bulk` (the adapter adds it to every batch anyway), `bypass_validation=<validator>[|…]`.
- * Refused: `dry_run` (use `WriteOptions.dryRun`), `destructive` (deletes only), anything unknown.
+ * Refused: `dry_run` (use `WriteOptions.dryRun`), `destructive` (its own boolean option), anything
+ * unknown.
  */
 export function parseOverrideFlags(flags: readonly string[] | null | undefined): ParsedOverrides {
-  const out: OverrideFlags = { bulk: false, force: false, bypassValidation: [], dryRun: false };
+  const out: OverrideFlags = {
+    bulk: false,
+    destructive: false,
+    force: false,
+    bypassValidation: [],
+    dryRun: false,
+  };
   for (const entry of flags ?? []) {
     if (typeof entry !== 'string') {
       return { ok: false, message: 'override flags must be strings' };
@@ -131,11 +141,14 @@ export function validateOverrideFlags(flags: readonly string[] | null | undefine
   return parsed.ok ? null : parsed.message;
 }
 
-/** `bulk,force,bypass_validation=a|b,dry_run`, or null when no flag is set. */
+/** `bulk,destructive,force,bypass_validation=a|b,dry_run`, or null when no flag is set. */
 export function formatOverrideHeader(flags: OverrideFlags): string | null {
   const parts: string[] = [];
   if (flags.bulk) {
     parts.push('bulk');
+  }
+  if (flags.destructive) {
+    parts.push('destructive');
   }
   if (flags.force) {
     parts.push('force');
@@ -345,7 +358,11 @@ function refuse(
 }
 
 function overridesOf(input: MappingInput): ParsedOverrides {
-  return parseOverrideFlags(input.options.digitalOnboarding?.overrides);
+  const options = input.options.digitalOnboarding;
+  const parsed = parseOverrideFlags(options?.overrides);
+  return parsed.ok && options?.destructive === true
+    ? { ok: true, flags: { ...parsed.flags, destructive: true } }
+    : parsed;
 }
 
 function patchPlan(

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, parseResponse, withSignal } from '../wire.js';
+import { parseResponse, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
@@ -71,7 +71,6 @@ export function rateLimitDetails(
  * never, 429 and 5xx yes. 401 has no body at all.
  */
 export function dotdigitalError(res: HttpResponse): UpstreamError {
-  const { code: gatewayCode, retryable } = classifyStatus(res.status);
   const parsed = ErrorBodySchema.safeParse(res.json);
   const body = parsed.success ? parsed.data : null;
   const description = body?.description ?? body?.message ?? (body ? null : res.text.trim());
@@ -90,29 +89,25 @@ export function dotdigitalError(res: HttpResponse): UpstreamError {
   if (items.length > 0) {
     details['items'] = items.map(clipMessage);
   }
-  return new UpstreamError('DOTDIGITAL', {
-    code: body?.errorCode || gatewayCode,
+  return answeredError('DOTDIGITAL', {
+    ...(body?.errorCode ? { code: body.errorCode } : {}),
     message: `Dotdigital answered ${res.status}: ${clipMessage(message)}`,
     httpStatus: res.status,
-    retryable,
     details: Object.keys(details).length > 0 ? details : null,
   });
 }
 
 /** v2 errors are `{message: "… ERROR_CODE"}`: the trailing upper-case word is the code. */
 function dotdigitalV2Error(res: HttpResponse): UpstreamError {
-  const { code: gatewayCode, retryable } = classifyStatus(res.status);
   const message =
     res.json && typeof res.json === 'object' && 'message' in res.json
       ? String((res.json as { message: unknown }).message)
       : res.text.trim();
   const code = /\b(ERROR_[A-Z_]+)\s*$/.exec(message)?.[1];
-  return new UpstreamError('DOTDIGITAL', {
-    code: code ?? gatewayCode,
+  return answeredError('DOTDIGITAL', {
+    ...(code ? { code } : {}),
     message: `Dotdigital answered ${res.status}: ${clipMessage(message || `HTTP ${res.status}`)}`,
     httpStatus: res.status,
-    retryable,
-    details: null,
   });
 }
 
@@ -137,7 +132,7 @@ export function createDotdigitalClient(http: HttpClient) {
 
     /** The request as a user may see it on a dry run (credentials redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Basic [redacted]');
+      return http.describe(req, { authorization: 'Basic [redacted]' });
     },
 
     /** `PATCH /contacts/v3/{identifier}/{value}`: 201 created, 200 updated. */

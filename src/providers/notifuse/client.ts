@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import type { NotifuseConfig } from '../../config.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, withSignal } from '../wire.js';
+import { malformedResponse, withSignal } from '../wire.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,
@@ -32,17 +32,14 @@ const PERMISSION = /insufficient permissions|failed to authenticate|not a member
 export function notifuseError(res: HttpResponse): UpstreamError {
   const parsed = ErrorBodySchema.safeParse(res.json);
   const message = parsed.success ? parsed.data.error : res.text || `HTTP ${res.status}`;
-  let { code, retryable } = classifyStatus(res.status);
-  if (PERMISSION.test(message)) {
-    code = res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
-    retryable = false;
-  }
+  const permission = PERMISSION.test(message);
   const wait = retryAfterMs(res.headers);
-  return new UpstreamError('NOTIFUSE', {
-    code,
+  return answeredError('NOTIFUSE', {
+    ...(permission
+      ? { code: res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', transient: false }
+      : {}),
     message: `Notifuse answered ${res.status}: ${clipMessage(message)}`,
     httpStatus: res.status,
-    retryable,
     details: wait === null ? null : { retryAfterMs: wait },
   });
 }
@@ -87,7 +84,7 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
 
     /** The request as a user may see it on a dry run (token redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
+      return http.describe(req, { authorization: 'Bearer [redacted]' });
     },
 
     /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */

@@ -1,7 +1,7 @@
 import type { SalesforceMcConfig } from '../../config.js';
 import type { CallStats, HttpClient, HttpResponse } from '../../http/client.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, UpstreamBadResponseError, type UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, tokenLifetimeSeconds } from '../oauth.js';
 import { OAuthErrorSchema, type TokenRequestBody, TokenResponseSchema } from './wire.js';
 
@@ -68,24 +68,14 @@ function tokenError(res: HttpResponse): UpstreamError {
     : typeof rest?.message === 'string'
       ? rest.message
       : `HTTP ${res.status}`;
-  let { code, retryable } = classifyStatus(res.status);
-  if (
-    res.status === 400 &&
-    parsed.success &&
-    /client|grant|scope|account/i.test(parsed.data.error)
-  ) {
-    // invalid_client / unauthorized_client / invalid_grant: the credentials, not the request.
-    code = 'UNAUTHORIZED';
-  }
-  if (res.status === 401 || res.status === 403) {
-    retryable = false;
-  }
+  // invalid_client / unauthorized_client / invalid_grant: the credentials, not the request.
+  const credentials =
+    res.status === 400 && parsed.success && /client|grant|scope|account/i.test(parsed.data.error);
   const wait = retryAfterMs(res.headers);
-  return new UpstreamError('SALESFORCE_MC', {
-    code,
+  return answeredError('SALESFORCE_MC', {
+    ...(credentials ? { code: 'UNAUTHORIZED' } : {}),
     message: `Salesforce MC token request answered ${res.status}: ${clipMessage(text)}`,
     httpStatus: res.status,
-    retryable,
     details: wait === null ? null : { retryAfterMs: wait },
   });
 }
@@ -120,11 +110,9 @@ export function createTokenSource(
       }
     }
     if (!parsed.success || restUrl === null) {
-      throw new UpstreamError('SALESFORCE_MC', {
-        code: 'UPSTREAM_BAD_RESPONSE',
+      throw new UpstreamBadResponseError('SALESFORCE_MC', {
         message: `Salesforce MC token request answered ${res.status} without a usable access_token, expires_in and rest_instance_url`,
         httpStatus: res.status,
-        retryable: true,
       });
     }
     const lifetime = tokenLifetimeSeconds(parsed.data.expires_in, config.tokenRefreshSkewSeconds);

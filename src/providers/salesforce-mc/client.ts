@@ -4,15 +4,16 @@ import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
+  describeRequest,
   type HttpClient,
   type HttpRequest,
   type HttpResponse,
 } from '../../http/client.js';
-import { classifyStatus, clipMessage, retryAfterMs } from '../../http/status.js';
-import { UpstreamError } from '../../model/errors.js';
+import { clipMessage, retryAfterMs } from '../../http/status.js';
+import { answeredError, statusIsTransient, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, parseResponse, withSignal } from '../wire.js';
+import { malformedResponse, parseResponse, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import {
   type ContactKeySearchResponse,
@@ -59,14 +60,9 @@ export function sfmcError(res: HttpResponse): UpstreamError {
     ...(body?.resultMessages ?? []).map(resultMessageText),
   ].filter((s) => s !== '');
   const text = parts.length > 0 ? parts.join('; ') : res.text.trim() || `HTTP ${res.status}`;
-  const classified = classifyStatus(res.status);
-  let retryable =
-    errorcode !== null && RETRYABLE_BY_CODE.has(errorcode)
-      ? RETRYABLE_BY_CODE.get(errorcode)!
-      : classified.retryable;
-  if (res.status === 596) {
-    retryable = false;
-  }
+  const transient =
+    res.status === 596 ? false : errorcode !== null ? RETRYABLE_BY_CODE.get(errorcode) : undefined;
+  const retryable = transient ?? statusIsTransient(res.status);
   const details: Record<string, unknown> = {};
   if (errorcode !== null) {
     details['errorcode'] = errorcode;
@@ -85,11 +81,11 @@ export function sfmcError(res: HttpResponse): UpstreamError {
       message: clipMessage(e.message ?? ''),
     }));
   }
-  return new UpstreamError('SALESFORCE_MC', {
-    code: errorcode ? String(errorcode) : classified.code,
+  return answeredError('SALESFORCE_MC', {
+    ...(errorcode ? { code: String(errorcode) } : {}),
+    ...(transient === undefined ? {} : { transient }),
     message: `Salesforce MC answered ${res.status}${errorcode ? ` (errorcode ${errorcode})` : ''}: ${clipMessage(text)}`,
     httpStatus: res.status,
-    retryable,
     details: Object.keys(details).length > 0 ? details : null,
   });
 }
@@ -203,7 +199,9 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
 
     /** The request as a user may see it on a dry run (bearer token redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(tokens.restUrl ?? guessed, req, 'Bearer [redacted]');
+      return describeRequest(tokens.restUrl ?? guessed, req, {
+        authorization: 'Bearer [redacted]',
+      });
     },
 
     /** `POST|PATCH /contacts/v1/contacts` → the parsed answer (which may still report errors). */

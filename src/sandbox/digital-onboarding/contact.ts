@@ -4,7 +4,7 @@
  */
 import countries from 'i18n-iso-countries';
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
-import type { Validator } from './access.js';
+import { OVERRIDE_FLAGS, type Validator } from './access.js';
 import type { DoError } from './errors.js';
 import { doError } from './errors.js';
 
@@ -204,8 +204,16 @@ export function validateContact(raw: unknown, opts: ValidateOptions): ValidateRe
         errors.push(fieldError('invalid_value', 'Invalid value', field, 'must be "contact"'));
       }
     } else if (!READ_ONLY_FIELDS.includes(key)) {
+      const flag = (OVERRIDE_FLAGS as readonly string[]).includes(key);
       errors.push(
-        fieldError('unknown_field', 'Unknown field', field, 'is not a field of a contact'),
+        fieldError(
+          'unknown_field',
+          'Unknown field',
+          field,
+          flag
+            ? 'is not a field of a contact: override flags go in the X-Operator-Override header (DO-1)'
+            : 'is not a field of a contact',
+        ),
       );
     }
   }

@@ -6,7 +6,8 @@
  *
  * Order of checks for every request: bearer token (401) → route (404/405) → scope (401
  * `scope_missing`, DO-AUTH: "the router checks them before the handler runs") → on writes:
- * `Idempotency-Key` format (400) → `X-Operator-Override` syntax (400) and permission (403) →
+ * query parameters (400) → `Idempotency-Key` format (400) → `X-Operator-Override` syntax (400)
+ * and permission (403) →
  * idempotent replay/conflict → body → resource.
  */
 
@@ -175,6 +176,20 @@ function write(
   ctx: Ctx,
   run: (overrides: Overrides) => SandboxResponse,
 ): SandboxResponse {
+  // DO-1's parameter table has one row, the `X-Operator-Override` *header*; DO-2 has the path id
+  // only. A query parameter (`?destructive=true`) is not a way to send a flag: refused, never ignored.
+  const parameter = Object.keys(req.query)[0];
+  if (parameter !== undefined) {
+    return errorResponse(
+      400,
+      doError(
+        'parameter_unknown',
+        'Bad Request',
+        `${req.method} ${req.path} takes no query parameter ${JSON.stringify(parameter)}; override flags (destructive, bulk, force, bypass_validation, dry_run) go in the X-Operator-Override header`,
+        { parameter },
+      ),
+    );
+  }
   const key = header(req, 'idempotency-key');
   if (key !== undefined && !UUID.test(key.trim())) {
     return errorResponse(

@@ -11,7 +11,12 @@ import {
   type ResilienceSettings,
 } from '../../../src/http/resilience.js';
 import type { ProviderId } from '../../../src/model/contact.js';
-import { UpstreamError } from '../../../src/model/errors.js';
+import {
+  answeredError,
+  UpstreamCancelledError,
+  type UpstreamError,
+  UpstreamTimeoutError,
+} from '../../../src/model/errors.js';
 
 const P: ProviderId = 'DOTDIGITAL';
 /** Node timers may fire up to ~1 ms early against performance.now(): "at least X" means X − 3. */
@@ -29,14 +34,13 @@ function policy(overrides: Partial<ResilienceSettings> = {}, now?: () => number)
 }
 
 function upstream(
-  httpStatus: number | null,
-  opts: { code?: string; retryable?: boolean; details?: Record<string, unknown> } = {},
+  httpStatus: number,
+  opts: { code?: string; details?: Record<string, unknown> } = {},
 ): UpstreamError {
-  return new UpstreamError(P, {
+  return answeredError(P, {
     code: opts.code ?? (httpStatus === 429 ? 'RATE_LIMITED' : 'UPSTREAM_HTTP_ERROR'),
     message: `answered ${httpStatus}`,
     httpStatus,
-    retryable: opts.retryable ?? (httpStatus === null || httpStatus === 429 || httpStatus >= 500),
     details: opts.details ?? null,
   });
 }
@@ -45,12 +49,7 @@ const badRequest = () => upstream(400, { code: 'BAD_REQUEST' });
 const tooMany = (retryAfterMs: number) => upstream(429, { details: { retryAfterMs } });
 /** What `classifyTransportError` makes of a request whose caller's signal fired. */
 const cancelled = () =>
-  new UpstreamError(P, {
-    code: 'UPSTREAM_UNAVAILABLE',
-    message: 'cancelled',
-    retryable: true,
-    details: { cause: 'aborted' },
-  });
+  new UpstreamCancelledError(P, { message: 'cancelled', details: { cause: 'aborted' } });
 
 /** A fake call that fails with the given errors in turn, then succeeds; records its attempts. */
 function script(...failures: Array<() => unknown>) {
@@ -82,7 +81,7 @@ describe('retries', () => {
   });
 
   it('retries retryable failures (503, timeout, 429) and reports the attempts', async () => {
-    const timeout = () => upstream(null, { code: 'UPSTREAM_TIMEOUT' });
+    const timeout = () => new UpstreamTimeoutError(P, { message: 'no answer' });
     const { fn, seen } = script(unavailable, timeout, () => tooMany(0));
     const result = await policy({ maxAttempts: 4 }).execute(CALL, fn);
     expect(result).toEqual({ ok: true, value: 'ok after 4', attempts: 4 });

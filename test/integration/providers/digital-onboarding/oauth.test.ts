@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../../../src/app.js';
 import { type Config, loadConfig, Secret } from '../../../../src/config.js';
@@ -158,6 +159,30 @@ describe('Digital Onboarding OAuth2 client credentials', () => {
     expect(refused.length).toBeGreaterThanOrEqual(1);
     expect(renewed).toHaveLength(8);
     expect(new Set(renewed.map((r) => bearerOf(r.headers['authorization']))).size).toBe(1);
+  });
+
+  it('renews a token before it runs out (expires_in minus the skew), so no write meets a 401', async () => {
+    sandbox.setTokenLifetime(1);
+    try {
+      const gateway = gatewayWith(clientCredentials());
+      expect((await upsert(gateway, { email: 'short1@example.com' })).status).toBe('CREATED');
+      const issued = sandbox.tokensIssued;
+      sandbox.controls.clearRequests();
+      // Renewal is due at max(1 / 2, 1 − 60 s skew) = 0.5 s; the token itself lasts 1 s, so a
+      // cache that kept it until it ran out would send it once more here, and no token request.
+      await sleep(600);
+      expect(await upsert(gateway, { email: 'short2@example.com' })).toMatchObject({
+        status: 'CREATED',
+        error: null,
+      });
+      expect(sandbox.tokensIssued).toBe(issued + 1);
+      expect(sandbox.controls.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        `POST ${TOKEN_PATH}`,
+        `POST ${CONTACTS_PATH}`,
+      ]);
+    } finally {
+      sandbox.setTokenLifetime(3600);
+    }
   });
 
   it('a static DIGITAL_ONBOARDING_TOKEN still works, and its 401 says it expired', async () => {

@@ -6,7 +6,7 @@ import {
 } from '../../../../src/config.js';
 import { type CallPolicy, singleAttemptPolicy } from '../../../../src/http/policy.js';
 import type { ProviderOptions } from '../../../../src/model/contact.js';
-import { UpstreamError } from '../../../../src/model/errors.js';
+import { asUpstreamError } from '../../../../src/model/errors.js';
 import type { Outcome } from '../../../../src/model/outcome.js';
 import {
   idempotencyKeyFor,
@@ -36,14 +36,7 @@ const retryOncePolicy: CallPolicy = {
       try {
         return { ok: true, value: await fn(attempt), attempts: attempt };
       } catch (err) {
-        const error =
-          err instanceof UpstreamError
-            ? err
-            : new UpstreamError(call.provider, {
-                code: 'INTERNAL',
-                message: 'bug',
-                retryable: false,
-              });
+        const error = asUpstreamError(call.provider, err);
         if (attempt >= 2 || !error.retryable || !call.idempotent) {
           return { ok: false, error, attempts: attempt };
         }

@@ -358,7 +358,7 @@ describe('Digital Onboarding mapping: override flags', () => {
   it.each<[string[], RegExp]>([
     [['explode'], /unknown override flag "explode"/],
     [['dry_run'], /WriteOptions\.dryRun/],
-    [['destructive'], /deletes/],
+    [['destructive'], /providerOptions\.digitalOnboarding\.destructive/],
     [['force=yes'], /takes no value/],
     [['bypass_validation'], /needs validator names/],
     [['bypass_validation='], /needs validator names/],

@@ -455,6 +455,31 @@ describe('X-Operator-Override', () => {
     );
     expect(allowed.status).toBe(201);
   });
+  it('a flag goes only in the header (DO-1): in the query string 400, in the body 422', async () => {
+    const query = await call('POST', `${PATH}?destructive=true`, { body: { unique_id: 'q' } });
+    expect(query.status).toBe(400);
+    expect(query.json.errors[0]).toMatchObject({
+      code: 'parameter_unknown',
+      meta: { parameter: 'destructive' },
+    });
+    expect(query.json.errors[0].detail).toContain('X-Operator-Override');
+    const c = (await upsert({ unique_id: 'q' })).json;
+    const patch = await call('PATCH', `${PATH}/${c.id}?force`, { body: { name_first: 'X' } });
+    expect(patch.status).toBe(400);
+    const del = await call('DELETE', `${PATH}/${c.id}?x-operator-override=destructive`);
+    expect(del.status).toBe(400);
+    const body = await upsert({ unique_id: 'b', destructive: true });
+    expect(body.status).toBe(422);
+    expect(body.json.errors[0]).toMatchObject({
+      code: 'unknown_field',
+      meta: { field: 'destructive' },
+    });
+    expect(body.json.errors[0].detail).toContain('X-Operator-Override');
+    expect(sandbox.store.size).toBe(1);
+    const header = await upsert({ unique_id: 'q', name_first: 'H' }, { override: 'destructive' });
+    expect(header.status).toBe(201);
+    expect(sandbox.store.get(c.id)).toMatchObject({ name_first: 'H' });
+  });
 });
 
 describe('Idempotency-Key', () => {
