@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isEmail, normalizeEmail } from '../../../src/sandbox/notifuse/email.js';
-import { formatTimestamp, parseRfc3339 } from '../../../src/sandbox/notifuse/go-time.js';
-import type { NotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
-import { startNotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
+import { isEmail, normalizeEmail } from '../../../../src/sandbox/notifuse/email.js';
+import { formatTimestamp, parseRfc3339 } from '../../../../src/sandbox/notifuse/go-time.js';
+import type { NotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
+import { startNotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
 
 const API_KEY = 'nf-sandbox-key';
 const WS = 'ws1';

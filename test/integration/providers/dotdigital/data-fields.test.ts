@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 items 2 and 3: what a Dotdigital account cannot take is listed in droppedFields, each with
 // its reason in `details.droppedFieldReasons`, never sent and lost silently.
-const FIELDS = `
-  outcomes { provider status remoteId droppedFields details request
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} }
-    summary { total succeeded failed upstreamRequests } } }`;
+const { UPSERT, UPSERT_MANY } = writeOperations(
+  writePayload(
+    '',
+    'provider status remoteId droppedFields details request error { code message httpStatus retryable details }',
+  ),
+);
 
 interface Outcome {
   provider: string;
