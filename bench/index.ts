@@ -152,7 +152,9 @@ async function stopOne(child: Child<unknown>) {
   await child.stop();
 }
 process.on('SIGINT', () => {
-  void stopAll().then(() => process.exit(130));
+  void stopAll()
+    .then(() => dropDatabases(databaseUrl))
+    .finally(() => process.exit(130));
 });
 
 const origin = (port: number) => `http://127.0.0.1:${port}`;
