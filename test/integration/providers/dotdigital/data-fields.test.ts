@@ -64,21 +64,27 @@ describe('merge options that cannot clear (#15 item 2)', () => {
     ['OVERWRITE_IF_EMPTY', 'overwrite-if-empty'],
   ])('%s: every null is dropped with its reason, nothing is cleared', async (option, query) => {
     const email = `keep-${query}@example.com`;
-    await upsert({ email, firstName: 'Ada', lastName: 'Byron', address: { postalCode: 'N1' } });
+    await upsert({
+      email,
+      firstName: 'Ada',
+      lastName: 'Byron',
+      address: { postalCode: 'N1' },
+      customFields: { gender: 'f' },
+    });
     const out = await upsert({
       email,
       firstName: null,
       lastName: null,
       address: { postalCode: null },
+      customFields: { gender: null },
       jobTitle: 'Countess',
       providerOptions: { dotdigital: { mergeOption: option } },
     });
     expect(out.status).toBe('UPDATED');
-    expect(out.droppedFields).toEqual(
-      expect.arrayContaining(['firstName', 'lastName', 'address.postalCode']),
-    );
+    const nulls = ['firstName', 'lastName', 'address.postalCode', 'customFields.gender'];
+    expect(out.droppedFields).toEqual(expect.arrayContaining(nulls));
     const reasons = out.details?.droppedFieldReasons ?? {};
-    for (const field of ['firstName', 'lastName', 'address.postalCode']) {
+    for (const field of nulls) {
       expect(reasons[field]).toMatch(new RegExp(`${option}.*cannot clear`));
     }
     const sent = lastWriteBody();
@@ -88,6 +94,7 @@ describe('merge options that cannot clear (#15 item 2)', () => {
       FIRSTNAME: 'Ada',
       LASTNAME: 'Byron',
       POSTCODE: 'N1',
+      GENDER: 'f',
     });
   });
 
