@@ -6,6 +6,9 @@
 # Built and run for real by scripts/docker-smoke.sh (results in docs/operations.md).
 
 FROM node:20.20-bookworm-slim AS build
+# better-sqlite3 (the embedded store) is native: npm fetches a prebuilt binary, or builds it with these.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,10 +17,9 @@ COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
-FROM node:20.20-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Runtime dependencies: the build stage's node_modules (native module already built) without devDependencies.
+FROM build AS deps
+RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20.20-bookworm-slim
 ENV NODE_ENV=production \
