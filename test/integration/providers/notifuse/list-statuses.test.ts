@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
 
 // #15 item 9, Notifuse list statuses: Notifuse's contact (`ContactInput`) has no list status and
 // its server ignores `contact_lists` on a write, so the body pass-through cannot set one. The
