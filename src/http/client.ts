@@ -9,6 +9,7 @@ import {
   UpstreamNotSentError,
   UpstreamTimeoutError,
 } from '../model/errors.js';
+import type { WireRequest } from '../model/outcome.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -51,7 +52,70 @@ export interface HttpClient {
   /** Origin + base path, for status pages. Never contains credentials. */
   readonly baseUrl: string;
   request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse>;
+  /**
+   * `req` as `request` would send it (the same builder), for a dry run: `shown` stands in for the
+   * credential headers (e.g. `{authorization: 'Bearer [redacted]'}`); nothing is sent.
+   */
+  describe(req: HttpRequest, shown: Record<string, string>): WireRequest;
   close(): Promise<void>;
+}
+
+/** What goes on the wire for one request: path below the origin (query included), headers, body. */
+interface BuiltRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/**
+ * The one builder of outgoing requests: `request` sends what it returns, `describe` shows it.
+ * `credentials` are the client's own headers (auth); the request's own headers come after them.
+ */
+function buildRequest(
+  basePath: string,
+  req: HttpRequest,
+  credentials: Record<string, string>,
+): BuiltRequest {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(req.query ?? {})) {
+    if (v !== undefined) {
+      search.set(k, v);
+    }
+  }
+  const qs = search.toString();
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...credentials,
+    ...req.headers,
+  };
+  let body: string | undefined;
+  if (req.body !== undefined) {
+    body = JSON.stringify(req.body);
+    headers['content-type'] = 'application/json';
+  } else if (req.form !== undefined) {
+    body = new URLSearchParams(req.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  return { path: `${basePath}${req.path}${qs ? `?${qs}` : ''}`, headers, body };
+}
+
+/**
+ * A request to `baseUrl` as the HTTP client would send it, without a client (SFMC's REST base is
+ * only known from its token). The body is shown as the value that is sent as JSON (or form).
+ */
+export function describeRequest(
+  baseUrl: string,
+  req: HttpRequest,
+  shown: Record<string, string>,
+): WireRequest {
+  const base = new URL(baseUrl);
+  const built = buildRequest(base.pathname.replace(/\/+$/, ''), req, shown);
+  return {
+    method: req.method,
+    url: `${base.origin}${built.path}`,
+    headers: built.headers,
+    body: req.body ?? req.form,
+  };
 }
 
 export interface HttpClientOptions {
@@ -91,27 +155,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const safeBase = `${base.origin}${basePath}`;
 
   async function request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse> {
-    const search = new URLSearchParams();
-    for (const [k, v] of Object.entries(req.query ?? {})) {
-      if (v !== undefined) {
-        search.set(k, v);
-      }
-    }
-    const qs = search.toString();
-    const path = `${basePath}${req.path}${qs ? `?${qs}` : ''}`;
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      ...(options.headers ? await options.headers() : {}),
-      ...req.headers,
-    };
-    let body: string | undefined;
-    if (req.body !== undefined) {
-      body = JSON.stringify(req.body);
-      headers['content-type'] = 'application/json';
-    } else if (req.form !== undefined) {
-      body = new URLSearchParams(req.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    }
+    const { path, headers, body } = buildRequest(
+      basePath,
+      req,
+      options.headers ? await options.headers() : {},
+    );
     if (stats) {
       if (
         stats.maxUpstreamRequests !== undefined &&
@@ -172,6 +220,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     provider: options.provider,
     baseUrl: safeBase,
     request,
+    describe: (req, shown) => describeRequest(safeBase, req, shown),
     async close() {
       if (owned) {
         await dispatcher.close();

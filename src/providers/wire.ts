@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../http/client.js';
 import type { ProviderId } from '../model/contact.js';
 import { UpstreamBadResponseError, type UpstreamError } from '../model/errors.js';
-import type { WireRequest } from '../model/outcome.js';
 
 /** How each provider is named in messages. */
 export const PROVIDER_NAMES: Record<ProviderId, string> = {
@@ -36,35 +35,6 @@ export function parseResponse<S extends z.ZodType>(
     throw malformedResponse(provider, res, `a body that is not ${what}`);
   }
   return parsed.data;
-}
-
-/**
- * A request as a user sees it on a dry run: full URL with its query, the headers the client adds
- * with the credential shown as `authorization` (already redacted by the caller), and the body.
- */
-export function describeRequest(
-  baseUrl: string,
-  req: HttpRequest,
-  authorization: string,
-): WireRequest {
-  const search = new URLSearchParams();
-  for (const [k, v] of Object.entries(req.query ?? {})) {
-    if (v !== undefined) {
-      search.set(k, v);
-    }
-  }
-  const qs = search.toString();
-  return {
-    method: req.method,
-    url: `${baseUrl}${req.path}${qs ? `?${qs}` : ''}`,
-    headers: {
-      accept: 'application/json',
-      authorization,
-      'content-type': 'application/json',
-      ...req.headers,
-    },
-    body: req.body,
-  };
 }
 
 /** `req` carrying the caller's abort signal, when there is one. */

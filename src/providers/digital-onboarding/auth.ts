@@ -155,6 +155,7 @@ export function withPartnerToken(base: HttpClient, source: DoTokenSource): HttpC
   return {
     provider: base.provider,
     baseUrl: base.baseUrl,
+    describe: (req, shown) => base.describe(req, shown),
     async request(req, stats) {
       const send = (token: string) =>
         base.request(

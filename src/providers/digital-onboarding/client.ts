@@ -4,7 +4,7 @@ import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, withSignal } from '../wire.js';
+import { malformedResponse, withSignal } from '../wire.js';
 import {
   BulkEntrySchema,
   ContactSchema,
@@ -206,7 +206,7 @@ export function createDigitalOnboardingClient(http: HttpClient) {
 
     /** The request as a user may see it on a dry run: the token is `Bearer [redacted]`. */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
+      return http.describe(req, { authorization: 'Bearer [redacted]' });
     },
 
     /**

@@ -4,7 +4,7 @@ import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, parseResponse, withSignal } from '../wire.js';
+import { parseResponse, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
@@ -132,7 +132,7 @@ export function createDotdigitalClient(http: HttpClient) {
 
     /** The request as a user may see it on a dry run (credentials redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Basic [redacted]');
+      return http.describe(req, { authorization: 'Basic [redacted]' });
     },
 
     /** `PATCH /contacts/v3/{identifier}/{value}`: 201 created, 200 updated. */

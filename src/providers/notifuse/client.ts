@@ -5,12 +5,14 @@ import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, withSignal } from '../wire.js';
+import { malformedResponse, withSignal } from '../wire.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,
   type ImportRequestBody,
   ImportResponseSchema,
+  type UpdateListStatusRequestBody,
+  UpdateListStatusResponseSchema,
   type UpsertRequestBody,
   UpsertResponseSchema,
 } from './wire.js';
@@ -20,6 +22,7 @@ export const NOTIFUSE_PATHS = {
   import: '/api/contacts.import',
   getByEmail: '/api/contacts.getByEmail',
   getByExternalId: '/api/contacts.getByExternalID',
+  updateListStatus: '/api/contactLists.updateStatus',
 } as const;
 
 const PERMISSION = /insufficient permissions|failed to authenticate|not a member/i;
@@ -78,13 +81,43 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     return parsed.data;
   }
 
+  const updateListStatusRequest = (body: UpdateListStatusRequestBody): HttpRequest => ({
+    method: 'POST',
+    path: NOTIFUSE_PATHS.updateListStatus,
+    body,
+  });
+
   return {
     upsertRequest,
     importRequest,
+    updateListStatusRequest,
+
+    /**
+     * Sends an `updateListStatusRequest`: `true` when the membership was changed, `false` when the
+     * contact is not in the list (200 `found: false` in Notifuse's code, 404 in its OpenAPI).
+     */
+    async updateListStatus(
+      req: HttpRequest,
+      stats: CallStats,
+      signal?: AbortSignal,
+    ): Promise<boolean> {
+      const res = await http.request(withSignal(req, signal), stats);
+      if (res.status === 404) {
+        return false;
+      }
+      if (res.status !== 200) {
+        throw notifuseError(res);
+      }
+      const parsed = UpdateListStatusResponseSchema.safeParse(res.json);
+      if (!parsed.success || parsed.data.success === false) {
+        throw malformed(res, 'a list status result');
+      }
+      return parsed.data.found !== false;
+    },
 
     /** The request as a user may see it on a dry run (token redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(http.baseUrl, req, 'Bearer [redacted]');
+      return http.describe(req, { authorization: 'Bearer [redacted]' });
     },
 
     /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */

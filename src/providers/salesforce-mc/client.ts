@@ -4,6 +4,7 @@ import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
+  describeRequest,
   type HttpClient,
   type HttpRequest,
   type HttpResponse,
@@ -12,7 +13,7 @@ import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, statusIsTransient, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
 
-import { describeRequest, malformedResponse, parseResponse, withSignal } from '../wire.js';
+import { malformedResponse, parseResponse, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import {
   type ContactKeySearchResponse,
@@ -198,7 +199,9 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
 
     /** The request as a user may see it on a dry run (bearer token redacted). */
     describe(req: HttpRequest): WireRequest {
-      return describeRequest(tokens.restUrl ?? guessed, req, 'Bearer [redacted]');
+      return describeRequest(tokens.restUrl ?? guessed, req, {
+        authorization: 'Bearer [redacted]',
+      });
     },
 
     /** `POST|PATCH /contacts/v1/contacts` → the parsed answer (which may still report errors). */
