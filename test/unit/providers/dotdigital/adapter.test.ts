@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, type DotdigitalConfig, Secret } from '../../../../src/config.js';
+import { DEFAULT_HTTP_OPTIONS, Secret } from '../../../../src/config.js';
 import { singleAttemptPolicy } from '../../../../src/http/policy.js';
+import type { DotdigitalConfig } from '../../../../src/providers/dotdigital/config.js';
 import { createDotdigitalAdapter } from '../../../../src/providers/dotdigital/index.js';
 import type { ProviderAdapter, ReadResult } from '../../../../src/providers/types.js';
 import {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, type SalesforceMcConfig, Secret } from '../../../../src/config.js';
+import { DEFAULT_HTTP_OPTIONS, Secret } from '../../../../src/config.js';
 import { singleAttemptPolicy } from '../../../../src/http/policy.js';
+import type { SalesforceMcConfig } from '../../../../src/providers/salesforce-mc/config.js';
 import { createSalesforceMcAdapter } from '../../../../src/providers/salesforce-mc/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
