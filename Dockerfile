@@ -1,21 +1,25 @@
-# syntax=docker/dockerfile:1
 # contact-gateway: build on the full toolchain, run compiled JavaScript with runtime dependencies only.
 #   docker build -t contact-gateway .
-#   docker run -p 4000:4000 -e GATEWAY_API_KEYS='[{"name":"ops","key":"…24+ characters…","scopes":["contacts:read","contacts:write"]}]' contact-gateway
+#   docker run -p 4000:4000 -v gateway-data:/data --stop-timeout 30 \
+#     -e GATEWAY_API_KEYS='[{"name":"ops","key":"…24+ characters…","scopes":["contacts:read","contacts:write"]}]' contact-gateway
+# --stop-timeout 30: SIGTERM drains requests in flight for up to GATEWAY_SHUTDOWN_TIMEOUT_MS (25 s).
+# Built and run for real by scripts/docker-smoke.sh (results in docs/operations.md).
 
 FROM node:20.20-bookworm-slim AS build
+# better-sqlite3 (the embedded store) is native: npm fetches a prebuilt binary, or builds it with these.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts ./scripts
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
-FROM node:20.20-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Runtime dependencies: the build stage's node_modules (native module already built) without devDependencies.
+FROM build AS deps
+RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20.20-bookworm-slim
 ENV NODE_ENV=production \

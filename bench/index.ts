@@ -1,23 +1,51 @@
 /**
- * `npm run bench`: how fast the gateway is, and how close to the limits of this machine. Every
- * figure is a ratio against a baseline measured in the same session, interleaved (A/B/A/B,
- * several rounds, warm-up discarded, every response checked). Writes bench/RESULTS.md and
- * bench/latency.svg. Knobs (env): see README "Benchmarks" and `KNOBS` below.
+ * `npm run bench` (`-- --peer` to add the peer): how fast the gateway is in the configuration its
+ * users run, beside the floor (a bare node:http proxy making the same upstream call), a bare Yoga
+ * pass-through, the in-memory store, PostgreSQL (when `DATABASE_URL` is set), another checkout
+ * (`BENCH_COMPARE`) and the peer (Hive Gateway + Mesh). Every figure is measured in the same
+ * session, interleaved (A/B/C…, rotated every round, warm-up discarded, every response checked).
+ * Writes bench/RESULTS.md and bench/latency.svg. Knobs (env): see bench/README.md and `KNOBS`.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { SANDBOX_CREDENTIALS } from '../src/sandbox-mode.js';
-import { type Child, hasTaskset, startChild } from './lib/child.js';
-import { gql } from './lib/client.js';
+import { type Child, hasTaskset, type ServerReady, startChild } from './lib/child.js';
+import { gql, type Target } from './lib/client.js';
 import { machine, quietness } from './lib/machine.js';
-import { renderResults } from './lib/report.js';
+import {
+  composePeer,
+  installPeer,
+  PEER_DIR,
+  PEER_UPSERT_DOCUMENT,
+  peerUpsertAnswer,
+} from './lib/peer.js';
+import { renderResults, type StartupRss } from './lib/report.js';
+import {
+  dropDatabases,
+  gatewaySpecs,
+  PEER_SPEC,
+  type Store,
+  type SutSpec,
+  startSut,
+} from './lib/suts.js';
 import { renderChart } from './lib/svg.js';
 import { type BatchRow, batchSizes, contacts, runBatch } from './parts/batching.js';
-import { type HopResult, PROBE_INPUT, runHop } from './parts/hop.js';
-import { type MemoryResult, runMemory } from './parts/memory.js';
-import { type LoadStats, runLoad, trivialTargets, upsertTargets } from './parts/throughput.js';
+import {
+  baselineTargets,
+  type DirectCall,
+  GRAPHQL_HEADERS,
+  gatewayTarget,
+  type HopResult,
+  PROBE_INPUT,
+  runHop,
+} from './parts/hop.js';
+import { gatewayBulk, type MemoryResult, peerBulk, runMemory } from './parts/memory.js';
+import { type LoadStats, loadTarget, runLoad, trivialTarget } from './parts/throughput.js';
 import type { SandboxInfo } from './servers/sandboxes.js';
 
 const num = (name: string, def: number) => {
@@ -30,33 +58,47 @@ const list = (name: string, def: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+const databaseUrl = process.env['DATABASE_URL'] || null;
+const withoutPg = (stores: string[]) =>
+  stores.filter((s) => s !== 'postgres' || databaseUrl) as Store[];
+
 export const KNOBS = {
-  parts: list('BENCH_PARTS', 'hop,throughput,batching,memory'),
+  parts: list('BENCH_PARTS', 'hop,throughput,rss,batching,memory'),
+  /** gateway variants of this checkout: `embedded` (npm start), `postgres`, `memory` */
+  stores: withoutPg(list('BENCH_STORES', 'embedded,postgres,memory')),
+  /** the peer (Hive Gateway + Mesh): `npm run bench -- --peer` or BENCH_PEER=1 */
+  peer: process.argv.includes('--peer') || process.env['BENCH_PEER'] === '1',
   hopDelays: list('BENCH_HOP_DELAYS', '0,20').map(Number),
-  hopRounds: num('BENCH_HOP_ROUNDS', 5),
+  hopRounds: num('BENCH_HOP_ROUNDS', 4),
   /** sequential requests per variant per round, at 0 ms and at a delay above 0 */
-  hopBlockFast: num('BENCH_HOP_BLOCK', 1000),
-  hopBlockSlow: num('BENCH_HOP_BLOCK_SLOW', 100),
-  loadRounds: num('BENCH_LOAD_ROUNDS', 3),
+  hopBlockFast: num('BENCH_HOP_BLOCK', 300),
+  hopBlockSlow: num('BENCH_HOP_BLOCK_SLOW', 50),
+  loadRounds: num('BENCH_LOAD_ROUNDS', 2),
   loadSeconds: num('BENCH_LOAD_SECONDS', 3),
-  connections: num('BENCH_CONNECTIONS', 10),
-  /** which load tests part 2 runs */
-  loads: list('BENCH_LOADS', 'trivial,upsert'),
-  batchN: list('BENCH_N', '1,100,10000').map(Number),
+  loadWarmSeconds: num('BENCH_LOAD_WARM_SECONDS', 1),
+  connections: num('BENCH_CONNECTIONS', 32),
+  /** the sandbox's delay during the load test (ms) */
+  loadDelayMs: num('BENCH_LOAD_DELAY', 20),
+  /** which load tests part 2 runs: `upsert`, `trivial` (`{ __typename }`) */
+  loads: list('BENCH_LOADS', 'upsert'),
+  /** idle time between a server's start and its RSS reading */
+  settleMs: num('BENCH_SETTLE_MS', 1000),
+  batchN: list('BENCH_N', '1,100').map(Number),
   batchDup: num('BENCH_DUP_N', 100),
   memN: num('BENCH_MEM_N', 10_000),
-  memRepeats: num('BENCH_MEM_REPEATS', 200),
+  /** repeats for the RSS trend (the default gateway only; 0 = off) */
+  memRepeats: num('BENCH_MEM_REPEATS', 50),
   memRepeatN: num('BENCH_MEM_REPEAT_N', 200),
-  /** providers the memory part writes to (all four by default) */
+  /** providers the gateways write to in parts 4 and 5 (all four by default) */
   memProviders: list('BENCH_MEM_PROVIDERS', 'NOTIFUSE,DOTDIGITAL,SALESFORCE_MC,DIGITAL_ONBOARDING'),
   cpuProf: process.env['BENCH_CPU_PROF'] ?? '',
-  /** the gateway's stores: `memory` (createGateway's default) or `embedded` (as npm start) */
-  store: process.env['BENCH_STORE'] ?? 'memory',
   /**
-   * Another checkout (a git worktree with a change, sharing node_modules): its gateway runs as a
-   * fifth variant (`gateway-alt`) in every part, interleaved with this one's.
+   * Another checkout (a git worktree with its own node_modules, e.g. the commit before a change):
+   * its gateway runs as `gateway-alt…` in every part, interleaved with this one's.
    */
   compare: process.env['BENCH_COMPARE'] ?? '',
+  compareStores: withoutPg(list('BENCH_COMPARE_STORES', 'embedded,postgres')),
+  compareLabel: process.env['BENCH_COMPARE_LABEL'] ?? '',
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -69,7 +111,14 @@ const pin = hasTaskset() && cores >= 2;
 if (pin && process.env['BENCH_PINNED'] !== '1') {
   const res = spawnSync(
     'taskset',
-    ['-c', '1', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url)],
+    [
+      '-c',
+      '1',
+      process.execPath,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ],
     { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } },
   );
   process.exit(res.status ?? 1);
@@ -98,56 +147,110 @@ async function start<R>(name: string, file: string, opts: Parameters<typeof star
 async function stopAll() {
   await Promise.all(children.splice(0).map((c) => c.stop()));
 }
+async function stopOne(child: Child<unknown>) {
+  children.splice(children.indexOf(child), 1);
+  await child.stop();
+}
 process.on('SIGINT', () => {
   void stopAll().then(() => process.exit(130));
 });
 
-function profFlags(tag: string): string[] {
-  if (!KNOBS.cpuProf) {
-    return [];
-  }
-  // One directory per gateway process; the main thread's profile is the one with `.0.` as
-  // thread id in its name (tsx's loader thread writes one too).
-  const dir = `${KNOBS.cpuProf}/${tag}`;
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-}
-
 const origin = (port: number) => `http://127.0.0.1:${port}`;
 const want = (part: string) => KNOBS.parts.includes(part);
+
+function compareLabel(): string {
+  if (KNOBS.compareLabel) {
+    return KNOBS.compareLabel;
+  }
+  try {
+    const sha = execFileSync('git', ['-C', KNOBS.compare, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return `before (${sha})`;
+  } catch {
+    return 'before';
+  }
+}
+
+const specs: SutSpec[] = [
+  ...gatewaySpecs(KNOBS.stores),
+  ...(KNOBS.compare ? gatewaySpecs(KNOBS.compareStores, KNOBS.compare, compareLabel()) : []),
+  ...(KNOBS.peer ? [PEER_SPEC] : []),
+];
+const runDir = mkdtempSync(join(os.tmpdir(), 'contact-gateway-bench-'));
+const ctx = {
+  runDir,
+  cpu: CPU.server,
+  databaseUrl,
+  cpuProf: KNOBS.cpuProf,
+} as {
+  runDir: string;
+  cpu: number;
+  databaseUrl: string | null;
+  cpuProf: string;
+  supergraph?: string;
+};
+
+async function startTracked(spec: SutSpec, opts: Parameters<typeof startSut>[2]) {
+  const child = await startSut(spec, ctx, opts);
+  children.push(child as Child<unknown>);
+  return child;
+}
 
 const results: {
   hop: HopResult[];
   trivial: LoadStats[];
   upsertLoad: LoadStats[];
+  rss: StartupRss[];
   batch: BatchRow[];
-  memory: MemoryResult | null;
-  memoryAlt: MemoryResult | null;
-} = { hop: [], trivial: [], upsertLoad: [], batch: [], memory: null, memoryAlt: null };
-const altEnv = KNOBS.compare ? { BENCH_SRC_ROOT: KNOBS.compare } : null;
+  memory: MemoryResult[];
+  peerVersions: Record<string, string> | null;
+  peerCheck: string | null;
+} = {
+  hop: [],
+  trivial: [],
+  upsertLoad: [],
+  rss: [],
+  batch: [],
+  memory: [],
+  peerVersions: null,
+  peerCheck: null,
+};
 
 try {
-  // ---- parts 1 and 2: one Notifuse sandbox, the gateway with Notifuse only, the baselines ----
-  if (want('hop') || want('throughput')) {
-    const sb = await start<SandboxInfo[]>('sandboxes', 'sandboxes.ts', {
-      cpu: CPU.sandbox,
-      env: { BENCH_SANDBOXES: 'NOTIFUSE' },
+  // One process holds the four provider sandboxes for the whole run.
+  const sb = await start<SandboxInfo[]>('sandboxes', 'sandboxes.ts', { cpu: CPU.sandbox });
+  const notifuse = sb.ready.find((s) => s.provider === 'NOTIFUSE')!;
+  const setDelay = async (ms: number) => {
+    await sb.call('latency', { provider: 'NOTIFUSE', ms });
+    await sb.call('clear');
+  };
+  if (KNOBS.peer) {
+    results.peerVersions = installPeer(log);
+    log(`peer: composing the supergraph from src/specs/notifuse.openapi.json (${PEER_DIR})`);
+    ctx.supergraph = composePeer({
+      endpoint: notifuse.url,
+      apiKey: SANDBOX_CREDENTIALS.notifuse.apiKey,
+      dir: runDir,
     });
-    const notifuse = sb.ready.find((s) => s.provider === 'NOTIFUSE')!;
-    const gw = await start<{ port: number }>('gateway', 'gateway.ts', {
-      cpu: CPU.server,
-      env: { BENCH_GATEWAY_ENV: JSON.stringify(notifuse.env) },
-      nodeFlags: profFlags('gateway-hop'),
-    });
-    const gwOrigin = origin(gw.ready.port);
-    const alt = altEnv
-      ? await start<{ port: number }>('gateway-alt', 'gateway.ts', {
-          cpu: CPU.server,
-          env: { ...altEnv, BENCH_GATEWAY_ENV: JSON.stringify(notifuse.env) },
-          nodeFlags: profFlags('gateway-alt-hop'),
-        })
-      : null;
-    const altOrigin = alt ? origin(alt.ready.port) : undefined;
+  }
+
+  // ---- parts 1, 2 and 3 (resident memory): Notifuse only, sandbox mode off ----
+  if (want('hop') || want('throughput') || want('rss')) {
+    const hopEnv = notifuse.env;
+    const running = new Map<string, Child<ServerReady>>();
+    const rss = new Map<string, StartupRss>();
+    for (const spec of specs) {
+      log(`starting ${spec.name}`);
+      const child = await startTracked(spec, { phase: 'hop', env: hopEnv, fresh: true });
+      await sleep(KNOBS.settleMs);
+      const { rss: bytes } = await child.call<{ rss: number }>('rss');
+      rss.set(spec.name, { server: spec.name, first: bytes, firstStartMs: child.ready.startMs });
+      running.set(spec.name, child);
+    }
+    const first = specs.find((s) => s.kind === 'gateway')!;
+    const gwOrigin = origin(running.get(first.name)!.ready.port);
 
     // The direct call: exactly the request the adapter sends (from a dry run), checked against
     // what the sandbox records for a real write.
@@ -160,7 +263,7 @@ try {
     );
     const planned = dry.upsertContact.outcomes[0]!.request;
     const url = new URL(planned.url);
-    const direct = {
+    const direct: DirectCall = {
       origin: url.origin,
       path: url.pathname,
       headers: {
@@ -173,9 +276,7 @@ try {
     await gql(
       gwOrigin,
       'mutation($i: ContactInput!) { upsertContact(input: $i) { outcomes { status } } }',
-      {
-        i: PROBE_INPUT,
-      },
+      { i: PROBE_INPUT },
     );
     const [sent] = await sb.call<Array<{ rawBody: string; path: string }>>('requests', {
       provider: 'NOTIFUSE',
@@ -187,82 +288,150 @@ try {
       );
     }
 
+    const targets: Target[] = [];
+    const peer = running.get('peer');
+    if (peer) {
+      const peerOrigin = origin(peer.ready.port);
+      // Checked once: the peer's call reaches the sandbox with the adapter's body.
+      const peerBody = JSON.stringify({
+        query: PEER_UPSERT_DOCUMENT,
+        variables: { i: planned.body },
+      });
+      await sb.call('clear');
+      const res = await fetch(`${peerOrigin}/graphql`, {
+        method: 'POST',
+        headers: GRAPHQL_HEADERS,
+        body: peerBody,
+      });
+      const text = await res.text();
+      const [call] = await sb.call<
+        Array<{ rawBody: string; path: string; method: string; headers: Record<string, string> }>
+      >('requests', { provider: 'NOTIFUSE', limit: 1 });
+      const sameBody =
+        call !== undefined && isDeepStrictEqual(JSON.parse(call.rawBody), planned.body);
+      if (
+        res.status !== 200 ||
+        !peerUpsertAnswer(text) ||
+        !call ||
+        call.method !== 'POST' ||
+        call.path !== direct.path ||
+        call.headers['authorization'] !== direct.headers['authorization'] ||
+        !sameBody
+      ) {
+        throw new Error(
+          `peer: its call did not reach the sandbox as the adapter's does: answer ${res.status} ${text.slice(0, 300)}; sandbox saw ${call ? `${call.method} ${call.path} ${call.rawBody}` : 'nothing'}`,
+        );
+      }
+      results.peerCheck = `${call.method} ${call.path}, bearer key, body equal to the adapter's as JSON (${call.rawBody.length} bytes): ${call.rawBody}`;
+      log(`peer: checked, ${results.peerCheck}`);
+      targets.push({
+        name: 'peer',
+        origin: peerOrigin,
+        path: '/graphql',
+        headers: GRAPHQL_HEADERS,
+        body: peerBody,
+        check: (status, t) => status === 200 && peerUpsertAnswer(t),
+      });
+    }
+    await sb.call('clear');
+
     const bare = await start<{ port: number }>('bare', 'bare.ts', {
       cpu: CPU.server,
-      env: { BENCH_UPSTREAM: JSON.stringify({ url: notifuse.url, ...direct }) },
-      nodeFlags: profFlags('bare'),
+      env: {
+        BENCH_UPSTREAM: JSON.stringify({ url: notifuse.url, ...direct }),
+        BENCH_UPSTREAM_CONNECTIONS: String(KNOBS.connections),
+      },
+      nodeFlags: KNOBS.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${KNOBS.cpuProf}/bare`] : [],
     });
     const bareOrigin = origin(bare.ready.port);
-    const setDelay = async (ms: number) => {
-      await sb.call('latency', { provider: 'NOTIFUSE', ms });
-      await sb.call('clear');
-    };
+    await sleep(KNOBS.settleMs);
+    const bareCpu = () => bare.call<number>('cpu');
+    targets.unshift(
+      ...baselineTargets(direct, bareOrigin),
+      ...specs
+        .filter((s) => s.kind === 'gateway')
+        .map((s) => gatewayTarget(s.name, origin(running.get(s.name)!.ready.port))),
+    );
+    const cpuOf = (name: string) =>
+      running.has(name) ? () => running.get(name)!.call<number>('cpu') : bareCpu;
 
     if (want('hop')) {
       for (const delayMs of KNOBS.hopDelays) {
         log(`part 1: hop overhead, sandbox delay ${delayMs} ms`);
         results.hop.push(
-          await runHop(
-            {
-              gatewayOrigin: gwOrigin,
-              bareOrigin,
-              direct,
-              setDelay,
-              ...(altOrigin ? { altOrigin } : {}),
-            },
-            {
-              delayMs,
-              rounds: KNOBS.hopRounds,
-              block: delayMs > 0 ? KNOBS.hopBlockSlow : KNOBS.hopBlockFast,
-              log,
-            },
-          ),
+          await runHop(targets, {
+            delayMs,
+            rounds: KNOBS.hopRounds,
+            block: delayMs > 0 ? KNOBS.hopBlockSlow : KNOBS.hopBlockFast,
+            setDelay,
+            log,
+          }),
         );
         await sb.call('clear');
       }
     }
     if (want('throughput')) {
-      await setDelay(0);
+      await setDelay(KNOBS.loadDelayMs);
       const common = {
         rounds: KNOBS.loadRounds,
         seconds: KNOBS.loadSeconds,
+        warmSeconds: KNOBS.loadWarmSeconds,
         connections: KNOBS.connections,
         between: async () => {
           await sb.call('clear');
         },
         log,
       };
-      const gwServer = { origin: gwOrigin, cpu: () => gw.call<number>('cpu') };
-      const bareServer = { origin: bareOrigin, cpu: () => bare.call<number>('cpu') };
-      const altServer =
-        alt && altOrigin ? { origin: altOrigin, cpu: () => alt.call<number>('cpu') } : undefined;
+      if (KNOBS.loads.includes('upsert')) {
+        log(
+          `part 2: throughput, upsertContact, ${KNOBS.connections} clients, sandbox delay ${KNOBS.loadDelayMs} ms`,
+        );
+        results.upsertLoad = await runLoad(
+          targets.filter((t) => t.name !== 'direct').map((t) => loadTarget(t, cpuOf(t.name))),
+          { ...common, label: 'upsertContact' },
+        );
+      }
       if (KNOBS.loads.includes('trivial')) {
         log('part 2: throughput, trivial query');
-        results.trivial = await runLoad(trivialTargets(gwServer, bareServer, altServer), {
-          ...common,
-          label: 'trivial',
-        });
+        results.trivial = await runLoad(
+          [
+            trivialTarget('bare-yoga', bareOrigin, bareCpu),
+            ...specs.map((s) =>
+              trivialTarget(s.name, origin(running.get(s.name)!.ready.port), cpuOf(s.name)),
+            ),
+          ],
+          { ...common, label: 'trivial' },
+        );
       }
-      if (KNOBS.loads.includes('upsert')) {
-        log('part 2: throughput, upsertContact');
-        results.upsertLoad = await runLoad(upsertTargets(gwServer, bareServer, altServer), {
-          ...common,
-          label: 'upsertContact',
-        });
+      await setDelay(0);
+    }
+    const bareRss = (await bare.call<{ rss: number }>('rss')).rss;
+    await stopOne(bare as Child<unknown>);
+    for (const child of running.values()) {
+      await stopOne(child as Child<unknown>);
+    }
+    if (want('rss')) {
+      // A restart on the same data directory (or database), as after a deploy.
+      for (const spec of specs) {
+        const child = await startTracked(spec, { phase: 'hop', env: hopEnv, fresh: false });
+        await sleep(KNOBS.settleMs);
+        const { rss: bytes } = await child.call<{ rss: number }>('rss');
+        Object.assign(rss.get(spec.name)!, { restart: bytes, restartStartMs: child.ready.startMs });
+        await stopOne(child as Child<unknown>);
+        log(`  restarted ${spec.name}: RSS ${(bytes / 2 ** 20).toFixed(0)} MB`);
       }
     }
-    await stopAll();
+    results.rss = [{ server: 'bare-proxy', first: bareRss, firstStartMs: 0 }, ...rss.values()];
   }
 
-  // ---- parts 3 and 4: all four providers, provider rate limits off ----
+  // ---- parts 4 and 5: all four providers (BENCH_MEM_PROVIDERS), provider rate limits off ----
   if (want('batching') || want('memory')) {
-    const sb = await start<SandboxInfo[]>('sandboxes', 'sandboxes.ts', { cpu: CPU.sandbox });
-    const envOf = (only?: readonly string[]) =>
-      Object.assign(
-        {},
-        ...sb.ready.filter((s) => !only || only.includes(s.provider)).map((s) => s.env),
-      ) as Record<string, string>;
-    const providerEnv = envOf();
+    const providerEnv = Object.assign(
+      {},
+      ...sb.ready.filter((s) => KNOBS.memProviders.includes(s.provider)).map((s) => s.env),
+    ) as Record<string, string>;
+    const providers =
+      KNOBS.memProviders.length === 4 ? 'all four providers' : KNOBS.memProviders.join(', ');
     const maxN = Math.max(KNOBS.memN, KNOBS.memRepeatN, ...KNOBS.batchN, KNOBS.batchDup * 2);
     const env = {
       ...providerEnv,
@@ -274,30 +443,43 @@ try {
       // Salesforce MC has no bulk endpoint: one upsertContacts of ~2,000 contacts alone reaches the
       // default budget of 2,000 provider calls per request. The bench measures big batches.
       GATEWAY_MAX_UPSTREAM_CALLS: String(Math.min(1_000_000, Math.max(2000, maxN * 10))),
+      DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '20',
     };
-    if (want('batching')) {
-      log('part 3: batching');
-      const gw = await start<{ port: number }>('gateway', 'gateway.ts', {
-        cpu: CPU.server,
-        env: { BENCH_GATEWAY_ENV: JSON.stringify(env) },
-        nodeFlags: profFlags('gateway-batch'),
+    let sizes: Record<string, number> | null = null;
+    for (const spec of specs) {
+      log(`part 4/5: ${spec.name}, ${spec.kind === 'peer' ? 'Notifuse' : providers}`);
+      const child = await startTracked(spec, {
+        phase: 'mem',
+        env: spec.kind === 'peer' ? {} : env,
+        fresh: true,
+        nodeFlags: ['--expose-gc'],
       });
-      const gateways: Array<[string, Child<{ port: number }>]> = [['', gw]];
-      if (altEnv) {
-        gateways.push([
-          ' (alt)',
-          await start<{ port: number }>('gateway-alt', 'gateway.ts', {
-            cpu: CPU.server,
-            env: { ...altEnv, BENCH_GATEWAY_ENV: JSON.stringify(env) },
-            nodeFlags: profFlags('gateway-alt-batch'),
-          }),
-        ]);
+      const o = origin(child.ready.port);
+      if (spec.kind === 'gateway') {
+        sizes ??= await batchSizes(o);
       }
-      for (const [suffix, g] of gateways) {
-        const gwOrigin = origin(g.ready.port);
-        const sizes = await batchSizes(gwOrigin);
+      const notifuseB = sizes?.['NOTIFUSE'] ?? 500;
+      if (want('memory')) {
+        results.memory.push(
+          await runMemory(o, child, sb, {
+            server: spec.name,
+            providers: spec.kind === 'peer' ? 'Notifuse only' : providers,
+            send:
+              spec.kind === 'peer'
+                ? peerBulk(SANDBOX_CREDENTIALS.notifuse.workspaceId, notifuseB)
+                : gatewayBulk,
+            sizes: spec.kind === 'peer' ? { NOTIFUSE: notifuseB } : (sizes ?? {}),
+            n: KNOBS.memN,
+            repeats: spec.name === 'gateway' ? KNOBS.memRepeats : 0,
+            repeatN: KNOBS.memRepeatN,
+            log,
+          }),
+        );
+      }
+      if (want('batching') && (spec.name === 'gateway' || spec.name === 'gateway-alt') && sizes) {
+        const suffix = spec.name === 'gateway' ? '' : ' (alt)';
         for (const n of KNOBS.batchN) {
-          const row = await runBatch(gwOrigin, sb, sizes, {
+          const row = await runBatch(o, sb, sizes, {
             label: `N = ${n.toLocaleString('en-US')}${suffix}`,
             inputs: contacts(`batch${n}${suffix ? 'alt' : ''}`, n),
             unique: n,
@@ -307,64 +489,40 @@ try {
         }
         const once = contacts(`dup${suffix ? 'alt' : ''}`, KNOBS.batchDup);
         const twice = [...once, ...once.map((c) => ({ ...c, firstName: `${c.firstName}-again` }))];
-        const row = await runBatch(gwOrigin, sb, sizes, {
+        const row = await runBatch(o, sb, sizes, {
           label: `${KNOBS.batchDup} contacts × 2${suffix}`,
           inputs: twice,
           unique: KNOBS.batchDup,
         });
         results.batch.push(row);
         log(`  ${row.label}: ${row.upstreamRequests} calls in ${row.ms.toFixed(0)} ms`);
-        await g.stop();
       }
+      await stopOne(child as Child<unknown>);
     }
-    if (want('memory')) {
-      const memEnv = JSON.stringify({
-        ...env,
-        ...Object.fromEntries(Object.keys(providerEnv).map((k) => [k, ''])),
-        ...envOf(KNOBS.memProviders),
-        DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '20',
-      });
-      for (const which of altEnv ? (['', '-alt'] as const) : ([''] as const)) {
-        log(`part 4: memory${which ? ' (alt)' : ''}`);
-        const gw = await start<{ port: number }>(`gateway${which}`, 'gateway.ts', {
-          cpu: CPU.server,
-          env: { ...(which ? altEnv : {}), BENCH_GATEWAY_ENV: memEnv },
-          nodeFlags: ['--expose-gc', ...profFlags(`gateway${which}-memory`)],
-        });
-        const m = await runMemory(origin(gw.ready.port), gw, sb, {
-          providers:
-            KNOBS.memProviders.length === 4 ? 'all four providers' : KNOBS.memProviders.join(', '),
-          n: KNOBS.memN,
-          repeats: KNOBS.memRepeats,
-          repeatN: KNOBS.memRepeatN,
-          log,
-        });
-        if (which) {
-          results.memoryAlt = m;
-        } else {
-          results.memory = m;
-        }
-        await gw.stop();
-      }
-    }
-    await stopAll();
   }
+} catch (err) {
+  log(`bench failed; server logs are kept in ${runDir}`);
+  process.env['BENCH_KEEP'] = '1';
+  throw err;
 } finally {
   await stopAll();
+  await dropDatabases(databaseUrl).catch((err: unknown) => log(`could not drop: ${String(err)}`));
+  if (process.env['BENCH_KEEP'] !== '1') {
+    rmSync(runDir, { recursive: true, force: true });
+  }
 }
 
 const seconds = (performance.now() - started) / 1000;
 const quietAfter = quietness();
-const all = ['hop', 'throughput', 'batching', 'memory'].every(want);
-const write = process.env['BENCH_WRITE']
-  ? process.env['BENCH_WRITE'] === '1'
-  : all && !KNOBS.compare;
+const all = ['hop', 'throughput', 'rss', 'batching', 'memory'].every(want);
+const write = process.env['BENCH_WRITE'] ? process.env['BENCH_WRITE'] === '1' : all;
 const markdown = renderResults({
   machine: info,
   pinned: pin,
   knobs: KNOBS,
   quiet: { before: quietBefore, after: quietAfter },
   seconds,
+  specs,
   ...results,
 });
 console.log(`\n${markdown}`);

@@ -4,8 +4,12 @@
  * channel only, so nothing the bench needs (memory probes, sandbox request counts) sits on the
  * request path being measured.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { answerCommands } from './probe.mjs';
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -16,36 +20,15 @@ interface Reply {
   error?: string;
 }
 
-/** Built into every child: CPU time used so far (user + system, µs). */
-const cpu: Handler = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-
 /**
- * Child side: answer the runner's commands (plus `cpu`); `ready` tells it the server is listening.
+ * Child side: answer the runner's commands (plus probe.mjs's built-in ones: `cpu`, `rss`, `mem`,
+ * …); `ready` tells it the server is listening.
  */
 export function serveCommands(handlers: Record<string, Handler>, ready: unknown): void {
   if (!process.send) {
     throw new Error('bench servers are started by bench/index.ts (they need the IPC channel)');
   }
-  process.on('message', (raw: { id: number; cmd: string; args?: Record<string, unknown> }) => {
-    void (async () => {
-      let reply: Reply;
-      try {
-        const handler = raw.cmd === 'cpu' ? cpu : handlers[raw.cmd];
-        if (!handler) {
-          throw new Error(`unknown command ${raw.cmd}`);
-        }
-        reply = { id: raw.id, ok: true, result: await handler(raw.args ?? {}) };
-      } catch (err) {
-        reply = { id: raw.id, ok: false, error: err instanceof Error ? err.message : String(err) };
-      }
-      process.send?.(reply);
-    })();
-  });
-  // The runner going away (Ctrl-C, crash) takes the server with it.
-  process.on('disconnect', () => process.exit(0));
+  answerCommands(handlers);
   // A clean exit (not death by signal) so that `--cpu-prof` writes its profile.
   process.on('SIGINT', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
@@ -84,20 +67,97 @@ export interface StartChildOptions {
 }
 
 /** Parent side: start `bench/servers/<file>` under tsx and wait until it says it is ready. */
-export async function startChild<Ready>(
+export function startChild<Ready>(
   name: string,
   file: string,
   opts: StartChildOptions = {},
 ): Promise<Child<Ready>> {
   const script = fileURLToPath(new URL(`../servers/${file}`, import.meta.url));
-  const nodeArgs = [...(opts.nodeFlags ?? []), '--import', 'tsx', script];
+  return spawnChild<Ready>(name, [...(opts.nodeFlags ?? []), '--import', 'tsx', script], {
+    env: { ...process.env, ...opts.env },
+    ...(opts.cpu === undefined ? {} : { cpu: opts.cpu }),
+    stopSignal: 'SIGINT',
+  });
+}
+
+/** tsx's loader, by absolute URL (a server under test may run with another working directory). */
+export const TSX_LOADER = import.meta.resolve('tsx');
+const PROBE = new URL('./probe.mjs', import.meta.url).href;
+
+export interface StartServerOptions {
+  cpu?: number;
+  /** The whole environment (nothing of the runner's is inherited but PATH and HOME). */
+  env: Record<string, string>;
+  /** The port the server listens on (it is ready once the port accepts a connection). */
+  port: number;
+  cwd: string;
+  /** File that receives the server's stdout and stderr (its log). */
+  logFile: string;
+  /** Node flags before the entry point (loaders, `--expose-gc`, `--cpu-prof`). */
+  nodeFlags?: string[];
+  /** The entry point and its arguments. */
+  argv: string[];
+}
+
+/**
+ * Parent side: a server under test run as its users run it (the gateway's `src/server.ts` as
+ * `npm start` runs it, the peer's CLI), with bench/lib/probe.mjs preloaded to answer the runner's
+ * commands. Stopped with SIGTERM (its own graceful shutdown), SIGKILL after 15 s.
+ */
+export function startServer(name: string, opts: StartServerOptions): Promise<Child<ServerReady>> {
+  const log = openSync(opts.logFile, 'a');
+  return spawnChild<ServerReady>(
+    name,
+    [...(opts.nodeFlags ?? []), '--import', PROBE, ...opts.argv],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        HOME: process.env['HOME'] ?? opts.cwd,
+        ...opts.env,
+        BENCH_PROBE_PORT: String(opts.port),
+      },
+      ...(opts.cpu === undefined ? {} : { cpu: opts.cpu }),
+      cwd: opts.cwd,
+      stdio: ['ignore', log, log, 'ipc'],
+      stopSignal: 'SIGTERM',
+    },
+  ).finally(() => closeSync(log));
+}
+
+export interface ServerReady {
+  port: number;
+  /** ms from the probe's load (process start) to the port accepting connections */
+  startMs: number;
+}
+
+/** A free loopback port (closed again before it is handed out). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function spawnChild<Ready>(
+  name: string,
+  nodeArgs: string[],
+  opts: {
+    cpu?: number;
+    env: NodeJS.ProcessEnv;
+    cwd?: string;
+    stdio?: StdioOptions;
+    stopSignal: NodeJS.Signals;
+  },
+): Promise<Child<Ready>> {
   const pinned = opts.cpu !== undefined && hasTaskset();
   const [cmd, args] = pinned
     ? ['taskset', ['-c', String(opts.cpu), process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs];
   const proc: ChildProcess = spawn(cmd, args as string[], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, ...opts.env },
+    stdio: opts.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: opts.env,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -143,9 +203,10 @@ export async function startChild<Ready>(
     },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
-        // SIGINT lets a --cpu-prof child write its profile; the child exits on disconnect too.
-        proc.kill('SIGINT');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+        // SIGINT / SIGTERM let a --cpu-prof child write its profile (and the gateway close its
+        // stores); the child exits on disconnect too.
+        proc.kill(opts.stopSignal);
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
         await exited;
         clearTimeout(timer);
       }

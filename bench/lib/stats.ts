@@ -38,11 +38,17 @@ export function slope(ys: readonly number[]): number {
   return num / den;
 }
 
+/** Figures for the report; a figure that could not be measured (NaN, ∞) prints as `–`. */
+const finite =
+  (f: (v: number) => string) =>
+  (v: number): string =>
+    Number.isFinite(v) ? f(v) : '–';
+
 export const fmt = {
-  ms: (v: number) => (v >= 10 ? v.toFixed(2) : v.toFixed(3)),
-  ratio: (v: number) => `${v.toFixed(3)}×`,
-  mb: (bytes: number) => (bytes / (1024 * 1024)).toFixed(1),
-  int: (v: number) => Math.round(v).toLocaleString('en-US'),
+  ms: finite((v) => (Math.abs(v) >= 10 ? v.toFixed(2) : v.toFixed(3))),
+  ratio: finite((v) => `${v.toFixed(3)}×`),
+  mb: finite((bytes) => (bytes / (1024 * 1024)).toFixed(1)),
+  int: finite((v) => Math.round(v).toLocaleString('en-US')),
 };
 
 /** `[min–max]` of per-round ratios: how much the figure moved between rounds. */

@@ -2,16 +2,22 @@
 import type { HopResult, HopVariant } from '../parts/hop.js';
 import { percentile, sorted } from './stats.js';
 
-const COLORS: Record<HopVariant, string> = {
+const COLORS: Record<string, string> = {
   direct: '#7f7f7f',
   'bare-proxy': '#1f77b4',
   'yoga-pass': '#ff7f0e',
   gateway: '#d62728',
-  'gateway-alt': '#2ca02c',
+  'gateway-pg': '#9467bd',
+  'gateway-mem': '#e377c2',
+  'gateway-alt': '#8c564b',
+  'gateway-alt-pg': '#bcbd22',
+  'gateway-alt-mem': '#c5b0d5',
+  peer: '#2ca02c',
 };
+const colorOf = (v: HopVariant) => COLORS[v] ?? '#17becf';
 
 const W = 480;
-const H = 320;
+const H = 380;
 const M = { left: 52, right: 16, top: 34, bottom: 44 };
 
 /** 1-2-5 ticks of a log axis between lo and hi. */
@@ -88,15 +94,15 @@ function panel(h: HopResult, x0: number): string {
     }
     points.push(`${sx(s[n - 1]!).toFixed(1)},${sy(1).toFixed(1)}`);
     parts.push(
-      `<polyline fill="none" stroke="${COLORS[v]}" stroke-width="1.8" points="${points.join(' ')}"/>`,
+      `<polyline fill="none" stroke="${colorOf(v)}" stroke-width="1.8" points="${points.join(' ')}"/>`,
     );
   });
   // legend with p50 / p99
   h.order.forEach((v, i) => {
     const s = h.variants[v]!;
     const y = M.top + ph - 2 - (h.order.length - i) * 15;
-    const x = x0 + M.left + pw - 196;
-    parts.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${COLORS[v]}"/>`);
+    const x = x0 + M.left + pw - 236;
+    parts.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${colorOf(v)}"/>`);
     parts.push(
       `<text x="${x + 14}" y="${y}">${esc(v)}: p50 ${s.p50.toFixed(3)}, p99 ${s.p99.toFixed(3)}</text>`,
     );
@@ -108,7 +114,7 @@ export function renderChart(hops: readonly HopResult[]): string {
   const width = W * hops.length;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif" font-size="11" role="img">`,
-    '<title>upsertContact latency per path (direct, bare proxy, Yoga pass-through, gateway): cumulative distributions at each sandbox delay</title>',
+    '<title>upsertContact latency per path (direct, bare proxy, Yoga pass-through, gateway variants, peer): cumulative distributions at each sandbox delay</title>',
     `<rect width="${width}" height="${H}" fill="#fff"/>`,
     `<text x="8" y="${H / 2}" transform="rotate(-90 8 ${H / 2})" text-anchor="middle" dy="8">fraction of requests ≤ x</text>`,
     ...hops.map((h, i) => panel(h, i * W)),

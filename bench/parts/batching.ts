@@ -52,7 +52,12 @@ export function contacts(tag: string, n: number) {
 /** Which recorded calls are extras rather than writes. */
 const EXTRA: Record<string, { kind: string; match: (key: string) => boolean }> = {
   DOTDIGITAL: { kind: 'import polls', match: (k) => k.startsWith('GET /contacts/v3/import/') },
-  SALESFORCE_MC: { kind: 'token calls', match: (k) => k === 'POST /v2/token' },
+  // The token, and the look-ups (the contact-key one before a create: `SFMC_KEY_LOOKUP`, on by
+  // default).
+  SALESFORCE_MC: {
+    kind: 'token calls and key look-ups',
+    match: (k) => k === 'POST /v2/token' || k.startsWith('POST /contacts/v1/addresses/'),
+  },
 };
 
 export async function batchSizes(origin: string): Promise<Record<string, number>> {
@@ -67,6 +72,40 @@ export async function batchSizes(origin: string): Promise<Record<string, number>
     }
   }
   return out;
+}
+
+export type ProviderCalls = BatchRow['providers'][number];
+
+/** The calls the sandboxes recorded, per provider: writes (vs the minimum ⌈N/Bₚ⌉) and extras. */
+export function countWrites(
+  counts: Counts,
+  sizes: Record<string, number>,
+  unique: number,
+): { recorded: number; providers: ProviderCalls[] } {
+  let recorded = 0;
+  const providers = Object.entries(sizes).map(([provider, batch]) => {
+    const byKey = counts[provider] ?? {};
+    const extra = EXTRA[provider];
+    let writes = 0;
+    let extras = 0;
+    for (const [key, n] of Object.entries(byKey)) {
+      recorded += n;
+      if (extra?.match(key)) {
+        extras += n;
+      } else {
+        writes += n;
+      }
+    }
+    return {
+      provider,
+      batch,
+      writes,
+      minimum: Math.ceil(unique / batch),
+      extra: extras,
+      extraKind: extra?.kind ?? '',
+    };
+  });
+  return { recorded, providers };
 }
 
 export async function runBatch(
@@ -88,30 +127,11 @@ export async function runBatch(
       `${opts.label}: not every write succeeded: ${JSON.stringify(summary)} ${JSON.stringify(notOk.slice(0, 3))}`,
     );
   }
-  const counts = await sandboxes.call<Counts>('counts');
-  let recorded = 0;
-  const providers = Object.entries(sizes).map(([provider, batch]) => {
-    const byKey = counts[provider] ?? {};
-    const extra = EXTRA[provider];
-    let writes = 0;
-    let extras = 0;
-    for (const [key, n] of Object.entries(byKey)) {
-      recorded += n;
-      if (extra?.match(key)) {
-        extras += n;
-      } else {
-        writes += n;
-      }
-    }
-    return {
-      provider,
-      batch,
-      writes,
-      minimum: Math.ceil(opts.unique / batch),
-      extra: extras,
-      extraKind: extra?.kind ?? '',
-    };
-  });
+  const { recorded, providers } = countWrites(
+    await sandboxes.call<Counts>('counts'),
+    sizes,
+    opts.unique,
+  );
   if (recorded !== summary.upstreamRequests) {
     throw new Error(
       `${opts.label}: the sandboxes recorded ${recorded} calls, summary.upstreamRequests says ${summary.upstreamRequests}`,

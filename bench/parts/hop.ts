@@ -1,11 +1,12 @@
 /**
  * Part 1, hop overhead: one `upsertContact` to Notifuse, sent sequentially (one in flight) and
- * timed with hrtime, through four paths to the same sandbox:
+ * timed with hrtime, through several paths to the same sandbox:
  *
  *   direct       undici → sandbox (the body the gateway's adapter sends)
  *   bare-proxy   undici → node:http proxy → undici → sandbox (the floor for any hop)
  *   yoga-pass    undici → bare Yoga, resolver → undici → sandbox
- *   gateway      undici → gateway → undici → sandbox
+ *   gateway…     undici → a gateway variant (bench/lib/suts.ts) → undici → sandbox
+ *   peer         undici → Hive Gateway + Mesh → sandbox (the same call, Notifuse's field names)
  *
  * Blocks of `block` requests per variant, variants rotated every round (A/B/C/D, B/C/D/A, …); the
  * first round is warm-up and discarded.
@@ -13,9 +14,10 @@
 import { probe, type Target, upsertOk } from '../lib/client.js';
 import { percentile, sorted } from '../lib/stats.js';
 
-export const HOP_VARIANTS = ['direct', 'bare-proxy', 'yoga-pass', 'gateway'] as const;
-/** `gateway-alt`: the gateway built from another source tree (`BENCH_COMPARE`), when asked for. */
-export type HopVariant = (typeof HOP_VARIANTS)[number] | 'gateway-alt';
+/** The baselines every run measures; the servers under test are added by name. */
+export const BASELINES = ['direct', 'bare-proxy', 'yoga-pass'] as const;
+/** `direct`, `bare-proxy`, `yoga-pass`, or a server under test (`gateway`, `gateway-pg`, `peer`, …) */
+export type HopVariant = string;
 
 export interface VariantStats {
   variant: HopVariant;
@@ -35,20 +37,9 @@ export interface HopResult {
   delayMs: number;
   rounds: number;
   block: number;
-  /** in the order measured; `gateway-alt` only with BENCH_COMPARE */
+  /** in the order measured */
   order: HopVariant[];
-  variants: Partial<Record<HopVariant, VariantStats>> &
-    Record<(typeof HOP_VARIANTS)[number], VariantStats>;
-}
-
-export interface HopSetup {
-  gatewayOrigin: string;
-  /** a second gateway, from another source tree */
-  altOrigin?: string;
-  bareOrigin: string;
-  /** the direct call: sandbox origin, path, headers and the adapter's body */
-  direct: { origin: string; path: string; headers: Record<string, string>; body: string };
-  setDelay(ms: number): Promise<void>;
+  variants: Record<HopVariant, VariantStats>;
 }
 
 export const UPSERT_DOCUMENT =
@@ -61,71 +52,76 @@ export const PROBE_INPUT = {
   address: { country: 'GB', postalCode: 'NW1 2DB' },
 };
 
-const GRAPHQL_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+export const GRAPHQL_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
+export const UPSERT_BODY = JSON.stringify({
+  query: UPSERT_DOCUMENT,
+  variables: { i: PROBE_INPUT },
+});
 
-export function hopTargets(setup: HopSetup): Partial<Record<HopVariant, Target>> {
-  const body = JSON.stringify({ query: UPSERT_DOCUMENT, variables: { i: PROBE_INPUT } });
-  return {
-    ...(setup.altOrigin
-      ? {
-          'gateway-alt': {
-            name: 'gateway-alt',
-            origin: setup.altOrigin,
-            path: '/graphql',
-            headers: GRAPHQL_HEADERS,
-            body,
-            check: upsertOk,
-          },
-        }
-      : {}),
-    direct: {
+/** The direct call: the sandbox, and the adapter's exact request. */
+export interface DirectCall {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function baselineTargets(direct: DirectCall, bareOrigin: string): Target[] {
+  return [
+    {
       name: 'direct',
-      origin: setup.direct.origin,
-      path: setup.direct.path,
-      headers: setup.direct.headers,
-      body: setup.direct.body,
+      origin: direct.origin,
+      path: direct.path,
+      headers: direct.headers,
+      body: direct.body,
       check: (status, text) =>
         status === 200 &&
         /^(create|update)$/.test(String((JSON.parse(text) as { action?: string }).action)),
     },
-    'bare-proxy': {
+    {
       name: 'bare-proxy',
-      origin: setup.bareOrigin,
+      origin: bareOrigin,
       path: '/proxy',
       headers: GRAPHQL_HEADERS,
-      body,
+      body: UPSERT_BODY,
       check: upsertOk,
     },
-    'yoga-pass': {
+    {
       name: 'yoga-pass',
-      origin: setup.bareOrigin,
+      origin: bareOrigin,
       path: '/graphql',
       headers: GRAPHQL_HEADERS,
-      body,
+      body: UPSERT_BODY,
       check: upsertOk,
     },
-    gateway: {
-      name: 'gateway',
-      origin: setup.gatewayOrigin,
-      path: '/graphql',
-      headers: GRAPHQL_HEADERS,
-      body,
-      check: upsertOk,
-    },
+  ];
+}
+
+/** A gateway variant: the same GraphQL request as the baselines. */
+export function gatewayTarget(name: string, origin: string): Target {
+  return {
+    name,
+    origin,
+    path: '/graphql',
+    headers: GRAPHQL_HEADERS,
+    body: UPSERT_BODY,
+    check: upsertOk,
   };
 }
 
 export async function runHop(
-  setup: HopSetup,
-  opts: { delayMs: number; rounds: number; block: number; log: (line: string) => void },
+  targets: readonly Target[],
+  opts: {
+    delayMs: number;
+    rounds: number;
+    block: number;
+    setDelay(ms: number): Promise<void>;
+    log: (line: string) => void;
+  },
 ): Promise<HopResult> {
-  await setup.setDelay(opts.delayMs);
-  const targets = hopTargets(setup);
-  const order: HopVariant[] = [
-    ...HOP_VARIANTS,
-    ...(setup.altOrigin ? (['gateway-alt'] as const) : []),
-  ];
-  const probes = new Map(order.map((v) => [v, probe(targets[v]!)]));
+  await opts.setDelay(opts.delayMs);
+  const order: HopVariant[] = targets.map((t) => t.name);
+  const probes = new Map(targets.map((t) => [t.name, probe(t)]));
   const samples = new Map(order.map((v) => [v, [] as number[]]));
   const roundP50 = new Map(order.map((v) => [v, [] as number[]]));
   const roundP99 = new Map(order.map((v) => [v, [] as number[]]));
@@ -152,7 +148,7 @@ export async function runHop(
   } finally {
     await Promise.all([...probes.values()].map((p) => p.close()));
   }
-  const variants: Partial<Record<HopVariant, VariantStats>> = {};
+  const variants: Record<HopVariant, VariantStats> = {};
   for (const variant of order) {
     const all = samples.get(variant)!;
     const asc = sorted(all);
@@ -168,11 +164,5 @@ export async function runHop(
       roundP99: roundP99.get(variant)!,
     };
   }
-  return {
-    delayMs: opts.delayMs,
-    rounds: opts.rounds,
-    block: opts.block,
-    order,
-    variants: variants as HopResult['variants'],
-  };
+  return { delayMs: opts.delayMs, rounds: opts.rounds, block: opts.block, order, variants };
 }

@@ -2,8 +2,8 @@
  * The baselines, in one process on one port:
  *
  * - `POST /proxy`: a bare node:http proxy. It reads and parses the request, makes the one upstream
- *   call with undici (a Pool with the gateway's options, the same body the gateway's adapter
- *   sends) and answers a small JSON body: the floor for any gateway hop on this machine.
+ *   call with undici (a Pool with the gateway's options but `BENCH_UPSTREAM_CONNECTIONS`
+ *   connections, the same body the gateway's adapter sends) and answers a small JSON body: the floor for any gateway hop on this machine.
  * - `POST /graphql`: bare graphql-yoga (no plugins) with a trivial resolver (`hello`,
  *   `__typename`) and a pass-through `upsertContact` that makes the same undici call from its
  *   resolver and answers `{outcomes: [{status}]}`, the shape the gateway answers.
@@ -31,7 +31,8 @@ const upstream = process.env['BENCH_UPSTREAM']
 const http = DEFAULT_HTTP_OPTIONS;
 const pool = upstream
   ? new Pool(new URL(upstream.url).origin, {
-      connections: http.connections,
+      // As many upstream connections as the load has clients (BENCH_UPSTREAM_CONNECTIONS).
+      connections: Number(process.env['BENCH_UPSTREAM_CONNECTIONS'] || http.connections),
       pipelining: 1,
       keepAliveTimeout: http.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(http.keepAliveTimeoutMs, 60_000),

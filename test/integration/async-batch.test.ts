@@ -4,15 +4,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openStores } from '../../src/store/open.js';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertMany } from '../helpers/operations.js';
 
 /**
  * Async batches (issue 16): `options.async` answers at once with a batchId and every item's
  * contact id, the batch is written in the background, `batch(id)` follows it, and a batch a
  * gateway accepted but did not write is written by the next gateway on the same store (restart).
  */
-const UPSERTS = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    batchId items { contact { id } } summary { total succeeded failed } } }`;
+const UPSERTS = upsertMany('batchId items { contact { id } } summary { total succeeded failed }');
 const BATCH = `query($id: ID!, $after: String) { batch(id: $id) {
   id status completedAt summary { total processed succeeded failed }
   items(first: 100, after: $after) { hasNextPage endCursor

@@ -6,14 +6,13 @@ import { createLogger } from '../../src/logger.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 import { openStores } from '../../src/store/open.js';
+import { upsertOne } from '../helpers/operations.js';
 
 /**
  * Two gateway instances (replicas) on one PostgreSQL (`DATABASE_URL`, set by .ci/run) and one
  * provider: they share the identity map, the idempotency records and the outbox.
  */
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id } outcomes { provider status attempts details } } }`;
+const UPSERT = upsertOne('contact { id } outcomes { provider status attempts details }');
 
 let sandboxes: RunningSandboxes;
 let notifuse: NotifuseSandbox;

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertOne } from '../helpers/operations.js';
 
 // #15 item 4: the IANA name the caller gave is what is sent and returned, never ICU's legacy link.
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { timezone }
-    outcomes { provider status request }
-    errors { field code message } } }`;
+const UPSERT = upsertOne(
+  'contact { timezone } outcomes { provider status request } errors { field code message }',
+);
 
 let t: TestGateway;
 

@@ -10,14 +10,14 @@ import { createLogger } from '../../src/logger.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 import { openStores } from '../../src/store/open.js';
+import { upsertOne } from '../helpers/operations.js';
 
 /**
  * Two replicas on one PostgreSQL (`DATABASE_URL`, .ci/run) deliver the outbox and the webhook
  * events together: every write's end is posted once, whichever replica ended it.
  */
 const SECRET = 'whsec-replicas-0123456789';
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { providers: [NOTIFUSE] }) { outcomes { status writeId } } }`;
+const UPSERT = upsertOne('outcomes { status writeId }', '{ providers: [NOTIFUSE] }');
 
 let sandboxes: RunningSandboxes;
 let notifuse: NotifuseSandbox;

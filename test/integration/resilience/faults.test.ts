@@ -35,7 +35,7 @@ beforeAll(async () => {
     // The breaker has its own file; here a run of failures must not open it between tests.
     BREAKER_THRESHOLD: '1000',
     // One request per SFMC write: the key look-up before a create (SFMC_KEY_LOOKUP) would meet the
-    // faults meant for the write; it is pinned in test/integration/salesforce-mc-rules.test.ts.
+    // faults meant for the write; it is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
     SFMC_KEY_LOOKUP: 'off',
     ...perProvider,
   });

@@ -10,6 +10,7 @@ import {
   startSalesforceMcSandbox,
 } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { ctx, item } from '../../../helpers/adapter.js';
+import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 /** The adapter against the SFMC sandbox on a loopback port: real HTTP, real tokens, real wire. */
 const CLIENT_ID = 'unit-sfmc-client';
@@ -37,7 +38,7 @@ function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
       defaultLocale: 'US',
       tokenRefreshSkewSeconds: 60,
       // These tests pin one request per write; the key look-up before a create (SFMC_KEY_LOOKUP,
-      // on by default) is pinned in test/integration/salesforce-mc-rules.test.ts.
+      // on by default) is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
       keyLookup: false,
       ...over,
     },
@@ -108,33 +109,12 @@ describe('SFMC adapter: writes', () => {
       details: { method: 'POST', contactId: expect.stringMatching(/^\d+$/), rowsAffected: 1 },
     });
     const [post] = requests('POST', CONTACTS);
-    expect(post!.body).toEqual({
-      contactKey: 'crm-ada',
-      attributeSets: [
-        {
-          name: 'Email Addresses',
-          items: [
-            {
-              values: [
-                { name: 'Email Address', value: 'ada@example.com' },
-                { name: 'HTML Enabled', value: true },
-              ],
-            },
-          ],
-        },
-        {
-          name: 'Email Demographics',
-          items: [
-            {
-              values: [
-                { name: 'First Name', value: 'Ada' },
-                { name: 'Last Name', value: 'Lovelace' },
-              ],
-            },
-          ],
-        },
-      ],
-    });
+    expect(post!.body).toEqual(
+      contactBody('crm-ada', {
+        'Email Addresses': { 'Email Address': 'ada@example.com', 'HTML Enabled': true },
+        'Email Demographics': { 'First Name': 'Ada', 'Last Name': 'Lovelace' },
+      }),
+    );
     expect(post!.headers['authorization']).toMatch(/^Bearer sfmc-sandbox\./);
     expect(post!.headers['content-type']).toBe('application/json');
 
@@ -147,17 +127,13 @@ describe('SFMC adapter: writes', () => {
       remoteId: 'crm-ada',
       details: { method: 'PATCH' },
     });
-    expect(requests('PATCH', CONTACTS)[0]!.body).toEqual({
-      contactKey: 'crm-ada',
-      attributeSets: [
-        // Seed 004: Email Demographics goes with Email Addresses (the address alone).
-        {
-          name: 'Email Addresses',
-          items: [{ values: [{ name: 'Email Address', value: 'ada@example.com' }] }],
-        },
-        { name: 'Email Demographics', items: [{ values: [{ name: 'Last Name', value: 'King' }] }] },
-      ],
-    });
+    expect(requests('PATCH', CONTACTS)[0]!.body).toEqual(
+      // Seed 004: Email Demographics goes with Email Addresses (the address alone).
+      contactBody('crm-ada', {
+        'Email Addresses': { 'Email Address': 'ada@example.com' },
+        'Email Demographics': { 'Last Name': 'King' },
+      }),
+    );
     expect(sandbox.store.get('crm-ada')!.attributeSets).toEqual({
       'Email Addresses': { 'Email Address': 'ada@example.com', 'HTML Enabled': true },
       'Email Demographics': { 'First Name': 'Ada', 'Last Name': 'King' },
@@ -217,16 +193,12 @@ describe('SFMC adapter: writes', () => {
       ctx(),
     );
     expect(r).toMatchObject({ status: 'UPDATED', droppedFields: ['email', 'externalId'] });
-    expect(requests('PATCH', CONTACTS).at(-1)!.body).toEqual({
-      contactKey: 'crm-clear',
-      attributeSets: [
-        {
-          name: 'Email Addresses',
-          items: [{ values: [{ name: 'Email Address', value: 'clear@example.com' }] }],
-        },
-        { name: 'Email Demographics', items: [{ values: [{ name: 'First Name', value: null }] }] },
-      ],
-    });
+    expect(requests('PATCH', CONTACTS).at(-1)!.body).toEqual(
+      contactBody('crm-clear', {
+        'Email Addresses': { 'Email Address': 'clear@example.com' },
+        'Email Demographics': { 'First Name': null },
+      }),
+    );
     expect(sandbox.store.get('crm-clear')!.attributeSets).toEqual({
       'Email Addresses': { 'Email Address': 'clear@example.com', 'HTML Enabled': true },
       'Email Demographics': { 'Last Name': 'Stays' },
@@ -765,34 +737,14 @@ describe('SFMC adapter: batches and dry runs', () => {
           authorization: 'Bearer [redacted]',
           'content-type': 'application/json',
         },
-        body: {
-          contactKey: 'crm-dry',
-          attributeSets: [
-            {
-              name: 'Email Addresses',
-              items: [
-                {
-                  values: [
-                    { name: 'Email Address', value: 'dry@example.com' },
-                    { name: 'HTML Enabled', value: true },
-                  ],
-                },
-              ],
-            },
-            {
-              name: 'MobileConnect Demographics',
-              items: [
-                {
-                  values: [
-                    { name: 'Mobile Number', value: '447123123123' },
-                    { name: 'Locale', value: 'GB' },
-                    { name: 'Status', value: 1 },
-                  ],
-                },
-              ],
-            },
-          ],
-        },
+        body: contactBody('crm-dry', {
+          'Email Addresses': { 'Email Address': 'dry@example.com', 'HTML Enabled': true },
+          'MobileConnect Demographics': {
+            'Mobile Number': '447123123123',
+            Locale: 'GB',
+            Status: 1,
+          },
+        }),
       },
     });
     expect(JSON.stringify(plan)).not.toContain(SECRET);

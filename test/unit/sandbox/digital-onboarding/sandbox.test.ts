@@ -92,7 +92,7 @@ describe('options and exports', () => {
   });
 });
 
-describe('auth and scopes', () => {
+describe('auth: tokens and scopes', () => {
   it('401 without a bearer token, with the errors envelope', async () => {
     const r = await upsert({ unique_id: 'u1' }, { token: null });
     expect(r.status).toBe(401);

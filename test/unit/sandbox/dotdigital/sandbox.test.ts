@@ -101,7 +101,7 @@ async function waitForImport(importId: string): Promise<Reply> {
   throw new Error(`import ${importId} never finished`);
 }
 
-describe('authentication', () => {
+describe('auth', () => {
   it('answers 401 without a body for missing, wrong and malformed credentials', async () => {
     const wrong = `Basic ${Buffer.from(`${USER}:nope`).toString('base64')}`;
     for (const auth of [null, wrong, 'Bearer abc', 'Basic !!!', `Basic ${btoa(USER)}`]) {

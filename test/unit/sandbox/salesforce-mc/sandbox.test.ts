@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { startSalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
+import { attributeSets } from '../../../helpers/salesforce-mc.js';
 
 const CLIENT_ID = 'sfmc-client';
 const CLIENT_SECRET = 'sfmc-secret';
@@ -84,13 +85,6 @@ async function issueToken(extra: Record<string, unknown> = {}): Promise<string> 
 }
 
 type Values = Record<string, unknown>;
-
-function attributeSets(sets: Record<string, Values>) {
-  return Object.entries(sets).map(([name, values]) => ({
-    name,
-    items: [{ values: Object.entries(values).map(([n, value]) => ({ name: n, value })) }],
-  }));
-}
 
 const emailSet = (email: string, extra: Values = {}) => ({
   'Email Addresses': { 'Email Address': email, 'HTML Enabled': true, ...extra },
@@ -228,7 +222,7 @@ describe('POST /v2/token', () => {
   });
 });
 
-describe('REST authentication', () => {
+describe('auth: REST bearer tokens', () => {
   const notAuthorized = restError(0, 'Not Authorized');
 
   it('answers 401 without a token, with a bogus one, and with one in the URL', async () => {

@@ -3,21 +3,14 @@ import {
   CONTACT_SCOPES,
   CONTACTS_PATH,
   OVERRIDE_FLAGS,
-} from '../../src/sandbox/digital-onboarding/index.js';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+} from '../../../../src/sandbox/digital-onboarding/index.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
-const FIELDS = `
-  contact { id email externalId firstName lastName records { provider remoteId } }
-  outcomes { provider status remoteId droppedFields attempts request details
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} } summary { total succeeded failed upstreamRequests } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${FIELDS} } }`;
+const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
+  writePayload('id email externalId firstName lastName records { provider remoteId }'),
+);
 
 interface Outcome {
   provider: string;
