@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, Secret } from '../../src/config.js';
-import { singleAttemptPolicy } from '../../src/http/policy.js';
+import { Secret } from '../../src/config.js';
 import { createNotifuseAdapter } from '../../src/providers/notifuse/index.js';
 import type { ProviderAdapter } from '../../src/providers/types.js';
 import { type NotifuseSandbox, startNotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
-import { ctx, item } from '../helpers/adapter.js';
+import { adapterDeps, ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Notifuse adapter sends must validate against Notifuse's own OpenAPI document,
@@ -52,7 +51,7 @@ beforeAll(async () => {
       customFieldMap: { plan: 'custom_string_1', score: 'custom_number_1' },
       readConcurrency: 4,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
 });
 afterAll(async () => {

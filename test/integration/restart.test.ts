@@ -44,7 +44,7 @@ function startGateway(extra: Record<string, string> = {}): Promise<ServerProcess
       DOTDIGITAL_RATE_PER_SECOND: '0',
       DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
       // A request cut off by the kill left its key "in progress"; after this it may run again.
-      IDEMPOTENCY_IN_PROGRESS_TTL_MS: '1500',
+      IDEMPOTENCY_IN_PROGRESS_TTL_MS: '500',
       ...extra,
     },
   });
@@ -130,7 +130,7 @@ describe('SIGKILL mid-traffic, then a restart on the same embedded store', () =>
 
     // Every client retries with its key: answered writes replay without a second provider write;
     // cut-off ones run (once their abandoned reservation has expired).
-    await sleep(1_600);
+    await sleep(600);
     const before = new Map(
       sent.map((v) => [
         v.input.email,

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, Secret } from '../../../../src/config.js';
-import { singleAttemptPolicy } from '../../../../src/http/policy.js';
+import { Secret } from '../../../../src/config.js';
 import type { SalesforceMcConfig } from '../../../../src/providers/salesforce-mc/config.js';
 import { createSalesforceMcAdapter } from '../../../../src/providers/salesforce-mc/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
@@ -9,7 +8,7 @@ import {
   type SalesforceMcSandbox,
   startSalesforceMcSandbox,
 } from '../../../../src/sandbox/salesforce-mc/index.js';
-import { ctx, item } from '../../../helpers/adapter.js';
+import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 /** The adapter against the SFMC sandbox on a loopback port: real HTTP, real tokens, real wire. */
@@ -22,7 +21,7 @@ const TOKEN = '/v2/token';
 
 let sandbox: SalesforceMcSandbox;
 let adapter: ProviderAdapter;
-const adapters: ProviderAdapter[] = [];
+const adapters = adapterSet();
 
 function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
   const a = createSalesforceMcAdapter(
@@ -42,10 +41,9 @@ function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
       keyLookup: false,
       ...over,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
-  adapters.push(a);
-  return a;
+  return adapters.add(a);
 }
 
 const requests = (method?: string, path?: string) =>
@@ -78,7 +76,7 @@ beforeAll(async () => {
   adapter = makeAdapter();
 });
 afterAll(async () => {
-  await Promise.all(adapters.map((a) => a.close()));
+  await adapters.close();
   await sandbox.close();
 });
 beforeEach(() => {

@@ -3,6 +3,7 @@ import { isEmail, normalizeEmail } from '../../../../src/sandbox/notifuse/email.
 import { formatTimestamp, parseRfc3339 } from '../../../../src/sandbox/notifuse/go-time.js';
 import type { NotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
 import { startNotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
+import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
 
 const API_KEY = 'nf-sandbox-key';
 const WS = 'ws1';
@@ -23,13 +24,6 @@ beforeEach(() => {
   sandbox.controls.reset();
 });
 
-interface Reply {
-  status: number;
-  contentType: string | null;
-  text: string;
-  json: unknown;
-}
-
 interface CallOptions {
   /** JSON-encoded unless a string (sent as is). */
   body?: unknown;
@@ -37,25 +31,12 @@ interface CallOptions {
   auth?: string | null;
 }
 
-async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
   const auth = opts.auth === undefined ? `Bearer ${API_KEY}` : opts.auth;
-  if (auth !== null) {
-    headers['authorization'] = auth;
-  }
-  const init: RequestInit = { method, headers };
-  if (opts.body !== undefined) {
-    init.body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${sandbox.url}${path}`, init);
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, contentType: res.headers.get('content-type'), text, json };
+  return sandboxCall(sandbox.url, method, path, {
+    headers: { 'content-type': 'application/json', authorization: auth },
+    body: opts.body,
+  });
 }
 
 const upsert = (contact: unknown, workspaceId: string = WS) =>

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { startSalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { attributeSets } from '../../../helpers/salesforce-mc.js';
+import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
 
 const CLIENT_ID = 'sfmc-client';
 const CLIENT_SECRET = 'sfmc-secret';
@@ -35,40 +36,17 @@ beforeEach(async () => {
   token = await issueToken();
 });
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  json: unknown;
-}
-
-async function call(
+function call(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string | null> = {},
 ): Promise<Reply> {
-  const sent: Record<string, string> = {
-    'content-type': 'application/json',
-    authorization: `Bearer ${token}`,
-  };
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === null) {
-      delete sent[name];
-    } else {
-      sent[name] = value;
-    }
-  }
-  const init: RequestInit = { method, headers: sent };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const res = await fetch(`${sandbox.url}${path}`, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    json: text === '' ? undefined : JSON.parse(text),
-  };
+  return sandboxCall(sandbox.url, method, path, {
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+    body,
+    strictJson: true,
+  });
 }
 
 const requestToken = (body: unknown) => call('POST', '/v2/token', body, { authorization: null });

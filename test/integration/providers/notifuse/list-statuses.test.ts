@@ -1,21 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { updateOne, upsertMany, upsertOne, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 9, Notifuse list statuses: Notifuse's contact (`ContactInput`) has no list status and
 // its server ignores `contact_lists` on a write, so the body pass-through cannot set one. The
 // OpenAPI's `POST /api/contactLists.updateStatus` can, for a list the contact is in:
 // `providerOptions.notifuse.listStatuses` sends it after the contact is written.
-const FIELDS = `
-  contact { id }
-  outcomes { provider status remoteId droppedFields attempts details request
-    error { code message httpStatus retryable } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${FIELDS} } }`;
+const FIELDS = writePayload(
+  'id',
+  'provider status remoteId droppedFields attempts details request error { code message httpStatus retryable }',
+);
+const UPSERT = upsertOne(FIELDS);
+const UPSERT_MANY = upsertMany(`items { ${FIELDS} }`);
+const UPDATE = updateOne(FIELDS);
 
 interface Outcome {
   status: string;
