@@ -234,7 +234,13 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
       }
       batches.push(...chunk([...entries.values()], bulk!.maxBatch));
     }
-    const limit = shared ?? pLimit(Math.max(1, spec.concurrency as number));
+    // A limiter of its own only when this call has more sends than it allows at a time.
+    const sends = singles.size + batches.length;
+    const limit: <T>(fn: () => Promise<T>) => Promise<T> =
+      shared ??
+      (sends <= Math.max(1, spec.concurrency as number)
+        ? (fn) => fn()
+        : pLimit(Math.max(1, spec.concurrency as number)));
     await Promise.all([
       ...[...singles.values()].map((jobs) =>
         limit(async () => {
