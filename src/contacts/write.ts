@@ -413,7 +413,7 @@ export class ContactWrites {
       working.set(record.id, record);
       if (this.#d.outbox) {
         outcomes.forEach((o, k) => {
-          // A provider job still running (a Dotdigital import) is re-checked by its id, not resent.
+          // A provider job still running (an import job) is re-checked by its id, not resent.
           const importId = o.status === 'QUEUED' ? importIdOf(o.details) : null;
           if ((o.status === 'FAILED' && o.error?.retryable) || importId) {
             toQueue.push({

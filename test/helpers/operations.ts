@@ -68,3 +68,35 @@ export function writeOperations(payload: string): {
     UPDATE: updateOne(payload),
   };
 }
+
+/** An outcome's `error` as the tests read it. */
+export interface ErrorView {
+  code: string;
+  message: string;
+  httpStatus: number | null;
+  retryable: boolean;
+  details: Record<string, unknown> | null;
+}
+
+/** One provider's outcome as the tests read it (select what you read; the rest stays unread). */
+export interface OutcomeView<Request = Record<string, unknown>> {
+  provider: string;
+  status: string;
+  remoteId: string | null;
+  droppedFields: string[];
+  attempts: number;
+  durationMs: number;
+  details: Record<string, unknown> | null;
+  request: Request | null;
+  error: ErrorView | null;
+}
+
+/** The example operations GraphiQL opens on and the README shows, in their order. */
+export const EXAMPLE_OPERATIONS = [
+  'UpsertOne',
+  'UpsertBatch',
+  'UpdateContact',
+  'ReadBack',
+  'DryRun',
+  'FollowQueued',
+] as const;

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertMany } from '../helpers/operations.js';
 
 /**
  * A batch larger than one slice (1,000 distinct writes here: Notifuse 500 and Digital Onboarding
  * 100 per bulk request) is written slice after slice, with the same bulk requests as in one go,
  * every item answered in input order.
  */
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    items { contact { id email } outcomes { provider status } errors { code } }
-    summary { total succeeded failed upstreamRequests } } }`;
+const UPSERT_MANY = upsertMany(
+  'items { contact { id email } outcomes { provider status } errors { code } } summary { total succeeded failed upstreamRequests }',
+);
 
 interface Item {
   contact: { id: string; email: string } | null;

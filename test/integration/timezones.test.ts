@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { upsertOne } from '../helpers/operations.js';
+import { readOne, upsertOne } from '../helpers/operations.js';
 
 // #15 item 4: the IANA name the caller gave is what is sent and returned, never ICU's legacy link.
 const UPSERT = upsertOne(
   'contact { id timezone } outcomes { provider status request } errors { field code message }',
 );
-const READ = `query($id: ID) { contact(id: $id) { timezone readErrors { provider } } }`;
+const READ = readOne('timezone readErrors { provider }');
 
 let t: TestGateway;
 

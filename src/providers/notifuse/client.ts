@@ -1,11 +1,10 @@
 import type { z } from 'zod';
-import type { NotifuseConfig } from '../../config.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
-
 import { malformedResponse, withSignal } from '../wire.js';
+import type { NotifuseConfig } from './config.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions, NotifuseConfig } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import { normaliseEmail } from '../../contacts/validation.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
@@ -11,6 +11,7 @@ import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '..
 import { applyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
+import type { NotifuseConfig } from './config.js';
 import {
   fromWireContact,
   NOTIFUSE_ACCEPTED_FIELDS,

@@ -6,33 +6,16 @@ import {
 } from '../../../../src/sandbox/digital-onboarding/index.js';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
 import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
-import { writeOperations, writePayload } from '../../../helpers/operations.js';
+import { type OutcomeView, writeOperations, writePayload } from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
   writePayload('id email externalId firstName lastName records { provider remoteId }'),
 );
 
-interface Outcome {
-  provider: string;
-  status: string;
-  remoteId: string | null;
-  droppedFields: string[];
-  attempts: number;
-  details: Record<string, unknown> | null;
-  request: {
-    method: string;
-    url: string;
-    headers: Record<string, string>;
-    body: unknown;
-  } | null;
-  error: {
-    code: string;
-    message: string;
-    httpStatus: number | null;
-    retryable: boolean;
-    details: unknown;
-  } | null;
-}
+type Outcome = Omit<
+  OutcomeView<{ method: string; url: string; headers: Record<string, string>; body: unknown }>,
+  'durationMs'
+>;
 interface Payload {
   contact: {
     id: string;

@@ -5,7 +5,13 @@ import type { RecordedRequest } from '../../../../src/sandbox/shared/types.js';
 
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
 import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
-import { readMany, readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
+import {
+  type OutcomeView,
+  readMany,
+  readOne,
+  writeOperations,
+  writePayload,
+} from '../../../helpers/operations.js';
 import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 const { UPSERT, UPSERT_MANY } = writeOperations(
@@ -20,22 +26,7 @@ const SEARCH = '/contacts/v1/addresses/email/search';
 const TOKEN = '/v2/token';
 const SECRET = SANDBOX_CREDENTIALS.salesforceMc.clientSecret;
 
-interface Outcome {
-  provider: string;
-  status: string;
-  remoteId: string | null;
-  droppedFields: string[];
-  attempts: number;
-  details: Record<string, unknown> | null;
-  request: Record<string, unknown> | null;
-  error: {
-    code: string;
-    message: string;
-    httpStatus: number | null;
-    retryable: boolean;
-    details: Record<string, unknown> | null;
-  } | null;
-}
+type Outcome = Omit<OutcomeView, 'durationMs'>;
 interface Payload {
   contact: {
     id: string;

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DigitalOnboardingConfig, Secret } from '../../../../src/config.js';
+import { Secret } from '../../../../src/config.js';
 import { type CallPolicy, singleAttemptPolicy } from '../../../../src/http/policy.js';
 import type { ProviderOptions } from '../../../../src/model/contact.js';
 import { asUpstreamError } from '../../../../src/model/errors.js';
 import type { Outcome } from '../../../../src/model/outcome.js';
+import type { DigitalOnboardingConfig } from '../../../../src/providers/digital-onboarding/config.js';
 import {
   idempotencyKeyFor,
   UUID_V4,

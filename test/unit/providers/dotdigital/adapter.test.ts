@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DotdigitalConfig, Secret } from '../../../../src/config.js';
+import { Secret } from '../../../../src/config.js';
+import type { DotdigitalConfig } from '../../../../src/providers/dotdigital/config.js';
 import { createDotdigitalAdapter } from '../../../../src/providers/dotdigital/index.js';
 import type { ProviderAdapter, ReadResult } from '../../../../src/providers/types.js';
 import {

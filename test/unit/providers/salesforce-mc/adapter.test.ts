@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type SalesforceMcConfig, Secret } from '../../../../src/config.js';
+import { Secret } from '../../../../src/config.js';
+import type { SalesforceMcConfig } from '../../../../src/providers/salesforce-mc/config.js';
 import { createSalesforceMcAdapter } from '../../../../src/providers/salesforce-mc/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {

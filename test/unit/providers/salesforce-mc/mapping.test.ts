@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../../../src/config.js';
 import { Secret } from '../../../../src/config.js';
 import type { ContactPatch } from '../../../../src/model/contact.js';
 import type { WritePlan } from '../../../../src/model/outcome.js';
@@ -9,6 +8,10 @@ import {
   tokenRequestBody,
 } from '../../../../src/providers/salesforce-mc/auth.js';
 import { guessRestBase, sfmcError } from '../../../../src/providers/salesforce-mc/client.js';
+import type {
+  SalesforceMcAttributeTarget,
+  SalesforceMcOptions,
+} from '../../../../src/providers/salesforce-mc/config.js';
 import {
   chooseContactKey,
   fromSearchHit,
