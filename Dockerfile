@@ -6,18 +6,22 @@
 # Built and run for real by scripts/docker-smoke.sh (results in docs/operations.md).
 
 FROM node:20.20-bookworm-slim AS build
+# For native dependencies (the embedded store's SQLite): npm fetches a prebuilt binary for this
+# Node.js, or compiles it with python3, make and g++ where that download is not possible.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npm run build
-
-FROM node:20.20-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Compile, then drop the development dependencies and node-gyp's intermediate files: the runtime
+# stage takes node_modules as built here (the native module is fetched or compiled once).
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && find node_modules -path '*/build/Release/*' \( -name 'obj*' -o -name '*.a' -o -name '.deps' \) -prune -exec rm -rf {} +
 
 FROM node:20.20-bookworm-slim
 ENV NODE_ENV=production \
@@ -26,7 +30,7 @@ ENV NODE_ENV=production \
     LOG_FORMAT=json \
     GATEWAY_DATA_DIR=/data
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json LICENSE ./
 # The import CLI: docker run … node bin/contact-gateway.mjs import /data/contacts.csv (docs/import.md)

@@ -13,8 +13,8 @@
 # Needs a running engine (`docker info`). Where the base images cannot be pulled (no registry
 # access), it builds local stand-ins and says so:
 #   - node:20.20-bookworm-slim: Debian bookworm (debootstrap --variant=minbase, as root) plus this
-#     machine's Node 20.20 binary and npm, with a `node` user (uid 1000) as in the official image;
-#     it also trusts the CA bundle named by NODE_EXTRA_CA_CERTS, so `npm ci` works behind a
+#     machine's Node 20.20 binary, headers and npm, with a `node` user (uid 1000) and npm running
+#     install scripts as in the official image; it also trusts the CA bundle named by NODE_EXTRA_CA_CERTS, so `npm ci` works behind a
 #     TLS-inspecting proxy;
 #   - for --compose only: contact-gateway-smoke/postgres, PostgreSQL from Debian's packages with the
 #     official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB start-up, used through a
@@ -76,6 +76,17 @@ make_node_standin() {
   cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  # As in the official image: Node's headers (node-gyp builds native modules against them without
+  # downloading them) and npm running dependencies' install scripts (npm 11 asks for approval).
+  local headers
+  headers=$(dirname "$(dirname "$node")")/include/node
+  mkdir -p "$rootfs/usr/local/etc"
+  if [ -d "$headers" ]; then
+    mkdir -p "$rootfs/usr/local/include"
+    cp -a "$headers" "$rootfs/usr/local/include/node"
+    printf 'nodedir=/usr/local\n' >>"$rootfs/usr/local/etc/npmrc"
+  fi
+  printf 'dangerously-allow-all-scripts=true\n' >>"$rootfs/usr/local/etc/npmrc"
   chroot "$rootfs" groupadd --gid 1000 node
   chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
   local changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
