@@ -1,8 +1,9 @@
 # contact-gateway: build on the full toolchain, run compiled JavaScript with runtime dependencies only.
 #   docker build -t contact-gateway .
-#   docker run -p 4000:4000 -v gateway-data:/data --stop-timeout 30 \
+#   docker run -p 4000:4000 -v gateway-data:/data --stop-timeout 40 \
 #     -e GATEWAY_API_KEYS='[{"name":"ops","key":"…24+ characters…","scopes":["contacts:read","contacts:write"]}]' contact-gateway
-# --stop-timeout 30: SIGTERM drains requests in flight for up to GATEWAY_SHUTDOWN_TIMEOUT_MS (25 s).
+# --stop-timeout 40: SIGTERM drains requests in flight for up to GATEWAY_SHUTDOWN_TIMEOUT_MS (25 s),
+# plus a margin (docs/operations.md, "Container").
 # Built and run for real by scripts/docker-smoke.sh (results in docs/operations.md).
 
 FROM node:20.20-bookworm-slim AS build
