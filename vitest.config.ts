@@ -14,10 +14,12 @@ export default defineConfig({
       'test/browser/**',
     ],
     pool: 'forks',
-    // Test files of one worker share a process: the embedded database (PGlite, seconds to start)
-    // then starts once per worker instead of once per file. Every test builds its own gateway.
+    // Test files of one worker share a process (loaded modules are reused between files). Every
+    // test builds its own gateway.
     isolate: false,
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Bounds for a hung test, not speed checks: the machine is shared, and under load starting a
+    // gateway (embedded database, sandboxes) in a beforeAll has taken over 20 s.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

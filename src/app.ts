@@ -13,6 +13,7 @@ import type { GraphQLContext } from './context.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
+import { useBodyLimit } from './http-server/body-limit.js';
 import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import {
@@ -37,6 +38,7 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
+import { useValidationCache } from './http-server/validation-cache.js';
 import { BatchRunner, createMemoryBatchStore } from './lifecycle/batches.js';
 import { Lifecycle } from './lifecycle/index.js';
 import { createMemoryJobStore } from './lifecycle/jobs.js';
@@ -172,7 +174,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     healthCheckEndpoint: YOGA_HEALTH_CHECK_OFF,
     landingPage: false,
     maskedErrors: { maskError },
-    maxRequestBodySize: options.maxBodyBytes,
+    // Enforced by useBodyLimit (last plugin), which skips the counting stream where Node's parser
+    // already bounds the body; the parse cache stays Yoga's, validation results are cached by
+    // useValidationCache.
+    maxRequestBodySize: false,
+    parserAndValidationCache: { validationCache: false },
     // No file uploads here: multipart requests are refused (415) instead of parsed.
     multipart: false,
     graphiql: options.graphiql ? GRAPHIQL_OPTIONS : false,
@@ -214,6 +220,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),
       ...observability.plugins(),
+      useValidationCache(),
+      useBodyLimit(options.maxBodyBytes),
     ],
     logging: {
       // Yoga's own debug lines ("Processing GraphQL Parameters" …) know no request, so they could

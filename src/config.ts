@@ -5,8 +5,10 @@ import { type ProviderResilience, parseResilience } from './http/resilience-conf
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
 import { type LifecycleConfig, loadLifecycleConfig } from './lifecycle/config.js';
-import { CONTACT_FIELDS, type ProviderId } from './model/contact.js';
+import type { ProviderId } from './model/contact.js';
 import { type ObservabilityOptions, parseObservability } from './observability/config.js';
+import { createEnvTools, intVar as int, optionalVar as optional } from './providers/env.js';
+import { PROVIDERS, type ProviderConfigs } from './providers/registry.js';
 import { Secret } from './secret.js';
 
 export { Secret };
@@ -27,130 +29,6 @@ export interface HttpOptions {
   maxBodyBytes: number;
   /** Metrics and tracing of every provider request (set by the gateway, not by the environment). */
   observer?: HttpObserver;
-}
-
-/** Notifuse tuning that applies whether it runs live or in the sandbox. */
-export interface NotifuseOptions {
-  /** Contacts per `contacts.import` request (Notifuse writes 500 per statement). @default 500 */
-  batchSize: number;
-  /** unified custom field key → Notifuse column (`custom_string_1` …). Column names pass through as they are. */
-  customFieldMap: Readonly<Record<string, string>>;
-  /** Parallel `contacts.getByEmail` calls per read batch. @default 8 */
-  readConcurrency: number;
-}
-
-export interface NotifuseConfig extends NotifuseOptions {
-  url: string;
-  apiKey: Secret;
-  workspaceId: string;
-}
-
-/** Dotdigital tuning that applies whether it runs live or in the sandbox. */
-export interface DotdigitalOptions {
-  /**
-   * Unified field (dotted path such as `firstName`, `address.postalCode`, or `customFields.<key>`)
-   * → Dotdigital data field name. Merged over the adapter's defaults (FIRSTNAME, LASTNAME, …).
-   */
-  dataFieldMap: Readonly<Record<string, string>>;
-  /** Contacts per `PUT /contacts/v3/import`. @default 1000 */
-  batchSize: number;
-  /** Longest the gateway polls an import before reporting its contacts QUEUED. @default 20000 */
-  importMaxWaitMs: number;
-  /** First poll delay; doubles up to 5 s. @default 200 */
-  importPollIntervalMs: number;
-  /** Parallel single calls (PATCH updates, GET reads). @default 8 */
-  concurrency: number;
-  /**
-   * Create a data field the account lacks (`POST /v2/data-fields`) before writing it, instead of
-   * dropping it (`DOTDIGITAL_CREATE_DATA_FIELDS=1`). @default false
-   */
-  createDataFields?: boolean;
-  /** How long the account's data field list (`GET /v2/data-fields`) is reused. @default 300000 */
-  dataFieldsTtlMs?: number;
-}
-
-export interface DotdigitalConfig extends DotdigitalOptions {
-  url: string;
-  username: string;
-  password: Secret;
-}
-/** Where a unified field goes in Salesforce Marketing Cloud's Contact Builder data model. */
-export interface SalesforceMcAttributeTarget {
-  /** Attribute set (attribute group) name, e.g. `Email Demographics`. */
-  set: string;
-  /** Attribute name inside that set, e.g. `First Name`. */
-  attribute: string;
-}
-
-/** Salesforce Marketing Cloud tuning that applies whether it runs live or in the sandbox. */
-export interface SalesforceMcOptions {
-  /**
-   * What becomes the `contactKey` of a new contact: `externalId` uses the external id and falls
-   * back to the email; `email` always uses the email. A linked contact keeps its key (remote id).
-   * @default 'externalId'
-   */
-  contactKey: 'externalId' | 'email';
-  /**
-   * Unified field (`firstName`, `address.city`, `customFields.<key>` …) → attribute set and
-   * attribute. Merged over the adapter's defaults; `null` removes a default. `email`, `phone` and
-   * `emailFormat` are channel attributes with fixed places and cannot be remapped.
-   */
-  attributeMap: Readonly<Record<string, SalesforceMcAttributeTarget | null>>;
-  /** Parallel single calls (the Contacts API writes one contact per request). @default 8 */
-  concurrency: number;
-  /** Emails per `POST /contacts/v1/addresses/email/search`. @default 50 */
-  searchBatchSize: number;
-  /** MobileConnect `Locale` (country code) when neither the number nor the address gives one. @default 'US' */
-  defaultLocale: string;
-  /** Seconds before `expires_in` runs out at which a cached token is renewed. @default 60 */
-  tokenRefreshSkewSeconds: number;
-  /**
-   * Look an unlinked contact key up (`POST /contacts/v1/addresses/search/ContactKey`, scope
-   * `audiences_read`) before creating it, so that an existing contact is PATCHed and keeps its
-   * HTML Enabled and MobileConnect Status (`SFMC_KEY_LOOKUP`). Off: POST at once (one call less;
-   * the create defaults then overwrite those values of a contact made elsewhere). @default true
-   */
-  keyLookup?: boolean;
-}
-
-export interface SalesforceMcConfig extends SalesforceMcOptions {
-  /** Tenant auth base, e.g. `https://{subdomain}.auth.marketingcloudapis.com`. */
-  authUrl: string;
-  clientId: string;
-  clientSecret: Secret;
-  /** MID of the business unit to act in; `null` = the one that owns the installed package. */
-  accountId: string | null;
-}
-/** Digital Onboarding tuning that applies whether it runs live or in the sandbox. */
-export interface DigitalOnboardingOptions {
-  /**
-   * Contacts per bulk `POST /v2/partner/contacts` (`{items}`). The docs publish no maximum; set it
-   * to your account's limit. @default 100
-   */
-  batchSize: number;
-  /** Parallel calls (bulk chunks, single PATCHes, reads). @default 8 */
-  concurrency: number;
-  /** Seconds before a fetched partner token's `expires_in` runs out at which it is renewed. @default 60 */
-  tokenRefreshSkewSeconds?: number;
-}
-
-/** OAuth2 client credentials: the gateway fetches and renews partner tokens itself. */
-export interface DigitalOnboardingClientCredentials {
-  clientId: string;
-  clientSecret: Secret;
-  /** Token endpoint. @default `{DIGITAL_ONBOARDING_URL}/oauth2/token` */
-  authUrl: string;
-}
-
-export interface DigitalOnboardingConfig extends DigitalOnboardingOptions {
-  url: string;
-  /**
-   * A partner token issued outside the gateway, sent as Bearer (it lasts about an hour; a 401
-   * `invalid_token` then fails every write). `null` when `clientCredentials` are set.
-   */
-  token: Secret | null;
-  /** `DIGITAL_ONBOARDING_CLIENT_ID` / `_CLIENT_SECRET` / `_AUTH_URL`; wins over `token`. */
-  clientCredentials?: DigitalOnboardingClientCredentials | null;
 }
 
 export interface StorageOptions {
@@ -179,7 +57,11 @@ export interface StorageOptions {
   outboxLeaseMs: number;
 }
 
-export interface Config {
+/**
+ * The gateway's configuration. Each registered provider adds two fields (`src/providers/registry.ts`):
+ * `<key>Options`, its tuning, and `<key>`, its config when its credentials are set (else null).
+ */
+export interface Config extends ProviderConfigs {
   port: number;
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -206,14 +88,6 @@ export interface Config {
   observability: ObservabilityOptions;
   /** Retries, breaker, limits and timeout per provider (`RETRY_*`, `BREAKER_*`, `<P>_TIMEOUT_MS` …). */
   resilience: Readonly<Record<ProviderId, ProviderResilience>>;
-  notifuseOptions: NotifuseOptions;
-  notifuse: NotifuseConfig | null;
-  dotdigitalOptions: DotdigitalOptions;
-  dotdigital: DotdigitalConfig | null;
-  salesforceMcOptions: SalesforceMcOptions;
-  salesforceMc: SalesforceMcConfig | null;
-  digitalOnboardingOptions: DigitalOnboardingOptions;
-  digitalOnboarding: DigitalOnboardingConfig | null;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
@@ -232,13 +106,7 @@ export class ConfigError extends Error {
   }
 }
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-const int = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
-
+/** The gateway's own variables; each provider's are in its descriptor (`env`). */
 const EnvSchema = z.object({
   PORT: int(4000, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
@@ -262,56 +130,7 @@ const EnvSchema = z.object({
   OUTBOX_LEASE_MS: int(60_000, 100, 3_600_000),
   HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
-  NOTIFUSE_URL: optional,
-  NOTIFUSE_API_KEY: optional,
-  NOTIFUSE_WORKSPACE_ID: optional,
-  NOTIFUSE_BATCH_SIZE: int(500, 1, 500),
-  NOTIFUSE_CUSTOM_FIELD_MAP: optional,
-  DOTDIGITAL_URL: z.string().default('https://r1-api.dotdigital.com'),
-  DOTDIGITAL_USERNAME: optional,
-  DOTDIGITAL_PASSWORD: optional,
-  DOTDIGITAL_DATA_FIELD_MAP: optional,
-  DOTDIGITAL_BATCH_SIZE: int(1000, 1, 10_000),
-  DOTDIGITAL_IMPORT_MAX_WAIT_MS: int(20_000, 0, 600_000),
-  DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: int(200, 10, 60_000),
-  DOTDIGITAL_CONCURRENCY: int(8, 1, 64),
-  DOTDIGITAL_CREATE_DATA_FIELDS: z.enum(['0', '1']).default('0'),
-  DOTDIGITAL_DATA_FIELDS_TTL_MS: int(300_000, 0, 86_400_000),
-  SFMC_AUTH_URL: optional,
-  SFMC_CLIENT_ID: optional,
-  SFMC_CLIENT_SECRET: optional,
-  SFMC_ACCOUNT_ID: optional,
-  SFMC_CONTACT_KEY: z.enum(['externalId', 'email']).default('externalId'),
-  SFMC_ATTRIBUTE_MAP: optional,
-  SFMC_CONCURRENCY: int(8, 1, 64),
-  SFMC_KEY_LOOKUP: z.enum(['on', 'off']).default('on'),
-  SFMC_SEARCH_BATCH_SIZE: int(50, 1, 500),
-  SFMC_DEFAULT_LOCALE: z
-    .string()
-    .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
-    .default('US')
-    .transform((v) => v.toUpperCase()),
-  SFMC_TOKEN_REFRESH_SKEW_SECONDS: int(60, 0, 900),
-  DIGITAL_ONBOARDING_URL: z.string().default('https://api.digitalonboarding.com'),
-  DIGITAL_ONBOARDING_TOKEN: optional,
-  DIGITAL_ONBOARDING_CLIENT_ID: optional,
-  DIGITAL_ONBOARDING_CLIENT_SECRET: optional,
-  DIGITAL_ONBOARDING_AUTH_URL: optional,
-  DIGITAL_ONBOARDING_TOKEN_REFRESH_SKEW_SECONDS: int(60, 0, 900),
-  DIGITAL_ONBOARDING_BATCH_SIZE: int(100, 1, 10_000),
-  DIGITAL_ONBOARDING_CONCURRENCY: int(8, 1, 64),
 });
-
-const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !(value instanceof Secret)) {
@@ -329,153 +148,20 @@ function deepFreeze<T>(value: T): T {
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const own = PROVIDERS.map((p) => z.object(p.env).safeParse(env));
+  const issues = [parsed, ...own].flatMap((r) => (r.success ? [] : r.error.issues));
+  if (!parsed.success || issues.length > 0) {
+    throw new ConfigError(issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const requireAll = (group: string, vars: Record<string, string | undefined>): boolean => {
-    const set = Object.entries(vars).filter(([, v]) => v !== undefined);
-    if (set.length === 0) {
-      return false;
-    }
-    for (const [name, v] of Object.entries(vars)) {
-      if (v === undefined) {
-        problems.push(`${name} is required when ${group} is configured`);
-      }
-    }
-    return set.length === Object.keys(vars).length;
-  };
-  const checkUrl = (name: string, value: string | undefined) => {
-    if (value !== undefined && !isHttpUrl(value)) {
-      problems.push(`${name} must be an http(s) URL`);
-    }
-  };
-
-  const notifuseOptions: NotifuseOptions = {
-    batchSize: e.NOTIFUSE_BATCH_SIZE,
-    customFieldMap: parseJsonMap(
-      'NOTIFUSE_CUSTOM_FIELD_MAP',
-      e.NOTIFUSE_CUSTOM_FIELD_MAP,
-      z.string().regex(NOTIFUSE_COLUMN),
-      'values must be Notifuse columns custom_{string|number|datetime|json}_{1..5}',
-      problems,
-    ),
-    readConcurrency: 8,
-  };
-  let notifuse: NotifuseConfig | null = null;
-  if (
-    requireAll('Notifuse', {
-      NOTIFUSE_URL: e.NOTIFUSE_URL,
-      NOTIFUSE_API_KEY: e.NOTIFUSE_API_KEY,
-      NOTIFUSE_WORKSPACE_ID: e.NOTIFUSE_WORKSPACE_ID,
-    })
-  ) {
-    checkUrl('NOTIFUSE_URL', e.NOTIFUSE_URL);
-    notifuse = {
-      ...notifuseOptions,
-      url: e.NOTIFUSE_URL!,
-      apiKey: new Secret(e.NOTIFUSE_API_KEY!),
-      workspaceId: e.NOTIFUSE_WORKSPACE_ID!,
-    };
-  }
-
-  const dotdigitalOptions: DotdigitalOptions = {
-    dataFieldMap: parseJsonMap(
-      'DOTDIGITAL_DATA_FIELD_MAP',
-      e.DOTDIGITAL_DATA_FIELD_MAP,
-      z.string().regex(/^[A-Za-z0-9_]{1,100}$/),
-      'values must be Dotdigital data field names (letters, digits, _)',
-      problems,
-    ),
-    batchSize: e.DOTDIGITAL_BATCH_SIZE,
-    importMaxWaitMs: e.DOTDIGITAL_IMPORT_MAX_WAIT_MS,
-    importPollIntervalMs: e.DOTDIGITAL_IMPORT_POLL_INTERVAL_MS,
-    concurrency: e.DOTDIGITAL_CONCURRENCY,
-    createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
-    dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
-  };
-  let dotdigital: DotdigitalConfig | null = null;
-  if (
-    requireAll('Dotdigital', {
-      DOTDIGITAL_USERNAME: e.DOTDIGITAL_USERNAME,
-      DOTDIGITAL_PASSWORD: e.DOTDIGITAL_PASSWORD,
-    })
-  ) {
-    checkUrl('DOTDIGITAL_URL', e.DOTDIGITAL_URL);
-    dotdigital = {
-      ...dotdigitalOptions,
-      url: e.DOTDIGITAL_URL,
-      username: e.DOTDIGITAL_USERNAME!,
-      password: new Secret(e.DOTDIGITAL_PASSWORD!),
-    };
-  }
-
-  const salesforceMcOptions: SalesforceMcOptions = {
-    contactKey: e.SFMC_CONTACT_KEY,
-    attributeMap: parseSfmcAttributeMap(e.SFMC_ATTRIBUTE_MAP, problems),
-    concurrency: e.SFMC_CONCURRENCY,
-    searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
-    defaultLocale: e.SFMC_DEFAULT_LOCALE,
-    tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
-    keyLookup: e.SFMC_KEY_LOOKUP === 'on',
-  };
-  let salesforceMc: SalesforceMcConfig | null = null;
-  if (
-    requireAll('Salesforce Marketing Cloud', {
-      SFMC_AUTH_URL: e.SFMC_AUTH_URL,
-      SFMC_CLIENT_ID: e.SFMC_CLIENT_ID,
-      SFMC_CLIENT_SECRET: e.SFMC_CLIENT_SECRET,
-    })
-  ) {
-    checkUrl('SFMC_AUTH_URL', e.SFMC_AUTH_URL);
-    salesforceMc = {
-      ...salesforceMcOptions,
-      authUrl: e.SFMC_AUTH_URL!,
-      clientId: e.SFMC_CLIENT_ID!,
-      clientSecret: new Secret(e.SFMC_CLIENT_SECRET!),
-      accountId: e.SFMC_ACCOUNT_ID ?? null,
-    };
-  }
-
-  const digitalOnboardingOptions: DigitalOnboardingOptions = {
-    batchSize: e.DIGITAL_ONBOARDING_BATCH_SIZE,
-    concurrency: e.DIGITAL_ONBOARDING_CONCURRENCY,
-    tokenRefreshSkewSeconds: e.DIGITAL_ONBOARDING_TOKEN_REFRESH_SKEW_SECONDS,
-  };
-  let digitalOnboarding: DigitalOnboardingConfig | null = null;
-  const doClient = requireAll('Digital Onboarding client credentials', {
-    DIGITAL_ONBOARDING_CLIENT_ID: e.DIGITAL_ONBOARDING_CLIENT_ID,
-    DIGITAL_ONBOARDING_CLIENT_SECRET: e.DIGITAL_ONBOARDING_CLIENT_SECRET,
-  });
-  if (e.DIGITAL_ONBOARDING_AUTH_URL !== undefined && !doClient) {
-    problems.push(
-      'DIGITAL_ONBOARDING_AUTH_URL needs DIGITAL_ONBOARDING_CLIENT_ID and DIGITAL_ONBOARDING_CLIENT_SECRET',
-    );
-  }
-  if (doClient && e.DIGITAL_ONBOARDING_TOKEN !== undefined) {
-    problems.push(
-      'set either DIGITAL_ONBOARDING_TOKEN or DIGITAL_ONBOARDING_CLIENT_ID/_CLIENT_SECRET, not both',
-    );
-  }
-  if (e.DIGITAL_ONBOARDING_TOKEN !== undefined || doClient) {
-    checkUrl('DIGITAL_ONBOARDING_URL', e.DIGITAL_ONBOARDING_URL);
-    checkUrl('DIGITAL_ONBOARDING_AUTH_URL', e.DIGITAL_ONBOARDING_AUTH_URL);
-    digitalOnboarding = {
-      ...digitalOnboardingOptions,
-      url: e.DIGITAL_ONBOARDING_URL,
-      token:
-        e.DIGITAL_ONBOARDING_TOKEN !== undefined ? new Secret(e.DIGITAL_ONBOARDING_TOKEN) : null,
-      clientCredentials: doClient
-        ? {
-            clientId: e.DIGITAL_ONBOARDING_CLIENT_ID!,
-            clientSecret: new Secret(e.DIGITAL_ONBOARDING_CLIENT_SECRET!),
-            authUrl:
-              e.DIGITAL_ONBOARDING_AUTH_URL ??
-              `${e.DIGITAL_ONBOARDING_URL.replace(/\/+$/, '')}/oauth2/token`,
-          }
-        : null,
-    };
+  const tools = createEnvTools(problems);
+  const providers: Record<string, unknown> = {};
+  for (const [i, p] of PROVIDERS.entries()) {
+    const read = p.read as (e: unknown, t: typeof tools) => { options: unknown; config: unknown };
+    const { options, config } = read(own[i]!.data, tools);
+    providers[`${p.key}Options`] = options;
+    providers[p.key] = config;
   }
 
   const gateway = parseGatewayOptions(env, e.HOST, problems);
@@ -494,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
-    sandboxMode: !notifuse && !dotdigital && !salesforceMc && !digitalOnboarding,
+    sandboxMode: PROVIDERS.every((p) => providers[p.key] === null),
     maxBatchInputs: e.MAX_BATCH_INPUTS,
     maxUpstreamCalls: e.GATEWAY_MAX_UPSTREAM_CALLS,
     jsonLimits: {
@@ -524,111 +210,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     observability,
     resilience,
-    notifuseOptions,
-    notifuse,
-    dotdigitalOptions,
-    dotdigital,
-    salesforceMcOptions,
-    salesforceMc,
-    digitalOnboardingOptions,
-    digitalOnboarding,
+    ...(providers as unknown as ProviderConfigs),
   });
-}
-
-/** A JSON object of string → string from one variable, each value checked by `value`. */
-function parseJsonMap(
-  name: string,
-  raw: string | undefined,
-  value: z.ZodString,
-  rule: string,
-  problems: string[],
-): Record<string, string> {
-  if (raw === undefined) {
-    return {};
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push(`${name} must be a JSON object`);
-    return {};
-  }
-  const result = z.record(z.string(), value).safeParse(parsed);
-  if (!result.success) {
-    problems.push(`${name}: ${rule}`);
-    return {};
-  }
-  return result.data;
-}
-
-/** Unified fields the SFMC attribute map may not move: channel addresses and HTML Enabled. */
-const SFMC_FIXED_FIELDS = new Set(['email', 'phone', 'emailFormat']);
-const SFMC_NAME = z.string().trim().min(1).max(128);
-const SFMC_MAPPABLE = new Set<string>(CONTACT_FIELDS.filter((f) => f !== 'customFields'));
-
-/**
- * `SFMC_ATTRIBUTE_MAP`: `{"<unified field>": {"set": "<attribute set>", "attribute": "<name>"} | null}`.
- * Keys are unified leaves (`address.city`) or `customFields.<key>`.
- */
-function parseSfmcAttributeMap(
-  raw: string | undefined,
-  problems: string[],
-): Record<string, SalesforceMcAttributeTarget | null> {
-  if (raw === undefined) {
-    return {};
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push('SFMC_ATTRIBUTE_MAP must be a JSON object');
-    return {};
-  }
-  const result = z
-    .record(
-      z.string().min(1),
-      z.object({ set: SFMC_NAME, attribute: SFMC_NAME }).strict().nullable(),
-    )
-    .safeParse(parsed);
-  if (!result.success) {
-    problems.push(
-      'SFMC_ATTRIBUTE_MAP: values must be {"set": "<attribute set>", "attribute": "<attribute>"} or null',
-    );
-    return {};
-  }
-  const keys = Object.keys(result.data);
-  const fixed = keys.filter((k) => SFMC_FIXED_FIELDS.has(k));
-  const unknown = keys.filter(
-    (k) => !SFMC_FIXED_FIELDS.has(k) && !(SFMC_MAPPABLE.has(k) || /^customFields\.[^.]+$/.test(k)),
-  );
-  if (fixed.length > 0) {
-    problems.push(`SFMC_ATTRIBUTE_MAP cannot remap ${fixed.join(', ')} (fixed channel attributes)`);
-  }
-  if (unknown.length > 0) {
-    problems.push(
-      `SFMC_ATTRIBUTE_MAP: ${unknown.join(', ')} not unified fields (use e.g. firstName, address.city, customFields.<key>)`,
-    );
-  }
-  if (fixed.length > 0 || unknown.length > 0) {
-    return {};
-  }
-  return result.data;
 }
 
 /** The provider ids that have credentials in this config. */
 export function configuredProviders(config: Config): ProviderId[] {
-  const ids: ProviderId[] = [];
-  if (config.digitalOnboarding) {
-    ids.push('DIGITAL_ONBOARDING');
-  }
-  if (config.notifuse) {
-    ids.push('NOTIFUSE');
-  }
-  if (config.dotdigital) {
-    ids.push('DOTDIGITAL');
-  }
-  if (config.salesforceMc) {
-    ids.push('SALESFORCE_MC');
-  }
-  return ids;
+  return PROVIDERS.filter((p) => config[p.key] !== null).map((p) => p.id);
 }

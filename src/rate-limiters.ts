@@ -18,7 +18,7 @@ export interface RateLimiters {
   readonly shared: boolean;
   /**
    * A fixed window of `points` per `durationSeconds`. `name` separates the counters of different
-   * limits (`key`, `provider:NOTIFUSE`): keys consumed on it are counted under `name:key`.
+   * limits (`key`, `provider:<ID>`): keys consumed on it are counted under `name:key`.
    */
   create(name: string, points: number, durationSeconds: number): RateLimiterAbstract;
   /** Resolves once the shared table exists (at once in memory); never rejects. */

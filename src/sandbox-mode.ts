@@ -1,27 +1,14 @@
 import path from 'node:path';
-import { type Config, Secret } from './config.js';
+import type { Config } from './config.js';
 import type { ProviderId } from './model/contact.js';
-import { startDigitalOnboardingSandbox } from './sandbox/digital-onboarding/index.js';
-import { startDotdigitalSandbox } from './sandbox/dotdigital/index.js';
-import { startNotifuseSandbox } from './sandbox/notifuse/index.js';
-import { startSalesforceMcSandbox } from './sandbox/salesforce-mc/index.js';
+import { PROVIDERS, providerDescriptor, type SandboxCredentials } from './providers/registry.js';
 import { type PersistedSandbox, persistSandbox } from './sandbox/shared/persist.js';
 import type { StartedSandbox } from './sandbox/shared/server.js';
 
 /** Credentials the in-process sandboxes accept; they never leave the loopback interface. */
-export const SANDBOX_CREDENTIALS = {
-  notifuse: { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' },
-  dotdigital: {
-    username: 'apiuser-sandbox@apiconnector.com',
-    password: 'sandbox-dotdigital-password',
-  },
-  salesforceMc: { clientId: 'sandbox-sfmc-client', clientSecret: 'sandbox-sfmc-client-secret' },
-  digitalOnboarding: {
-    token: 'sandbox-digital-onboarding-token',
-    clientId: 'sandbox-do-client',
-    clientSecret: 'sandbox-do-client-secret',
-  },
-} as const;
+export const SANDBOX_CREDENTIALS = Object.fromEntries(
+  PROVIDERS.map((p) => [p.key, p.sandbox.credentials]),
+) as SandboxCredentials;
 
 /**
  * One provider's emulator: how to start it, how to point a gateway's config at it, and the
@@ -38,98 +25,21 @@ export interface SandboxDescriptor {
   env(url: string): Record<string, string>;
 }
 
-export const SANDBOXES: readonly SandboxDescriptor[] = [
-  {
-    provider: 'NOTIFUSE',
-    defaultPort: 4101,
-    envName: 'NOTIFUSE',
-    start: (host, port) => startNotifuseSandbox({ ...SANDBOX_CREDENTIALS.notifuse, host, port }),
+/** Every provider's sandbox, from its descriptor (`src/providers/<name>/descriptor.ts`). */
+export const SANDBOXES: readonly SandboxDescriptor[] = PROVIDERS.map(({ id }) => {
+  const { key, sandbox } = providerDescriptor(id);
+  return {
+    provider: id,
+    defaultPort: sandbox.defaultPort,
+    envName: sandbox.envName,
+    start: (host, port) => sandbox.start(host, port),
     configure: (config, url) => ({
       ...config,
-      notifuse: {
-        ...config.notifuseOptions,
-        url,
-        apiKey: new Secret(SANDBOX_CREDENTIALS.notifuse.apiKey),
-        workspaceId: SANDBOX_CREDENTIALS.notifuse.workspaceId,
-      },
+      [key]: sandbox.config(config[`${key}Options`], url),
     }),
-    env: (url) => ({
-      NOTIFUSE_URL: url,
-      NOTIFUSE_API_KEY: SANDBOX_CREDENTIALS.notifuse.apiKey,
-      NOTIFUSE_WORKSPACE_ID: SANDBOX_CREDENTIALS.notifuse.workspaceId,
-    }),
-  },
-  {
-    provider: 'DOTDIGITAL',
-    defaultPort: 4102,
-    envName: 'DOTDIGITAL',
-    start: (host, port) =>
-      startDotdigitalSandbox({ ...SANDBOX_CREDENTIALS.dotdigital, host, port }),
-    configure: (config, url) => ({
-      ...config,
-      dotdigital: {
-        ...config.dotdigitalOptions,
-        url,
-        username: SANDBOX_CREDENTIALS.dotdigital.username,
-        password: new Secret(SANDBOX_CREDENTIALS.dotdigital.password),
-      },
-    }),
-    env: (url) => ({
-      DOTDIGITAL_URL: url,
-      DOTDIGITAL_USERNAME: SANDBOX_CREDENTIALS.dotdigital.username,
-      DOTDIGITAL_PASSWORD: SANDBOX_CREDENTIALS.dotdigital.password,
-    }),
-  },
-  {
-    provider: 'SALESFORCE_MC',
-    defaultPort: 4103,
-    envName: 'SFMC',
-    start: (host, port) =>
-      startSalesforceMcSandbox({ ...SANDBOX_CREDENTIALS.salesforceMc, host, port }),
-    configure: (config, url) => ({
-      ...config,
-      salesforceMc: {
-        ...config.salesforceMcOptions,
-        authUrl: url,
-        clientId: SANDBOX_CREDENTIALS.salesforceMc.clientId,
-        clientSecret: new Secret(SANDBOX_CREDENTIALS.salesforceMc.clientSecret),
-        accountId: null,
-      },
-    }),
-    env: (url) => ({
-      SFMC_AUTH_URL: url,
-      SFMC_CLIENT_ID: SANDBOX_CREDENTIALS.salesforceMc.clientId,
-      SFMC_CLIENT_SECRET: SANDBOX_CREDENTIALS.salesforceMc.clientSecret,
-    }),
-  },
-  {
-    provider: 'DIGITAL_ONBOARDING',
-    defaultPort: 4104,
-    envName: 'DIGITAL_ONBOARDING',
-    start: (host, port) =>
-      startDigitalOnboardingSandbox({
-        token: SANDBOX_CREDENTIALS.digitalOnboarding.token,
-        client: {
-          id: SANDBOX_CREDENTIALS.digitalOnboarding.clientId,
-          secret: SANDBOX_CREDENTIALS.digitalOnboarding.clientSecret,
-        },
-        host,
-        port,
-      }),
-    configure: (config, url) => ({
-      ...config,
-      digitalOnboarding: {
-        ...config.digitalOnboardingOptions,
-        url,
-        token: new Secret(SANDBOX_CREDENTIALS.digitalOnboarding.token),
-      },
-    }),
-    env: (url) => ({
-      DIGITAL_ONBOARDING_URL: url,
-      DIGITAL_ONBOARDING_TOKEN: SANDBOX_CREDENTIALS.digitalOnboarding.token,
-    }),
-  },
-];
+    env: (url) => sandbox.env(url),
+  };
+});
 
 export interface RunningSandboxes {
   /** The config with every sandboxed provider pointed at its emulator. */

@@ -1,5 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { loadConfig } from './config.js';
+import { PROVIDERS } from './providers/registry.js';
 
 /**
  * Start-up friendliness: a mistyped variable (`NOTIFSE_URL`, `GATEWAY_API_KEY`) would otherwise be
@@ -11,11 +12,7 @@ import { loadConfig } from './config.js';
 export const GATEWAY_PREFIXES = [
   'GATEWAY_',
   'DATABASE_',
-  'NOTIFUSE_',
-  'DOTDIGITAL_',
-  'SALESFORCE_',
-  'SFMC_',
-  'DIGITAL_ONBOARDING_',
+  ...PROVIDERS.flatMap((p) => p.envPrefixes),
   'OUTBOX_',
   'IDEMPOTENCY_',
   'RETRY_',

@@ -1,5 +1,5 @@
 /** The measuring side: one keep-alive undici connection per target, timed with hrtime. */
-import { Client } from 'undici';
+import { Agent, Client, request } from 'undici';
 
 export interface Target {
   name: string;
@@ -60,20 +60,32 @@ export function upsertOk(status: number, text: string): boolean {
   );
 }
 
+/** No timeouts: a 10,000-contact batch on a loaded machine may take minutes. */
+const patient = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+
 /** POSTs a GraphQL operation and returns `data`; throws on errors or a non-200. */
 export async function gql<T = Record<string, unknown>>(
   origin: string,
   query: string,
   variables: Record<string, unknown> = {},
 ): Promise<T> {
-  const res = await fetch(`${origin}/graphql`, {
+  const res = await request(`${origin}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({ query, variables }),
+    dispatcher: patient,
   });
-  const json = (await res.json()) as { data?: T; errors?: unknown };
-  if (res.status !== 200 || json.errors !== undefined) {
-    throw new Error(`GraphQL ${res.status}: ${JSON.stringify(json.errors ?? json).slice(0, 500)}`);
+  const text = await res.body.text();
+  let json: { data?: T; errors?: unknown };
+  try {
+    json = JSON.parse(text) as { data?: T; errors?: unknown };
+  } catch {
+    throw new Error(`GraphQL ${res.statusCode}: ${text.slice(0, 500)}`);
+  }
+  if (res.statusCode !== 200 || json.errors !== undefined) {
+    throw new Error(
+      `GraphQL ${res.statusCode}: ${JSON.stringify(json.errors ?? json).slice(0, 500)}`,
+    );
   }
   return json.data as T;
 }

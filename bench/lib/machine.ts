@@ -11,6 +11,8 @@ export const PACKAGES = [
   'graphql',
   'undici',
   '@pothos/core',
+  'better-sqlite3',
+  'pg',
   'autocannon',
 ] as const;
 

@@ -36,8 +36,12 @@ export interface ReportInput {
   rss: StartupRss[];
   batch: BatchRow[];
   memory: MemoryResult[];
+  /** servers whose batch failed (the error), the others still measured */
+  memoryFailed?: Array<{ server: string; error: string }>;
   peerVersions: Record<string, string> | null;
   peerCheck: string | null;
+  /** when merged from several runs (bench/merge.ts): one line per run */
+  runs?: string[];
 }
 
 /** The goals of issue #20, for the gateway's default configuration (and PostgreSQL). */
@@ -183,13 +187,14 @@ function summary(r: ReportInput): string {
   }
   if (r.memory.length > 0) {
     const at = (c: string) => r.memory.find((m) => m.server === c);
+    const failed = (c: string) => r.memoryFailed?.find((f) => f.server === c);
     const n = r.memory[0]!.n.toLocaleString('en-US');
     rows.push([
       `${n}-contact batch: peak heap growth (calls: writes / minimum)`,
       ...cols.map((c) => {
         const m = at(c);
         if (!m) {
-          return '–';
+          return failed(c) ? 'failed (section 4)' : '–';
         }
         const writes = m.calls.reduce((s, p) => s + p.writes, 0);
         const min = m.calls.reduce((s, p) => s + p.minimum, 0);
@@ -469,6 +474,14 @@ export function renderResults(r: ReportInput): string {
     `| placement | ${r.pinned ? 'servers under test on core 0 (taskset), probe / autocannon and sandboxes on core 1' : 'not pinned (no taskset)'}; each server and the sandboxes in their own process |`,
     `| quiet? | 1-min load before: ${r.quiet.before.load1}, ${runners(r.quiet.before)}; after: ${r.quiet.after.load1} (includes the bench's own two busy cores), ${runners(r.quiet.after)} |`,
     '',
+    ...(r.runs
+      ? [
+          `Merged from ${r.runs.length} runs of the same checkouts (bench/merge.ts; ratios are within each run):`,
+          '',
+          ...r.runs.map((line) => `- ${line}`),
+          '',
+        ]
+      : []),
     '## Summary',
     '',
     `The gateway in its default configuration (\`npm start\`: sandbox mode off, the Notifuse provider pointed at the bench's sandbox, the embedded store in a fresh data directory, default log level with the log going to a file), beside the floor, ${r.specs.some((s) => s.kind === 'peer') ? 'the peer, ' : ''}PostgreSQL (\`DATABASE_URL\`, when set) and the in-memory store. One \`upsertContact\` per request; ratios are within this run.`,
@@ -538,10 +551,12 @@ export function renderResults(r: ReportInput): string {
     out.push(
       `## 4. Memory of a ${r.memory[0]!.n.toLocaleString('en-US')}-contact batch`,
       '',
-      'A fresh server process (`--expose-gc`), rate limits off, Dotdigital import polls every 20 ms. A gateway gets one `upsertContacts` to all four providers (selecting `items { contact { id } outcomes { provider status } } summary`); the peer, which has one provider, one request of aliased `batchImportContacts` to Notifuse, as many contacts per call as the gateway sends. Sandboxes run in another process and are not counted.',
+      'A fresh server process (`--expose-gc`), rate limits off, Dotdigital import polls every 20 ms, per-call deadline, breaker threshold and statement timeout raised (`CALL_DEADLINE_MS`, `BREAKER_THRESHOLD`, `DATABASE_STATEMENT_TIMEOUT_MS`: on a loaded machine 10,000 queued calls outlast the defaults; this part measures heap and calls). A gateway gets one `upsertContacts` to all four providers (selecting `items { contact { id } outcomes { provider status } } summary`); the peer, which has one provider, one request of aliased `batchImportContacts` to Notifuse, as many contacts per call as the gateway sends. Sandboxes run in another process and are not counted.',
       '',
       memorySection(r.memory),
       '',
+      ...(r.memoryFailed ?? []).map((f) => `**${f.server} failed its batch**: ${f.error}`),
+      ...(r.memoryFailed?.length ? [''] : []),
     );
   }
   if (r.batch.length > 0) {

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { PROVIDER_IDS } from '../model/contact.js';
 import { MapError, parseMap, type Target } from './fields.js';
 
-export const PROVIDERS = ['DIGITAL_ONBOARDING', 'NOTIFUSE', 'DOTDIGITAL', 'SALESFORCE_MC'] as const;
+/** The `Provider` enum's values (the CLI is a GraphQL client: it does not load the adapters). */
+export const PROVIDERS = PROVIDER_IDS;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Default chunk: well under the gateway's MAX_BATCH_INPUTS (5000) and upstream-call budget. */

@@ -166,7 +166,7 @@ function retryAfterOf(error: ProviderErrorInfo | null | undefined): number {
   return typeof wait === 'number' && Number.isFinite(wait) && wait > 0 ? wait : 0;
 }
 
-/** The provider job a QUEUED outcome waits for (Dotdigital's `importId`). */
+/** The provider job a QUEUED outcome waits for (an `importId`). */
 export function importIdOf(details: Record<string, unknown> | null): string | null {
   const id = details?.['importId'];
   return typeof id === 'string' && id !== '' ? id : null;

@@ -8,7 +8,7 @@ import type { ValidationResult } from './validation.js';
  * each enabled adapter maps the input as a write of a contact it does not know yet (its pure
  * `planWrite`, no call) and merges the pass-through; a refusal (it would overwrite a mapped
  * field, or the merged body breaks the provider's OpenAPI document) becomes an InputError naming
- * the field (`input.providerOptions.dotdigital.passThrough.dataFields.FIRSTNAME`). What only the
+ * the field (`input.providerOptions.<provider>.passThrough.<key>`). What only the
  * stored contact brings (its known email, its remote id) is checked again when the write is
  * planned, and refused there as an outcome with the same code.
  */

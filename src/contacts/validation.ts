@@ -1,12 +1,15 @@
 import countries from 'i18n-iso-countries';
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
-import type {
-  Address,
-  Consent,
-  ContactPatch,
-  JsonObject,
-  ProviderOptions,
+import {
+  type Address,
+  type Consent,
+  type ContactPatch,
+  type JsonObject,
+  NOTIFUSE_LIST_STATUSES,
+  type NotifuseListStatus,
+  type NotifuseProviderOptions,
+  type ProviderOptions,
 } from '../model/contact.js';
 import type { GatewayErrorCode, InputErrorInfo } from '../model/errors.js';
 import { validateOverrideFlags } from '../providers/digital-onboarding/mapping.js';
@@ -380,6 +383,54 @@ function passThrough(
   return value;
 }
 
+/** At most this many `providerOptions.notifuse.listStatuses` (one `contactLists.updateStatus` each). */
+export const MAX_NOTIFUSE_LIST_STATUSES = 20;
+
+/** `providerOptions.notifuse.listStatuses`: list ids once each, statuses from the OpenAPI enum. */
+function notifuseListStatuses(
+  c: Collector,
+  path: string,
+  notifuse: Record<string, unknown>,
+): NotifuseProviderOptions['listStatuses'] | undefined {
+  const raw = notifuse['listStatuses'];
+  if (raw === null) {
+    return null;
+  }
+  if (!Array.isArray(raw)) {
+    return undefined;
+  }
+  if (raw.length > MAX_NOTIFUSE_LIST_STATUSES) {
+    c.add(path, 'INVALID_VALUE', `${path} takes at most ${MAX_NOTIFUSE_LIST_STATUSES} lists`);
+    return undefined;
+  }
+  const out: Array<{ listId: string; status: NotifuseListStatus }> = [];
+  raw.forEach((entry: unknown, i) => {
+    const at = `${path}.${i}`;
+    const listId = isPlainObject(entry) ? text(c, `${at}.listId`, entry['listId']) : undefined;
+    const status = isPlainObject(entry) ? entry['status'] : undefined;
+    if (typeof listId !== 'string') {
+      if (listId !== null || !isPlainObject(entry)) {
+        c.add(`${at}.listId`, 'INVALID_VALUE', `${at}.listId is required`);
+      }
+      return;
+    }
+    if (!(NOTIFUSE_LIST_STATUSES as readonly unknown[]).includes(status)) {
+      c.add(
+        `${at}.status`,
+        'INVALID_VALUE',
+        `${at}.status must be one of ${NOTIFUSE_LIST_STATUSES.join(', ')}`,
+      );
+      return;
+    }
+    if (out.some((s) => s.listId === listId)) {
+      c.add(`${at}.listId`, 'INVALID_VALUE', `${at}.listId: list ${listId} is given twice`);
+      return;
+    }
+    out.push({ listId, status: status as NotifuseListStatus });
+  });
+  return out;
+}
+
 function providerOptions(
   c: Collector,
   path: string,
@@ -410,6 +461,10 @@ function providerOptions(
       out.notifuse = { subscribeToLists: [...new Set(cleaned)] };
     } else if (lists === null) {
       out.notifuse = { subscribeToLists: null };
+    }
+    const statuses = notifuseListStatuses(c, `${path}.notifuse.listStatuses`, notifuse);
+    if (statuses !== undefined) {
+      out.notifuse = { ...out.notifuse, listStatuses: statuses };
     }
   }
   const dotdigital = value['dotdigital'];

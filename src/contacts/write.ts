@@ -29,6 +29,31 @@ import {
 } from './payload.js';
 import { type RawContactInput, readArgumentError, validateContactInput } from './validation.js';
 
+/** Fewest distinct writes in one slice of a large `upsertContacts`. */
+const MIN_SLICE = 1_000;
+/** A larger common multiple of the bulk sizes than this: the batch goes as one slice. */
+const MAX_SLICE = 20_000;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Distinct writes per slice: the least common multiple of every target's bulk sizes (loader
+ * batch and write batch), times what it takes to reach {@link MIN_SLICE}; unbounded (one slice)
+ * when that multiple exceeds {@link MAX_SLICE}, so that bulk requests always stay full.
+ */
+function sliceSize(adapters: readonly ProviderAdapter[]): number {
+  let lcm = 1;
+  for (const { capabilities: c } of adapters) {
+    for (const b of [c.maxBatchSize, c.writeBatchSize ?? c.maxBatchSize]) {
+      const n = Math.max(1, Math.floor(b));
+      lcm = (lcm / gcd(lcm, n)) * n;
+    }
+  }
+  return lcm > MAX_SLICE ? Number.POSITIVE_INFINITY : lcm * Math.ceil(MIN_SLICE / lcm);
+}
+
 /** A validated input bound to its identity record: what one write sends to each provider. */
 interface Resolved {
   record: IdentityRecord;
@@ -105,94 +130,129 @@ export class ContactWrites {
     pathOf: (index: number) => string,
   ): Promise<WritePayload[]> {
     const enabled = this.#targets(undefined).adapters;
-    const validated = inputs.map((raw, i) =>
+    const validate = (i: number) =>
       checkPassThrough(
-        validateContactInput(raw, pathOf(i), {
+        validateContactInput(inputs[i]!, pathOf(i), {
           requireIdentity: true,
           jsonLimits: this.#d.jsonLimits,
         }),
         pathOf(i),
         enabled,
-      ),
-    );
+      );
     const { adapters, skipped: skippedOutcomes } = this.#targets(options.providers);
     const now = this.#d.now().toISOString();
 
-    // Identity first, one item after another, so that two items of one batch naming the same
-    // contact resolve to the same gateway id.
-    const planned: Array<Resolved | null> = [];
-    for (const v of validated) {
-      if (!v.ok) {
-        planned.push(null);
-        continue;
-      }
-      const keys = identityKeysOf(v.value.patch);
-      const record = options.dryRun
-        ? ((await this.#d.store.find(keys)) ?? {
-            id: randomUUID(),
-            view: {},
-            records: {},
-            createdAt: now,
-            updatedAt: now,
-          })
-        : (await this.#d.store.claim(keys, now)).record;
-      planned.push({ record, ...v.value });
-    }
-
     if (options.dryRun) {
-      return planned.map((p, i) => {
-        const v = validated[i]!;
-        if (!v.ok || !p) {
-          return rejected(v.ok ? [] : v.errors);
+      const answers: WritePayload[] = [];
+      for (let i = 0; i < inputs.length; i += 1) {
+        const v = validate(i);
+        if (!v.ok) {
+          answers.push(rejected(v.errors));
+          continue;
         }
+        const record = (await this.#d.store.find(identityKeysOf(v.value.patch))) ?? {
+          id: randomUUID(),
+          view: {},
+          records: {},
+          createdAt: now,
+          updatedAt: now,
+        };
+        const p: Resolved = { record, ...v.value };
         const outcomes = [
           ...adapters.map((a) => this.#dryRun(a, this.#item(a, p, options))),
           ...skippedOutcomes,
         ];
-        const preview = { ...p.record, view: applyPatch(p.record.view, p.patch) };
-        return { contact: this.#d.view(preview, []), outcomes, errors: [] };
-      });
+        const preview = { ...record, view: applyPatch(record.view, p.patch) };
+        answers.push({ contact: this.#d.view(preview, []), outcomes, errors: [] });
+      }
+      return answers;
     }
 
-    // Items of one request that name the same contact with the same provider options are written
-    // once per provider: their patches merged in input order (later wins field by field), every
-    // item answered with the shared result. The identity step above already gave them one record.
-    const leaderOf = planned.map((_, i) => i);
-    const writes = new Map<number, Resolved>();
-    const leaders = new Map<string, number>();
-    planned.forEach((p, i) => {
-      if (!p) {
-        return;
+    // A large batch goes in slices of `size` distinct writes, one after another: each slice is
+    // validated, bound to identities, sent, recorded and answered before the next one is read,
+    // so only one slice's stages (plans, items, outcomes, records) are held at a time, and only
+    // the answers outlive it. `size` is a multiple of every provider's bulk size, so every slice
+    // but the last fills whole bulk requests: the calls are Σ⌈N/Bₚ⌉, as for one slice.
+    const size = sliceSize(adapters);
+    const answers: WritePayload[] = new Array<WritePayload>(inputs.length);
+    let next = 0;
+    let carried: { index: number; resolved: Resolved; key: string } | null = null;
+    while (next < inputs.length || carried) {
+      const at: number[] = [];
+      const planned: Resolved[] = [];
+      // Items of one request that name the same contact with the same provider options are
+      // written once per provider: their patches merged in input order (later wins field by
+      // field), every item answered with the shared result. Identity goes first, one item after
+      // another, so that two items naming the same contact resolve to the same gateway id.
+      const leaderOf: number[] = [];
+      const writes = new Map<number, Resolved>();
+      const leaders = new Map<string, number>();
+      let count = 0;
+      const lead = (resolved: Resolved, key: string, index: number) => {
+        count += 1;
+        leaders.set(key, planned.length);
+        leaderOf.push(planned.length);
+        at.push(index);
+        planned.push(resolved);
+      };
+      if (carried) {
+        lead(carried.resolved, carried.key, carried.index);
+        carried = null;
       }
-      const key = `${p.record.id}\u0000${JSON.stringify(p.options)}`;
-      const first = leaders.get(key);
-      const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
-      const patch = base ? mergePatches(base.patch, p.patch) : null;
-      if (first === undefined || !base || !patch) {
-        leaders.set(key, i);
-        return;
+      while (next < inputs.length) {
+        const index = next;
+        next += 1;
+        const v = validate(index);
+        if (!v.ok) {
+          answers[index] = rejected(v.errors);
+          continue;
+        }
+        const record = (await this.#d.store.claim(identityKeysOf(v.value.patch), now)).record;
+        const resolved: Resolved = { record, ...v.value };
+        const key = `${record.id}\u0000${JSON.stringify(resolved.options)}`;
+        const first = leaders.get(key);
+        const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
+        const patch = base ? mergePatches(base.patch, resolved.patch) : null;
+        if (first !== undefined && base && patch) {
+          writes.set(first, { ...base, patch });
+          leaderOf.push(first);
+          at.push(index);
+          planned.push(resolved);
+        } else if (count < size) {
+          lead(resolved, key, index);
+        } else {
+          // A new write past this slice's last: it opens the next slice.
+          carried = { index, resolved, key };
+          break;
+        }
       }
-      writes.set(first, { ...base, patch });
-      leaderOf[i] = first;
-    });
-    // Queue every load in this tick so each provider's loader sees the whole batch.
-    const loads = planned.map((p, i) =>
-      p && leaderOf[i] === i
-        ? Promise.all(
-            adapters.map((a) =>
-              loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
-            ),
-          )
-        : null,
-    );
-    const results = await Promise.all(
-      planned.map((p, i) => (p ? (loads[leaderOf[i]!] ?? null) : null)),
-    );
-    return this.#finish(planned, validated, adapters, results, skippedOutcomes, {
-      kind: 'upsert',
-      options,
-      log: scope.log,
-    });
+      if (planned.length === 0) {
+        continue;
+      }
+      // Queue every load of the slice in one tick so each provider's loader sees all of it.
+      const loads = planned.map((p, i) =>
+        leaderOf[i] === i
+          ? Promise.all(
+              adapters.map((a) =>
+                loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
+              ),
+            )
+          : null,
+      );
+      const results = await Promise.all(planned.map((_, i) => loads[leaderOf[i]!] ?? null));
+      const done = await this.#finish(
+        planned,
+        planned.map((p) => ({ ok: true as const, value: { patch: p.patch, options: p.options } })),
+        adapters,
+        results,
+        skippedOutcomes,
+        { kind: 'upsert', options, log: scope.log },
+      );
+      done.forEach((payload, k) => {
+        answers[at[k]!] = payload;
+      });
+    }
+    return answers;
   }
 
   async updateContact(
@@ -353,7 +413,7 @@ export class ContactWrites {
       working.set(record.id, record);
       if (this.#d.outbox) {
         outcomes.forEach((o, k) => {
-          // A provider job still running (a Dotdigital import) is re-checked by its id, not resent.
+          // A provider job still running (an import job) is re-checked by its id, not resent.
           const importId = o.status === 'QUEUED' ? importIdOf(o.details) : null;
           if ((o.status === 'FAILED' && o.error?.retryable) || importId) {
             toQueue.push({

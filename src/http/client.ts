@@ -100,8 +100,8 @@ function buildRequest(
 }
 
 /**
- * A request to `baseUrl` as the HTTP client would send it, without a client (SFMC's REST base is
- * only known from its token). The body is shown as the value that is sent as JSON (or form).
+ * A request to `baseUrl` as the HTTP client would send it, without a client (a REST base
+ * only known from a token). The body is shown as the value that is sent as JSON (or form).
  */
 export function describeRequest(
   baseUrl: string,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
+import type { ProviderId } from '../model/contact.js';
+import { PROVIDERS } from '../providers/registry.js';
 import { DEFAULT_RESILIENCE, type ResilienceSettings } from './resilience.js';
 
 /** A provider's resilience settings plus its per-attempt timeout. */
@@ -7,31 +8,6 @@ export interface ProviderResilience extends ResilienceSettings {
   /** Headers and body timeout of one attempt. */
   timeoutMs: number;
 }
-
-/** Env prefix per provider (`<PREFIX>_TIMEOUT_MS`, `_MAX_IN_FLIGHT`, `_RATE_PER_SECOND`). */
-export const RESILIENCE_PREFIX: Record<ProviderId, string> = {
-  DIGITAL_ONBOARDING: 'DIGITAL_ONBOARDING',
-  NOTIFUSE: 'NOTIFUSE',
-  DOTDIGITAL: 'DOTDIGITAL',
-  SALESFORCE_MC: 'SFMC',
-};
-
-/**
- * Per-provider defaults. Timeouts: Dotdigital documents that a call may take up to 121 s
- * (Dotdigital documentation, DD-9); the others publish nothing, so 30 s (Notifuse 15 s, a
- * self-hosted service). Rates: none of the four publishes a number for these endpoints (Notifuse has
- * no limiter on API routes at all), so the defaults are guesses that keep a 10 000-contact batch
- * polite; set your account's figures.
- */
-const PROVIDER_DEFAULTS: Record<
-  ProviderId,
-  Pick<ProviderResilience, 'timeoutMs' | 'ratePerSecond' | 'maxInFlight'>
-> = {
-  NOTIFUSE: { timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
-  DOTDIGITAL: { timeoutMs: 121_000, ratePerSecond: 10, maxInFlight: 16 },
-  SALESFORCE_MC: { timeoutMs: 30_000, ratePerSecond: 50, maxInFlight: 16 },
-  DIGITAL_ONBOARDING: { timeoutMs: 30_000, ratePerSecond: 10, maxInFlight: 16 },
-};
 
 const int = (min: number, max: number) =>
   z
@@ -76,9 +52,9 @@ export function parseResilience(
     ),
   };
   const out = {} as Record<ProviderId, ProviderResilience>;
-  for (const id of PROVIDER_IDS) {
-    const prefix = RESILIENCE_PREFIX[id];
-    const d = PROVIDER_DEFAULTS[id];
+  // Each provider's defaults are in its descriptor (`resilience`), with the reasons for them.
+  for (const { id, resilience: d } of PROVIDERS) {
+    const { prefix } = d;
     out[id] = {
       ...shared,
       timeoutMs: read(`${prefix}_TIMEOUT_MS`, d.timeoutMs, 1, 600_000),

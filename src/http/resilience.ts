@@ -94,7 +94,7 @@ function deadlineError(provider: ProviderId, deadlineMs: number): UpstreamError 
   });
 }
 
-/** The wait a provider asked for (Retry-After, x-ratelimit-reset, SFMC `retryAfter`), if any. */
+/** The wait a provider asked for (Retry-After, x-ratelimit-reset, a body's `retryAfter`), if any. */
 function askedWaitMs(err: unknown): number {
   if (err instanceof UpstreamError) {
     const wait = err.details?.['retryAfterMs'];

@@ -13,7 +13,7 @@ import {
 } from '../contacts/validation.js';
 import type { Database } from '../store/db.js';
 import type { IdentityRecord, IdentityStore } from '../store/identity.js';
-import { iso, json } from '../store/sql.js';
+import { iso, json, unnest } from '../store/sql.js';
 import type { Lifecycle } from './index.js';
 
 export const BATCH_JOB = 'batch';
@@ -154,8 +154,13 @@ export function createSqlBatchStore(db: Database): BatchStore {
           await tx.query(
             `INSERT INTO ${it} (batch_id, idx, input, contact_id, result, succeeded)
              SELECT $1, idx, input::jsonb, contact_id, result::jsonb, succeeded
-               FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::boolean[])
-                 AS u (idx, input, contact_id, result, succeeded)`,
+               FROM ${unnest(db, 'u', {
+                 idx: '$2::int[]',
+                 input: '$3::text[]',
+                 contact_id: '$4::text[]',
+                 result: '$5::text[]',
+                 succeeded: '$6::boolean[]',
+               })}`,
             [
               id,
               part.map((_, i) => c + i),
@@ -213,8 +218,8 @@ export function createSqlBatchStore(db: Database): BatchStore {
         return;
       }
       await db.query(
-        `UPDATE ${it} i SET result = u.result::jsonb, succeeded = u.succeeded
-           FROM unnest($2::int[], $3::text[], $4::boolean[]) AS u (idx, result, succeeded)
+        `UPDATE ${it} AS i SET result = u.result::jsonb, succeeded = u.succeeded
+           FROM ${unnest(db, 'u', { idx: '$2::int[]', result: '$3::text[]', succeeded: '$4::boolean[]' })}
           WHERE i.batch_id = $1 AND i.idx = u.idx`,
         [
           id,

@@ -4,7 +4,7 @@ import { iso, json } from '../store/sql.js';
 
 /**
  * Background work the gateway must do exactly once across replicas, with the outbox's machinery:
- * leased (PostgreSQL `FOR UPDATE SKIP LOCKED`), retried with backoff, due again when its taker
+ * leased (PostgreSQL `FOR UPDATE SKIP LOCKED`; the embedded engine has one writer), retried with backoff, due again when its taker
  * dies. Webhook events and async batches are jobs.
  */
 export interface Job<P = unknown> {
@@ -169,7 +169,7 @@ export function createSqlJobStore(db: Database): JobStore {
       }
       const rows = await db.query<Row>(
         `WITH due AS (
-           SELECT id FROM ${t}
+           SELECT id AS due_id FROM ${t}
             WHERE done_at IS NULL AND type = $4
               AND next_attempt_at <= $1::timestamptz
               AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
@@ -177,14 +177,13 @@ export function createSqlJobStore(db: Database): JobStore {
             LIMIT $2
             FOR UPDATE SKIP LOCKED
          )
-         UPDATE ${t} j
-            SET leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000),
+         UPDATE ${t} AS j
+            SET leased_until = $3::timestamptz,
                 attempts = j.attempts + 1
            FROM due
-          WHERE j.id = due.id
-         RETURNING j.id, j.type, j.payload, j.attempts, j.next_attempt_at, j.last_error,
-                   j.created_at, j.seq`,
-        [now, limit, leaseMs, type],
+          WHERE j.id = due.due_id
+         RETURNING id, type, payload, attempts, next_attempt_at, last_error, created_at, seq`,
+        [now, limit, new Date(Date.parse(now) + leaseMs).toISOString(), type],
       );
       return rows
         .sort(

@@ -111,9 +111,26 @@ export interface DigitalOnboardingProviderOptions {
   passThrough?: JsonObject | null;
 }
 
+/** Notifuse list subscription statuses (`ContactList.status` of its OpenAPI document). */
+export const NOTIFUSE_LIST_STATUSES = [
+  'active',
+  'pending',
+  'unsubscribed',
+  'bounced',
+  'complained',
+] as const;
+export type NotifuseListStatus = (typeof NOTIFUSE_LIST_STATUSES)[number];
+
+export interface NotifuseProviderOptions {
+  subscribeToLists?: string[] | null;
+  /** Set after the contact is written, with `contactLists.updateStatus` (one call per list). */
+  listStatuses?: Array<{ listId: string; status: NotifuseListStatus }> | null;
+  passThrough?: JsonObject | null;
+}
+
 /** Per-provider extras that do not belong to the unified model. */
 export interface ProviderOptions {
-  notifuse?: { subscribeToLists?: string[] | null; passThrough?: JsonObject | null } | null;
+  notifuse?: NotifuseProviderOptions | null;
   dotdigital?: DotdigitalProviderOptions | null;
   digitalOnboarding?: DigitalOnboardingProviderOptions | null;
   salesforceMc?: { passThrough?: JsonObject | null } | null;

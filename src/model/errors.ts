@@ -3,7 +3,7 @@ import type { ProviderId } from './contact.js';
 
 /**
  * Every `code` the gateway itself produces, in `extensions.code`, `InputError.code` and
- * `ProviderError.code` (provider-native codes such as Dotdigital's `contacts:idAlreadyExists` are
+ * `ProviderError.code` (provider-native codes such as `contacts:idAlreadyExists` are
  * passed through as they are and are not part of this union).
  */
 export type GatewayErrorCode =
@@ -125,7 +125,7 @@ export function statusIsTransient(status: number | null): boolean {
 
 /**
  * The one place where retryability is decided. `verdict` is what a provider's error body says when
- * it says more than its status (SFMC `errorcode` 50200, a Notifuse permission failure answered 500),
+ * it says more than its status (an error code saying "do not retry" on a 429, a permission failure answered 500),
  * or `false` for a response body over the size limit.
  */
 function decideRetryable(

@@ -56,7 +56,7 @@ export interface BulkSpec<P, B> {
 
 export interface WriteSpec<P extends { droppedFields: string[] }, B = unknown> {
   provider: ProviderId;
-  /** Runs once per call before any item is planned (e.g. Dotdigital reads its data fields). */
+  /** Runs once per call before any item is planned (e.g. the provider's field list is read). */
   beforePlan?(items: readonly WriteItem[], ctx: CallContext): Promise<void>;
   /** The adapter's pure mapping of one item (`alone`: the call carries this item only). */
   plan(item: WriteItem, how: { op: WriteOp; alone: boolean }): WritePlan<P>;
@@ -69,7 +69,7 @@ export interface WriteSpec<P extends { droppedFields: string[] }, B = unknown> {
   sendOne(job: Job<P>, ctx: CallContext, how: SendOptions): Promise<Outcome>;
   /** The bulk endpoint, when the provider has one (used for upserts of more than one item). */
   bulk?: BulkSpec<P, B>;
-  /** Details every outcome of this item carries (e.g. Dotdigital's `droppedFieldReasons`). */
+  /** Details every outcome of this item carries (e.g. `droppedFieldReasons`). */
   itemDetails?(job: Job<P>): Record<string, unknown> | null;
   /** Sends at a time: a number (a limit per call) or a limit the adapter shares across calls. */
   concurrency: number | LimitFunction;
@@ -214,7 +214,7 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     }
     const batches: Array<Array<Entry<P, B>>> = [];
     for (const members of groups.values()) {
-      // A group too small for a bulk request (e.g. one Dotdigital import plus polls) goes alone.
+      // A group too small for a bulk request (e.g. one import job plus its polls) goes alone.
       if (members.length < (bulk?.minBatch ?? 1)) {
         for (const job of members) {
           push(singles, spec.contactKey(job), job);
@@ -234,7 +234,13 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
       }
       batches.push(...chunk([...entries.values()], bulk!.maxBatch));
     }
-    const limit = shared ?? pLimit(Math.max(1, spec.concurrency as number));
+    // A limiter of its own only when this call has more sends than it allows at a time.
+    const sends = singles.size + batches.length;
+    const limit: <T>(fn: () => Promise<T>) => Promise<T> =
+      shared ??
+      (sends <= Math.max(1, spec.concurrency as number)
+        ? (fn) => fn()
+        : pLimit(Math.max(1, spec.concurrency as number)));
     await Promise.all([
       ...[...singles.values()].map((jobs) =>
         limit(async () => {

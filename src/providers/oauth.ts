@@ -26,7 +26,7 @@ export function tokenLifetimeSeconds(expiresIn: number, skewSeconds: number): nu
 
 /**
  * An OAuth2 client-credentials token cache, shared by the providers that fetch their own tokens
- * (Digital Onboarding, Salesforce MC): one token cached until its `expires_in` minus a skew; fetched
+ * (client-credentials providers): one token cached until its `expires_in` minus a skew; fetched
  * single-flight (however many calls wait, one token request is in flight); invalidated only if the
  * token that got a 401 is still the cached one, so fifty 401s cause one refresh, not fifty.
  *

@@ -5,18 +5,17 @@ import { firstProblem } from '../specs/index.js';
 
 /**
  * `providerOptions.<provider>.passThrough` (#15 item 9): what a provider's document offers but the
- * unified model cannot say (Dotdigital `channelProperties.whatsApp` / `resubscribeOptions`, SFMC
- * attribute sets beyond the map, Notifuse `list_statuses`, …), merged into the wire body after
+ * unified model cannot say (channel properties, attribute sets beyond the map, list statuses, …), merged into the wire body after
  * mapping. It never overwrites what the gateway mapped: a key the mapped body already has with a
  * value that is not an object to merge into is refused, naming the field. Where the provider
- * publishes an OpenAPI document (Dotdigital, Notifuse) the merged body is validated against it.
+ * publishes an OpenAPI document the merged body is validated against it.
  */
 export const PASS_THROUGH_ERROR = 'INVALID_PASS_THROUGH';
 
 /** Keys that would reach an object's prototype: never merged. */
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -100,63 +99,4 @@ export function applyPassThrough<T extends object>(
   }
   const problem = validate ? schemaProblem(validate, merged.body, field) : null;
   return problem ? { ok: false, error: passThroughError(problem) } : merged;
-}
-
-interface AttributeSetLike {
-  name: string;
-  items: Array<{ values: Array<{ name: string; value: unknown }> }>;
-}
-
-/**
- * Salesforce MC: `{attributeSets: {"<Set name>": {"<Attribute>": value}}}` (a compact form of the
- * wire's `attributeSets[].items[].values[]`, which nests deeper than GATEWAY_MAX_JSON_DEPTH allows):
- * a set the body lacks is appended, a set it has gets the extra values, and an attribute it
- * already carries is refused. Other keys merge as above.
- */
-export function mergeSfmcPassThrough<T extends { attributeSets: AttributeSetLike[] }>(
-  body: T,
-  extra: JsonObject,
-  field: string,
-): MergeResult<T> {
-  const { attributeSets, ...rest } = extra;
-  const merged = mergePassThrough(body, rest as JsonObject, field);
-  if (!merged.ok || attributeSets === undefined) {
-    return merged;
-  }
-  const at = `${field}.attributeSets`;
-  if (!isPlainObject(attributeSets)) {
-    return {
-      ok: false,
-      field: at,
-      message: `${at} must be an object of attribute sets: {"<Set name>": {"<Attribute>": value}}`,
-    };
-  }
-  const out = merged.body;
-  for (const [name, attributes] of Object.entries(attributeSets)) {
-    const here = `${at}.${name}`;
-    if (FORBIDDEN.has(name) || name.trim() === '' || !isPlainObject(attributes)) {
-      return { ok: false, field: here, message: `${here} must be an object of attribute values` };
-    }
-    let set = out.attributeSets.find((s) => s.name.toLowerCase() === name.toLowerCase());
-    if (set === undefined) {
-      set = { name, items: [{ values: [] }] };
-      out.attributeSets.push(set);
-    }
-    const target = set.items[0]!.values;
-    for (const [attribute, value] of Object.entries(attributes)) {
-      const f = `${here}.${attribute}`;
-      if (target.some((v) => v.name.toLowerCase() === attribute.toLowerCase())) {
-        return {
-          ok: false,
-          field: f,
-          message: `${f} would overwrite an attribute the gateway maps for this write`,
-        };
-      }
-      if (value !== null && typeof value === 'object') {
-        return { ok: false, field: f, message: `${f} must be a string, number, boolean or null` };
-      }
-      target.push({ name: attribute, value });
-    }
-  }
-  return { ok: true, body: out };
 }

@@ -2,12 +2,48 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { CircuitStatus } from '../http/resilience.js';
-import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
-import { createDigitalOnboardingAdapter } from './digital-onboarding/index.js';
-import { createDotdigitalAdapter } from './dotdigital/index.js';
-import { createNotifuseAdapter } from './notifuse/index.js';
-import { createSalesforceMcAdapter } from './salesforce-mc/index.js';
+import type { ProviderId } from '../model/contact.js';
+import type { AdapterDeps, ProviderDescriptor } from './descriptor.js';
+import { digitalOnboardingProvider } from './digital-onboarding/descriptor.js';
+import { dotdigitalProvider } from './dotdigital/descriptor.js';
+import { notifuseProvider } from './notifuse/descriptor.js';
+import { salesforceMcProvider } from './salesforce-mc/descriptor.js';
 import type { ProviderAdapter } from './types.js';
+
+/**
+ * Every provider, in `Provider` enum order (the default fan-out and merge order): adding one is its
+ * two folders (`src/providers/<name>/`, `src/sandbox/<name>/`) and one line here.
+ */
+export const PROVIDERS = [
+  digitalOnboardingProvider,
+  notifuseProvider,
+  dotdigitalProvider,
+  salesforceMcProvider,
+] as const;
+
+type Registered = (typeof PROVIDERS)[number];
+type Read<D> = D extends { read: (...args: never[]) => infer R } ? R : never;
+type OptionsOf<D> = Read<D> extends { options: infer O } ? O : never;
+type ConfigOf<D> = Read<D> extends { config: infer C } ? NonNullable<C> : never;
+type CredentialsOf<D> = D extends { sandbox: { credentials: infer K } } ? K : never;
+
+/** `Config`'s provider fields: `<key>Options` (tuning) and `<key>` (null without credentials). */
+export type ProviderConfigs = {
+  [D in Registered as D['key']]: ConfigOf<D> | null;
+} & {
+  [D in Registered as `${D['key']}Options`]: OptionsOf<D>;
+};
+
+/** The sandbox credentials of every provider, by key. */
+export type SandboxCredentials = { [D in Registered as D['key']]: CredentialsOf<D> };
+
+/** A registered provider's descriptor, erased to what iterating code needs. */
+export type AnyProvider = ProviderDescriptor<Registered['key'], unknown, unknown, never, unknown>;
+
+/** The descriptor of `id`. */
+export function providerDescriptor(id: ProviderId): AnyProvider {
+  return PROVIDERS.find((p) => p.id === id) as unknown as AnyProvider;
+}
 
 /** `UNAVAILABLE` stays in the GraphQL enum (a fixed contract) but every provider has an adapter now. */
 export type ProviderMode = 'LIVE' | 'SANDBOX' | 'DISABLED';
@@ -38,39 +74,21 @@ export interface RegistryDeps {
   dispatcher?: Dispatcher;
 }
 
-/** What every adapter factory receives besides its own config. */
-export interface AdapterDeps {
-  http: Config['http'];
-  policy: CallPolicy;
-  dispatcher?: Dispatcher;
-}
-
-type Factory = (config: Config, deps: AdapterDeps) => ProviderAdapter | null;
-
-/** ProviderId → adapter factory. A factory returns null when its provider has no credentials. */
-const FACTORIES: Record<ProviderId, Factory> = {
-  NOTIFUSE: (config, deps) =>
-    config.notifuse ? createNotifuseAdapter(config.notifuse, deps) : null,
-  DOTDIGITAL: (config, deps) =>
-    config.dotdigital ? createDotdigitalAdapter(config.dotdigital, deps) : null,
-  SALESFORCE_MC: (config, deps) =>
-    config.salesforceMc ? createSalesforceMcAdapter(config.salesforceMc, deps) : null,
-  DIGITAL_ONBOARDING: (config, deps) =>
-    config.digitalOnboarding
-      ? createDigitalOnboardingAdapter(config.digitalOnboarding, deps)
-      : null,
-};
+export type { AdapterDeps };
 
 export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegistry {
-  const entries: ProviderEntry[] = PROVIDER_IDS.map((id) => {
-    const factory = FACTORIES[id];
+  const entries: ProviderEntry[] = PROVIDERS.map((p) => {
+    const { id } = p;
     const { timeoutMs } = config.resilience[id];
-    const adapter = factory(config, {
-      // One attempt's timeout is the provider's (Dotdigital documents calls of up to 121 s).
-      http: { ...config.http, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
-      policy: deps.policy,
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-    });
+    const own = config[p.key] as never;
+    const adapter =
+      own &&
+      (p as unknown as AnyProvider).createAdapter(own, {
+        // One attempt's timeout is the provider's (Dotdigital documents calls of up to 121 s).
+        http: { ...config.http, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
+        policy: deps.policy,
+        ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+      });
     if (!adapter) {
       return { id, mode: 'DISABLED', adapter: null, reason: 'no credentials configured' };
     }

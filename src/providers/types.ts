@@ -50,7 +50,7 @@ export interface ProviderCapabilities {
   /** Keys `readMany` understands besides `remoteId`. */
   readKeys: ReadonlyArray<'email' | 'externalId'>;
   /**
-   * Unified fields a read returns, when fewer than `acceptedFields` (e.g. Salesforce MC's email
+   * Unified fields a read returns, when fewer than `acceptedFields` (e.g. a provider whose email
    * search answers only the email and the contact key). Fields outside it keep the gateway's last
    * known value on a read instead of being taken as cleared. @default acceptedFields
    */
@@ -89,7 +89,7 @@ export interface ProviderAdapter {
   updateMany(items: readonly WriteItem[], ctx: CallContext): Promise<Outcome[]>;
   /**
    * Re-checks writes the provider accepted but had not finished (QUEUED with an `importId`, e.g. a
-   * Dotdigital import still running): one result per item, QUEUED while the job still runs.
+   * provider import job still running): one result per item, QUEUED while the job still runs.
    */
   pollMany?(
     items: ReadonlyArray<{ item: WriteItem; importId: string }>,

@@ -2,6 +2,7 @@ import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { RequestScope } from '../contacts/loaders.js';
 import { type RawContactInput, readArgumentError } from '../contacts/validation.js';
 import type { GraphQLContext } from '../context.js';
+import type { NotifuseListStatus } from '../model/contact.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
@@ -34,9 +35,34 @@ const ConsentInput = builder.inputType('ConsentInput', {
   }),
 });
 
+const NotifuseListStatusEnum = builder.enumType('NotifuseListStatus', {
+  description:
+    "A contact's subscription status in one Notifuse list (OpenAPI `ContactList.status`).",
+  values: {
+    ACTIVE: { value: 'active', description: 'Receives broadcasts.' },
+    PENDING: { value: 'pending', description: 'Awaiting double opt-in.' },
+    UNSUBSCRIBED: { value: 'unsubscribed', description: 'Opted out of the list.' },
+    BOUNCED: { value: 'bounced', description: 'Deliveries bounce.' },
+    COMPLAINED: { value: 'complained', description: 'The contact reported spam.' },
+  } satisfies Record<string, { value: NotifuseListStatus; description: string }>,
+});
+
+const NotifuseListStatusInput = builder.inputType('NotifuseListStatusInput', {
+  description: 'The status to set in one Notifuse list.',
+  fields: (t) => ({
+    listId: t.string({ required: true, description: 'Notifuse list id (e.g. `newsletter`).' }),
+    status: t.field({ type: NotifuseListStatusEnum, required: true, description: 'New status.' }),
+  }),
+});
+
 const NotifuseOptionsInput = builder.inputType('NotifuseOptionsInput', {
   description: 'Notifuse-only extras.',
   fields: (t) => ({
+    listStatuses: t.field({
+      type: [NotifuseListStatusInput],
+      description:
+        "Statuses to set in lists the contact is in (at most 20), after the contact is written: one `POST /api/contactLists.updateStatus` per list. Notifuse's contact (`ContactInput`) has no list status, so `passThrough` cannot carry it. Only an existing membership changes; add the contact with `subscribeToLists` in the same write (the subscription is sent first), else the list is reported in droppedFields (`providerOptions.notifuse.listStatuses.<listId>`) with the reason. Shown in dry runs as `details.listStatusRequests`.",
+    }),
     subscribeToLists: t.stringList({
       description:
         "List ids to subscribe the contact to (status active; an existing unsubscribed/bounced/complained membership is kept). Sent through Notifuse's import, which cannot clear fields: a write that both clears a field and subscribes reports this option in droppedFields.",
@@ -44,7 +70,7 @@ const NotifuseOptionsInput = builder.inputType('NotifuseOptionsInput', {
     passThrough: t.field({
       type: 'JSONObject',
       description:
-        'Merged into the wire contact (of contacts.upsert and of contacts.import) after mapping, e.g. `{list_statuses: [...]}`; validated against the Notifuse OpenAPI `ContactInput`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
+        'Merged into the wire contact (of contacts.upsert and of contacts.import) after mapping, e.g. `{custom_string_5: "…", full_name: "…"}` (list statuses are `listStatuses`); validated against the Notifuse OpenAPI `ContactInput`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
     }),
   }),
 });

@@ -4,7 +4,7 @@ import type { GraphQLContext } from '../context.js';
  * What a caller without `contacts:read` (a write-only key) may see of a write's answer.
  *
  * Stored contact data needs `contacts:read` wherever it appears: every `Contact` field but `id`
- * (type scope, `contact-type.ts`), an outcome's `remoteId` (Notifuse's is the stored email) and
+ * (type scope, `contact-type.ts`), an outcome's `remoteId` (which may be the stored email) and
  * its dry-run `request` (the wire body carries stored and merged values). Those fields resolve to
  * null with a FORBIDDEN error entry for a write-only key. What the write did stays visible: ids,
  * statuses, codes, `droppedFields`, attempts, timings, errors, and the operational part of
@@ -18,7 +18,7 @@ export const WRITE_ONLY_SEES_NULL =
 
 /**
  * Keys of `ProviderOutcome.details` and `ProviderError.details` that describe the call, not the
- * contact: a write-only key sees only these. Anything else a provider adds (Digital Onboarding's
+ * contact: a write-only key sees only these. Anything else a provider adds (a
  * `lastSeenAt`, error `items`/`errors`/`failures`/`meta` quoting what the provider holds, a
  * pass-through echo) is shown to `contacts:read` callers only.
  */

@@ -1,9 +1,8 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError, StoreUnavailableError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
+import { assertNotPglite, lockDataDir, openSqlite, type SqliteConnection } from './sqlite.js';
 
 /** Something SQL can be sent to: the database itself, or one open transaction. */
 export interface Queryable {
@@ -12,12 +11,13 @@ export interface Queryable {
 }
 
 /**
- * The durable store's database: embedded PGlite (WASM PostgreSQL, data under a directory) or a
- * PostgreSQL server. Both run the same SQL and the same migrations.
+ * The durable store's database: embedded SQLite (better-sqlite3, one file per schema under a
+ * directory) or a PostgreSQL server. Both run the same SQL (written in PostgreSQL's dialect, made
+ * SQLite's by `toSqlite`) and the same list of migrations.
  */
 export interface Database extends Queryable {
   readonly engine: 'embedded' | 'postgres';
-  /** The PostgreSQL schema every table of this handle lives in. */
+  /** The schema every table of this handle lives in (embedded: the attached file's name). */
   readonly schema: string;
   /** `"schema"."name"`: statements name their tables through this. */
   table(name: string): string;
@@ -111,7 +111,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
           connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
         })
-      : await openEmbedded(opts.dataDir);
+      : await openEmbedded(opts.dataDir, schema);
   try {
     await migrate(engine, schema);
   } catch (err) {
@@ -139,27 +139,30 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 /** Applies the migrations this schema lacks, in one transaction. */
 async function migrate(engine: Engine, schema: string): Promise<void> {
   const s = quoteIdent(schema);
+  const postgres = engine.engine === 'postgres';
   await engine.transaction(async (tx) => {
-    // Serialises concurrent starts on one database (a no-op on the single-connection embedded one).
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-      `contact-gateway:migrate:${schema}`,
-    ]);
-    const exists = await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (exists.length === 0) {
-      await tx.exec(`CREATE SCHEMA ${s}`);
+    if (postgres) {
+      // Serialises concurrent starts on one database (the embedded connection is this process's).
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `contact-gateway:migrate:${schema}`,
+      ]);
+      const exists = await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      if (exists.length === 0) {
+        await tx.exec(`CREATE SCHEMA ${s}`);
+      }
     }
     await tx.exec(
       `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
          version integer PRIMARY KEY,
-         applied_at timestamptz NOT NULL DEFAULT now()
+         applied_at timestamptz NOT NULL DEFAULT ${postgres ? 'now()' : "(strftime('%Y-%m-%dT%H:%M:%fZ'))"}
        )`,
     );
     const rows = await tx.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
     const applied = new Set(rows.map((r) => Number(r.version)));
-    for (const [i, sql] of MIGRATIONS.entries()) {
+    for (const [i, migration] of MIGRATIONS.entries()) {
       const version = i + 1;
       if (!applied.has(version)) {
-        await tx.exec(sql.replaceAll('{schema}', s));
+        await tx.exec((postgres ? migration.postgres : migration.sqlite).replaceAll('{schema}', s));
         await tx.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [version]);
       }
     }
@@ -271,34 +274,67 @@ async function openPostgres(url: string, opts: PostgresOptions): Promise<Engine>
 }
 
 // ---------------------------------------------------------------------------------------------
-// Embedded (PGlite)
+// Embedded (SQLite)
 
 /**
- * One PGlite instance per data directory per process (starting one takes seconds), shared by every
- * handle on it and closed with the last. PGlite is one connection: its `query` and `transaction`
- * take the same lock, so statements from several stores never interleave inside a transaction.
+ * One connection per data directory and schema per process, shared by every handle on it and
+ * closed with the last; the directory is locked while any of its schemas is open. A connection runs
+ * one transaction at a time and holds other statements back while one is open, so statements from
+ * several stores never interleave inside a transaction.
  */
 interface Shared {
-  instance: Promise<Started>;
+  connection: Promise<SqliteConnection>;
   refs: number;
-}
-interface Started {
-  db: PGlite;
-  /** Releases the directory lock (none for `memory://`). */
-  unlock: () => Promise<void>;
 }
 const embedded = new Map<string, Shared>();
 const closing = new Map<string, Promise<void>>();
+const dirLocks = new Map<string, { refs: number; unlock: Promise<() => Promise<void>> }>();
 
-async function openEmbedded(dataDir: string): Promise<Engine> {
-  const key = dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir);
-  // Reopening a directory whose last handle is still closing waits for that close.
+async function holdDir(dir: string): Promise<() => Promise<void>> {
+  let held = dirLocks.get(dir);
+  if (!held) {
+    const created = { refs: 0, unlock: lockDataDir(dir) };
+    dirLocks.set(dir, created);
+    created.unlock.catch(() => {
+      if (dirLocks.get(dir) === created) {
+        dirLocks.delete(dir);
+      }
+    });
+    held = created;
+  }
+  held.refs += 1;
+  const entry = held;
+  try {
+    await entry.unlock;
+  } catch (err) {
+    entry.refs -= 1;
+    throw err;
+  }
+  return async () => {
+    entry.refs -= 1;
+    if (entry.refs === 0 && dirLocks.get(dir) === entry) {
+      dirLocks.delete(dir);
+      await (await entry.unlock)();
+    }
+  };
+}
+
+async function openEmbedded(dataDir: string, schema: string): Promise<Engine> {
+  const memory = dataDir.startsWith('memory://');
+  const dir = memory ? null : path.resolve(dataDir);
+  const key = `${memory ? dataDir : dir}\u0000${schema}`;
+  // Reopening a connection whose last handle is still closing waits for that close.
   await closing.get(key)?.catch(() => {});
+  let release: () => Promise<void> = async () => {};
+  if (dir !== null) {
+    assertNotPglite(dir);
+    release = await holdDir(dir);
+  }
   let shared = embedded.get(key);
   if (!shared) {
-    const created: Shared = { instance: startPglite(key), refs: 0 };
+    const created: Shared = { connection: openSqlite(dir, schema, 'normal'), refs: 0 };
     embedded.set(key, created);
-    created.instance.catch(() => {
+    created.connection.catch(() => {
       if (embedded.get(key) === created) {
         embedded.delete(key);
       }
@@ -307,103 +343,35 @@ async function openEmbedded(dataDir: string): Promise<Engine> {
   }
   shared.refs += 1;
   const entry = shared;
-  let started: Started;
+  let conn: SqliteConnection;
   try {
-    started = await entry.instance;
+    conn = await entry.connection;
   } catch (err) {
     entry.refs -= 1;
+    await release();
     throw err;
   }
-  const { db } = started;
+  const tx: Tx = {
+    query: async (sql, params) => conn.run(sql, params),
+    exec: async (sql) => conn.exec(sql),
+  };
   return {
     engine: 'embedded',
-    async query<T>(sql: string, params?: unknown[]) {
-      return (await db.query<T>(sql, params)).rows;
-    },
-    async transaction<T>(fn: (tx: Tx) => Promise<T>) {
-      return db.transaction((tx) =>
-        fn({
-          async query<R>(sql: string, params?: unknown[]) {
-            return (await tx.query<R>(sql, params)).rows;
-          },
-          async exec(sql: string) {
-            await tx.exec(sql);
-          },
-        }),
-      );
-    },
+    query: (sql, params) => conn.query(sql, params),
+    transaction: (fn) => conn.transaction(() => fn(tx)),
     async release() {
       entry.refs -= 1;
       if (entry.refs > 0 || embedded.get(key) !== entry) {
+        await release();
         return;
       }
       embedded.delete(key);
-      const done = db
-        .close()
-        .finally(started.unlock)
+      const done = Promise.resolve()
+        .then(() => conn.close())
+        .finally(release)
         .finally(() => closing.delete(key));
       closing.set(key, done);
       await done;
     },
   };
-}
-
-async function startPglite(key: string): Promise<Started> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  if (key.startsWith('memory://')) {
-    return { db: await PGlite.create(key), unlock: async () => {} };
-  }
-  await mkdir(key, { recursive: true });
-  const unlock = await lockDataDir(key);
-  try {
-    return { db: await PGlite.create(key), unlock };
-  } catch (err) {
-    await unlock();
-    throw err;
-  }
-}
-
-const LOCK_FILE = 'gateway.lock';
-
-/**
- * Takes the data directory for this process. PGlite does not stop a second process from opening
- * the same files, and two writers would corrupt them: a second gateway on one directory fails at
- * start instead. A lock whose process is gone (a crash) is taken over.
- */
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  const file = path.join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    try {
-      const handle = await open(file, 'wx');
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } finally {
-        await handle.close();
-      }
-      return () => rm(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw err;
-      }
-      const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new Error(
-          `data directory ${dir} is in use by process ${pid}: one gateway per embedded database ` +
-            `(set DATABASE_URL to share a PostgreSQL between instances; delete ${file} if that ` +
-            'process is not a gateway)',
-        );
-      }
-      await rm(file, { force: true });
-    }
-  }
-  throw new Error(`could not lock data directory ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

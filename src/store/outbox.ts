@@ -5,7 +5,7 @@ import type { WriteItem } from '../providers/types.js';
 
 /**
  * Which adapter method delivers an outbox item: `poll` re-checks a provider's asynchronous job
- * (a Dotdigital import still running) by its `importId` instead of sending the write again.
+ * (a provider's import job still running) by its `importId` instead of sending the write again.
  */
 export type OutboxKind = 'upsert' | 'update' | 'poll';
 
@@ -58,7 +58,7 @@ export interface OutboxItem {
   endedAt: string | null;
   /** The provider's id of the contact once delivered. */
   remoteId: string | null;
-  /** The provider's asynchronous job this write waits for (Dotdigital's import id). */
+  /** The provider's asynchronous job this write waits for (an import id). */
   importId: string | null;
   /** Opaque position for paging (`WriteFilter.after`). */
   cursor: string;

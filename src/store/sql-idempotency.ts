@@ -35,12 +35,14 @@ export function createSqlIdempotencyStore<T = unknown>(
   const t = db.table('idempotency_keys');
   let begins = 0;
 
+  const at = (ms: number) => new Date(ms).toISOString();
+
   async function purge(now: number) {
     await db.query(
       `DELETE FROM ${t} WHERE key IN (
-         SELECT key FROM ${t} WHERE expires_at <= to_timestamp($1::float8 / 1000) LIMIT ${PURGE_BATCH}
+         SELECT key FROM ${t} WHERE expires_at <= $1::timestamptz LIMIT ${PURGE_BATCH}
        )`,
-      [now],
+      [at(now)],
     );
   }
 
@@ -50,11 +52,12 @@ export function createSqlIdempotencyStore<T = unknown>(
       if (begins % PURGE_EVERY === 0) {
         await purge(now);
       }
+      // A reservation made at or before this is abandoned (null: never).
+      const abandonedBefore = Number.isFinite(inProgressTtlMs) ? at(now - inProgressTtlMs) : null;
       for (;;) {
         const taken = await db.query(
           `INSERT INTO ${t} AS i (key, fingerprint, completed, result, reserved_at, expires_at)
-           VALUES ($1, $2, false, NULL, to_timestamp($3::float8 / 1000),
-                   to_timestamp(($3::float8 + $4::float8) / 1000))
+           VALUES ($1, $2, false, NULL, $3::timestamptz, $4::timestamptz)
            ON CONFLICT (key) DO UPDATE SET
              fingerprint = excluded.fingerprint,
              completed = false,
@@ -62,10 +65,9 @@ export function createSqlIdempotencyStore<T = unknown>(
              reserved_at = excluded.reserved_at,
              expires_at = excluded.expires_at
            WHERE i.expires_at <= excluded.reserved_at
-              OR (NOT i.completed
-                  AND i.reserved_at + make_interval(secs => $5::float8 / 1000) <= excluded.reserved_at)
+              OR (NOT i.completed AND i.reserved_at <= $5::timestamptz)
            RETURNING key`,
-          [key, fingerprint, now, ttlMs, Number.isFinite(inProgressTtlMs) ? inProgressTtlMs : 1e15],
+          [key, fingerprint, at(now), at(now + ttlMs), abandonedBefore],
         );
         if (taken.length > 0) {
           return { state: 'new' };
@@ -87,10 +89,9 @@ export function createSqlIdempotencyStore<T = unknown>(
 
     async complete(key, result, now) {
       await db.query(
-        `UPDATE ${t} SET completed = true, result = $2::jsonb,
-                expires_at = to_timestamp(($3::float8 + $4::float8) / 1000)
+        `UPDATE ${t} SET completed = true, result = $2::jsonb, expires_at = $3::timestamptz
           WHERE key = $1`,
-        [key, json(result), now, ttlMs],
+        [key, json(result), at(now + ttlMs)],
       );
     },
 

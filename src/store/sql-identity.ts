@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
 import type { Database, Queryable } from './db.js';
 import {
+  IDENTITY_KEY_ORDER,
   type IdentityKeyKind,
   type IdentityKeys,
   type IdentityKeyValues,
@@ -11,7 +12,7 @@ import {
   planReindex,
   presentIdentityKeys,
 } from './identity.js';
-import { Contended, iso, json, withRetry } from './sql.js';
+import { Contended, iso, json, jsonMerge, unnest, withRetry } from './sql.js';
 
 interface RecordRow {
   id: string;
@@ -35,8 +36,40 @@ const toRecord = (row: RecordRow): IdentityRecord => ({
   updatedAt: iso(row.updated_at),
 });
 
+/** A record's keys as stored: JSON with the kinds in one order, so equal keys are equal text. */
+function keysJson(keys: IdentityKeyValues): string {
+  const ordered: IdentityKeyValues = {};
+  for (const kind of IDENTITY_KEY_ORDER) {
+    if (keys[kind] !== undefined) {
+      ordered[kind] = keys[kind];
+    }
+  }
+  return JSON.stringify(ordered);
+}
+
 /**
- * The identity map in SQL (embedded PGlite or PostgreSQL), with the memory store's semantics:
+ * `planReindex` without the no-op: an entry released and pointed again (the record keeps a key)
+ * is only pointed (the release would drop it and the point put it straight back).
+ */
+function reindexPlan(previous: IdentityKeyValues, wanted: IdentityKeys) {
+  const plan = planReindex(previous, wanted);
+  const pointed = new Set(plan.point.map(([kind, value]) => `${kind}:${value}`));
+  return {
+    ...plan,
+    release: plan.release.filter(([kind, value]) => !pointed.has(`${kind}:${value}`)),
+  };
+}
+
+/** `[kinds, values]`: the two array parameters of a list of index entries. */
+function pairsOf(entries: ReadonlyArray<readonly [IdentityKeyKind, string]>): [string[], string[]] {
+  return [entries.map(([k]) => k), entries.map(([, v]) => v)];
+}
+
+/** Records whose stored keys this handle last saw (a hint for `save`, checked when used). */
+const KNOWN_KEYS_MAX = 10_000;
+
+/**
+ * The identity map in SQL (embedded SQLite or PostgreSQL), with the memory store's semantics:
  * the same matching rule (`matchIdentity`), the same re-indexing (`planReindex`), links only ever
  * added on save. `claim` is atomic across processes: the index's primary key on (kind, value)
  * lets only one of two concurrent claims of a new key point it at its record; the other one's
@@ -45,6 +78,19 @@ const toRecord = (row: RecordRow): IdentityRecord => ({
 export function createSqlIdentityStore(db: Database): IdentityStore {
   const records = db.table('identity_records');
   const keysTable = db.table('identity_keys');
+  const keyRows = unnest(db, 'u', { kind: '$1::text[]', value: '$2::text[]' });
+  /**
+   * The stored keys of records this handle read or wrote last: `save` re-indexes against them
+   * without reading the row again, on the condition that the row still holds them (else it reads).
+   */
+  const known = new Map<string, IdentityKeyValues>();
+  const remember = (id: string, keys: IdentityKeyValues) => {
+    known.delete(id);
+    known.set(id, keys);
+    if (known.size > KNOWN_KEYS_MAX) {
+      known.delete(known.keys().next().value!);
+    }
+  };
 
   /** The index entries of the given keys with their records, read in one statement. */
   async function lookup(q: Queryable, given: IdentityKeyValues) {
@@ -55,15 +101,111 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         : await q.query<LookupRow>(
             `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
                FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
-              WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+              WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
             [entries.map(([k]) => k), entries.map(([, v]) => v)],
           );
     const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
     const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const r of rows) {
+      remember(r.id, r.keys ?? {});
+    }
     return {
       pointer: (kind: IdentityKeyKind, value: string) => pointer.get(`${kind}:${value}`),
       row: (id: string) => byId.get(id),
     };
+  }
+
+  // Links are only ever added (`||` keeps the stored providers the copy does not have): a
+  // concurrent writer holding an older copy must not drop one. With `$7` set, the row is only
+  // changed while it still holds the keys `$7` (else the statement changes nothing).
+  const UPSERT = `INSERT INTO ${records} AS r (id, view, records, keys, created_at, updated_at)
+     VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::timestamptz, $6::timestamptz)
+     ON CONFLICT (id) DO UPDATE SET
+       view = excluded.view,
+       records = ${jsonMerge(db, 'r.records', 'excluded.records')},
+       keys = excluded.keys,
+       created_at = excluded.created_at,
+       updated_at = excluded.updated_at
+     WHERE $7::jsonb IS NULL OR r.keys = $7::jsonb
+     RETURNING id`;
+  const RELEASE = `DELETE FROM ${keysTable}
+      WHERE record_id = $1
+        AND (kind, value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })})`;
+  const POINT = `INSERT INTO ${keysTable} (kind, value, record_id)
+     SELECT kind, value, $1 FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })}
+      WHERE true
+     ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id`;
+  /**
+   * PostgreSQL: the whole conditional save as one statement (one round trip, one commit): the
+   * upsert, then, only when it changed the row, the index entries released and pointed.
+   */
+  const SAVE_IF = `WITH up AS (${UPSERT}),
+     released AS (
+       DELETE FROM ${keysTable} k USING up
+        WHERE k.record_id = up.id
+          AND (k.kind, k.value) IN (SELECT kind, value FROM unnest($8::text[], $9::text[]) AS u (kind, value))
+     ),
+     pointed AS (
+       INSERT INTO ${keysTable} (kind, value, record_id)
+       SELECT u.kind, u.value, up.id FROM unnest($10::text[], $11::text[]) AS u (kind, value), up
+       ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id
+     )
+     SELECT id FROM up`;
+
+  const upsertParams = (
+    record: IdentityRecord,
+    keys: IdentityKeyValues,
+    expected: string | null,
+  ) => [
+    record.id,
+    json(record.view),
+    json(record.records),
+    keysJson(keys),
+    record.createdAt,
+    record.updatedAt,
+    expected,
+  ];
+
+  /**
+   * Saves `record` if its row still holds the keys `previous` (what this handle last saw), without
+   * reading it first. False when the row's keys changed meanwhile (nothing written).
+   */
+  async function saveIf(
+    record: IdentityRecord,
+    previous: IdentityKeyValues,
+    wanted: IdentityKeys,
+  ): Promise<boolean> {
+    const plan = reindexPlan(previous, wanted);
+    const expected = keysJson(previous);
+    let saved: boolean;
+    if (db.engine === 'postgres') {
+      const rows = await db.query(SAVE_IF, [
+        ...upsertParams(record, plan.next, expected),
+        ...pairsOf(plan.release),
+        ...pairsOf(plan.point),
+      ]);
+      saved = rows.length > 0;
+    } else {
+      saved = await db.transaction(async (tx) => {
+        const rows = await tx.query(UPSERT, upsertParams(record, plan.next, expected));
+        if (rows.length === 0) {
+          return false;
+        }
+        if (plan.release.length > 0) {
+          await tx.query(RELEASE, [record.id, ...pairsOf(plan.release)]);
+        }
+        if (plan.point.length > 0) {
+          await tx.query(POINT, [record.id, ...pairsOf(plan.point)]);
+        }
+        return true;
+      });
+    }
+    if (saved) {
+      remember(record.id, plan.next);
+    } else {
+      known.delete(record.id);
+    }
+    return saved;
   }
 
   async function findIn(q: Queryable, keys: IdentityKeys) {
@@ -78,6 +220,9 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         `SELECT id, view, records, keys, created_at, updated_at FROM ${records} WHERE id = $1`,
         [id],
       );
+      if (rows[0]) {
+        remember(rows[0].id, rows[0].keys ?? {});
+      }
       return rows[0] ? toRecord(rows[0]) : null;
     },
 
@@ -86,10 +231,19 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       return row ? toRecord(row) : null;
     },
 
-    claim(keys, now) {
+    async claim(keys, now) {
+      // A known contact (the common case) is one statement, outside any transaction.
+      const seen = await findIn(db, keys);
+      if (seen.row) {
+        return { record: toRecord(seen.row), created: false };
+      }
+      // New: the first attempt creates it from what that statement saw (the compare-and-set
+      // inserts below notice a concurrent change, and a retry looks again inside the transaction).
+      let first: typeof seen | null = seen;
       return withRetry(() =>
         db.transaction(async (tx) => {
-          const { found, row } = await findIn(tx, keys);
+          const { found, row } = first ?? (await findIn(tx, keys));
+          first = null;
           if (row) {
             return { record: toRecord(row), created: false };
           }
@@ -104,7 +258,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           await tx.query(
             `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
              VALUES ($1, '{}'::jsonb, '{}'::jsonb, $2::jsonb, $3::timestamptz, $3::timestamptz)`,
-            [record.id, json(plan.next), now],
+            [record.id, keysJson(plan.next), now],
           );
           for (const [kind, value] of plan.point) {
             // Compare-and-set against what the lookup saw: a key nobody held must still be free
@@ -127,6 +281,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
               throw new Contended(`identity key ${kind}`);
             }
           }
+          remember(record.id, plan.next);
           return { record: { ...record, createdAt: iso(now), updatedAt: iso(now) }, created: true };
         }),
       );
@@ -151,7 +306,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
               : await tx.query<LookupRow>(
                   `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
                      FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
-                    WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+                    WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
                   [all.map(([k]) => k), all.map(([, v]) => v)],
                 );
           const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
@@ -193,8 +348,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             await tx.query(
               `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
                SELECT id, '{}'::jsonb, '{}'::jsonb, keys::jsonb, $3::timestamptz, $3::timestamptz
-                 FROM unnest($1::text[], $2::text[]) AS u (id, keys)`,
-              [part.map((f) => f.record.id), part.map((f) => json(f.keys)), now],
+                 FROM ${unnest(db, 'u', { id: '$1::text[]', keys: '$2::text[]' })}`,
+              [part.map((f) => f.record.id), part.map((f) => keysJson(f.keys)), now],
             );
             const entries = part.flatMap((f) =>
               (Object.entries(f.keys) as [IdentityKeyKind, string][]).map(
@@ -204,7 +359,9 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             if (entries.length > 0) {
               const done = await tx.query(
                 `INSERT INTO ${keysTable} (kind, value, record_id)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                 SELECT kind, value, record_id
+                   FROM ${unnest(db, 'u', { kind: '$1::text[]', value: '$2::text[]', record_id: '$3::text[]' })}
+                  WHERE true
                  ON CONFLICT (kind, value) DO NOTHING RETURNING record_id`,
                 [entries.map((e) => e[0]), entries.map((e) => e[1]), entries.map((e) => e[2])],
               );
@@ -213,6 +370,9 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
                 throw new Contended('identity keys (bulk claim)');
               }
             }
+          }
+          for (const f of fresh) {
+            remember(f.record.id, f.keys);
           }
           return result;
         }),
@@ -225,53 +385,30 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     },
 
     async save(record) {
+      const wanted = {
+        externalId: record.view.externalId,
+        email: record.view.email,
+        phone: record.view.phone,
+      };
+      const hint = known.get(record.id);
+      if (hint && (await saveIf(record, hint, wanted))) {
+        return;
+      }
       await withRetry(() =>
         db.transaction(async (tx) => {
           const current = await tx.query<{ keys: IdentityKeyValues }>(
             `SELECT keys FROM ${records} WHERE id = $1 FOR UPDATE`,
             [record.id],
           );
-          const plan = planReindex(current[0]?.keys ?? {}, {
-            externalId: record.view.externalId,
-            email: record.view.email,
-            phone: record.view.phone,
-          });
-          // Links are only ever added (`||` keeps the stored providers the copy does not have):
-          // a concurrent writer holding an older copy must not drop one.
-          await tx.query(
-            `INSERT INTO ${records} AS r (id, view, records, keys, created_at, updated_at)
-             VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::timestamptz, $6::timestamptz)
-             ON CONFLICT (id) DO UPDATE SET
-               view = excluded.view,
-               records = r.records || excluded.records,
-               keys = excluded.keys,
-               created_at = excluded.created_at,
-               updated_at = excluded.updated_at`,
-            [
-              record.id,
-              json(record.view),
-              json(record.records),
-              json(plan.next),
-              record.createdAt,
-              record.updatedAt,
-            ],
-          );
+          const plan = reindexPlan(current[0]?.keys ?? {}, wanted);
+          await tx.query(UPSERT, upsertParams(record, plan.next, null));
           if (plan.release.length > 0) {
-            await tx.query(
-              `DELETE FROM ${keysTable}
-                WHERE record_id = $1
-                  AND (kind, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
-              [record.id, plan.release.map(([k]) => k), plan.release.map(([, v]) => v)],
-            );
+            await tx.query(RELEASE, [record.id, ...pairsOf(plan.release)]);
           }
           if (plan.point.length > 0) {
-            await tx.query(
-              `INSERT INTO ${keysTable} (kind, value, record_id)
-               SELECT kind, value, $1 FROM unnest($2::text[], $3::text[]) AS u (kind, value)
-               ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id`,
-              [record.id, plan.point.map(([k]) => k), plan.point.map(([, v]) => v)],
-            );
+            await tx.query(POINT, [record.id, ...pairsOf(plan.point)]);
           }
+          remember(record.id, plan.next);
         }),
       );
     },

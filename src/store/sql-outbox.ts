@@ -11,7 +11,7 @@ import {
   seqOfCursor,
   type WriteStatus,
 } from './outbox.js';
-import { iso, json } from './sql.js';
+import { inArray, iso, json } from './sql.js';
 
 interface Row {
   id: string;
@@ -135,7 +135,7 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       // holds), re-checked against their latest version, and leased before anyone else sees them.
       const rows = await db.query<Row>(
         `WITH due AS (
-           SELECT id FROM ${t}
+           SELECT id AS due_id FROM ${t}
             WHERE ended_at IS NULL
               AND next_attempt_at <= $1::timestamptz
               AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
@@ -143,17 +143,15 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
             LIMIT $2
             FOR UPDATE SKIP LOCKED
          )
-         UPDATE ${t} o
-            SET leased_until = $1::timestamptz + make_interval(secs => $3::float8 / 1000),
+         UPDATE ${t} AS o
+            SET leased_until = $3::timestamptz,
                 attempts = o.attempts + 1,
                 status = 'DELIVERING',
                 updated_at = $4::timestamptz
            FROM due
-          WHERE o.id = due.id
-         RETURNING ${COLUMNS.split(', ')
-           .map((c) => `o.${c}`)
-           .join(', ')}`,
-        [now, limit, leaseMs, new Date().toISOString()],
+          WHERE o.id = due.due_id
+         RETURNING ${COLUMNS}`,
+        [now, limit, new Date(Date.parse(now) + leaseMs).toISOString(), new Date().toISOString()],
       );
       for (const r of rows) {
         held.add(r.id);
@@ -264,7 +262,7 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       }
       const rows = await db.query(
         `UPDATE ${t} SET leased_until = NULL, status = 'QUEUED', updated_at = $2::timestamptz
-          WHERE id = ANY($1::text[]) AND ended_at IS NULL AND leased_until IS NOT NULL
+          WHERE id ${inArray(db, '$1::text[]')} AND ended_at IS NULL AND leased_until IS NOT NULL
          RETURNING id`,
         [ids, new Date().toISOString()],
       );

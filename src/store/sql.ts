@@ -47,3 +47,40 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 8): Promise<
     }
   }
 }
+
+/** The engine a statement is written for (`Database['engine']`, without importing db.ts). */
+interface Dialect {
+  readonly engine: 'embedded' | 'postgres';
+}
+
+/**
+ * Parallel array parameters as rows: a FROM item named `alias` whose columns are the keys of
+ * `columns`, each given as its cast parameter (`{ kind: '$1::text[]', value: '$2::text[]' }`).
+ * PostgreSQL: `unnest(…) AS alias (…)`; embedded SQLite (arrays bound as JSON text): the arrays'
+ * `json_each` zipped by index.
+ */
+export function unnest(db: Dialect, alias: string, columns: Record<string, string>): string {
+  const entries = Object.entries(columns);
+  if (db.engine === 'postgres') {
+    return `unnest(${entries.map(([, p]) => p).join(', ')}) AS ${alias} (${entries.map(([c]) => c).join(', ')})`;
+  }
+  const select = entries.map(([c], i) => `j${i}.value AS ${c}`).join(', ');
+  const from = entries
+    .map(([, p], i) =>
+      i === 0 ? `json_each(${p}) AS j0` : `JOIN json_each(${p}) AS j${i} ON j${i}.key = j0.key`,
+    )
+    .join(' ');
+  return `(SELECT ${select} FROM ${from}) AS ${alias}`;
+}
+
+/** `= ANY(param)` on PostgreSQL, `IN (the JSON array's values)` on SQLite. */
+export function inArray(db: Dialect, param: string): string {
+  return db.engine === 'postgres'
+    ? `= ANY(${param})`
+    : `IN (SELECT value FROM json_each(${param}))`;
+}
+
+/** Two JSON objects merged key by key, the second's keys winning (jsonb `||`; SQLite `json_patch`). */
+export function jsonMerge(db: Dialect, a: string, b: string): string {
+  return db.engine === 'postgres' ? `${a} || ${b}` : `json_patch(${a}, ${b})`;
+}

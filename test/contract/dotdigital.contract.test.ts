@@ -1,8 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, Secret } from '../../src/config.js';
-import { singleAttemptPolicy } from '../../src/http/policy.js';
+import { Secret } from '../../src/config.js';
 import { createDotdigitalAdapter } from '../../src/providers/dotdigital/index.js';
 import type { ProviderAdapter } from '../../src/providers/types.js';
 import {
@@ -10,7 +9,7 @@ import {
   startDotdigitalSandbox,
 } from '../../src/sandbox/dotdigital/index.js';
 import { dotdigitalDocument } from '../../src/specs/index.js';
-import { ctx, item } from '../helpers/adapter.js';
+import { adapterDeps, ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Dotdigital adapter sends must validate against Dotdigital's own OpenAPI document
@@ -82,7 +81,7 @@ beforeAll(async () => {
       importPollIntervalMs: 10,
       concurrency: 4,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
 });
 afterAll(async () => {

@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, Secret } from '../../src/config.js';
-import { singleAttemptPolicy } from '../../src/http/policy.js';
+import { Secret } from '../../src/config.js';
 import { createNotifuseAdapter } from '../../src/providers/notifuse/index.js';
 import type { ProviderAdapter } from '../../src/providers/types.js';
 import { type NotifuseSandbox, startNotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
-import { ctx, item } from '../helpers/adapter.js';
+import { adapterDeps, ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Notifuse adapter sends must validate against Notifuse's own OpenAPI document,
@@ -17,6 +16,7 @@ const doc = JSON.parse(
   readFileSync(new URL('../../src/specs/notifuse.openapi.json', import.meta.url), 'utf8'),
 );
 doc.components.schemas.ContactInput.additionalProperties = false;
+doc.components.schemas.UpdateContactListStatusRequest.additionalProperties = false;
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -30,6 +30,7 @@ function requestSchema(path: string): ValidateFunction {
 const validators: Record<string, ValidateFunction> = {
   '/api/contacts.upsert': requestSchema('UpsertContactRequest'),
   '/api/contacts.import': requestSchema('BatchImportContactsRequest'),
+  '/api/contactLists.updateStatus': requestSchema('UpdateContactListStatusRequest'),
 };
 
 function queryParams(path: string): Array<{ name: string; required?: boolean }> {
@@ -50,7 +51,7 @@ beforeAll(async () => {
       customFieldMap: { plan: 'custom_string_1', score: 'custom_number_1' },
       readConcurrency: 4,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
 });
 afterAll(async () => {
@@ -123,6 +124,37 @@ describe('Notifuse adapter requests validate against notifuse.openapi.json', () 
       [item({ lastName: 'Byron' }, { remoteId: 'full@example.com' })],
       ctx(),
     );
+    // listStatuses (#15 item 9): contactLists.updateStatus after the write, single and batched.
+    await adapter.upsertMany(
+      [
+        item(
+          { email: 'ls1@example.com' },
+          {
+            options: {
+              notifuse: {
+                subscribeToLists: ['news'],
+                listStatuses: [
+                  { listId: 'news', status: 'pending' },
+                  { listId: 'offers', status: 'unsubscribed' },
+                ],
+              },
+            },
+          },
+        ),
+        item(
+          { email: 'ls2@example.com' },
+          {
+            options: {
+              notifuse: {
+                subscribeToLists: ['news'],
+                listStatuses: [{ listId: 'news', status: 'complained' }],
+              },
+            },
+          },
+        ),
+      ],
+      ctx(),
+    );
     await adapter.readMany(
       [
         { by: 'email', value: 'full@example.com' },
@@ -134,7 +166,8 @@ describe('Notifuse adapter requests validate against notifuse.openapi.json', () 
     const requests = sandbox.controls.requests;
     const paths = requests.map((r) => `${r.method} ${r.path}`);
     expect(paths.filter((p) => p === 'POST /api/contacts.upsert')).toHaveLength(5);
-    expect(paths.filter((p) => p === 'POST /api/contacts.import')).toHaveLength(2);
+    expect(paths.filter((p) => p === 'POST /api/contacts.import')).toHaveLength(3);
+    expect(paths.filter((p) => p === 'POST /api/contactLists.updateStatus')).toHaveLength(3);
     expect(paths.filter((p) => p.startsWith('GET '))).toHaveLength(2);
 
     for (const r of requests) {
@@ -155,6 +188,15 @@ describe('Notifuse adapter requests validate against notifuse.openapi.json', () 
         ).toBe(true);
       }
     }
+  });
+
+  it('the list status schema catches what Notifuse would refuse', () => {
+    const validate = validators['/api/contactLists.updateStatus']!;
+    const ok = { workspace_id: 'w', email: 'a@x.io', list_id: 'news', status: 'pending' };
+    expect(validate(ok)).toBe(true);
+    expect(validate({ ...ok, status: 'PENDING' })).toBe(false);
+    expect(validate({ ...ok, list_id: undefined })).toBe(false);
+    expect(validate({ ...ok, extra: 1 })).toBe(false);
   });
 
   it('the tightened schema does catch a key Notifuse does not define', () => {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertMany } from '../helpers/operations.js';
 
 /** Items of one request naming the same contact are written once per provider, patches merged. */
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    items { contact { id } outcomes { provider status remoteId } }
-    summary { total succeeded upstreamRequests } } }`;
+const UPSERT_MANY = upsertMany(
+  'items { contact { id } outcomes { provider status remoteId } } summary { total succeeded upstreamRequests }',
+);
 
 let t: TestGateway;
 beforeAll(async () => {

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertMany, upsertOne } from '../helpers/operations.js';
 
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id firstName } outcomes { provider status attempts durationMs } errors { field } } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { contact { id } outcomes { status } } summary { total succeeded upstreamRequests } } }`;
+const UPSERT = upsertOne(
+  'contact { id firstName } outcomes { provider status attempts durationMs } errors { field }',
+);
+const UPSERT_MANY = upsertMany(
+  'items { contact { id } outcomes { status } } summary { total succeeded upstreamRequests }',
+);
 
 let t: TestGateway;
 beforeAll(async () => {

@@ -1,22 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { readOne, updateOne, upsertOne } from '../helpers/operations.js';
 
 /**
  * The outbox: a write whose retries end on a retryable failure is kept, answered QUEUED, listed by
  * `pendingWrites`, and delivered in the background once the provider recovers.
  */
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id records { provider remoteId } }
-    outcomes { provider status remoteId attempts details error { code httpStatus retryable } }
-  } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) {
-    outcomes { provider status attempts details error { code retryable } } } }`;
+const UPSERT = upsertOne(
+  'contact { id records { provider remoteId } } outcomes { provider status remoteId attempts details error { code httpStatus retryable } }',
+);
+const UPDATE = updateOne('outcomes { provider status attempts details error { code retryable } }');
 const PENDING = `{ pendingWrites { id provider kind contactId attempts nextAttemptAt createdAt
   lastError { code httpStatus retryable } } }`;
-const READ = `query($email: String) { contact(email: $email) { id firstName records { provider remoteId } } }`;
+const READ = readOne('id firstName records { provider remoteId }');
 
 interface Outcome {
   provider: string;

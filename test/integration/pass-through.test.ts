@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertOne } from '../helpers/operations.js';
 
 // #15 item 9: providerOptions.<provider>.passThrough, merged into the wire body after mapping,
 // shown in dry runs, refused (InputError naming the field) where it would overwrite a mapped
 // field or break the provider's OpenAPI document, bounded by GATEWAY_MAX_JSON_*.
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    outcomes { provider status request error { code message details } }
-    errors { field code message } } }`;
+const UPSERT = upsertOne(
+  'outcomes { provider status request error { code message details } } errors { field code message }',
+);
 
 interface Payload {
   outcomes: Array<{

@@ -1,67 +1,44 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import type { Gateway } from '../../src/app.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
-import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
-import { openStores } from '../../src/store/open.js';
+import { upsertOne } from '../helpers/operations.js';
+import { gatewayGql, type Replicas, startReplicas } from '../helpers/replicas.js';
 
 /**
  * Two gateway instances (replicas) on one PostgreSQL (`DATABASE_URL`, set by .ci/run) and one
  * provider: they share the identity map, the idempotency records and the outbox.
  */
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id } outcomes { provider status attempts details } } }`;
+const UPSERT = upsertOne('contact { id } outcomes { provider status attempts details }');
 
-let sandboxes: RunningSandboxes;
 let notifuse: NotifuseSandbox;
-const replicas: Gateway[] = [];
+let started: Replicas;
+let replicas: Gateway[] = [];
 
-async function gql(g: Gateway, query: string, variables: Record<string, unknown>) {
-  const res = await g.yoga.fetch('http://gateway/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as {
-    data?: Record<string, { contact: { id: string }; outcomes: Array<Record<string, unknown>> }>;
-    errors?: Array<{ extensions?: { code?: string } }>;
-  };
-}
+type Answer = {
+  data?: Record<string, { contact: { id: string }; outcomes: Array<Record<string, unknown>> }>;
+  errors?: Array<{ extensions?: { code?: string } }>;
+};
+const gql = (g: Gateway, query: string, variables: Record<string, unknown>) =>
+  gatewayGql<Answer>(g, query, variables);
 
 beforeAll(async () => {
-  const databaseUrl = process.env['DATABASE_URL'];
-  if (!databaseUrl) {
-    throw new Error('replicas.pg.test.ts needs DATABASE_URL (see .ci/run)');
-  }
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
-    RETRY_MAX_ATTEMPTS: '1',
-    // Deliveries are driven by the test, one call per replica.
-    OUTBOX_POLL_MS: '0',
-    OUTBOX_BASE_DELAY_MS: '1',
-  });
-  sandboxes = await startSandboxes(config, { only: ['NOTIFUSE'] });
-  notifuse = sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
-  const schema = `r_${randomUUID().replaceAll('-', '')}`;
-  for (let i = 0; i < 2; i += 1) {
-    const stores = await openStores(sandboxes.config.storage, { schema });
-    replicas.push(
-      createGateway(sandboxes.config, {
-        logger: createLogger('silent'),
-        sandboxed: sandboxes.sandboxed,
-        stores,
-      }),
-    );
-  }
+  started = await startReplicas(
+    'replicas.pg.test.ts',
+    {
+      RETRY_MAX_ATTEMPTS: '1',
+      // Deliveries are driven by the test, one call per replica.
+      OUTBOX_POLL_MS: '0',
+      OUTBOX_BASE_DELAY_MS: '1',
+    },
+    { only: ['NOTIFUSE'] },
+  );
+  ({ replicas } = started);
+  notifuse = started.sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(replicas.map((g) => g.close()));
-  await sandboxes?.close();
+  await started?.close();
 });
 
 describe('two replicas on one PostgreSQL', () => {

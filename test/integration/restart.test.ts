@@ -1,55 +1,40 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { DotdigitalSandbox } from '../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
-import { type RunningSandboxes, SANDBOXES, startSandboxes } from '../../src/sandbox-mode.js';
+import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
+import { readOne, updateOne, upsertOne } from '../helpers/operations.js';
+import {
+  killServerProcesses,
+  postGraphql,
+  type ServerProcess,
+  startServerProcess,
+} from '../helpers/server-process.js';
 
 /**
  * The real gateway process on the embedded store, killed with SIGKILL in the middle of traffic and
  * started again on the same data directory. The providers (sandboxes) live in this process, so they
  * outlive the gateway, as real providers do.
  */
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id } outcomes { provider status remoteId } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!) {
-  updateContact(id: $id, patch: $patch) { outcomes { provider status } } }`;
+const UPSERT = upsertOne('contact { id } outcomes { provider status remoteId }');
+const UPDATE = updateOne('outcomes { provider status }');
 const PENDING = '{ pendingWrites { provider attempts lastError { code } } }';
-const READ = `query($email: String) { contact(email: $email) { id records { provider remoteId } } }`;
-
-interface Gql {
-  data?: Record<string, unknown>;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
-}
+const READ = readOne('id records { provider remoteId }');
 
 let sandboxes: RunningSandboxes;
 let notifuse: NotifuseSandbox;
 let dotdigital: DotdigitalSandbox;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-restart-'));
-const children: ChildProcess[] = [];
 
-async function startGateway(
-  extra: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string }> {
-  const providerEnv = Object.fromEntries(
-    sandboxes.sandboxes.flatMap(({ provider, sandbox }) =>
-      Object.entries(SANDBOXES.find((d) => d.provider === provider)!.env(sandbox.url)),
-    ),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+function startGateway(extra: Record<string, string> = {}): Promise<ServerProcess> {
+  return startServerProcess({
+    dataDir,
+    providers: sandboxes,
     env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      GATEWAY_DATA_DIR: dataDir,
       RETRY_MAX_ATTEMPTS: '2',
       RETRY_BASE_DELAY_MS: '10',
       OUTBOX_POLL_MS: '50',
@@ -59,42 +44,14 @@ async function startGateway(
       DOTDIGITAL_RATE_PER_SECOND: '0',
       DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
       // A request cut off by the kill left its key "in progress"; after this it may run again.
-      IDEMPOTENCY_IN_PROGRESS_TTL_MS: '1500',
-      ...providerEnv,
+      IDEMPOTENCY_IN_PROGRESS_TTL_MS: '500',
       ...extra,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    const seen: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      seen.push(line);
-      const entry = JSON.parse(line) as { url?: string };
-      if (entry.url) {
-        resolve(entry.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${seen.join('\n')}`)));
-  });
-  return { child, url };
 }
 
-async function gql(url: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Gql;
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const gql = (url: string, query: string, variables: Record<string, unknown> = {}) =>
+  postGraphql<Record<string, unknown>>(url, query, variables);
 
 beforeAll(async () => {
   sandboxes = await startSandboxes(loadConfig({}), { only: ['NOTIFUSE', 'DOTDIGITAL'] });
@@ -104,11 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-    }
-  }
+  killServerProcesses();
   await sandboxes?.close();
 });
 
@@ -141,7 +94,7 @@ describe('SIGKILL mid-traffic, then a restart on the same embedded store', () =>
       input: { email: `t${i}@example.com`, firstName: `T${i}` },
       options: { providers: ['NOTIFUSE'], idempotencyKey: `traffic-${i}` },
     }));
-    const answered = new Map<number, Gql>();
+    const answered = new Map<number, Awaited<ReturnType<typeof gql>>>();
     const inFlight = sent.map((v, i) =>
       gql(gateway.url, UPSERT, v)
         .then((r) => {
@@ -152,7 +105,7 @@ describe('SIGKILL mid-traffic, then a restart on the same embedded store', () =>
     while (answered.size < 5) {
       await sleep(5);
     }
-    await killed(gateway.child);
+    await gateway.kill();
     await Promise.all(inFlight);
     notifuse.controls.setLatency(0);
     const answeredBeforeKill = new Map(answered);
@@ -177,7 +130,7 @@ describe('SIGKILL mid-traffic, then a restart on the same embedded store', () =>
 
     // Every client retries with its key: answered writes replay without a second provider write;
     // cut-off ones run (once their abandoned reservation has expired).
-    await sleep(1_600);
+    await sleep(600);
     const before = new Map(
       sent.map((v) => [
         v.input.email,
@@ -218,6 +171,6 @@ describe('SIGKILL mid-traffic, then a restart on the same embedded store', () =>
       ['DOTDIGITAL', 'UPDATED'],
       ['NOTIFUSE', 'UPDATED'],
     ]);
-    await killed(gateway.child);
+    await gateway.kill();
   }, 120_000);
 });

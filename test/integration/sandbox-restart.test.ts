@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readOne, updateOne, upsertOne } from '../helpers/operations.js';
+import { killServerProcesses, postGraphql, startServerProcess } from '../helpers/server-process.js';
 
 /**
  * #15 item 8: in sandbox mode the sandboxes keep their records in the gateway's data directory, so
@@ -11,14 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest';
  * still linked the old remote ids, a new contact took an old contact's Dotdigital `contactId`,
  * `contact(id)` returned the wrong person and `updateContact` overwrote them.
  */
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input) {
-    contact { id records { provider remoteId } } outcomes { provider status } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!) {
-  updateContact(id: $id, patch: $patch) { outcomes { provider status } } }`;
-const READ = `query($id: ID) { contact(id: $id) {
-  id email firstName records { provider remoteId stale }
-  readErrors { provider error { code } } } }`;
+const UPSERT = upsertOne(
+  'contact { id records { provider remoteId } } outcomes { provider status }',
+);
+const UPDATE = updateOne('outcomes { provider status }');
+const READ = readOne(
+  'id email firstName records { provider remoteId stale } readErrors { provider error { code } }',
+);
 
 interface Contact {
   id: string;
@@ -29,65 +28,21 @@ interface Contact {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-sandbox-restart-'));
-const children: ChildProcess[] = [];
 
-async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
-  // No provider credentials: sandbox mode.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      GATEWAY_DATA_DIR: dataDir,
-      DOTDIGITAL_RATE_PER_SECOND: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    const seen: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      seen.push(line);
-      const entry = JSON.parse(line) as { url?: string };
-      if (entry.url) {
-        resolve(entry.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${seen.join('\n')}`)));
-  });
-  return { child, url };
-}
+// No provider credentials: sandbox mode.
+const startGateway = () =>
+  startServerProcess({ dataDir, env: { DOTDIGITAL_RATE_PER_SECOND: '0' } });
 
 async function gql<T>(url: string, query: string, variables: Record<string, unknown>) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data: T; errors?: unknown };
+  const body = await postGraphql<T>(url, query, variables);
   expect(body.errors).toBeUndefined();
-  return body.data;
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+  return body.data as T;
 }
 
 const remoteIds = (c: Pick<Contact, 'records'>) =>
   Object.fromEntries(c.records.map((r) => [r.provider, r.remoteId]));
 
-afterAll(() => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-    }
-  }
-});
+afterAll(killServerProcesses);
 
 describe('sandbox mode across a restart', () => {
   it('keeps the sandboxes records with the identity map: no id reused, the right person read and updated', async () => {
@@ -101,7 +56,7 @@ describe('sandbox mode across a restart', () => {
     expect(first.upsertContact.outcomes).toHaveLength(4);
     expect(ada.records).toHaveLength(4);
     // Killed, not stopped: the records were on disk before the answer left.
-    await killed(gateway.child);
+    await gateway.kill();
     expect(readdirSync(path.join(dataDir, 'sandboxes')).sort()).toEqual([
       'digital-onboarding.v8',
       'dotdigital.v8',
@@ -138,6 +93,6 @@ describe('sandbox mode across a restart', () => {
       .contact;
     expect(graceAgain).toMatchObject({ email: 'grace@example.com', firstName: 'Grace H.' });
     expect(existsSync(path.join(dataDir, 'sandboxes', 'dotdigital.v8'))).toBe(true);
-    await killed(gateway.child);
+    await gateway.kill();
   }, 120_000);
 });

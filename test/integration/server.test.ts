@@ -1,58 +1,33 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  killServerProcesses,
+  type ServerProcess,
+  startServerProcess,
+} from '../helpers/server-process.js';
 
 /**
  * What a new user gets from `npm start`: the real process (same command as package.json), with no
  * credentials, on a real port.
  */
-let child: ChildProcess;
+let server: ServerProcess;
 let url = '';
-const logs: Array<Record<string, unknown>> = [];
+let logs: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    // Its own embedded database, not ./data of the checkout.
-    GATEWAY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'gateway-server-test-')),
-  };
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start: ${JSON.stringify(logs)}`)),
-      60_000,
-    );
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (typeof entry['url'] === 'string') {
-        clearTimeout(timer);
-        resolve(entry['url']);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  // As `npm start` runs it: the default log format.
+  server = await startServerProcess({ env: { LOG_FORMAT: undefined }, startTimeoutMs: 60_000 });
+  ({ url, logs } = server);
   // The embedded database's first start takes a few seconds on a busy 2-core machine.
 }, 60_000);
 
-afterAll(async () => {
-  if (child.exitCode === null) {
-    child.kill('SIGKILL');
-  }
-});
+afterAll(killServerProcesses);
 
 describe('npm start with no credentials (sandbox mode)', () => {
   it('logs each provider’s mode and the GraphiQL URL', () => {
+    // Every line is JSON (the default format when not on a terminal).
+    for (const line of server.lines) {
+      expect(() => JSON.parse(line), line).not.toThrow();
+    }
     const modes = Object.fromEntries(
       logs.filter((l) => typeof l['provider'] === 'string').map((l) => [l['provider'], l['mode']]),
     );
@@ -104,10 +79,7 @@ describe('npm start with no credentials (sandbox mode)', () => {
     ]);
     expect(second.data.upsertContact.contact.id).toBe(first.data.upsertContact.contact.id);
 
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
-    );
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   });
 });

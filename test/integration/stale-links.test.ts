@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { readOne, upsertOne } from '../helpers/operations.js';
 
 /**
  * #15 item 8 (second half): a read that finds nothing at a provider for a linked contact (404 for
  * its remote id) reports it in `readErrors` as NOT_FOUND and marks the link stale, instead of
  * serving the gateway's cached view as if the provider still held the contact.
  */
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id records { provider remoteId } } outcomes { provider status } } }`;
-const READ = `query($id: ID) { contact(id: $id) {
-  id email firstName
-  records { provider remoteId stale }
-  readErrors { provider error { code httpStatus retryable message } } } }`;
+const UPSERT = upsertOne(
+  'contact { id records { provider remoteId } } outcomes { provider status }',
+);
+const READ = readOne(
+  'id email firstName records { provider remoteId stale } readErrors { provider error { code httpStatus retryable message } }',
+);
 
 interface Read {
   contact: {

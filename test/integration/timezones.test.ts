@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { readOne, upsertOne } from '../helpers/operations.js';
 
 // #15 item 4: the IANA name the caller gave is what is sent and returned, never ICU's legacy link.
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { timezone }
-    outcomes { provider status request }
-    errors { field code message } } }`;
+const UPSERT = upsertOne(
+  'contact { id timezone } outcomes { provider status request } errors { field code message }',
+);
+const READ = readOne('timezone readErrors { provider }');
 
 let t: TestGateway;
 
@@ -48,7 +48,7 @@ describe('time zones keep the IANA name the caller gave', () => {
       t.digitalOnboarding.controls.reset();
       const res = await t.gql<{
         upsertContact: {
-          contact: { timezone: string };
+          contact: { id: string; timezone: string };
           outcomes: Array<{ provider: string; status: string }>;
         };
       }>(UPSERT, { input: { email, timezone: tz } });
@@ -58,6 +58,20 @@ describe('time zones keep the IANA name the caller gave', () => {
       const sent = sentTimezones();
       expect(sent.length).toBe(2);
       expect(new Set(sent)).toEqual(new Set([tz]));
+      // Stored as given by both providers, and read back from them as given.
+      expect(t.notifuse.store.get(email)?.['timezone']).toBe(tz);
+      expect(t.digitalOnboarding.store.findByEmail(email)?.timezone).toBe(tz);
+      t.notifuse.controls.reset();
+      t.digitalOnboarding.controls.reset();
+      const read = await t.gql<{ contact: { timezone: string; readErrors: unknown[] } }>(READ, {
+        id: res.data.upsertContact.contact.id,
+      });
+      expect(read.errors).toBeUndefined();
+      expect(read.data.contact).toEqual({ timezone: tz, readErrors: [] });
+      expect(t.notifuse.controls.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+      expect(t.digitalOnboarding.controls.requests.filter((r) => r.method === 'GET')).toHaveLength(
+        1,
+      );
     },
   );
 });

@@ -1,46 +1,34 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import type { Gateway } from '../../src/app.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/lifecycle/webhooks.js';
-import { createLogger } from '../../src/logger.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
-import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
-import { openStores } from '../../src/store/open.js';
+import { upsertOne } from '../helpers/operations.js';
+import { gatewayGql, type Replicas, startReplicas } from '../helpers/replicas.js';
 
 /**
  * Two replicas on one PostgreSQL (`DATABASE_URL`, .ci/run) deliver the outbox and the webhook
  * events together: every write's end is posted once, whichever replica ended it.
  */
 const SECRET = 'whsec-replicas-0123456789';
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { providers: [NOTIFUSE] }) { outcomes { status writeId } } }`;
+const UPSERT = upsertOne('outcomes { status writeId }', '{ providers: [NOTIFUSE] }');
 
-let sandboxes: RunningSandboxes;
+let started: Replicas;
 let notifuse: NotifuseSandbox;
 let receiver: Server;
-const replicas: Gateway[] = [];
+let replicas: Gateway[] = [];
 const received: Array<{ verified: boolean; id: string; writeId: string }> = [];
 
-async function gql(g: Gateway, query: string, variables: Record<string, unknown>) {
-  const res = await g.yoga.fetch('http://gateway/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as {
-    data: { upsertContact: { outcomes: Array<{ status: string; writeId: string }> } };
-  };
-}
+const gql = (g: Gateway, query: string, variables: Record<string, unknown>) =>
+  gatewayGql<{ data: { upsertContact: { outcomes: Array<{ status: string; writeId: string }> } } }>(
+    g,
+    query,
+    variables,
+  );
 
 beforeAll(async () => {
-  const databaseUrl = process.env['DATABASE_URL'];
-  if (!databaseUrl) {
-    throw new Error('webhooks-replicas.pg.test.ts needs DATABASE_URL (see .ci/run)');
-  }
   receiver = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -59,35 +47,25 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
-    RETRY_MAX_ATTEMPTS: '1',
-    BREAKER_THRESHOLD: '1000',
-    OUTBOX_POLL_MS: '20',
-    OUTBOX_BASE_DELAY_MS: '1',
-    GATEWAY_JOBS_POLL_MS: '10',
-    GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
-    GATEWAY_WEBHOOK_SECRET: SECRET,
-  });
-  sandboxes = await startSandboxes(config, { only: ['NOTIFUSE'] });
-  notifuse = sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
-  const schema = `w_${randomUUID().replaceAll('-', '')}`;
-  for (let i = 0; i < 2; i += 1) {
-    const stores = await openStores(sandboxes.config.storage, { schema });
-    replicas.push(
-      createGateway(sandboxes.config, {
-        logger: createLogger('silent'),
-        sandboxed: sandboxes.sandboxed,
-        stores,
-      }),
-    );
-  }
+  started = await startReplicas(
+    'webhooks-replicas.pg.test.ts',
+    {
+      RETRY_MAX_ATTEMPTS: '1',
+      BREAKER_THRESHOLD: '1000',
+      OUTBOX_POLL_MS: '20',
+      OUTBOX_BASE_DELAY_MS: '1',
+      GATEWAY_JOBS_POLL_MS: '10',
+      GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      GATEWAY_WEBHOOK_SECRET: SECRET,
+    },
+    { only: ['NOTIFUSE'] },
+  );
+  ({ replicas } = started);
+  notifuse = started.sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(replicas.map((g) => g.close()));
-  await sandboxes?.close();
+  await started?.close();
   await new Promise((resolve) => receiver?.close(resolve));
 });
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertMany, upsertOne } from '../helpers/operations.js';
 
 /**
  * The write history (issue 16): every QUEUED outcome carries a `writeId` that `write` and `writes`
@@ -8,12 +9,10 @@ import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
  * (re-polled by the outbox, each contact's end state read from the import report), and the
  * outbox waits at least the provider's Retry-After.
  */
-const UPSERTS = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    items { contact { id } outcomes { provider status writeId details } } } }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id } outcomes { provider status writeId details error { code } } } }`;
+const UPSERTS = upsertMany('items { contact { id } outcomes { provider status writeId details } }');
+const UPSERT = upsertOne(
+  'contact { id } outcomes { provider status writeId details error { code } }',
+);
 const WRITE = `query($id: ID!) { write(id: $id) {
   id provider kind contactId status attempts remoteId importId nextAttemptAt createdAt updatedAt endedAt
   lastError { code message retryable } } }`;

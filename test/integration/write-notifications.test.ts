@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/lifecycle/webhooks.js';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { upsertMany } from '../helpers/operations.js';
 
 /**
  * Told when a write ends (issue 16): a Dotdigital import that outlives the wait is QUEUED, then
@@ -11,9 +12,7 @@ import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
  * real port and a webhook receiver that verifies the signature, once each.
  */
 const SECRET = 'whsec-test-0123456789abcdef';
-const UPSERTS = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    items { outcomes { status writeId } } } }`;
+const UPSERTS = upsertMany('items { outcomes { status writeId } }');
 const SUBSCRIBE = `subscription($ids: [ID!]) { writeUpdated(ids: $ids) {
   id status remoteId lastError { code } } }`;
 

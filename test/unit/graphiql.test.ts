@@ -2,17 +2,11 @@ import { Kind, parse, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { GRAPHIQL_EXAMPLES, GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from '../../src/graphiql.js';
 import { schema } from '../../src/schema/index.js';
+import { EXAMPLE_OPERATIONS } from '../helpers/operations.js';
 
 describe('GraphiQL examples', () => {
   it('are six tabs: upsert, batch with variables, update, read, dry run, follow a queued write', () => {
-    expect(GRAPHIQL_EXAMPLES.map((e) => e.name)).toEqual([
-      'UpsertOne',
-      'UpsertBatch',
-      'UpdateContact',
-      'ReadBack',
-      'DryRun',
-      'FollowQueued',
-    ]);
+    expect(GRAPHIQL_EXAMPLES.map((e) => e.name)).toEqual(EXAMPLE_OPERATIONS);
     expect(GRAPHIQL_OPTIONS.defaultTabs).toHaveLength(6);
     expect(JSON.parse(GRAPHIQL_OPTIONS.defaultTabs?.[1]?.variables ?? '{}')).toHaveProperty(
       'inputs',

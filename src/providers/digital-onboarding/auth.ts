@@ -10,7 +10,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { DigitalOnboardingConfig, HttpOptions } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
@@ -21,6 +21,7 @@ import { redactText } from '../../http/redact.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, UpstreamBadResponseError, type UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, type TokenCache } from '../oauth.js';
+import type { DigitalOnboardingConfig } from './config.js';
 
 /** DO-AUTH gives partner tokens one hour; used when a token answer has no `expires_in`. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { DigitalOnboardingConfig, HttpOptions } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { type ProviderErrorInfo, statusIsTransient } from '../../model/errors.js';
@@ -23,6 +23,7 @@ import {
   errorObjectInfo,
   responseErrors,
 } from './client.js';
+import type { DigitalOnboardingConfig } from './config.js';
 import { gatewayKeyOf, idempotencyKeyFor } from './idempotency.js';
 import {
   DO_ACCEPTED_FIELDS,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { DotdigitalConfig, HttpOptions } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
@@ -20,6 +20,7 @@ import {
 import { applyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
+import type { DotdigitalConfig } from './config.js';
 import { createDataFieldCache } from './data-fields.js';
 import {
   dotdigitalFields,

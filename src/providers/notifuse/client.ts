@@ -1,16 +1,17 @@
 import type { z } from 'zod';
-import type { NotifuseConfig } from '../../config.js';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
-
 import { malformedResponse, withSignal } from '../wire.js';
+import type { NotifuseConfig } from './config.js';
 import {
   ErrorBodySchema,
   GetContactResponseSchema,
   type ImportRequestBody,
   ImportResponseSchema,
+  type UpdateListStatusRequestBody,
+  UpdateListStatusResponseSchema,
   type UpsertRequestBody,
   UpsertResponseSchema,
 } from './wire.js';
@@ -20,6 +21,7 @@ export const NOTIFUSE_PATHS = {
   import: '/api/contacts.import',
   getByEmail: '/api/contacts.getByEmail',
   getByExternalId: '/api/contacts.getByExternalID',
+  updateListStatus: '/api/contactLists.updateStatus',
 } as const;
 
 const PERMISSION = /insufficient permissions|failed to authenticate|not a member/i;
@@ -78,9 +80,39 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     return parsed.data;
   }
 
+  const updateListStatusRequest = (body: UpdateListStatusRequestBody): HttpRequest => ({
+    method: 'POST',
+    path: NOTIFUSE_PATHS.updateListStatus,
+    body,
+  });
+
   return {
     upsertRequest,
     importRequest,
+    updateListStatusRequest,
+
+    /**
+     * Sends an `updateListStatusRequest`: `true` when the membership was changed, `false` when the
+     * contact is not in the list (200 `found: false` in Notifuse's code, 404 in its OpenAPI).
+     */
+    async updateListStatus(
+      req: HttpRequest,
+      stats: CallStats,
+      signal?: AbortSignal,
+    ): Promise<boolean> {
+      const res = await http.request(withSignal(req, signal), stats);
+      if (res.status === 404) {
+        return false;
+      }
+      if (res.status !== 200) {
+        throw notifuseError(res);
+      }
+      const parsed = UpdateListStatusResponseSchema.safeParse(res.json);
+      if (!parsed.success || parsed.data.success === false) {
+        throw malformed(res, 'a list status result');
+      }
+      return parsed.data.found !== false;
+    },
 
     /** The request as a user may see it on a dry run (token redacted). */
     describe(req: HttpRequest): WireRequest {

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions, NotifuseConfig } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import { normaliseEmail } from '../../contacts/validation.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
@@ -11,6 +11,7 @@ import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '..
 import { applyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
+import type { NotifuseConfig } from './config.js';
 import {
   fromWireContact,
   NOTIFUSE_ACCEPTED_FIELDS,
@@ -36,6 +37,7 @@ export function importErrorIndex(op: ImportOperation): number | null {
 export const NOTIFUSE_MAX_BATCH = 500;
 const SINGLE_CONCURRENCY = 8;
 const LISTS_OPTION = 'providerOptions.notifuse.subscribeToLists';
+const LIST_STATUSES_OPTION = 'providerOptions.notifuse.listStatuses';
 
 export interface NotifuseAdapterDeps {
   http: HttpOptions;
@@ -64,6 +66,91 @@ export function createNotifuseAdapter(
 
   const { writeResult, failedResult } = outcomesOf('NOTIFUSE');
   const listsOf = (job: Job<Plan>) => job.item.options.notifuse?.subscribeToLists ?? [];
+  const statusesOf = (item: WriteItem) => item.options.notifuse?.listStatuses ?? [];
+
+  /** `contactLists.updateStatus` of each list status the item asks for, in its order. */
+  function listStatusRequests(item: WriteItem, email: string) {
+    return statusesOf(item).map(({ listId, status }) => ({
+      listId,
+      req: client.updateListStatusRequest({
+        workspace_id: config.workspaceId,
+        email,
+        list_id: listId,
+        status,
+      }),
+    }));
+  }
+
+  /**
+   * `providerOptions.notifuse.listStatuses` once the contact is written (#15 item 9: Notifuse's
+   * `ContactInput` has no list status, so no body pass-through can set one). A list the contact
+   * is not in is dropped with its reason; a refused call fails the outcome (the contact was
+   * written, the message says so), retryable as the answer says, since a repeat is harmless.
+   */
+  async function applyListStatuses(
+    item: WriteItem,
+    outcome: Outcome,
+    ctx: CallContext,
+  ): Promise<Outcome> {
+    const email = outcome.remoteId;
+    if (!email || (outcome.status !== 'CREATED' && outcome.status !== 'UPDATED')) {
+      return outcome;
+    }
+    const start = performance.now();
+    let attempts = outcome.attempts;
+    const reasons: Record<string, string> = {};
+    for (const { listId, req } of listStatusRequests(item, email)) {
+      const sent = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
+        client.updateListStatus(req, ctx.stats, ctx.signal),
+      );
+      attempts += sent.attempts;
+      if (!sent.ok) {
+        const error = sent.error.toInfo();
+        return failedResult(
+          {
+            ...error,
+            message: `the contact was written, but its status in list ${listId} was not set: ${error.message}`,
+          },
+          {
+            attempts,
+            durationMs: outcome.durationMs + elapsed(start),
+            remoteId: email,
+            droppedFields: outcome.droppedFields,
+          },
+        );
+      }
+      if (!sent.value) {
+        reasons[`${LIST_STATUSES_OPTION}.${listId}`] =
+          `the contact is not in Notifuse list ${listId}: contactLists.updateStatus only changes an existing membership (add it with ${LISTS_OPTION} in the same write)`;
+      }
+    }
+    const dropped = Object.keys(reasons);
+    const previous = (outcome.details?.['droppedFieldReasons'] ?? {}) as Record<string, string>;
+    return {
+      ...outcome,
+      attempts,
+      durationMs: outcome.durationMs + elapsed(start),
+      droppedFields: [...outcome.droppedFields, ...dropped],
+      details:
+        dropped.length > 0
+          ? { ...outcome.details, droppedFieldReasons: { ...previous, ...reasons } }
+          : outcome.details,
+    };
+  }
+
+  /** The engine's writes, then each written item's list statuses (SINGLE_CONCURRENCY at a time). */
+  function withListStatuses(
+    write: (items: readonly WriteItem[], ctx: CallContext) => Promise<Outcome[]>,
+  ) {
+    return async (items: readonly WriteItem[], ctx: CallContext): Promise<Outcome[]> => {
+      const outcomes = await write(items, ctx);
+      if (!items.some((item) => statusesOf(item).length > 0)) {
+        return outcomes;
+      }
+      const limit = pLimit(SINGLE_CONCURRENCY);
+      return Promise.all(outcomes.map((o, i) => limit(() => applyListStatuses(items[i]!, o, ctx))));
+    };
+  }
 
   /**
    * One contact alone: `contacts.upsert`, unless it asks for list subscriptions, which only the
@@ -261,10 +348,19 @@ export function createNotifuseAdapter(
         return planned;
       }
       const { req, droppedFields } = singleRequest({ item, plan: planned });
-      return { ok: true, request: client.describe(req), droppedFields };
+      const statuses = listStatusRequests(item, normaliseEmail(planned.contact.email));
+      return {
+        ok: true,
+        request: client.describe(req),
+        droppedFields,
+        ...(statuses.length > 0
+          ? { details: { listStatusRequests: statuses.map((s) => client.describe(s.req)) } }
+          : {}),
+      };
     },
 
-    ...writes,
+    upsertMany: withListStatuses(writes.upsertMany),
+    updateMany: withListStatuses(writes.updateMany),
 
     async readMany(keys: readonly ReadKey[], ctx) {
       const limit = pLimit(config.readConcurrency);

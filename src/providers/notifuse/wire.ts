@@ -21,7 +21,25 @@ export interface ImportRequestBody {
   subscribe_to_lists?: string[];
 }
 
+/** `contactLists.updateStatus` (OpenAPI `UpdateContactListStatusRequest`). */
+export interface UpdateListStatusRequestBody {
+  workspace_id: string;
+  email: string;
+  list_id: string;
+  status: string;
+}
+
 const WireContactSchema = z.record(z.string(), z.unknown());
+
+/**
+ * `{success, message, found}`: the OpenAPI answers a missing membership 404; Notifuse's code
+ * answers it 200 `{success: true, message: "contact not in list", found: false}`.
+ */
+export const UpdateListStatusResponseSchema = z.looseObject({
+  success: z.boolean().nullish(),
+  message: z.string().nullish(),
+  found: z.boolean().nullish(),
+});
 
 /** `{email, action: create|update}` (code, current docs) or `{action: created|updated, contact}` (seed). */
 export const UpsertResponseSchema = z.looseObject({

@@ -1,8 +1,8 @@
-import type { SalesforceMcConfig } from '../../config.js';
 import type { CallStats, HttpClient, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, UpstreamBadResponseError, type UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, tokenLifetimeSeconds } from '../oauth.js';
+import type { SalesforceMcConfig } from './config.js';
 import { OAuthErrorSchema, type TokenRequestBody, TokenResponseSchema } from './wire.js';
 
 export const SFMC_TOKEN_PATH = '/v2/token';

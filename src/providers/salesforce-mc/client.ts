@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
@@ -12,9 +12,9 @@ import {
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, statusIsTransient, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
-
 import { malformedResponse, parseResponse, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
+import type { SalesforceMcConfig } from './config.js';
 import {
   type ContactKeySearchResponse,
   ContactKeySearchResponseSchema,

@@ -1,13 +1,13 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions, SalesforceMcConfig } from '../../config.js';
+import type { HttpOptions } from '../../config.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import { chunk } from '../align.js';
 import { createWriteEngine, type Job as EngineJob, elapsed, outcomesOf } from '../engine.js';
-import { mergeSfmcPassThrough, passThroughError } from '../pass-through.js';
+import { passThroughError } from '../pass-through.js';
 import type {
   CallContext,
   ProviderAdapter,
@@ -17,6 +17,7 @@ import type {
   WriteItem,
 } from '../types.js';
 import { createSfmcClient, type SendCounter } from './client.js';
+import type { SalesforceMcConfig } from './config.js';
 import {
   type BodyPlan,
   fromSearchHit,
@@ -29,6 +30,7 @@ import {
   sfmcFields,
   toWireContact,
 } from './mapping.js';
+import { mergeAttributeSetPassThrough } from './pass-through.js';
 import { type ContactKeySearchResponse, resultMessageText } from './wire.js';
 
 const EMAIL_TEXT = /^[^\s@]+@[^\s@]+$/;
@@ -188,7 +190,7 @@ export function createSalesforceMcAdapter(
       if (target === null) {
         continue;
       }
-      const merged = mergeSfmcPassThrough(target.body, extra, field);
+      const merged = mergeAttributeSetPassThrough(target.body, extra, field);
       if (!merged.ok) {
         return {
           ok: false,

@@ -1,8 +1,8 @@
 import { Metadata, parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../config.js';
 import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../model/contact.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { WritePlan } from '../../model/outcome.js';
+import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from './config.js';
 
 import type {
   AttributeSet,

@@ -7,7 +7,7 @@
 import { createRouter } from '../shared/router.js';
 import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
 
-import type { ContactInput } from './contact.js';
+import type { ContactInput, ContactListStatus } from './contact.js';
 import { parseContact } from './contact.js';
 import { isEmail, normalizeEmail } from './email.js';
 import { goHttpError, goJson, goJsonError } from './go-json.js';
@@ -42,7 +42,8 @@ const router = createRouter<Route>()
   .on('GET', '/api/contacts.getByExternalID', getByExternalId)
   .on('GET', LIST_PATH, list)
   .on('POST', '/api/contacts.delete', deleteContact)
-  .on('GET', '/api/contacts.count', count);
+  .on('GET', '/api/contacts.count', count)
+  .on('POST', '/api/contactLists.updateStatus', updateListStatus);
 
 export function createNotifuseHandler(opts: NotifuseRoutesOptions): SandboxHandler {
   return (req) => {
@@ -133,6 +134,52 @@ function goStringField(obj: Record<string, unknown>, name: string): string | 'in
 function firstQuery(req: RecordedRequest, name: string): string {
   const value = req.query[name];
   return (Array.isArray(value) ? value[0] : value) ?? '';
+}
+
+const LIST_STATUSES: readonly string[] = [
+  'active',
+  'pending',
+  'unsubscribed',
+  'bounced',
+  'complained',
+];
+
+/**
+ * `POST /api/contactLists.updateStatus` `{workspace_id, email, list_id, status}`: the 400 messages
+ * of the OpenAPI examples, checked in the order of its `required` list; only an existing membership
+ * changes. A missing one is 200 `{success: true, message: "contact not in list", found: false}`
+ * as the code answers (the OpenAPI documents 404 `contact list not found`).
+ */
+function updateListStatus(req: RecordedRequest, ctx: NotifuseRoutesOptions): SandboxResponse {
+  const body = decodeGoStruct(req);
+  const fields =
+    body === 'invalid'
+      ? 'invalid'
+      : (['workspace_id', 'email', 'list_id', 'status'] as const).map((name) => ({
+          name,
+          value: goStringField(body, name),
+        }));
+  if (fields === 'invalid' || fields.some((f) => f.value === 'invalid')) {
+    return goJsonError(400, 'Invalid request body');
+  }
+  const missing = fields.find((f) => f.value === '');
+  if (missing !== undefined) {
+    return goJsonError(400, `${missing.name} is required`);
+  }
+  const [workspaceId, email, listId, status] = fields.map((f) => f.value);
+  if (!LIST_STATUSES.includes(status!)) {
+    return goJsonError(400, 'invalid status value');
+  }
+  if (workspaceId !== ctx.workspaceId) {
+    return goJsonError(400, workspaceNotFound(workspaceId!));
+  }
+  const found = ctx.store.updateMembership(email!, listId!, status as ContactListStatus);
+  return goJson(
+    200,
+    found
+      ? { success: true, message: 'status updated successfully', found: true }
+      : { success: true, message: 'contact not in list', found: false },
+  );
 }
 
 function upsert(req: RecordedRequest, ctx: NotifuseRoutesOptions): SandboxResponse {

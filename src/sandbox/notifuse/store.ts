@@ -113,6 +113,17 @@ export class NotifuseStore {
     this.lists.clear();
   }
 
+  /** `contactLists.updateStatus`: changes an existing membership only; false when there is none. */
+  updateMembership(email: string, listId: string, status: ContactListStatus): boolean {
+    const existing = this.lists.get(normalizeEmail(email))?.get(listId);
+    if (existing === undefined) {
+      return false;
+    }
+    existing.status = status;
+    existing.updatedAt = this.now();
+    return true;
+  }
+
   /** Seeds or changes a list membership (e.g. an `unsubscribed` one a later import must keep). */
   setMembership(email: string, listId: string, status: ContactListStatus): void {
     const normalised = normalizeEmail(email);

@@ -2,14 +2,14 @@
  * Sandbox data on disk, for sandbox mode (#15 item 8): the emulators keep their records in the
  * gateway's data directory, so they live as long as the gateway's identity map. Without this a
  * restart gave the sandboxes empty stores while the identity map still linked old remote ids, and
- * new contacts took old contacts' ids (Dotdigital `contactId`, SFMC `contactId`).
+ * new contacts took old contacts' ids (numeric `contactId`s).
  *
  * A store is saved whole as a V8 structured-clone snapshot (Maps, Sets, bigints and shared object
- * references survive, e.g. Dotdigital's three indexes of one contact object), written to a
+ * references survive, e.g. three indexes of one contact object), written to a
  * temporary file and renamed over `<dir>/sandboxes/<name>.v8`, so a crash leaves the old or the new
  * file, never half of one. It is written after every write request, before its answer leaves
  * (the provider's state is on disk before the gateway can record what it answered), and after read
- * requests once per tick (a read may finish pending work, e.g. a Dotdigital import); `close()`
+ * requests once per tick (a read may finish pending work, e.g. a bulk import); `close()`
  * writes a last time. Functions (clocks) are not saved; the sandbox's new process brings its own.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

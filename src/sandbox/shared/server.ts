@@ -20,7 +20,7 @@ export interface StartedSandbox {
 }
 
 export interface StartSandboxOptions {
-  /** Name of the emulated service, e.g. `notifuse`. */
+  /** Name of the emulated service, the folder name under `src/sandbox/`. */
   name: string;
   handler: SandboxHandler;
   /** @default '127.0.0.1' */

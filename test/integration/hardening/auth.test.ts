@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { upsertMany, upsertOne } from '../../helpers/operations.js';
 import { bearer, FULL_KEY, KEYS_ENV, READ_KEY, upstreamRequests, WRITE_KEY } from './keys.js';
 
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { providers: [NOTIFUSE] }) {
-    contact { id } outcomes { provider status } errors { field } } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!) {
-  upsertContacts(inputs: $inputs, options: { providers: [NOTIFUSE] }) { summary { total succeeded } } }`;
+const UPSERT = upsertOne(
+  'contact { id } outcomes { provider status } errors { field }',
+  '{ providers: [NOTIFUSE] }',
+);
+const UPSERT_MANY = upsertMany('summary { total succeeded }', '{ providers: [NOTIFUSE] }');
 const UPDATE = `mutation($id: ID!) {
   updateContact(id: $id, patch: { jobTitle: "CTO" }, options: { providers: [NOTIFUSE] }) {
     outcomes { status } } }`;

@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestGateway } from '../../helpers/gateway.js';
+import { killServerProcesses, startServerProcess } from '../../helpers/server-process.js';
 
 /**
  * #17 item 1: `/health` (alive), `/ready` (store answers, not draining) and the graceful stop.
@@ -23,14 +19,7 @@ interface BatchAnswer {
   };
 }
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) {
-    if (c.exitCode === null) {
-      c.kill('SIGKILL');
-    }
-  }
-});
+afterAll(killServerProcesses);
 
 describe('/health and /ready', () => {
   it('/health 200 and /ready 200 with JSON; /ready 503 "draining" once draining, /health still 200', async () => {
@@ -72,33 +61,11 @@ describe('/health and /ready', () => {
 
 describe('SIGTERM during a 1,000-item upsertContacts', () => {
   it('the client gets the whole answer, each step is logged, the process exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        LOG_FORMAT: 'json',
-        GATEWAY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'gateway-drain-test-')),
-        // Far above the batch's duration on a busy machine: this test is about finishing it.
-        GATEWAY_SHUTDOWN_TIMEOUT_MS: '120000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await startServerProcess({
+      // Far above the batch's duration on a busy machine: this test is about finishing it.
+      env: { GATEWAY_SHUTDOWN_TIMEOUT_MS: '120000' },
     });
-    children.push(child);
-    const logs: Array<Record<string, unknown>> = [];
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    createInterface({ input: child.stderr! }).on('line', () => {});
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (typeof entry['url'] === 'string') {
-          resolve(entry['url']);
-        }
-      });
-      void exited.then((code) => reject(new Error(`server exited with ${code}`)));
-    });
+    const { logs, url } = server;
     const notifuseControls = String(
       logs.find((l) => l['provider'] === 'NOTIFUSE')?.['sandboxControls'] ?? '',
     ).replace(/\/requests$/, '');
@@ -144,7 +111,7 @@ describe('SIGTERM during a 1,000-item upsertContacts', () => {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill('SIGTERM');
+    server.child.kill('SIGTERM');
 
     const { status, body } = await answer;
     console.info(
@@ -157,7 +124,7 @@ describe('SIGTERM during a 1,000-item upsertContacts', () => {
       body.data.upsertContacts.items.flatMap((i) => i.outcomes.map((o) => o.status)),
     );
     expect([...statuses]).toEqual(['CREATED']);
-    expect(await exited).toBe(0);
+    expect(await server.exited).toBe(0);
 
     const messages = logs.map((l) => String(l['msg']));
     const step = (re: RegExp) => messages.findIndex((m) => re.test(m));

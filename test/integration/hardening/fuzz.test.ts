@@ -5,6 +5,7 @@ import type { GraphQLEnumType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../../src/schema/index.js';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { upsertMany, upsertOne } from '../../helpers/operations.js';
 import { FULL_KEY, KEYS, KEYS_ENV, READ_KEY, upstreamRequests } from './keys.js';
 import { type RawResponse, rawRequest } from './raw-http.js';
 
@@ -16,15 +17,14 @@ import { type RawResponse, rawRequest } from './raw-http.js';
  */
 const RUNS = 200;
 
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { dryRun: true }) {
-    contact { id email phone address { country } }
-    outcomes { provider status droppedFields request error { code message } }
-    errors { field code message } } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!) {
-  upsertContacts(inputs: $inputs, options: { dryRun: true }) {
-    items { contact { id } outcomes { provider status } errors { field code } }
-    summary { total succeeded failed upstreamRequests } } }`;
+const UPSERT = upsertOne(
+  'contact { id email phone address { country } } outcomes { provider status droppedFields request error { code message } } errors { field code message }',
+  '{ dryRun: true }',
+);
+const UPSERT_MANY = upsertMany(
+  'items { contact { id } outcomes { provider status } errors { field code } } summary { total succeeded failed upstreamRequests }',
+  '{ dryRun: true }',
+);
 
 const INPUT_ERROR_CODES = new Set([
   'INVALID_EMAIL',

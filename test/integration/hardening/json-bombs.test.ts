@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { upsertOne } from '../../helpers/operations.js';
 import { upstreamRequests } from './keys.js';
 
-const UPSERT = `mutation($input: ContactInput!) { upsertContact(input: $input) {
-  contact { id } outcomes { provider status } errors { field code message } } }`;
+const UPSERT = upsertOne(
+  'contact { id } outcomes { provider status } errors { field code message }',
+);
 
 /** `{"a": {"a": … 1 …}}`, `depth` objects deep, built without recursion. */
 function nested(depth: number): Record<string, unknown> {

@@ -1,72 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../../src/sandbox-mode.js';
+import { killServerProcesses, spawnServerProcess } from '../../helpers/server-process.js';
 import { bearer, FULL_KEY, KEYS_ENV, READ_KEY } from './keys.js';
 
 /** The real process (`npm start`'s command) on a real port, as an operator deploys it. */
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: '0',
-      LOG_LEVEL: 'debug',
-      LOG_FORMAT: 'json',
-      // Its own embedded database, not ./data of the checkout.
-      GATEWAY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'gateway-hardening-test-')),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
-  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return { child, stdout, stderr, exited };
-}
+const start = (env: Record<string, string>) =>
+  spawnServerProcess({ env: { LOG_LEVEL: 'debug', HOST: undefined, ...env } });
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) {
-    if (c.exitCode === null) {
-      c.kill('SIGKILL');
-    }
-  }
-});
+afterAll(killServerProcesses);
 
 describe('server binding and hardened start', () => {
   it('refuses a non-loopback HOST without GATEWAY_API_KEYS, naming both', async () => {
     const run = start({ HOST: '0.0.0.0' });
-    children.push(run.child);
     expect(await run.exited).toBe(2);
-    expect(run.stderr.join('\n')).toContain(
+    expect(run.stderr()).toContain(
       'HOST=0.0.0.0 is not a loopback address: without GATEWAY_API_KEYS the gateway serves this machine only',
     );
-    expect(run.stdout.join('\n')).not.toContain('"url"');
+    expect(run.lines.join('\n')).not.toContain('"url"');
   });
 
   it('in production with keys: 401 without a key, writes with one, and the whole log holds no secret or PII', async () => {
     const run = start({ ...KEYS_ENV, HOST: '127.0.0.1', NODE_ENV: 'production' });
-    children.push(run.child);
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const line = run.stdout.find((l) => l.includes('"url"'));
-        if (line) {
-          clearInterval(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
-        }
-      }, 20);
-      void run.exited.then((code) => {
-        clearInterval(timer);
-        reject(new Error(`server exited with ${code}: ${run.stderr.join('\n')}`));
-      });
-    });
+    const url = (await run.waitForLog((l) => typeof l['url'] === 'string'))['url'] as string;
     const send = (headers: Record<string, string>, query: string) =>
       fetch(url, {
         method: 'POST',
@@ -99,8 +54,8 @@ describe('server binding and hardened start', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
 
-    const log = run.stdout.join('\n');
-    const entries = run.stdout.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const log = run.lines.join('\n');
+    const entries = run.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries.find((e) => e['auth'] === 'api-keys')).toMatchObject({
       msg: '3 API key(s): reader [contacts:read]; writer [contacts:write]; partner [contacts:read, contacts:write]',
     });

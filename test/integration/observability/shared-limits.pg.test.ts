@@ -3,13 +3,12 @@
  * key's rate limit and one provider's rate budget, instead of each allowing its own. The provider
  * (a Notifuse sandbox) lives in this process and records when each request arrived.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import type { NotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
-import { type RunningSandboxes, SANDBOXES, startSandboxes } from '../../../src/sandbox-mode.js';
+import { type RunningSandboxes, startSandboxes } from '../../../src/sandbox-mode.js';
+import { killServerProcesses, startServerProcess } from '../../helpers/server-process.js';
 
 const DATABASE_URL = process.env['DATABASE_URL'] ?? '';
 const KEY_LIMIT_PER_MINUTE = 40;
@@ -30,43 +29,21 @@ const KEYS = [
 
 let sandboxes: RunningSandboxes;
 let notifuse: NotifuseSandbox;
-const children: ChildProcess[] = [];
 let urls: string[] = [];
 
 async function startGateway(): Promise<string> {
-  const providerEnv = Object.fromEntries(
-    sandboxes.sandboxes.flatMap(({ provider, sandbox }) =>
-      Object.entries(SANDBOXES.find((d) => d.provider === provider)!.env(sandbox.url)),
-    ),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const gateway = await startServerProcess({
+    providers: sandboxes,
+    startTimeoutMs: START_TIMEOUT_MS,
     env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
       DATABASE_URL,
       GATEWAY_API_KEYS: JSON.stringify(KEYS),
       GATEWAY_RATE_LIMIT_PER_MINUTE: String(KEY_LIMIT_PER_MINUTE),
       NOTIFUSE_RATE_PER_SECOND: String(PROVIDER_RATE_PER_SECOND),
       OUTBOX_POLL_MS: '0',
-      ...providerEnv,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
-  return new Promise<string>((resolve, reject) => {
-    const seen: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      seen.push(line);
-      const entry = JSON.parse(line) as { url?: string };
-      if (entry.url) {
-        resolve(entry.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${seen.join('\n')}`)));
-  });
+  return gateway.url;
 }
 
 function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
@@ -88,11 +65,7 @@ beforeAll(async () => {
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-    }
-  }
+  killServerProcesses();
   await sandboxes?.close();
 });
 

@@ -13,8 +13,20 @@ import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { CASES, gaps, note, POLICY_ONLY, printNotes, received, upsert } from './support.js';
 
 const MAX_ATTEMPTS = 3;
-const TIMEOUT_MS = 300;
-const DEADLINE_MS = 3_000;
+/**
+ * Per attempt. Long enough that an answer the sandbox gives at once is never cut off on a loaded
+ * machine (a cut-off retry would make 3 attempts); the slow-answer case holds its request forever.
+ */
+const TIMEOUT_MS = 1_000;
+/**
+ * The whole call's budget. Far above what the retrying cases need on an idle machine (503 twice:
+ * three attempts and two short backoffs; 429: a one-second wait) so that a loaded machine cannot
+ * run them out of it: a case cut off by the deadline also leaves an attempt in flight that meets
+ * the next case's faults on a shared path.
+ */
+const DEADLINE_MS = 10_000;
+/** A Retry-After (seconds) longer than the whole deadline. */
+const BEYOND_DEADLINE_S = DEADLINE_MS / 1000 + 5;
 
 let t: TestGateway;
 
@@ -35,7 +47,7 @@ beforeAll(async () => {
     // The breaker has its own file; here a run of failures must not open it between tests.
     BREAKER_THRESHOLD: '1000',
     // One request per SFMC write: the key look-up before a create (SFMC_KEY_LOOKUP) would meet the
-    // faults meant for the write; it is pinned in test/integration/salesforce-mc-rules.test.ts.
+    // faults meant for the write; it is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
     SFMC_KEY_LOOKUP: 'off',
     ...perProvider,
   });
@@ -114,24 +126,23 @@ describe.concurrent.each(CASES)('$id', (c) => {
     });
 
     it(`an answer slower than ${c.prefix}_TIMEOUT_MS is abandoned and retried: CREATED, attempts 2`, async () => {
-      // The sandbox holds the first request 1.5 s; the gateway gives up after TIMEOUT_MS (the HTTP
-      // client bounds each attempt with its own timer: undici's coarse tick alone would fire
-      // anywhere up to ~1 s).
-      inject(email, { kind: 'delay', ms: 1_500 });
+      // The sandbox never answers the first request (held until the sandbox closes): only the
+      // attempt's own timer can end it, so a second attempt proves it was abandoned. It is never
+      // handled either, so the retry alone writes the contact.
+      inject(email, { kind: 'delay', ms: 600_000 });
       const { byProvider, ms } = await upsert(t, { email, firstName: 'Slow' }, [c.id]);
       expect(byProvider[c.id]).toMatchObject({ status: 'CREATED', attempts: 2, error: null });
       const [first, retry] = writes(email);
       expect(writes(email)).toHaveLength(2);
-      const waited = retry!.at - first!.at;
-      // Arrival times at the sandbox: the first is stamped after its body was read, a few ms after
-      // the attempt's timer started.
-      expect(waited).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      // The retry is the same write.
+      expect(retry!.rawBody).toBe(first!.rawBody);
       expect(sandbox().store.size).toBe(sizeBefore + 1);
+      expect(c.holds(t, email)).toBe(true);
       note({
         provider: c.id,
-        fault: `delay 1500 (timeout ${TIMEOUT_MS})`,
+        fault: `no answer (timeout ${TIMEOUT_MS})`,
         attempts: 2,
-        retryArrivedAfterMs: waited,
+        retryArrivedAfterMs: retry!.at - first!.at,
         answeredMs: Math.round(ms),
       });
     });
@@ -177,7 +188,7 @@ describe.concurrent.each(CASES)('$id', (c) => {
     });
 
     it('Retry-After longer than what is left of CALL_DEADLINE_MS → no retry, FAILED rate-limited, the wait in details', async () => {
-      inject(email, c.tooMany(5));
+      inject(email, c.tooMany(BEYOND_DEADLINE_S));
       const { byProvider, ms } = await upsert(t, { email }, [c.id]);
       expect(byProvider[c.id]).toMatchObject({
         status: 'FAILED',
@@ -186,16 +197,16 @@ describe.concurrent.each(CASES)('$id', (c) => {
           code: c.tooManyCode,
           httpStatus: 429,
           retryable: true,
-          details: expect.objectContaining({ retryAfterMs: 5_000 }),
+          details: expect.objectContaining({ retryAfterMs: BEYOND_DEADLINE_S * 1000 }),
         },
       });
       expect(writes(email)).toHaveLength(1);
-      // It did not sit out the 5 s (nor the 3 s deadline) before answering.
+      // It did not sit out the Retry-After (nor the deadline) before answering.
       expect(ms).toBeLessThan(DEADLINE_MS);
       expect(sandbox().store.size).toBe(sizeBefore);
       note({
         provider: c.id,
-        fault: '429 Retry-After 5 (deadline 3000)',
+        fault: `429 Retry-After ${BEYOND_DEADLINE_S} (deadline ${DEADLINE_MS})`,
         attempts: 1,
         answeredMs: Math.round(ms),
       });

@@ -28,7 +28,7 @@ async function gateway(env: Record<string, string>): Promise<TestGateway> {
       RETRY_BASE_DELAY_MS: '10',
       SFMC_MAX_IN_FLIGHT: '64',
       // One request per SFMC write: these tests count writes and tokens, and the key look-up before
-      // a create (SFMC_KEY_LOOKUP) is pinned in test/integration/salesforce-mc-rules.test.ts.
+      // a create (SFMC_KEY_LOOKUP) is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
       SFMC_KEY_LOOKUP: 'off',
       ...env,
     },

@@ -3,6 +3,7 @@ import type { ProviderId } from '../../../src/model/contact.js';
 import type { StartedSandbox } from '../../../src/sandbox/shared/server.js';
 import type { Fault, RecordedRequest } from '../../../src/sandbox/shared/types.js';
 import type { TestGateway } from '../../helpers/gateway.js';
+import type { OutcomeView } from '../../helpers/operations.js';
 
 /**
  * Env every gateway of these files starts with. The outbox (GATEWAY_OUTBOX, on by default) turns a
@@ -26,21 +27,7 @@ export const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteO
     summary { total succeeded failed upstreamRequests } } }`;
 export const PROVIDERS = `{ providers { provider mode circuit { state consecutiveFailures openedAt } } }`;
 
-export interface Outcome {
-  provider: ProviderId;
-  status: string;
-  remoteId: string | null;
-  attempts: number;
-  durationMs: number;
-  details: Record<string, unknown> | null;
-  error: {
-    code: string;
-    message: string;
-    httpStatus: number | null;
-    retryable: boolean;
-    details: Record<string, unknown> | null;
-  } | null;
-}
+export type Outcome = Omit<OutcomeView, 'droppedFields' | 'request'> & { provider: ProviderId };
 export interface Payload {
   contact: { id: string; email: string; records: Array<{ provider: string; remoteId: string }> };
   outcomes: Outcome[];

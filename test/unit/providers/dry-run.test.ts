@@ -4,8 +4,7 @@
  * (path and query), the headers that carry meaning, the credential's scheme, and the body.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, Secret } from '../../../src/config.js';
-import { singleAttemptPolicy } from '../../../src/http/policy.js';
+import { Secret } from '../../../src/config.js';
 import type { ProviderOptions } from '../../../src/model/contact.js';
 import type { WireRequest } from '../../../src/model/outcome.js';
 import { createDigitalOnboardingAdapter } from '../../../src/providers/digital-onboarding/index.js';
@@ -18,12 +17,9 @@ import { startDotdigitalSandbox } from '../../../src/sandbox/dotdigital/index.js
 import { startNotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
 import { startSalesforceMcSandbox } from '../../../src/sandbox/salesforce-mc/index.js';
 import type { RecordedRequest, SandboxControls } from '../../../src/sandbox/shared/types.js';
-import { ctx, item } from '../../helpers/adapter.js';
+import { adapterDeps, ctx, item } from '../../helpers/adapter.js';
 
-const deps = {
-  http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 },
-  policy: singleAttemptPolicy,
-};
+const deps = adapterDeps();
 
 interface Setup {
   adapter: ProviderAdapter;

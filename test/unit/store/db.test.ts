@@ -13,10 +13,12 @@ import { MIGRATIONS } from '../../../src/store/migrations.js';
 import { createSqlStores } from '../../../src/store/sql-stores.js';
 import { DATABASE_URL, newSchema, STARTUP_MS } from './engines.js';
 
+const fileOf = (schema: string) => `store-${schema}.sqlite`;
+
 const now = '2026-01-01T00:00:00.000Z';
 const T0 = Date.parse(now);
 
-// One persisted directory for the file (the embedded engine's first start there runs initdb).
+// One persisted directory for the file (one SQLite file per schema in it).
 const dir = mkdtempSync(path.join(tmpdir(), 'gateway-store-'));
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -65,7 +67,8 @@ describe('embedded database in a directory', () => {
       await first.close();
       expect(await other.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
       await other.close();
-      expect(existsSync(path.join(dir, 'PG_VERSION'))).toBe(true);
+      expect(existsSync(path.join(dir, fileOf('app')))).toBe(true);
+      expect(existsSync(path.join(dir, fileOf('other')))).toBe(true);
 
       // The directory was locked while open, and is unlocked after the last close.
       expect(existsSync(path.join(dir, 'gateway.lock'))).toBe(false);
@@ -108,7 +111,18 @@ describe('embedded database in a directory', () => {
     await expect(openDatabase({ dataDir: taken })).rejects.toThrow(
       `in use by process ${process.ppid}`,
     );
-    expect(existsSync(path.join(taken, 'PG_VERSION'))).toBe(false);
+    expect(existsSync(path.join(taken, fileOf('public')))).toBe(false);
+  });
+
+  it('refuses a data directory of the earlier embedded engine (PGlite), naming GATEWAY_DATA_DIR', async () => {
+    const old = path.join(dir, 'pglite');
+    mkdirSync(old);
+    writeFileSync(path.join(old, 'PG_VERSION'), '17\n');
+    await expect(openDatabase({ dataDir: old })).rejects.toThrow(
+      `GATEWAY_DATA_DIR ${old} holds a database of the earlier embedded engine (PGlite)`,
+    );
+    expect(existsSync(path.join(old, fileOf('public')))).toBe(false);
+    expect(existsSync(path.join(old, 'gateway.lock'))).toBe(false);
   });
 });
 
@@ -139,7 +153,8 @@ describe.each(engines)('database on $name', ({ name, open }) => {
   }, STARTUP_MS);
   afterAll(async () => {
     try {
-      for (const s of created) {
+      // The embedded schemas are files in the temporary directory, removed with it.
+      for (const s of name === 'postgres' ? created : []) {
         await anchor.query(`DROP SCHEMA IF EXISTS ${quoteIdent(s)} CASCADE`);
       }
     } finally {

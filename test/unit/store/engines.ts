@@ -1,6 +1,6 @@
 /**
  * The store engines the shared store suite runs against: the memory implementations, embedded
- * PGlite (one in-memory instance per test file, a fresh schema per test), and PostgreSQL when
+ * SQLite (in memory, a fresh schema per test), and PostgreSQL when
  * `DATABASE_URL` is set (CI sets it; without it that engine is simply not in the list).
  */
 import { randomUUID } from 'node:crypto';
@@ -145,7 +145,7 @@ function sqlEngine(name: string, databaseUrl: string | null): Engine {
 export function allEngines(): Engine[] {
   return [
     memoryEngine(),
-    sqlEngine('embedded (PGlite)', null),
+    sqlEngine('embedded (SQLite)', null),
     ...(DATABASE_URL ? [sqlEngine('postgres', DATABASE_URL)] : []),
   ];
 }

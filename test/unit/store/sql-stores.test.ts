@@ -94,6 +94,36 @@ describe.each(engines)('stores on $name', (engine) => {
       expect(results.filter((r) => r.created)).toHaveLength(1);
     });
 
+    it('claims many at once like one by one: known, new, repeated and contested keys', async () => {
+      const known = (await h.identity.claim({ email: 'known@x.io' }, now)).record;
+      const other = (await h.identity.claim({ externalId: 'crm-9', email: 'held@x.io' }, now))
+        .record;
+      const list = [
+        { email: 'known@x.io' },
+        { email: 'new@x.io', phone: '+14155550100' },
+        { email: 'new@x.io' },
+        // The email is another record's, the externalId is new: the matching rule turns it down.
+        { externalId: 'crm-10', email: 'held@x.io' },
+      ];
+      const claimed = h.identity.claimMany
+        ? await h.identity.claimMany(list, at(1))
+        : await Promise.all(list.map(async (k) => (await h.identity.claim(k, at(1))).record));
+      expect(claimed).toHaveLength(4);
+      expect(claimed[0]).toStrictEqual(known);
+      expect(claimed[1]!.id).not.toBe(known.id);
+      expect(claimed[2]!.id).toBe(claimed[1]!.id);
+      expect(claimed[3]!.id).not.toBe(other.id);
+      expect((await h.identity.find({ phone: '+14155550100' }))?.id).toBe(claimed[1]!.id);
+      expect((await h.identity.find({ externalId: 'crm-10' }))?.id).toBe(claimed[3]!.id);
+      expect(await h.identity.get(claimed[1]!.id)).toStrictEqual({
+        id: claimed[1]!.id,
+        view: {},
+        records: {},
+        createdAt: at(1),
+        updatedAt: at(1),
+      });
+    });
+
     it('keeps a family sharing a phone apart (a lower key never overrides a higher one)', async () => {
       const parent = (await h.identity.claim({ email: 'parent@x.io', phone: '+14155550123' }, now))
         .record;

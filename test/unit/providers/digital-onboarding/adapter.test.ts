@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_HTTP_OPTIONS,
-  type DigitalOnboardingConfig,
-  Secret,
-} from '../../../../src/config.js';
+import { Secret } from '../../../../src/config.js';
 import { type CallPolicy, singleAttemptPolicy } from '../../../../src/http/policy.js';
 import type { ProviderOptions } from '../../../../src/model/contact.js';
 import { asUpstreamError } from '../../../../src/model/errors.js';
 import type { Outcome } from '../../../../src/model/outcome.js';
+import type { DigitalOnboardingConfig } from '../../../../src/providers/digital-onboarding/config.js';
 import {
   idempotencyKeyFor,
   UUID_V4,
@@ -18,7 +15,7 @@ import {
   type DigitalOnboardingSandbox,
   startDigitalOnboardingSandbox,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
-import { ctx, item } from '../../../helpers/adapter.js';
+import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against the Digital Onboarding sandbox on a loopback port: real HTTP, real wire. */
 const TOKEN = 'do-unit-partner-token-S3cret';
@@ -26,7 +23,7 @@ const CONTACTS = '/v2/partner/contacts';
 
 let sandbox: DigitalOnboardingSandbox;
 let adapter: ProviderAdapter;
-const adapters: ProviderAdapter[] = [];
+const adapters = adapterSet();
 const flags = (...overrides: string[]) => ({ digitalOnboarding: { overrides } }) as ProviderOptions;
 
 /** Retries a retryable failure once, like the resilience policy will. */
@@ -57,10 +54,9 @@ function makeAdapter(
       concurrency: 4,
       ...over,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy },
+    adapterDeps(policy),
   );
-  adapters.push(a);
-  return a;
+  return adapters.add(a);
 }
 
 const requests = (method?: string) =>
@@ -75,7 +71,7 @@ beforeAll(async () => {
   adapter = makeAdapter();
 });
 afterAll(async () => {
-  await Promise.all(adapters.map((a) => a.close()));
+  await adapters.close();
   await sandbox.close();
 });
 beforeEach(() => {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, type DotdigitalConfig, Secret } from '../../../../src/config.js';
-import { singleAttemptPolicy } from '../../../../src/http/policy.js';
+import { Secret } from '../../../../src/config.js';
+import type { DotdigitalConfig } from '../../../../src/providers/dotdigital/config.js';
 import { createDotdigitalAdapter } from '../../../../src/providers/dotdigital/index.js';
 import type { ProviderAdapter, ReadResult } from '../../../../src/providers/types.js';
 import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../../../src/sandbox/dotdigital/index.js';
-import { ctx, item } from '../../../helpers/adapter.js';
+import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against the Dotdigital sandbox on a loopback port: real HTTP, real wire requests. */
 const USER = 'apiuser-unit@apiconnector.com';
@@ -16,7 +16,7 @@ const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
 let sandbox: DotdigitalSandbox;
 let adapter: ProviderAdapter;
-const adapters: ProviderAdapter[] = [];
+const adapters = adapterSet();
 
 function makeAdapter(over: Partial<DotdigitalConfig> = {}): ProviderAdapter {
   const a = createDotdigitalAdapter(
@@ -31,10 +31,9 @@ function makeAdapter(over: Partial<DotdigitalConfig> = {}): ProviderAdapter {
       concurrency: 4,
       ...over,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
-  adapters.push(a);
-  return a;
+  return adapters.add(a);
 }
 
 /** Contact calls (the account's data field list, read once per adapter, is left out). */
@@ -56,7 +55,7 @@ beforeAll(async () => {
   adapter = makeAdapter();
 });
 afterAll(async () => {
-  await Promise.all(adapters.map((a) => a.close()));
+  await adapters.close();
   await sandbox.close();
 });
 beforeEach(() => {
@@ -595,9 +594,9 @@ describe('Dotdigital adapter: errors', () => {
         importPollIntervalMs: 10,
         concurrency: 2,
       },
-      { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+      adapterDeps(),
     );
-    adapters.push(wrong);
+    adapters.add(wrong);
     const results = await wrong.upsertMany([item({ email: 'who@example.com' })], ctx());
     const reads = await wrong.readMany([{ by: 'email', value: 'who@example.com' }], ctx());
     expect(results[0]).toMatchObject({

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, Secret } from '../../../../src/config.js';
-import { singleAttemptPolicy } from '../../../../src/http/policy.js';
+import { Secret } from '../../../../src/config.js';
 import { createNotifuseAdapter } from '../../../../src/providers/notifuse/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
   type NotifuseSandbox,
   startNotifuseSandbox,
 } from '../../../../src/sandbox/notifuse/index.js';
-import { ctx, item } from '../../../helpers/adapter.js';
+import { adapterDeps, ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against its sandbox: the answers every documented form of Notifuse can give. */
 let sandbox: NotifuseSandbox;
@@ -24,7 +23,7 @@ beforeAll(async () => {
       customFieldMap: {},
       readConcurrency: 4,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
 });
 afterAll(async () => {

@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HTTP_OPTIONS, type SalesforceMcConfig, Secret } from '../../../../src/config.js';
-import { singleAttemptPolicy } from '../../../../src/http/policy.js';
+import { Secret } from '../../../../src/config.js';
+import type { SalesforceMcConfig } from '../../../../src/providers/salesforce-mc/config.js';
 import { createSalesforceMcAdapter } from '../../../../src/providers/salesforce-mc/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
   type SalesforceMcSandbox,
   startSalesforceMcSandbox,
 } from '../../../../src/sandbox/salesforce-mc/index.js';
-import { ctx, item } from '../../../helpers/adapter.js';
+import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
+import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 /** The adapter against the SFMC sandbox on a loopback port: real HTTP, real tokens, real wire. */
 const CLIENT_ID = 'unit-sfmc-client';
@@ -20,7 +21,7 @@ const TOKEN = '/v2/token';
 
 let sandbox: SalesforceMcSandbox;
 let adapter: ProviderAdapter;
-const adapters: ProviderAdapter[] = [];
+const adapters = adapterSet();
 
 function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
   const a = createSalesforceMcAdapter(
@@ -36,14 +37,13 @@ function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
       defaultLocale: 'US',
       tokenRefreshSkewSeconds: 60,
       // These tests pin one request per write; the key look-up before a create (SFMC_KEY_LOOKUP,
-      // on by default) is pinned in test/integration/salesforce-mc-rules.test.ts.
+      // on by default) is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
       keyLookup: false,
       ...over,
     },
-    { http: { ...DEFAULT_HTTP_OPTIONS, keepAliveTimeoutMs: 10 }, policy: singleAttemptPolicy },
+    adapterDeps(),
   );
-  adapters.push(a);
-  return a;
+  return adapters.add(a);
 }
 
 const requests = (method?: string, path?: string) =>
@@ -76,7 +76,7 @@ beforeAll(async () => {
   adapter = makeAdapter();
 });
 afterAll(async () => {
-  await Promise.all(adapters.map((a) => a.close()));
+  await adapters.close();
   await sandbox.close();
 });
 beforeEach(() => {
@@ -107,33 +107,12 @@ describe('SFMC adapter: writes', () => {
       details: { method: 'POST', contactId: expect.stringMatching(/^\d+$/), rowsAffected: 1 },
     });
     const [post] = requests('POST', CONTACTS);
-    expect(post!.body).toEqual({
-      contactKey: 'crm-ada',
-      attributeSets: [
-        {
-          name: 'Email Addresses',
-          items: [
-            {
-              values: [
-                { name: 'Email Address', value: 'ada@example.com' },
-                { name: 'HTML Enabled', value: true },
-              ],
-            },
-          ],
-        },
-        {
-          name: 'Email Demographics',
-          items: [
-            {
-              values: [
-                { name: 'First Name', value: 'Ada' },
-                { name: 'Last Name', value: 'Lovelace' },
-              ],
-            },
-          ],
-        },
-      ],
-    });
+    expect(post!.body).toEqual(
+      contactBody('crm-ada', {
+        'Email Addresses': { 'Email Address': 'ada@example.com', 'HTML Enabled': true },
+        'Email Demographics': { 'First Name': 'Ada', 'Last Name': 'Lovelace' },
+      }),
+    );
     expect(post!.headers['authorization']).toMatch(/^Bearer sfmc-sandbox\./);
     expect(post!.headers['content-type']).toBe('application/json');
 
@@ -146,17 +125,13 @@ describe('SFMC adapter: writes', () => {
       remoteId: 'crm-ada',
       details: { method: 'PATCH' },
     });
-    expect(requests('PATCH', CONTACTS)[0]!.body).toEqual({
-      contactKey: 'crm-ada',
-      attributeSets: [
-        // Seed 004: Email Demographics goes with Email Addresses (the address alone).
-        {
-          name: 'Email Addresses',
-          items: [{ values: [{ name: 'Email Address', value: 'ada@example.com' }] }],
-        },
-        { name: 'Email Demographics', items: [{ values: [{ name: 'Last Name', value: 'King' }] }] },
-      ],
-    });
+    expect(requests('PATCH', CONTACTS)[0]!.body).toEqual(
+      // Seed 004: Email Demographics goes with Email Addresses (the address alone).
+      contactBody('crm-ada', {
+        'Email Addresses': { 'Email Address': 'ada@example.com' },
+        'Email Demographics': { 'Last Name': 'King' },
+      }),
+    );
     expect(sandbox.store.get('crm-ada')!.attributeSets).toEqual({
       'Email Addresses': { 'Email Address': 'ada@example.com', 'HTML Enabled': true },
       'Email Demographics': { 'First Name': 'Ada', 'Last Name': 'King' },
@@ -216,16 +191,12 @@ describe('SFMC adapter: writes', () => {
       ctx(),
     );
     expect(r).toMatchObject({ status: 'UPDATED', droppedFields: ['email', 'externalId'] });
-    expect(requests('PATCH', CONTACTS).at(-1)!.body).toEqual({
-      contactKey: 'crm-clear',
-      attributeSets: [
-        {
-          name: 'Email Addresses',
-          items: [{ values: [{ name: 'Email Address', value: 'clear@example.com' }] }],
-        },
-        { name: 'Email Demographics', items: [{ values: [{ name: 'First Name', value: null }] }] },
-      ],
-    });
+    expect(requests('PATCH', CONTACTS).at(-1)!.body).toEqual(
+      contactBody('crm-clear', {
+        'Email Addresses': { 'Email Address': 'clear@example.com' },
+        'Email Demographics': { 'First Name': null },
+      }),
+    );
     expect(sandbox.store.get('crm-clear')!.attributeSets).toEqual({
       'Email Addresses': { 'Email Address': 'clear@example.com', 'HTML Enabled': true },
       'Email Demographics': { 'Last Name': 'Stays' },
@@ -764,34 +735,14 @@ describe('SFMC adapter: batches and dry runs', () => {
           authorization: 'Bearer [redacted]',
           'content-type': 'application/json',
         },
-        body: {
-          contactKey: 'crm-dry',
-          attributeSets: [
-            {
-              name: 'Email Addresses',
-              items: [
-                {
-                  values: [
-                    { name: 'Email Address', value: 'dry@example.com' },
-                    { name: 'HTML Enabled', value: true },
-                  ],
-                },
-              ],
-            },
-            {
-              name: 'MobileConnect Demographics',
-              items: [
-                {
-                  values: [
-                    { name: 'Mobile Number', value: '447123123123' },
-                    { name: 'Locale', value: 'GB' },
-                    { name: 'Status', value: 1 },
-                  ],
-                },
-              ],
-            },
-          ],
-        },
+        body: contactBody('crm-dry', {
+          'Email Addresses': { 'Email Address': 'dry@example.com', 'HTML Enabled': true },
+          'MobileConnect Demographics': {
+            'Mobile Number': '447123123123',
+            Locale: 'GB',
+            Status: 1,
+          },
+        }),
       },
     });
     expect(JSON.stringify(plan)).not.toContain(SECRET);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from '../../../../src/config.js';
 import { Secret } from '../../../../src/config.js';
 import type { ContactPatch } from '../../../../src/model/contact.js';
 import type { WritePlan } from '../../../../src/model/outcome.js';
@@ -9,6 +8,10 @@ import {
   tokenRequestBody,
 } from '../../../../src/providers/salesforce-mc/auth.js';
 import { guessRestBase, sfmcError } from '../../../../src/providers/salesforce-mc/client.js';
+import type {
+  SalesforceMcAttributeTarget,
+  SalesforceMcOptions,
+} from '../../../../src/providers/salesforce-mc/config.js';
 import {
   chooseContactKey,
   fromSearchHit,
@@ -21,6 +24,7 @@ import {
   toWireContact,
 } from '../../../../src/providers/salesforce-mc/mapping.js';
 import type { AttributeSet } from '../../../../src/providers/salesforce-mc/wire.js';
+import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 interface Extra {
   known?: ContactPatch;
@@ -220,16 +224,12 @@ describe('SFMC mapping: the PATCH body of a linked contact', () => {
   it('carries only what the patch touches (no create defaults), Email Demographics with Email Addresses', () => {
     const p = plan({ lastName: 'King' }, linked);
     // SF-1 / seed 004, per call: Email Demographics needs Email Addresses (the address alone).
-    expect(p.update!.body).toEqual({
-      contactKey: 'crm-1',
-      attributeSets: [
-        {
-          name: EMAIL_ADDRESSES,
-          items: [{ values: [{ name: 'Email Address', value: 'ada@example.com' }] }],
-        },
-        { name: DEMOGRAPHICS, items: [{ values: [{ name: 'Last Name', value: 'King' }] }] },
-      ],
-    });
+    expect(p.update!.body).toEqual(
+      contactBody('crm-1', {
+        [EMAIL_ADDRESSES]: { 'Email Address': 'ada@example.com' },
+        [DEMOGRAPHICS]: { 'Last Name': 'King' },
+      }),
+    );
     expect(p.keySource).toBe('remoteId');
   });
 
@@ -259,15 +259,9 @@ describe('SFMC mapping: the PATCH body of a linked contact', () => {
 
   it('a new email address is written to Email Address; the key stays', () => {
     const p = plan({ email: 'new@example.com' }, linked);
-    expect(p.update!.body).toEqual({
-      contactKey: 'crm-1',
-      attributeSets: [
-        {
-          name: EMAIL_ADDRESSES,
-          items: [{ values: [{ name: 'Email Address', value: 'new@example.com' }] }],
-        },
-      ],
-    });
+    expect(p.update!.body).toEqual(
+      contactBody('crm-1', { [EMAIL_ADDRESSES]: { 'Email Address': 'new@example.com' } }),
+    );
   });
 
   it('another externalId than the key of a linked contact is dropped', () => {

@@ -5,6 +5,7 @@ import {
   DIGITAL_ONBOARDING_MAX_BULK_ITEMS,
   startDigitalOnboardingSandbox,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
+import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
 
 const TOKEN = 'do-partner-token';
 const PATH = '/v2/partner/contacts';
@@ -30,13 +31,6 @@ beforeEach(() => {
   sandbox.controls.reset();
 });
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: test bodies are asserted structurally
-  json: any;
-}
-
 interface CallOptions {
   body?: unknown;
   /** `null` sends no Authorization header */
@@ -46,31 +40,18 @@ interface CallOptions {
   rawBody?: string;
 }
 
-async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
   const token = opts.token === undefined ? TOKEN : opts.token;
-  if (token !== null) {
-    headers['authorization'] = `Bearer ${token}`;
-  }
-  if (opts.override !== undefined) {
-    headers['x-operator-override'] = opts.override;
-  }
-  if (opts.key !== undefined) {
-    headers['idempotency-key'] = opts.key;
-  }
-  const init: RequestInit = { method, headers };
-  if (opts.rawBody !== undefined) {
-    init.body = opts.rawBody;
-  } else if (opts.body !== undefined) {
-    init.body = JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${sandbox.url}${path}`, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    json: text === '' ? undefined : JSON.parse(text),
-  };
+  return sandboxCall(sandbox.url, method, path, {
+    headers: {
+      'content-type': 'application/json',
+      authorization: token === null ? null : `Bearer ${token}`,
+      'x-operator-override': opts.override ?? null,
+      'idempotency-key': opts.key ?? null,
+    },
+    body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    strictJson: true,
+  });
 }
 
 const upsert = (body: unknown, opts: CallOptions = {}) => call('POST', PATH, { ...opts, body });
@@ -92,7 +73,7 @@ describe('options and exports', () => {
   });
 });
 
-describe('auth and scopes', () => {
+describe('auth: tokens and scopes', () => {
   it('401 without a bearer token, with the errors envelope', async () => {
     const r = await upsert({ unique_id: 'u1' }, { token: null });
     expect(r.status).toBe(401);

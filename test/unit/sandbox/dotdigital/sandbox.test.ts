@@ -5,6 +5,7 @@ import {
   DEFAULT_DATA_FIELDS,
   startDotdigitalSandbox,
 } from '../../../../src/sandbox/dotdigital/index.js';
+import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
 
 const USER = 'apiuser-sandbox-test@apiconnector.com';
 const PASSWORD = 'dd-sandbox-P4ss';
@@ -43,14 +44,6 @@ beforeEach(() => {
   sandbox.setImportProcessingMs(20);
 });
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test replies are asserted field by field
-  json: any;
-}
-
 interface CallOptions {
   /** JSON-encoded unless a string (sent as is). */
   body?: unknown;
@@ -60,26 +53,15 @@ interface CallOptions {
   on?: DotdigitalSandbox;
 }
 
-async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  const auth = opts.auth === undefined ? BASIC : opts.auth;
-  if (auth !== null) {
-    headers['authorization'] = auth;
-  }
-  const init: RequestInit = { method, headers };
-  if (opts.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    init.body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${(opts.on ?? sandbox).url}${path}`, init);
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
+  return sandboxCall((opts.on ?? sandbox).url, method, path, {
+    headers: {
+      accept: 'application/json',
+      authorization: opts.auth === undefined ? BASIC : opts.auth,
+      'content-type': opts.body === undefined ? null : 'application/json',
+    },
+    body: opts.body,
+  });
 }
 
 const byEmail = (email: string) => `/contacts/v3/email/${encodeURIComponent(email)}`;
@@ -101,7 +83,7 @@ async function waitForImport(importId: string): Promise<Reply> {
   throw new Error(`import ${importId} never finished`);
 }
 
-describe('authentication', () => {
+describe('auth', () => {
   it('answers 401 without a body for missing, wrong and malformed credentials', async () => {
     const wrong = `Basic ${Buffer.from(`${USER}:nope`).toString('base64')}`;
     for (const auth of [null, wrong, 'Bearer abc', 'Basic !!!', `Basic ${btoa(USER)}`]) {

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { startSalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
+import { attributeSets } from '../../../helpers/salesforce-mc.js';
+import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
 
 const CLIENT_ID = 'sfmc-client';
 const CLIENT_SECRET = 'sfmc-secret';
@@ -34,40 +36,17 @@ beforeEach(async () => {
   token = await issueToken();
 });
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  json: unknown;
-}
-
-async function call(
+function call(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string | null> = {},
 ): Promise<Reply> {
-  const sent: Record<string, string> = {
-    'content-type': 'application/json',
-    authorization: `Bearer ${token}`,
-  };
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === null) {
-      delete sent[name];
-    } else {
-      sent[name] = value;
-    }
-  }
-  const init: RequestInit = { method, headers: sent };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const res = await fetch(`${sandbox.url}${path}`, init);
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    json: text === '' ? undefined : JSON.parse(text),
-  };
+  return sandboxCall(sandbox.url, method, path, {
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+    body,
+    strictJson: true,
+  });
 }
 
 const requestToken = (body: unknown) => call('POST', '/v2/token', body, { authorization: null });
@@ -84,13 +63,6 @@ async function issueToken(extra: Record<string, unknown> = {}): Promise<string> 
 }
 
 type Values = Record<string, unknown>;
-
-function attributeSets(sets: Record<string, Values>) {
-  return Object.entries(sets).map(([name, values]) => ({
-    name,
-    items: [{ values: Object.entries(values).map(([n, value]) => ({ name: n, value })) }],
-  }));
-}
 
 const emailSet = (email: string, extra: Values = {}) => ({
   'Email Addresses': { 'Email Address': email, 'HTML Enabled': true, ...extra },
@@ -228,7 +200,7 @@ describe('POST /v2/token', () => {
   });
 });
 
-describe('REST authentication', () => {
+describe('auth: REST bearer tokens', () => {
   const notAuthorized = restError(0, 'Not Authorized');
 
   it('answers 401 without a token, with a bogus one, and with one in the URL', async () => {

@@ -3,24 +3,22 @@ import {
   CONTACT_SCOPES,
   CONTACTS_PATH,
   OVERRIDE_FLAGS,
-} from '../../src/sandbox/digital-onboarding/index.js';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+} from '../../../../src/sandbox/digital-onboarding/index.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { updateOne, upsertMany, upsertOne, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 9, Digital Onboarding `destructive`: seed 000 (DO-1) lists it in the standard set of
 // the `X-Operator-Override` *header* of POST /v2/partner/contacts, so the body pass-through cannot
 // reach it. `providerOptions.digitalOnboarding.destructive: true` sends it in that header, beside
 // the other flags of the write, and the dry run shows it.
-const FIELDS = `
-  contact { id }
-  outcomes { provider status remoteId request error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${FIELDS} } }`;
+const FIELDS = writePayload(
+  'id',
+  'provider status remoteId request error { code message httpStatus retryable details }',
+);
+const UPSERT = upsertOne(FIELDS);
+const UPSERT_MANY = upsertMany(`items { ${FIELDS} }`);
+const UPDATE = updateOne(FIELDS);
 
 interface Payload {
   contact: { id: string } | null;

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 items 2 and 3: what a Dotdigital account cannot take is listed in droppedFields, each with
 // its reason in `details.droppedFieldReasons`, never sent and lost silently.
-const FIELDS = `
-  outcomes { provider status remoteId droppedFields details request
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} }
-    summary { total succeeded failed upstreamRequests } } }`;
+const { UPSERT, UPSERT_MANY } = writeOperations(
+  writePayload(
+    '',
+    'provider status remoteId droppedFields details request error { code message httpStatus retryable details }',
+  ),
+);
 
 interface Outcome {
   provider: string;
@@ -66,21 +64,27 @@ describe('merge options that cannot clear (#15 item 2)', () => {
     ['OVERWRITE_IF_EMPTY', 'overwrite-if-empty'],
   ])('%s: every null is dropped with its reason, nothing is cleared', async (option, query) => {
     const email = `keep-${query}@example.com`;
-    await upsert({ email, firstName: 'Ada', lastName: 'Byron', address: { postalCode: 'N1' } });
+    await upsert({
+      email,
+      firstName: 'Ada',
+      lastName: 'Byron',
+      address: { postalCode: 'N1' },
+      customFields: { gender: 'f' },
+    });
     const out = await upsert({
       email,
       firstName: null,
       lastName: null,
       address: { postalCode: null },
+      customFields: { gender: null },
       jobTitle: 'Countess',
       providerOptions: { dotdigital: { mergeOption: option } },
     });
     expect(out.status).toBe('UPDATED');
-    expect(out.droppedFields).toEqual(
-      expect.arrayContaining(['firstName', 'lastName', 'address.postalCode']),
-    );
+    const nulls = ['firstName', 'lastName', 'address.postalCode', 'customFields.gender'];
+    expect(out.droppedFields).toEqual(expect.arrayContaining(nulls));
     const reasons = out.details?.droppedFieldReasons ?? {};
-    for (const field of ['firstName', 'lastName', 'address.postalCode']) {
+    for (const field of nulls) {
       expect(reasons[field]).toMatch(new RegExp(`${option}.*cannot clear`));
     }
     const sent = lastWriteBody();
@@ -90,6 +94,7 @@ describe('merge options that cannot clear (#15 item 2)', () => {
       FIRSTNAME: 'Ada',
       LASTNAME: 'Byron',
       POSTCODE: 'N1',
+      GENDER: 'f',
     });
   });
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isEmail, normalizeEmail } from '../../../src/sandbox/notifuse/email.js';
-import { formatTimestamp, parseRfc3339 } from '../../../src/sandbox/notifuse/go-time.js';
-import type { NotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
-import { startNotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
+import { isEmail, normalizeEmail } from '../../../../src/sandbox/notifuse/email.js';
+import { formatTimestamp, parseRfc3339 } from '../../../../src/sandbox/notifuse/go-time.js';
+import type { NotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
+import { startNotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
+import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
 
 const API_KEY = 'nf-sandbox-key';
 const WS = 'ws1';
@@ -23,13 +24,6 @@ beforeEach(() => {
   sandbox.controls.reset();
 });
 
-interface Reply {
-  status: number;
-  contentType: string | null;
-  text: string;
-  json: unknown;
-}
-
 interface CallOptions {
   /** JSON-encoded unless a string (sent as is). */
   body?: unknown;
@@ -37,25 +31,12 @@ interface CallOptions {
   auth?: string | null;
 }
 
-async function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+function call(method: string, path: string, opts: CallOptions = {}): Promise<Reply> {
   const auth = opts.auth === undefined ? `Bearer ${API_KEY}` : opts.auth;
-  if (auth !== null) {
-    headers['authorization'] = auth;
-  }
-  const init: RequestInit = { method, headers };
-  if (opts.body !== undefined) {
-    init.body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${sandbox.url}${path}`, init);
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, contentType: res.headers.get('content-type'), text, json };
+  return sandboxCall(sandbox.url, method, path, {
+    headers: { 'content-type': 'application/json', authorization: auth },
+    body: opts.body,
+  });
 }
 
 const upsert = (contact: unknown, workspaceId: string = WS) =>
@@ -442,6 +423,52 @@ describe('POST /api/contacts.import', () => {
   ])('answers 400 for %j', async (body, message) => {
     const reply = await call('POST', '/api/contacts.import', { body });
     expect([reply.status, reply.json]).toEqual([400, { error: message }]);
+  });
+});
+
+describe('POST /api/contactLists.updateStatus', () => {
+  const update = (body: Record<string, unknown>) =>
+    call('POST', '/api/contactLists.updateStatus', { body });
+  const full = { workspace_id: WS, email: 'Ls@Example.com', list_id: 'news', status: 'pending' };
+
+  it('400 with the OpenAPI messages, in the order of its required list', async () => {
+    for (const [body, message] of [
+      [{ ...full, workspace_id: undefined }, 'workspace_id is required'],
+      [{ ...full, email: '' }, 'email is required'],
+      [{ ...full, list_id: undefined }, 'list_id is required'],
+      [{ ...full, status: undefined }, 'status is required'],
+      [{ ...full, status: 'PENDING' }, 'invalid status value'],
+      [{ ...full, list_id: 7 }, 'Invalid request body'],
+    ] as const) {
+      const r = await update(body);
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ error: message });
+    }
+  });
+
+  it('changes an existing membership only; a missing one is 200 found: false (the code)', async () => {
+    expect((await upsert({ email: 'ls@example.com' })).status).toBe(200);
+    const missing = await update(full);
+    expect(missing.status).toBe(200);
+    expect(missing.json).toEqual({ success: true, message: 'contact not in list', found: false });
+    expect(
+      ((await getByEmail('ls@example.com')).json as { contact: { contact_lists: unknown[] } })
+        .contact.contact_lists,
+    ).toEqual([]);
+
+    sandbox.store.setMembership('ls@example.com', 'news', 'active');
+    const found = await update(full);
+    expect(found.json).toEqual({
+      success: true,
+      message: 'status updated successfully',
+      found: true,
+    });
+    const lists = (
+      (await getByEmail('ls@example.com')).json as {
+        contact: { contact_lists: Array<{ list_id: string; status: string }> };
+      }
+    ).contact.contact_lists;
+    expect(lists.map((l) => [l.list_id, l.status])).toEqual([['news', 'pending']]);
   });
 });
 

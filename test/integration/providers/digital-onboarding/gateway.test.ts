@@ -3,43 +3,19 @@ import {
   CONTACT_SCOPES,
   CONTACTS_PATH,
   OVERRIDE_FLAGS,
-} from '../../src/sandbox/digital-onboarding/index.js';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+} from '../../../../src/sandbox/digital-onboarding/index.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { type OutcomeView, writeOperations, writePayload } from '../../../helpers/operations.js';
 
-const FIELDS = `
-  contact { id email externalId firstName lastName records { provider remoteId } }
-  outcomes { provider status remoteId droppedFields attempts request details
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} } summary { total succeeded failed upstreamRequests } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${FIELDS} } }`;
+const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
+  writePayload('id email externalId firstName lastName records { provider remoteId }'),
+);
 
-interface Outcome {
-  provider: string;
-  status: string;
-  remoteId: string | null;
-  droppedFields: string[];
-  attempts: number;
-  details: Record<string, unknown> | null;
-  request: {
-    method: string;
-    url: string;
-    headers: Record<string, string>;
-    body: unknown;
-  } | null;
-  error: {
-    code: string;
-    message: string;
-    httpStatus: number | null;
-    retryable: boolean;
-    details: unknown;
-  } | null;
-}
+type Outcome = Omit<
+  OutcomeView<{ method: string; url: string; headers: Record<string, string>; body: unknown }>,
+  'durationMs'
+>;
 interface Payload {
   contact: {
     id: string;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTACTS_PATH } from '../../src/sandbox/digital-onboarding/index.js';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { CONTACTS_PATH } from '../../../../src/sandbox/digital-onboarding/index.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { upsertOne } from '../../../helpers/operations.js';
 
 /**
  * #15 item 7: seed 000 documents only `201 Created` for `POST /v2/partner/contacts`, and the
@@ -9,9 +10,10 @@ import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
  * UPDATED by what the answer proves (the id the gateway already linked; `inserted_at` before
  * `updated_at`), never by an undocumented 200.
  */
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { providers: [DIGITAL_ONBOARDING] }) {
-    outcomes { provider status remoteId error { code message } } } }`;
+const UPSERT = upsertOne(
+  'outcomes { provider status remoteId error { code message } }',
+  '{ providers: [DIGITAL_ONBOARDING] }',
+);
 
 interface Outcome {
   provider: string;

@@ -1,47 +1,32 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ProviderId } from '../../src/model/contact.js';
-import type { RecordedRequest } from '../../src/sandbox/shared/types.js';
+import type { ProviderId } from '../../../../src/model/contact.js';
+import type { RecordedRequest } from '../../../../src/sandbox/shared/types.js';
 
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import {
+  type OutcomeView,
+  readMany,
+  readOne,
+  writeOperations,
+  writePayload,
+} from '../../../helpers/operations.js';
+import { contactBody } from '../../../helpers/salesforce-mc.js';
 
-const FIELDS = `
-  contact { id email externalId firstName lastName records { provider remoteId } }
-  outcomes { provider status remoteId droppedFields attempts details request
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} } summary { total succeeded failed upstreamRequests } } }`;
-const READ = `query($email: String) { contact(email: $email) {
-  id email externalId firstName lastName records { provider remoteId }
-  readErrors { provider error { code httpStatus } } } }`;
-const READ_MANY = `query($emails: [String!]) { contacts(emails: $emails) {
-  email firstName records { provider remoteId } readErrors { provider } } }`;
+const { UPSERT, UPSERT_MANY } = writeOperations(
+  writePayload('id email externalId firstName lastName records { provider remoteId }'),
+);
+const READ = readOne(`id email externalId firstName lastName records { provider remoteId }
+  readErrors { provider error { code httpStatus } }`);
+const READ_MANY = readMany('email firstName records { provider remoteId } readErrors { provider }');
 
 const CONTACTS = '/contacts/v1/contacts';
 const SEARCH = '/contacts/v1/addresses/email/search';
 const TOKEN = '/v2/token';
 const SECRET = SANDBOX_CREDENTIALS.salesforceMc.clientSecret;
 
-interface Outcome {
-  provider: string;
-  status: string;
-  remoteId: string | null;
-  droppedFields: string[];
-  attempts: number;
-  details: Record<string, unknown> | null;
-  request: Record<string, unknown> | null;
-  error: {
-    code: string;
-    message: string;
-    httpStatus: number | null;
-    retryable: boolean;
-    details: Record<string, unknown> | null;
-  } | null;
-}
+type Outcome = Omit<OutcomeView, 'durationMs'>;
 interface Payload {
   contact: {
     id: string;
@@ -200,33 +185,12 @@ describe('upsertContact → Salesforce MC sandbox', () => {
     expect(post.headers['content-type']).toMatch(/^application\/json/);
     // SF-1: attributeSets[].items[].values[] with name/value pairs; Email Addresses carries the
     // address and the required HTML Enabled, names go to Email Demographics.
-    expect(post.body).toEqual({
-      contactKey: 'crm-ada',
-      attributeSets: [
-        {
-          name: 'Email Addresses',
-          items: [
-            {
-              values: [
-                { name: 'Email Address', value: 'ada@example.com' },
-                { name: 'HTML Enabled', value: true },
-              ],
-            },
-          ],
-        },
-        {
-          name: 'Email Demographics',
-          items: [
-            {
-              values: [
-                { name: 'First Name', value: 'Ada' },
-                { name: 'Last Name', value: 'Lovelace' },
-              ],
-            },
-          ],
-        },
-      ],
-    });
+    expect(post.body).toEqual(
+      contactBody('crm-ada', {
+        'Email Addresses': { 'Email Address': 'ada@example.com', 'HTML Enabled': true },
+        'Email Demographics': { 'First Name': 'Ada', 'Last Name': 'Lovelace' },
+      }),
+    );
     // What SFMC now holds under that key.
     const stored = t.salesforceMc.store.get('crm-ada');
     expect(stored).toBeDefined();

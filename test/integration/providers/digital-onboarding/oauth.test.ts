@@ -1,19 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/app.js';
-import { type Config, loadConfig, Secret } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createGateway, type Gateway } from '../../../../src/app.js';
+import { type Config, loadConfig, Secret } from '../../../../src/config.js';
+import { createLogger } from '../../../../src/logger.js';
 import {
   CONTACTS_PATH,
   type DigitalOnboardingSandbox,
   startDigitalOnboardingSandbox,
   TOKEN_PATH,
-} from '../../src/sandbox/digital-onboarding/index.js';
+} from '../../../../src/sandbox/digital-onboarding/index.js';
 import {
   type RunningSandboxes,
   SANDBOX_CREDENTIALS,
   startSandboxes,
-} from '../../src/sandbox-mode.js';
+} from '../../../../src/sandbox-mode.js';
+import { upsertMany, upsertOne } from '../../../helpers/operations.js';
 
 /**
  * #15 item 1: Digital Onboarding partner tokens live an hour (DO-AUTH; DO-V1: OAuth2
@@ -22,12 +23,14 @@ import {
  * renews it once when it expires — however many requests hit the expiry together — and never lets
  * the client secret or a token reach a log line or a GraphQL answer.
  */
-const UPSERT = `mutation($input: ContactInput!) {
-  upsertContact(input: $input, options: { providers: [DIGITAL_ONBOARDING] }) {
-    outcomes { provider status remoteId error { code message httpStatus retryable } } } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!) {
-  upsertContacts(inputs: $inputs, options: { providers: [DIGITAL_ONBOARDING] }) {
-    items { outcomes { status error { code message } } } summary { succeeded failed } } }`;
+const UPSERT = upsertOne(
+  'outcomes { provider status remoteId error { code message httpStatus retryable } }',
+  '{ providers: [DIGITAL_ONBOARDING] }',
+);
+const UPSERT_MANY = upsertMany(
+  'items { outcomes { status error { code message } } } summary { succeeded failed }',
+  '{ providers: [DIGITAL_ONBOARDING] }',
+);
 
 interface Outcome {
   provider: string;

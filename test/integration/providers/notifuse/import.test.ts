@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { upsertMany } from '../../../helpers/operations.js';
 
 /**
  * #15 item 6: an item `contacts.import` refuses comes back as `{email: "", action: "error",
@@ -7,10 +8,9 @@ import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
  * one that fails parsing becomes an empty contact). The gateway must match it by its index in the
  * request and report it FAILED, not retryable, instead of "no result" (retryable, re-sent forever).
  */
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!) {
-  upsertContacts(inputs: $inputs) {
-    items { outcomes { provider status remoteId error { code message httpStatus retryable } } }
-    summary { total succeeded failed upstreamRequests } } }`;
+const UPSERT_MANY = upsertMany(
+  'items { outcomes { provider status remoteId error { code message httpStatus retryable } } } summary { total succeeded failed upstreamRequests }',
+);
 const PENDING = '{ pendingWrites { provider } }';
 
 interface Outcome {

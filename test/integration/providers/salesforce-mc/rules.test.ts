@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 5: the rules of seed 004 (SFMC createContacts) as the sandbox now checks them on the
 // request as sent, and what the adapter does about them.
-const FIELDS = `
-  contact { id }
-  outcomes { provider status remoteId droppedFields attempts details request
-    error { code message httpStatus retryable } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${FIELDS} } }`;
+const { UPSERT, UPDATE } = writeOperations(
+  writePayload(
+    'id',
+    'provider status remoteId droppedFields attempts details request error { code message httpStatus retryable }',
+  ),
+);
 
 interface Outcome {
   status: string;

@@ -1,22 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
 
-const FIELDS = `
-  contact { id email phone firstName lastName emailFormat emailConsent { status optInType }
-    address { postalCode } customFields records { provider remoteId } }
-  outcomes { provider status remoteId droppedFields attempts request details
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) { items { ${FIELDS} } summary { total succeeded failed upstreamRequests } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${FIELDS} } }`;
-const READ = `query($email: String) { contact(email: $email) {
-  id email firstName lastName address { postalCode } emailConsent { status optInType } emailFormat
-  records { provider remoteId } readErrors { provider } } }`;
+const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
+  writePayload(`id email phone firstName lastName emailFormat emailConsent { status optInType }
+    address { postalCode } customFields records { provider remoteId }`),
+);
+const READ = readOne(`id email firstName lastName address { postalCode }
+  emailConsent { status optInType } emailFormat records { provider remoteId } readErrors { provider }`);
 
 interface Outcome {
   provider: string;
@@ -50,7 +42,7 @@ function patches() {
 
 beforeAll(async () => {
   // One attempt per call: these tests pin how each answer is reported; retries are covered in
-  // test/integration/resilience.test.ts.
+  // test/integration/resilience/.
   t = await createTestGateway({
     DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
     RETRY_MAX_ATTEMPTS: '1',

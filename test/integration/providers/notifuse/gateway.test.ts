@@ -1,29 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
 
-const WRITE_FIELDS = `
-  contact { id email externalId firstName lastName phone timezone jobTitle
-    address { line1 city country postalCode } customFields
-    records { provider remoteId syncedAt } }
-  outcomes { provider status remoteId droppedFields attempts durationMs request
-    error { code message httpStatus retryable details } }
-  errors { field code message }`;
-
-const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) { ${WRITE_FIELDS} } }`;
-const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    items { ${WRITE_FIELDS} }
-    summary { total succeeded failed upstreamRequests } } }`;
-const UPDATE = `mutation($id: ID!, $patch: ContactInput!, $options: WriteOptions) {
-  updateContact(id: $id, patch: $patch, options: $options) { ${WRITE_FIELDS} } }`;
-const READ = `query($email: String, $id: ID, $externalId: String) {
-  contact(email: $email, id: $id, externalId: $externalId) {
-    id email externalId firstName lastName phone timezone language jobTitle createdAt updatedAt
-    address { line1 line2 state postalCode country } customFields
-    records { provider remoteId syncedAt }
-    readErrors { provider error { code httpStatus retryable } } } }`;
+const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
+  writePayload(
+    `id email externalId firstName lastName phone timezone jobTitle
+    address { line1 city country postalCode } customFields records { provider remoteId syncedAt }`,
+    `provider status remoteId droppedFields attempts durationMs request
+    error { code message httpStatus retryable details }`,
+  ),
+);
+const READ = readOne(`id email externalId firstName lastName phone timezone language jobTitle
+  createdAt updatedAt address { line1 line2 state postalCode country } customFields
+  records { provider remoteId syncedAt } readErrors { provider error { code httpStatus retryable } }`);
 
 interface Outcome {
   provider: string;
@@ -67,7 +57,7 @@ async function upsertMany(
 
 beforeAll(async () => {
   // One attempt per call: these tests pin how each answer is reported; retries are covered in
-  // test/integration/resilience.test.ts.
+  // test/integration/resilience/.
   t = await createTestGateway(
     { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
     { only: ['NOTIFUSE'] },

@@ -1,0 +1,85 @@
+import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { HttpOptions } from '../config.js';
+import type { CallPolicy } from '../http/policy.js';
+import type { ProviderId } from '../model/contact.js';
+import type { StartedSandbox } from '../sandbox/shared/server.js';
+import type { EnvTools } from './env.js';
+import type { ProviderAdapter } from './types.js';
+
+/** What every adapter factory receives besides its own config. */
+export interface AdapterDeps {
+  http: HttpOptions;
+  policy: CallPolicy;
+  dispatcher?: Dispatcher;
+}
+
+/** A provider's own resilience defaults (`<PREFIX>_TIMEOUT_MS`, `_RATE_PER_SECOND`, `_MAX_IN_FLIGHT`). */
+export interface ResilienceDefaults {
+  /** Env prefix of its resilience variables. */
+  prefix: string;
+  timeoutMs: number;
+  ratePerSecond: number;
+  maxInFlight: number;
+}
+
+/**
+ * A provider's emulator: how to start it, how to point a gateway's config at it, and the
+ * environment variables that do the same for a gateway in another process (`npm run sandboxes`).
+ */
+export interface SandboxFactory<Options, Config, Credentials> {
+  /** Fixed port for `npm run sandboxes` (env `SANDBOX_<envName>_PORT` overrides). */
+  defaultPort: number;
+  /** `SANDBOX_<envName>_PORT`. */
+  envName: string;
+  /** Credentials the sandbox accepts; they never leave the loopback interface. */
+  credentials: Credentials;
+  start(host: string, port: number): Promise<StartedSandbox>;
+  /** The provider's config pointing at a sandbox listening on `url`. */
+  config(options: Options, url: string): Config;
+  env(url: string): Record<string, string>;
+}
+
+/**
+ * Everything the gateway knows of one provider outside its two folders (`src/providers/<name>/`,
+ * `src/sandbox/<name>/`): the registry, config, resilience and sandbox mode iterate these.
+ */
+export interface ProviderDescriptor<
+  Key extends string = string,
+  Options = unknown,
+  Config = unknown,
+  Shape extends z.ZodRawShape = z.ZodRawShape,
+  Credentials = unknown,
+> {
+  id: ProviderId;
+  /** Its name in `Config` (`<key>`, `<key>Options`) and in `SANDBOX_CREDENTIALS`. */
+  key: Key;
+  /** Prefixes of its environment variables (an unknown name with one of them is a mistake). */
+  envPrefixes: readonly string[];
+  /** Its environment variables, merged into the gateway's schema. */
+  env: Shape;
+  /**
+   * Its tuning (`options`, applied live and in the sandbox) and, when its credentials are set, its
+   * config; a half-configured provider adds a problem per missing variable.
+   */
+  read(
+    e: z.infer<z.ZodObject<Shape>>,
+    tools: EnvTools,
+  ): { options: Options; config: Config | null };
+  resilience: ResilienceDefaults;
+  createAdapter(config: Config, deps: AdapterDeps): ProviderAdapter;
+  sandbox: SandboxFactory<Options, Config, Credentials>;
+}
+
+/** A descriptor with its key, option, config and credential types kept for `Config`'s fields. */
+export function defineProvider<
+  const Key extends string,
+  Options,
+  Config,
+  Shape extends z.ZodRawShape,
+  Credentials,
+>(
+  d: ProviderDescriptor<Key, Options, Config, Shape, Credentials>,
+): ProviderDescriptor<Key, Options, Config, Shape, Credentials> {
+  return d;
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { startNotifuseSandbox } from '../../sandbox/notifuse/index.js';
+import { Secret } from '../../secret.js';
+import { defineProvider } from '../descriptor.js';
+import { intVar, optionalVar } from '../env.js';
+import type { NotifuseConfig, NotifuseOptions } from './config.js';
+import { createNotifuseAdapter } from './index.js';
+
+const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
+
+const SANDBOX = { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' } as const;
+
+export const notifuseProvider = defineProvider({
+  id: 'NOTIFUSE',
+  key: 'notifuse',
+  envPrefixes: ['NOTIFUSE_'],
+  env: {
+    NOTIFUSE_URL: optionalVar,
+    NOTIFUSE_API_KEY: optionalVar,
+    NOTIFUSE_WORKSPACE_ID: optionalVar,
+    NOTIFUSE_BATCH_SIZE: intVar(500, 1, 500),
+    NOTIFUSE_CUSTOM_FIELD_MAP: optionalVar,
+  },
+  read(e, tools) {
+    const options: NotifuseOptions = {
+      batchSize: e.NOTIFUSE_BATCH_SIZE,
+      customFieldMap: tools.jsonMap(
+        'NOTIFUSE_CUSTOM_FIELD_MAP',
+        e.NOTIFUSE_CUSTOM_FIELD_MAP,
+        z.string().regex(NOTIFUSE_COLUMN),
+        'values must be Notifuse columns custom_{string|number|datetime|json}_{1..5}',
+      ),
+      readConcurrency: 8,
+    };
+    let config: NotifuseConfig | null = null;
+    if (
+      tools.requireAll('Notifuse', {
+        NOTIFUSE_URL: e.NOTIFUSE_URL,
+        NOTIFUSE_API_KEY: e.NOTIFUSE_API_KEY,
+        NOTIFUSE_WORKSPACE_ID: e.NOTIFUSE_WORKSPACE_ID,
+      })
+    ) {
+      tools.checkUrl('NOTIFUSE_URL', e.NOTIFUSE_URL);
+      config = {
+        ...options,
+        url: e.NOTIFUSE_URL!,
+        apiKey: new Secret(e.NOTIFUSE_API_KEY!),
+        workspaceId: e.NOTIFUSE_WORKSPACE_ID!,
+      };
+    }
+    return { options, config };
+  },
+  // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s.
+  resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
+  createAdapter: createNotifuseAdapter,
+  sandbox: {
+    defaultPort: 4101,
+    envName: 'NOTIFUSE',
+    credentials: SANDBOX,
+    start: (host, port) => startNotifuseSandbox({ ...SANDBOX, host, port }),
+    config: (options, url) => ({
+      ...options,
+      url,
+      apiKey: new Secret(SANDBOX.apiKey),
+      workspaceId: SANDBOX.workspaceId,
+    }),
+    env: (url) => ({
+      NOTIFUSE_URL: url,
+      NOTIFUSE_API_KEY: SANDBOX.apiKey,
+      NOTIFUSE_WORKSPACE_ID: SANDBOX.workspaceId,
+    }),
+  },
+});

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { CONTACT_FIELDS } from '../../model/contact.js';
+import { startSalesforceMcSandbox } from '../../sandbox/salesforce-mc/index.js';
+import { Secret } from '../../secret.js';
+import { defineProvider } from '../descriptor.js';
+import { intVar, optionalVar } from '../env.js';
+import type {
+  SalesforceMcAttributeTarget,
+  SalesforceMcConfig,
+  SalesforceMcOptions,
+} from './config.js';
+import { createSalesforceMcAdapter } from './index.js';
+
+/** Unified fields the SFMC attribute map may not move: channel addresses and HTML Enabled. */
+const SFMC_FIXED_FIELDS = new Set(['email', 'phone', 'emailFormat']);
+const SFMC_NAME = z.string().trim().min(1).max(128);
+const SFMC_MAPPABLE = new Set<string>(CONTACT_FIELDS.filter((f) => f !== 'customFields'));
+
+/**
+ * `SFMC_ATTRIBUTE_MAP`: `{"<unified field>": {"set": "<attribute set>", "attribute": "<name>"} | null}`.
+ * Keys are unified leaves (`address.city`) or `customFields.<key>`.
+ */
+function parseSfmcAttributeMap(
+  raw: string | undefined,
+  problems: string[],
+): Record<string, SalesforceMcAttributeTarget | null> {
+  if (raw === undefined) {
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('SFMC_ATTRIBUTE_MAP must be a JSON object');
+    return {};
+  }
+  const result = z
+    .record(
+      z.string().min(1),
+      z.object({ set: SFMC_NAME, attribute: SFMC_NAME }).strict().nullable(),
+    )
+    .safeParse(parsed);
+  if (!result.success) {
+    problems.push(
+      'SFMC_ATTRIBUTE_MAP: values must be {"set": "<attribute set>", "attribute": "<attribute>"} or null',
+    );
+    return {};
+  }
+  const keys = Object.keys(result.data);
+  const fixed = keys.filter((k) => SFMC_FIXED_FIELDS.has(k));
+  const unknown = keys.filter(
+    (k) => !SFMC_FIXED_FIELDS.has(k) && !(SFMC_MAPPABLE.has(k) || /^customFields\.[^.]+$/.test(k)),
+  );
+  if (fixed.length > 0) {
+    problems.push(`SFMC_ATTRIBUTE_MAP cannot remap ${fixed.join(', ')} (fixed channel attributes)`);
+  }
+  if (unknown.length > 0) {
+    problems.push(
+      `SFMC_ATTRIBUTE_MAP: ${unknown.join(', ')} not unified fields (use e.g. firstName, address.city, customFields.<key>)`,
+    );
+  }
+  if (fixed.length > 0 || unknown.length > 0) {
+    return {};
+  }
+  return result.data;
+}
+
+const SANDBOX = {
+  clientId: 'sandbox-sfmc-client',
+  clientSecret: 'sandbox-sfmc-client-secret',
+} as const;
+
+export const salesforceMcProvider = defineProvider({
+  id: 'SALESFORCE_MC',
+  key: 'salesforceMc',
+  envPrefixes: ['SALESFORCE_', 'SFMC_'],
+  env: {
+    SFMC_AUTH_URL: optionalVar,
+    SFMC_CLIENT_ID: optionalVar,
+    SFMC_CLIENT_SECRET: optionalVar,
+    SFMC_ACCOUNT_ID: optionalVar,
+    SFMC_CONTACT_KEY: z.enum(['externalId', 'email']).default('externalId'),
+    SFMC_ATTRIBUTE_MAP: optionalVar,
+    SFMC_CONCURRENCY: intVar(8, 1, 64),
+    SFMC_KEY_LOOKUP: z.enum(['on', 'off']).default('on'),
+    SFMC_SEARCH_BATCH_SIZE: intVar(50, 1, 500),
+    SFMC_DEFAULT_LOCALE: z
+      .string()
+      .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code')
+      .default('US')
+      .transform((v) => v.toUpperCase()),
+    SFMC_TOKEN_REFRESH_SKEW_SECONDS: intVar(60, 0, 900),
+  },
+  read(e, tools) {
+    const options: SalesforceMcOptions = {
+      contactKey: e.SFMC_CONTACT_KEY,
+      attributeMap: parseSfmcAttributeMap(e.SFMC_ATTRIBUTE_MAP, tools.problems),
+      concurrency: e.SFMC_CONCURRENCY,
+      searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
+      defaultLocale: e.SFMC_DEFAULT_LOCALE,
+      tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
+      keyLookup: e.SFMC_KEY_LOOKUP === 'on',
+    };
+    let config: SalesforceMcConfig | null = null;
+    if (
+      tools.requireAll('Salesforce Marketing Cloud', {
+        SFMC_AUTH_URL: e.SFMC_AUTH_URL,
+        SFMC_CLIENT_ID: e.SFMC_CLIENT_ID,
+        SFMC_CLIENT_SECRET: e.SFMC_CLIENT_SECRET,
+      })
+    ) {
+      tools.checkUrl('SFMC_AUTH_URL', e.SFMC_AUTH_URL);
+      config = {
+        ...options,
+        authUrl: e.SFMC_AUTH_URL!,
+        clientId: e.SFMC_CLIENT_ID!,
+        clientSecret: new Secret(e.SFMC_CLIENT_SECRET!),
+        accountId: e.SFMC_ACCOUNT_ID ?? null,
+      };
+    }
+    return { options, config };
+  },
+  // No published figure for these endpoints: guesses that keep a 10 000-contact batch polite.
+  resilience: { prefix: 'SFMC', timeoutMs: 30_000, ratePerSecond: 50, maxInFlight: 16 },
+  createAdapter: createSalesforceMcAdapter,
+  sandbox: {
+    defaultPort: 4103,
+    envName: 'SFMC',
+    credentials: SANDBOX,
+    start: (host, port) => startSalesforceMcSandbox({ ...SANDBOX, host, port }),
+    config: (options, url) => ({
+      ...options,
+      authUrl: url,
+      clientId: SANDBOX.clientId,
+      clientSecret: new Secret(SANDBOX.clientSecret),
+      accountId: null,
+    }),
+    env: (url) => ({
+      SFMC_AUTH_URL: url,
+      SFMC_CLIENT_ID: SANDBOX.clientId,
+      SFMC_CLIENT_SECRET: SANDBOX.clientSecret,
+    }),
+  },
+});
