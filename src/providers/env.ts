@@ -20,6 +20,20 @@ export interface EnvTools {
   requireAll(group: string, vars: Record<string, string | undefined>): boolean;
   /** A problem when `value` is set and not an http(s) URL. */
   checkUrl(name: string, value: string | undefined): void;
+  /**
+   * Whether `group`'s credentials are all set (`requireAll`); when they are, every set URL of
+   * `urls` is checked (`checkUrl`).
+   */
+  credentials(
+    group: string,
+    required: Record<string, string | undefined>,
+    urls: Record<string, string | undefined>,
+  ): boolean;
+  /**
+   * A JSON value from one variable, read with `schema`: `undefined` when unset; `undefined` and a
+   * problem (`<NAME> must be a JSON object`, or `<NAME>: <rule>`) when it is not what it says.
+   */
+  json<T>(name: string, raw: string | undefined, schema: z.ZodType<T>, rule: string): T | undefined;
   /** A JSON object of string → string from one variable, each value checked by `value`. */
   jsonMap(
     name: string,
@@ -39,7 +53,7 @@ function isHttpUrl(value: string): boolean {
 }
 
 export function createEnvTools(problems: string[]): EnvTools {
-  return {
+  const tools: EnvTools = {
     problems,
     requireAll(group, vars) {
       const set = Object.entries(vars).filter(([, v]) => v !== undefined);
@@ -58,23 +72,36 @@ export function createEnvTools(problems: string[]): EnvTools {
         problems.push(`${name} must be an http(s) URL`);
       }
     },
-    jsonMap(name, raw, value, rule) {
+    credentials(group, required, urls) {
+      const complete = tools.requireAll(group, required);
+      if (complete) {
+        for (const [name, value] of Object.entries(urls)) {
+          tools.checkUrl(name, value);
+        }
+      }
+      return complete;
+    },
+    json(name, raw, schema, rule) {
       if (raw === undefined) {
-        return {};
+        return undefined;
       }
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw);
       } catch {
         problems.push(`${name} must be a JSON object`);
-        return {};
+        return undefined;
       }
-      const result = z.record(z.string(), value).safeParse(parsed);
+      const result = schema.safeParse(parsed);
       if (!result.success) {
         problems.push(`${name}: ${rule}`);
-        return {};
+        return undefined;
       }
       return result.data;
     },
+    jsonMap(name, raw, value, rule) {
+      return tools.json(name, raw, z.record(z.string(), value), rule) ?? {};
+    },
   };
+  return tools;
 }

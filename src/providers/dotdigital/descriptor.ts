@@ -43,13 +43,9 @@ export const dotdigitalProvider = defineProvider({
       dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
     };
     let config: DotdigitalConfig | null = null;
-    if (
-      tools.requireAll('Dotdigital', {
-        DOTDIGITAL_USERNAME: e.DOTDIGITAL_USERNAME,
-        DOTDIGITAL_PASSWORD: e.DOTDIGITAL_PASSWORD,
-      })
-    ) {
-      tools.checkUrl('DOTDIGITAL_URL', e.DOTDIGITAL_URL);
+    const { DOTDIGITAL_URL, DOTDIGITAL_USERNAME, DOTDIGITAL_PASSWORD } = e;
+    const required = { DOTDIGITAL_USERNAME, DOTDIGITAL_PASSWORD };
+    if (tools.credentials('Dotdigital', required, { DOTDIGITAL_URL })) {
       config = {
         ...options,
         url: e.DOTDIGITAL_URL,

@@ -33,14 +33,9 @@ export const notifuseProvider = defineProvider({
       readConcurrency: 8,
     };
     let config: NotifuseConfig | null = null;
-    if (
-      tools.requireAll('Notifuse', {
-        NOTIFUSE_URL: e.NOTIFUSE_URL,
-        NOTIFUSE_API_KEY: e.NOTIFUSE_API_KEY,
-        NOTIFUSE_WORKSPACE_ID: e.NOTIFUSE_WORKSPACE_ID,
-      })
-    ) {
-      tools.checkUrl('NOTIFUSE_URL', e.NOTIFUSE_URL);
+    const { NOTIFUSE_URL, NOTIFUSE_API_KEY, NOTIFUSE_WORKSPACE_ID } = e;
+    const required = { NOTIFUSE_URL, NOTIFUSE_API_KEY, NOTIFUSE_WORKSPACE_ID };
+    if (tools.credentials('Notifuse', required, { NOTIFUSE_URL })) {
       config = {
         ...options,
         url: e.NOTIFUSE_URL!,

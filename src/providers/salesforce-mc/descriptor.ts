@@ -3,7 +3,7 @@ import { CONTACT_FIELDS } from '../../model/contact.js';
 import { startSalesforceMcSandbox } from '../../sandbox/salesforce-mc/index.js';
 import { Secret } from '../../secret.js';
 import { defineProvider } from '../descriptor.js';
-import { intVar, optionalVar } from '../env.js';
+import { type EnvTools, intVar, optionalVar } from '../env.js';
 import type {
   SalesforceMcAttributeTarget,
   SalesforceMcConfig,
@@ -22,31 +22,20 @@ const SFMC_MAPPABLE = new Set<string>(CONTACT_FIELDS.filter((f) => f !== 'custom
  */
 function parseSfmcAttributeMap(
   raw: string | undefined,
-  problems: string[],
+  tools: EnvTools,
 ): Record<string, SalesforceMcAttributeTarget | null> {
-  if (raw === undefined) {
+  const { problems } = tools;
+  const target = z.object({ set: SFMC_NAME, attribute: SFMC_NAME }).strict().nullable();
+  const map = tools.json(
+    'SFMC_ATTRIBUTE_MAP',
+    raw,
+    z.record(z.string().min(1), target),
+    'values must be {"set": "<attribute set>", "attribute": "<attribute>"} or null',
+  );
+  if (map === undefined) {
     return {};
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    problems.push('SFMC_ATTRIBUTE_MAP must be a JSON object');
-    return {};
-  }
-  const result = z
-    .record(
-      z.string().min(1),
-      z.object({ set: SFMC_NAME, attribute: SFMC_NAME }).strict().nullable(),
-    )
-    .safeParse(parsed);
-  if (!result.success) {
-    problems.push(
-      'SFMC_ATTRIBUTE_MAP: values must be {"set": "<attribute set>", "attribute": "<attribute>"} or null',
-    );
-    return {};
-  }
-  const keys = Object.keys(result.data);
+  const keys = Object.keys(map);
   const fixed = keys.filter((k) => SFMC_FIXED_FIELDS.has(k));
   const unknown = keys.filter(
     (k) => !SFMC_FIXED_FIELDS.has(k) && !(SFMC_MAPPABLE.has(k) || /^customFields\.[^.]+$/.test(k)),
@@ -62,7 +51,7 @@ function parseSfmcAttributeMap(
   if (fixed.length > 0 || unknown.length > 0) {
     return {};
   }
-  return result.data;
+  return map;
 }
 
 const SANDBOX = {
@@ -94,7 +83,7 @@ export const salesforceMcProvider = defineProvider({
   read(e, tools) {
     const options: SalesforceMcOptions = {
       contactKey: e.SFMC_CONTACT_KEY,
-      attributeMap: parseSfmcAttributeMap(e.SFMC_ATTRIBUTE_MAP, tools.problems),
+      attributeMap: parseSfmcAttributeMap(e.SFMC_ATTRIBUTE_MAP, tools),
       concurrency: e.SFMC_CONCURRENCY,
       searchBatchSize: e.SFMC_SEARCH_BATCH_SIZE,
       defaultLocale: e.SFMC_DEFAULT_LOCALE,
@@ -102,14 +91,9 @@ export const salesforceMcProvider = defineProvider({
       keyLookup: e.SFMC_KEY_LOOKUP === 'on',
     };
     let config: SalesforceMcConfig | null = null;
-    if (
-      tools.requireAll('Salesforce Marketing Cloud', {
-        SFMC_AUTH_URL: e.SFMC_AUTH_URL,
-        SFMC_CLIENT_ID: e.SFMC_CLIENT_ID,
-        SFMC_CLIENT_SECRET: e.SFMC_CLIENT_SECRET,
-      })
-    ) {
-      tools.checkUrl('SFMC_AUTH_URL', e.SFMC_AUTH_URL);
+    const { SFMC_AUTH_URL, SFMC_CLIENT_ID, SFMC_CLIENT_SECRET } = e;
+    const required = { SFMC_AUTH_URL, SFMC_CLIENT_ID, SFMC_CLIENT_SECRET };
+    if (tools.credentials('Salesforce Marketing Cloud', required, { SFMC_AUTH_URL })) {
       config = {
         ...options,
         authUrl: e.SFMC_AUTH_URL!,

@@ -99,14 +99,11 @@ export async function startDigitalOnboardingSandbox(
   const started = await startSandboxServer({
     name: 'digital-onboarding',
     handler: createDigitalOnboardingHandler({ store, tokens, maxBulkItems, issuer }),
-    ...(opts.host === undefined ? {} : { host: opts.host }),
-    ...(opts.port === undefined ? {} : { port: opts.port }),
+    host: opts.host,
+    port: opts.port,
   });
   return {
-    name: started.name,
-    url: started.url,
-    port: started.port,
-    controls: started.controls,
+    ...started,
     store,
     maxBulkItems,
     addToken: (token, scopes) => tokens.add(token, scopes),
@@ -119,6 +116,5 @@ export async function startDigitalOnboardingSandbox(
     get clientRevoked() {
       return issuer.clientRevoked;
     },
-    close: () => started.close(),
   };
 }

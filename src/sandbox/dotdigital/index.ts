@@ -91,14 +91,11 @@ export async function startDotdigitalSandbox(
     name: 'dotdigital',
     handler,
     maxBodyBytes: MAX_BODY_BYTES,
-    ...(opts.host === undefined ? {} : { host: opts.host }),
-    ...(opts.port === undefined ? {} : { port: opts.port }),
+    host: opts.host,
+    port: opts.port,
   });
   return {
-    name: started.name,
-    url: started.url,
-    port: started.port,
-    controls: started.controls,
+    ...started,
     store,
     setImportProcessingMs(ms) {
       importProcessingMs = checkProcessingMs(ms);

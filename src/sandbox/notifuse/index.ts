@@ -43,15 +43,11 @@ export async function startNotifuseSandbox(opts: NotifuseSandboxOptions): Promis
   const started = await startSandboxServer({
     name: 'notifuse',
     handler,
-    ...(opts.host === undefined ? {} : { host: opts.host }),
-    ...(opts.port === undefined ? {} : { port: opts.port }),
+    host: opts.host,
+    port: opts.port,
   });
   return {
-    name: started.name,
-    url: started.url,
-    port: started.port,
-    controls: started.controls,
+    ...started,
     store,
-    close: () => started.close(),
   };
 }

@@ -86,15 +86,12 @@ export async function startSalesforceMcSandbox(
   const started = await startSandboxServer({
     name: 'salesforce-mc',
     handler,
-    ...(opts.host === undefined ? {} : { host: opts.host }),
-    ...(opts.port === undefined ? {} : { port: opts.port }),
+    host: opts.host,
+    port: opts.port,
   });
   baseUrl = started.url;
   return {
-    name: started.name,
-    url: started.url,
-    port: started.port,
-    controls: started.controls,
+    ...started,
     store,
     get tokensIssued() {
       return issuer.issued;
@@ -102,6 +99,5 @@ export async function startSalesforceMcSandbox(
     setTokenTtlSeconds: (s) => issuer.setTtlSeconds(s),
     expireTokens: () => issuer.expireAll(),
     setThrottle: (t) => throttle.set(t),
-    close: () => started.close(),
   };
 }

@@ -24,9 +24,9 @@ export interface StartSandboxOptions {
   name: string;
   handler: SandboxHandler;
   /** @default '127.0.0.1' */
-  host?: string;
+  host?: string | undefined;
   /** @default 0 (an ephemeral port) */
-  port?: number;
+  port?: number | undefined;
   /**
    * Larger request bodies are answered 413 without reaching the handler. The emulated providers
    * may have no limit of their own; this only protects the sandbox process.
