@@ -17,6 +17,10 @@ export default defineConfig({
     // Test files of one worker share a process (loaded modules are reused between files). Every
     // test builds its own gateway.
     isolate: false,
+    // Two workers on two cores: most files spend their time waiting on child processes, sandbox
+    // latencies and retry waits, which the other worker overlaps (vitest's default is one fewer
+    // than the cores: a single worker here).
+    maxWorkers: 2,
     // Bounds for a hung test, not speed checks: the machine is shared, and under load starting a
     // gateway (embedded database, sandboxes) in a beforeAll has taken over 20 s.
     testTimeout: 60_000,

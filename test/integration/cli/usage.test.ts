@@ -8,7 +8,8 @@ import { runCli } from '../../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-describe('contact-gateway usage (exit code 2, no gateway needed)', () => {
+// Each case is a CLI process of its own, started while the others run.
+describe.concurrent('contact-gateway usage (exit code 2, no gateway needed)', () => {
   let dir: string;
   let csv: string;
 
