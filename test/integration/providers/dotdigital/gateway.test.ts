@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
+import { dotdigitalThrottled } from '../../../helpers/faults.js';
 import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
-import { readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
+import {
+  type OutcomeView,
+  readOne,
+  writeOperations,
+  writePayload,
+} from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
   writePayload(`id email phone firstName lastName emailFormat emailConsent { status optInType }
@@ -10,15 +16,7 @@ const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
 const READ = readOne(`id email firstName lastName address { postalCode }
   emailConsent { status optInType } emailFormat records { provider remoteId } readErrors { provider }`);
 
-interface Outcome {
-  provider: string;
-  status: string;
-  remoteId: string | null;
-  droppedFields: string[];
-  details: Record<string, unknown> | null;
-  request: Record<string, unknown> | null;
-  error: { code: string; httpStatus: number | null; retryable: boolean } | null;
-}
+type Outcome = Omit<OutcomeView, 'attempts' | 'durationMs'>;
 interface Payload {
   contact: { id: string; [k: string]: unknown };
   outcomes: Outcome[];
@@ -178,19 +176,7 @@ describe('upsertContact → Dotdigital sandbox', () => {
   it('reports 429 as retryable and keeps the x-ratelimit headers', async () => {
     t.dotdigital.controls.inject({
       method: 'PATCH',
-      faults: [
-        {
-          kind: 'status',
-          status: 429,
-          headers: {
-            'x-ratelimit-scope': 'Medium',
-            'x-ratelimit-limit': '100',
-            'x-ratelimit-reset': '30',
-            'retry-after': '30',
-          },
-          body: { errorCode: 'throttled', description: 'Too many requests' },
-        },
-      ],
+      faults: [dotdigitalThrottled(30)],
     });
     const res = await upsert({ email: 'limited@example.com' });
     expect(res.outcomes[0]).toMatchObject({

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
 import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
-import { readOne, writeOperations, writePayload } from '../../../helpers/operations.js';
+import {
+  type OutcomeView,
+  readOne,
+  writeOperations,
+  writePayload,
+} from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
   writePayload(
@@ -15,16 +20,7 @@ const READ = readOne(`id email externalId firstName lastName phone timezone lang
   createdAt updatedAt address { line1 line2 state postalCode country } customFields
   records { provider remoteId syncedAt } readErrors { provider error { code httpStatus retryable } }`);
 
-interface Outcome {
-  provider: string;
-  status: string;
-  remoteId: string | null;
-  droppedFields: string[];
-  attempts: number;
-  durationMs: number;
-  request: Record<string, unknown> | null;
-  error: { code: string; message: string; httpStatus: number | null; retryable: boolean } | null;
-}
+type Outcome = Omit<OutcomeView, 'details'>;
 interface WritePayload {
   contact: Record<string, unknown> & {
     id: string;

@@ -8,6 +8,7 @@ import {
   startDotdigitalSandbox,
 } from '../../../../src/sandbox/dotdigital/index.js';
 import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
+import { dotdigitalThrottled } from '../../../helpers/faults.js';
 
 /** The adapter against the Dotdigital sandbox on a loopback port: real HTTP, real wire requests. */
 const USER = 'apiuser-unit@apiconnector.com';
@@ -513,19 +514,7 @@ describe('Dotdigital adapter: errors', () => {
   it('429 is retryable and keeps the x-ratelimit headers and Retry-After in details', async () => {
     sandbox.controls.inject({
       method: 'PATCH',
-      faults: [
-        {
-          kind: 'status',
-          status: 429,
-          headers: {
-            'x-ratelimit-scope': 'Medium',
-            'x-ratelimit-limit': '100',
-            'x-ratelimit-reset': '30',
-            'retry-after': '12',
-          },
-          body: { errorCode: 'throttled', description: 'Too many requests' },
-        },
-      ],
+      faults: [dotdigitalThrottled(12)],
     });
     const [r] = await adapter.upsertMany([item({ email: 'limited@example.com' })], ctx());
     expect(r).toMatchObject({

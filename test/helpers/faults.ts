@@ -1,0 +1,19 @@
+import type { Fault } from '../../src/sandbox/shared/types.js';
+
+/**
+ * Dotdigital's 429 with its tiered rate-limit headers (scope Medium, limit 100, reset in 30 s)
+ * and `Retry-After: retryAfterSeconds`.
+ */
+export function dotdigitalThrottled(retryAfterSeconds: number): Fault {
+  return {
+    kind: 'status',
+    status: 429,
+    headers: {
+      'x-ratelimit-scope': 'Medium',
+      'x-ratelimit-limit': '100',
+      'x-ratelimit-reset': '30',
+      'retry-after': String(retryAfterSeconds),
+    },
+    body: { errorCode: 'throttled', description: 'Too many requests' },
+  };
+}
