@@ -175,9 +175,12 @@ function compareLabel(): string {
   }
 }
 
+if (KNOBS.compare) {
+  KNOBS.compareLabel = compareLabel();
+}
 const specs: SutSpec[] = [
   ...gatewaySpecs(KNOBS.stores),
-  ...(KNOBS.compare ? gatewaySpecs(KNOBS.compareStores, KNOBS.compare, compareLabel()) : []),
+  ...(KNOBS.compare ? gatewaySpecs(KNOBS.compareStores, KNOBS.compare, KNOBS.compareLabel) : []),
   ...(KNOBS.peer ? [PEER_SPEC] : []),
 ];
 const runDir = mkdtempSync(join(os.tmpdir(), 'contact-gateway-bench-'));
@@ -451,6 +454,8 @@ try {
       // The bulk identity claim of 10,000 contacts is one statement: on a loaded machine it can
       // outlast the default 10 s statement timeout (STORE_UNAVAILABLE). Raised for this part.
       DATABASE_STATEMENT_TIMEOUT_MS: '600000',
+      // … and waiting for a pooled connection can outlast the 5 s connect timeout.
+      DATABASE_CONNECT_TIMEOUT_MS: '600000',
       // One request of 10,000 contacts queues thousands of Salesforce MC calls (16 in flight): on a
       // loaded machine the queue outlasts the 30 s per-call deadline and the breaker opens. The
       // bench measures heap and calls here, not deadlines.

@@ -32,7 +32,10 @@ const merged: ReportInput = {
   rss: runs.flatMap((r) => r.rss),
   batch: runs.flatMap((r) => r.batch),
   memory: runs.flatMap((r) => r.memory),
-  memoryFailed: runs.flatMap((r) => r.memoryFailed ?? []),
+  // A server measured again in a later run after its batch failed: the measurement stands.
+  memoryFailed: runs
+    .flatMap((r) => r.memoryFailed ?? [])
+    .filter((f) => !runs.some((r) => r.memory.some((m) => m.server === f.server))),
   peerVersions: runs.find((r) => r.peerVersions)?.peerVersions ?? null,
   peerCheck: runs.find((r) => r.peerCheck)?.peerCheck ?? null,
   runs: runs.map(

@@ -551,7 +551,7 @@ export function renderResults(r: ReportInput): string {
     out.push(
       `## 4. Memory of a ${r.memory[0]!.n.toLocaleString('en-US')}-contact batch`,
       '',
-      'A fresh server process (`--expose-gc`), rate limits off, Dotdigital import polls every 20 ms, per-call deadline, breaker threshold and statement timeout raised (`CALL_DEADLINE_MS`, `BREAKER_THRESHOLD`, `DATABASE_STATEMENT_TIMEOUT_MS`: on a loaded machine 10,000 queued calls outlast the defaults; this part measures heap and calls). A gateway gets one `upsertContacts` to all four providers (selecting `items { contact { id } outcomes { provider status } } summary`); the peer, which has one provider, one request of aliased `batchImportContacts` to Notifuse, as many contacts per call as the gateway sends. Sandboxes run in another process and are not counted.',
+      'A fresh server process (`--expose-gc`), rate limits off, Dotdigital import polls every 20 ms, per-call deadline, breaker threshold and database timeouts raised (`CALL_DEADLINE_MS`, `BREAKER_THRESHOLD`, `DATABASE_STATEMENT_TIMEOUT_MS`, `DATABASE_CONNECT_TIMEOUT_MS`: on a loaded machine 10,000 queued calls outlast the defaults; this part measures heap and calls). A gateway gets one `upsertContacts` to all four providers (selecting `items { contact { id } outcomes { provider status } } summary`); the peer, which has one provider, one request of aliased `batchImportContacts` to Notifuse, as many contacts per call as the gateway sends. Sandboxes run in another process and are not counted.',
       '',
       memorySection(r.memory),
       '',
