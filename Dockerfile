@@ -1,25 +1,28 @@
 # contact-gateway: build on the full toolchain, run compiled JavaScript with runtime dependencies only.
 #   docker build -t contact-gateway .
-#   docker run -p 4000:4000 -v gateway-data:/data --stop-timeout 30 \
+#   docker run -p 4000:4000 -v gateway-data:/data --stop-timeout 40 \
 #     -e GATEWAY_API_KEYS='[{"name":"ops","key":"…24+ characters…","scopes":["contacts:read","contacts:write"]}]' contact-gateway
-# --stop-timeout 30: SIGTERM drains requests in flight for up to GATEWAY_SHUTDOWN_TIMEOUT_MS (25 s).
+# --stop-timeout 40: SIGTERM drains requests in flight for up to GATEWAY_SHUTDOWN_TIMEOUT_MS (25 s),
+# plus a margin (docs/operations.md, "Container").
 # Built and run for real by scripts/docker-smoke.sh (results in docs/operations.md).
 
 FROM node:20.20-bookworm-slim AS build
-# better-sqlite3 (the embedded store) is native: npm fetches a prebuilt binary, or builds it with these.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
-  && rm -rf /var/lib/apt/lists/*
+# For native dependencies (the embedded store's SQLite): npm fetches a prebuilt binary for this
+# Node.js, or compiles it with python3, make and g++ where that download is not possible.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npm run build
-
-# Runtime dependencies: the build stage's node_modules (native module already built) without devDependencies.
-FROM build AS deps
-RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
+# Compile, then drop the development dependencies and node-gyp's intermediate files: the runtime
+# stage takes node_modules as built here (the native module is fetched or compiled once).
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && find node_modules -path '*/build/Release/*' \( -name 'obj*' -o -name '*.a' -o -name '.deps' \) -prune -exec rm -rf {} +
 
 FROM node:20.20-bookworm-slim
 ENV NODE_ENV=production \
@@ -28,7 +31,7 @@ ENV NODE_ENV=production \
     LOG_FORMAT=json \
     GATEWAY_DATA_DIR=/data
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json LICENSE ./
 # The import CLI: docker run … node bin/contact-gateway.mjs import /data/contacts.csv (docs/import.md)

@@ -4,7 +4,9 @@
 #   2. HOST=0.0.0.0 without GATEWAY_API_KEYS is refused (exit code and message);
 #   3. with keys, a published port and a data volume: the HEALTHCHECK (/ready) turns healthy,
 #      /graphql answers 401 without a key, and an upsertContact in sandbox mode is CREATED everywhere;
-#   4. `docker stop` drains and exits 0; started again on the same volume the contact keeps its id;
+#   4. /metrics with GATEWAY_METRICS_TOKEN counts the writes (and refuses a scrape without it);
+#      `docker stop` drains and exits 0; started again on the same volume the contact keeps its id;
+#      `docker stop` during a 1,000-item upsertContacts: the client gets the full answer, exit 0;
 #   5. with --compose: compose.yaml (PostgreSQL + two replicas) comes up, both replicas turn healthy,
 #      and an idempotent write sent to one replica is replayed by the other (shared PostgreSQL).
 #
@@ -13,8 +15,8 @@
 # Needs a running engine (`docker info`). Where the base images cannot be pulled (no registry
 # access), it builds local stand-ins and says so:
 #   - node:20.20-bookworm-slim: Debian bookworm (debootstrap --variant=minbase, as root) plus this
-#     machine's Node 20.20 binary and npm, with a `node` user (uid 1000) as in the official image;
-#     it also trusts the CA bundle named by NODE_EXTRA_CA_CERTS, so `npm ci` works behind a
+#     machine's Node 20.20 binary, headers and npm, with a `node` user (uid 1000) and npm running
+#     install scripts as in the official image; it also trusts the CA bundle named by NODE_EXTRA_CA_CERTS, so `npm ci` works behind a
 #     TLS-inspecting proxy;
 #   - for --compose only: contact-gateway-smoke/postgres, PostgreSQL from Debian's packages with the
 #     official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB start-up, used through a
@@ -31,6 +33,7 @@ NAME=contact-gateway-smoke
 VOLUME=contact-gateway-smoke-data
 KEY=smoke-test-key-0123456789abcdef
 KEYS="[{\"name\":\"smoke\",\"key\":\"$KEY\",\"scopes\":[\"contacts:read\",\"contacts:write\"]}]"
+METRICS_TOKEN=smoke-metrics-token-0123456789
 PG_STANDIN=contact-gateway-smoke/postgres
 COMPOSE_PROJECT=contact-gateway-smoke
 WITH_COMPOSE=0
@@ -76,6 +79,17 @@ make_node_standin() {
   cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  # As in the official image: Node's headers (node-gyp builds native modules against them without
+  # downloading them) and npm running dependencies' install scripts (npm 11 asks for approval).
+  local headers
+  headers=$(dirname "$(dirname "$node")")/include/node
+  mkdir -p "$rootfs/usr/local/etc"
+  if [ -d "$headers" ]; then
+    mkdir -p "$rootfs/usr/local/include"
+    cp -a "$headers" "$rootfs/usr/local/include/node"
+    printf 'nodedir=/usr/local\n' >>"$rootfs/usr/local/etc/npmrc"
+  fi
+  printf 'dangerously-allow-all-scripts=true\n' >>"$rootfs/usr/local/etc/npmrc"
   chroot "$rootfs" groupadd --gid 1000 node
   chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
   local changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -149,7 +163,7 @@ wait_healthy() { # container, seconds
 }
 
 gql() { # port, JSON body → prints the answer
-  curl -sS -m 60 "http://127.0.0.1:$1/graphql" -H 'content-type: application/json' \
+  curl -sS -m 150 "http://127.0.0.1:$1/graphql" -H 'content-type: application/json' \
     -H "authorization: Bearer $KEY" --data-binary "$2"
 }
 
@@ -160,8 +174,11 @@ step "docker run -p 127.0.0.1:$HOST_PORT:4000 -v $VOLUME:/data -e GATEWAY_API_KE
 docker rm -f "$NAME" >/dev/null 2>&1 || true
 docker volume rm "$VOLUME" >/dev/null 2>&1 || true
 started=$(date +%s)
-docker run -d --name "$NAME" -p "127.0.0.1:$HOST_PORT:4000" -v "$VOLUME:/data" \
-  -e GATEWAY_API_KEYS="$KEYS" "$IMAGE" >/dev/null
+# A drain window long enough for the 1,000-item batch below on a slow machine (about 60 s on two
+# cores at load 18); the stop timeout leaves a margin above it.
+docker run -d --name "$NAME" -p "127.0.0.1:$HOST_PORT:4000" -v "$VOLUME:/data" --stop-timeout 110 \
+  -e GATEWAY_SHUTDOWN_TIMEOUT_MS=90000 -e GATEWAY_API_KEYS="$KEYS" -e GATEWAY_METRICS_TOKEN="$METRICS_TOKEN" \
+  "$IMAGE" >/dev/null
 until curl -sf -m 2 "http://127.0.0.1:$HOST_PORT/ready" >/dev/null; do
   [ "$(docker inspect -f '{{.State.Running}}' "$NAME")" = true ] || { docker logs "$NAME"; fail "container exited"; }
   [ $(($(date +%s) - started)) -lt 180 ] || fail "/ready not 200 after 180 s"
@@ -186,8 +203,17 @@ echo "answer:  $first"
 [ "$(grep -o '"status":"CREATED"' <<<"$first" | wc -l)" -eq 4 ] || fail "expected four CREATED outcomes"
 id=$(sed -E 's/.*"contact":\{"id":"([^"]+)".*/\1/' <<<"$first")
 
+step "/metrics with GATEWAY_METRICS_TOKEN"
+metrics=$(curl -sS -m 10 "http://127.0.0.1:$HOST_PORT/metrics" -H "authorization: Bearer $METRICS_TOKEN")
+grep '^contact_gateway_write_outcomes_total' <<<"$metrics" || fail "no write outcomes in /metrics"
+[ "$(grep -c '^contact_gateway_write_outcomes_total{.*status="CREATED"} 1$' <<<"$metrics")" -eq 4 ] \
+  || fail "expected one CREATED write per provider in /metrics"
+without=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "http://127.0.0.1:$HOST_PORT/metrics")
+echo "/metrics without the token: HTTP $without"
+[ "$without" != 200 ] || fail "/metrics answered without its token"
+
 step "docker stop (SIGTERM: drain, exit 0), start again on the same volume"
-docker stop -t 30 "$NAME" >/dev/null
+docker stop "$NAME" >/dev/null
 code=$(docker inspect -f '{{.State.ExitCode}}' "$NAME")
 docker logs "$NAME" 2>&1 | grep -E 'SIGTERM|in flight|exiting' || true
 [ "$code" = 0 ] || fail "exit code $code after docker stop"
@@ -202,6 +228,26 @@ second=$(gql "$HOST_PORT" "$UPSERT")
 echo "answer:  $second"
 grep -q "\"id\":\"$id\"" <<<"$second" || fail "the contact lost its id across the restart"
 [ "$(grep -o '"status":"UPDATED"' <<<"$second" | wc -l)" -eq 4 ] || fail "expected four UPDATED outcomes"
+
+step "docker stop with a 1,000-item upsertContacts in flight"
+inputs=$(for i in $(seq 1 1000); do printf '{"email":"drain%d@example.com"},' "$i"; done)
+# shellcheck disable=SC2016 # GraphQL variables, not shell ones
+batch='{"query":"mutation B($inputs: [ContactInput!]!) { upsertContacts(inputs: $inputs) { items { contact { id } } summary { total succeeded failed } } }","variables":{"inputs":['"${inputs%,}"']}}'
+gql "$HOST_PORT" "$batch" >"$WORK/batch.json" &
+client=$!
+sleep 1
+stopped=$(date +%s)
+docker stop "$NAME" >/dev/null
+wait "$client" || fail "the client's request failed during the drain"
+code=$(docker inspect -f '{{.State.ExitCode}}' "$NAME")
+docker logs -t "$NAME" 2>&1 | grep -E 'SIGTERM|in flight|exiting' | tail -4 | cut -c1-250
+echo "docker stop sent at $(date -u -d "@$stopped" +%T)"
+echo "answer: $(grep -o '"summary":{[^}]*}' "$WORK/batch.json"), $(grep -o '"contact":{"id"' "$WORK/batch.json" | wc -l) contact ids; exit code $code after $(($(date +%s) - stopped)) s"
+[ "$code" = 0 ] || fail "exit code $code after docker stop"
+grep -q '"total":1000' "$WORK/batch.json" || fail "the batch was not answered in full"
+if docker logs "$NAME" 2>&1 | grep 'request(s) in flight (up to' | tail -1 | grep -q 'waiting for 0 request'; then
+  echo "(the batch had finished before SIGTERM: the drain was not exercised)"
+fi
 docker rm -f "$NAME" >/dev/null
 
 [ "$WITH_COMPOSE" = 1 ] || { step "OK (single container; --compose also runs compose.yaml)"; exit 0; }

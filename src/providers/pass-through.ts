@@ -100,3 +100,39 @@ export function applyPassThrough<T extends object>(
   const problem = validate ? schemaProblem(validate, merged.body, field) : null;
   return problem ? { ok: false, error: passThroughError(problem) } : merged;
 }
+
+/**
+ * A mapped write with the caller's pass-through merged in by `merge`: as it is without `extra` or
+ * when the mapping already refused it; FAILED with the merge's error (the mapping's dropped fields
+ * kept, and their reasons with `keepReasons`) when the merge refuses.
+ */
+export function withPassThrough<T extends { ok: boolean }>(
+  mapped: T,
+  extra: JsonObject | null | undefined,
+  merge: (
+    mapped: Extract<T, { ok: true }>,
+    extra: JsonObject,
+  ) => Extract<T, { ok: true }> | { ok: false; error: ProviderErrorInfo },
+  keepReasons = false,
+): T {
+  if (!mapped.ok || !extra) {
+    return mapped;
+  }
+  const m = mapped as Extract<T, { ok: true }> & {
+    droppedFields: string[];
+    droppedFieldReasons?: unknown;
+  };
+  const merged = merge(m, extra);
+  if (merged.ok) {
+    return merged;
+  }
+  const { error } = merged as { error: ProviderErrorInfo };
+  const reasons = keepReasons ? m.droppedFieldReasons : undefined;
+  return {
+    ok: false,
+    status: 'FAILED',
+    error,
+    droppedFields: m.droppedFields,
+    ...(reasons === undefined ? {} : { droppedFieldReasons: reasons }),
+  } as unknown as T;
+}

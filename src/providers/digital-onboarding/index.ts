@@ -12,7 +12,7 @@ import {
   elapsed,
   outcomesOf,
 } from '../engine.js';
-import { applyPassThrough, passThroughError } from '../pass-through.js';
+import { applyPassThrough, passThroughError, withPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createDoTokenSource, withPartnerToken } from './auth.js';
 import { blamedItems, interpretBulkAnswer, provesCreated } from './bulk.js';
@@ -72,33 +72,23 @@ function planOf(item: WriteItem, mode: 'single' | 'batch' | 'update'): WritePlan
   };
   const mapped =
     mode === 'update' ? planUpdate(input) : planUpsert(input, { batch: mode === 'batch' });
-  const extra = item.options.digitalOnboarding?.passThrough;
-  if (!mapped.ok || !extra) {
-    return mapped;
-  }
   const field = 'providerOptions.digitalOnboarding.passThrough';
-  // No OpenAPI document exists for this API: the merge rule is the only check, plus the
-  // override flags, which DO-1 takes in the X-Operator-Override header, never in the body.
-  const flag = Object.keys(extra).find((k) => k in FLAG_OPTIONS);
-  const merged =
-    flag !== undefined
-      ? {
-          ok: false as const,
-          error: passThroughError({
-            field: `${field}.${flag}`,
-            message: `${field}.${flag}: "${flag}" is an X-Operator-Override header flag, not a contact field; set ${FLAG_OPTIONS[flag]}`,
-          }),
-        }
-      : applyPassThrough(mapped.body, extra, field);
-  if (!merged.ok) {
-    return {
-      ok: false,
-      status: 'FAILED',
-      error: merged.error,
-      droppedFields: mapped.droppedFields,
-    };
-  }
-  return { ...mapped, body: merged.body };
+  return withPassThrough(mapped, item.options.digitalOnboarding?.passThrough, (m, extra) => {
+    // No OpenAPI document exists for this API: the merge rule is the only check, plus the
+    // override flags, which DO-1 takes in the X-Operator-Override header, never in the body.
+    const flag = Object.keys(extra).find((k) => k in FLAG_OPTIONS);
+    if (flag !== undefined) {
+      return {
+        ok: false,
+        error: passThroughError({
+          field: `${field}.${flag}`,
+          message: `${field}.${flag}: "${flag}" is an X-Operator-Override header flag, not a contact field; set ${FLAG_OPTIONS[flag]}`,
+        }),
+      };
+    }
+    const merged = applyPassThrough(m.body, extra, field);
+    return merged.ok ? { ...m, body: merged.body } : merged;
+  });
 }
 
 function errorInfo(errors: readonly DoErrorObject[], status: number | null): ProviderErrorInfo {

@@ -17,7 +17,7 @@ import {
   refused,
   withDetails,
 } from '../engine.js';
-import { applyPassThrough } from '../pass-through.js';
+import { applyPassThrough, withPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import type { DotdigitalConfig } from './config.js';
@@ -90,34 +90,29 @@ export function createDotdigitalAdapter(
   type DdJob = Job<Plan>;
 
   /** `providerOptions.dotdigital.passThrough` merged into the PATCH body, checked with DD-OAS. */
-  function withPassThrough(
+  function withDdPassThrough(
     item: WriteItem,
     mapped: ReturnType<typeof toWireContact>,
   ): ReturnType<typeof toWireContact> {
-    const extra = item.options.dotdigital?.passThrough;
-    if (!mapped.ok || !extra) {
-      return mapped;
-    }
-    const merged = applyPassThrough(
-      mapped.body,
-      extra,
-      'providerOptions.dotdigital.passThrough',
-      specValidators().dotdigital.updateContact,
+    const field = 'providerOptions.dotdigital.passThrough';
+    return withPassThrough(
+      mapped,
+      item.options.dotdigital?.passThrough,
+      (m, extra) => {
+        const merged = applyPassThrough(
+          m.body,
+          extra,
+          field,
+          specValidators().dotdigital.updateContact,
+        );
+        return merged.ok ? { ...m, body: merged.body } : merged;
+      },
+      true,
     );
-    if (!merged.ok) {
-      return {
-        ok: false,
-        status: 'FAILED',
-        error: merged.error,
-        droppedFields: mapped.droppedFields,
-        droppedFieldReasons: mapped.droppedFieldReasons,
-      };
-    }
-    return { ...mapped, body: merged.body };
   }
 
   function plan(item: WriteItem): WritePlan<Plan> {
-    const mapped = withPassThrough(item, toWireContact(item, map, dataFields.check));
+    const mapped = withDdPassThrough(item, toWireContact(item, map, dataFields.check));
     return mapped.ok ? mapped : { ...mapped, details: dropDetails(mapped.droppedFieldReasons) };
   }
 

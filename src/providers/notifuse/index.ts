@@ -8,7 +8,7 @@ import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
 import { specValidators } from '../../specs/index.js';
 import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '../engine.js';
-import { applyPassThrough } from '../pass-through.js';
+import { applyPassThrough, withPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import type { NotifuseConfig } from './config.js';
@@ -294,26 +294,20 @@ export function createNotifuseAdapter(
 
   /** `providerOptions.notifuse.passThrough` merged into the wire contact, checked with its OpenAPI. */
   function plan(item: WriteItem): ReturnType<typeof toWireContact> {
-    const mapped = toWireContact(item, config.customFieldMap);
-    const extra = item.options.notifuse?.passThrough;
-    if (!mapped.ok || !extra) {
-      return mapped;
-    }
-    const merged = applyPassThrough(
-      mapped.contact,
-      extra,
-      'providerOptions.notifuse.passThrough',
-      specValidators().notifuse.contact,
+    const field = 'providerOptions.notifuse.passThrough';
+    return withPassThrough(
+      toWireContact(item, config.customFieldMap),
+      item.options.notifuse?.passThrough,
+      (mapped, extra) => {
+        const merged = applyPassThrough(
+          mapped.contact,
+          extra,
+          field,
+          specValidators().notifuse.contact,
+        );
+        return merged.ok ? { ...mapped, contact: merged.body } : merged;
+      },
     );
-    if (!merged.ok) {
-      return {
-        ok: false,
-        status: 'FAILED',
-        error: merged.error,
-        droppedFields: mapped.droppedFields,
-      };
-    }
-    return { ...mapped, contact: merged.body };
   }
 
   const writes = createWriteEngine<Plan, NotifuseWireContact>({

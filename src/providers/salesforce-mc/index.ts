@@ -7,7 +7,7 @@ import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import { chunk } from '../align.js';
 import { createWriteEngine, type Job as EngineJob, elapsed, outcomesOf } from '../engine.js';
-import { passThroughError } from '../pass-through.js';
+import { passThroughError, withPassThrough } from '../pass-through.js';
 import type {
   CallContext,
   ProviderAdapter,
@@ -175,37 +175,30 @@ export function createSalesforceMcAdapter(
   type Job = EngineJob<Plan>;
 
   /** `providerOptions.salesforceMc.passThrough` merged into both bodies (no OpenAPI exists). */
-  function withPassThrough(
+  function withSfmcPassThrough(
     item: WriteItem,
     mapped: ReturnType<typeof toWireContact>,
   ): ReturnType<typeof toWireContact> {
-    const extra = item.options.salesforceMc?.passThrough;
-    if (!mapped.ok || !extra) {
-      return mapped;
-    }
     const field = 'providerOptions.salesforceMc.passThrough';
-    const out = { ...mapped };
-    for (const which of ['create', 'update'] as const) {
-      const target = mapped[which];
-      if (target === null) {
-        continue;
+    return withPassThrough(mapped, item.options.salesforceMc?.passThrough, (m, extra) => {
+      const out = { ...m };
+      for (const which of ['create', 'update'] as const) {
+        const target = m[which];
+        if (target === null) {
+          continue;
+        }
+        const merged = mergeAttributeSetPassThrough(target.body, extra, field);
+        if (!merged.ok) {
+          return { ok: false, error: passThroughError(merged) };
+        }
+        out[which] = { ...target, body: merged.body };
       }
-      const merged = mergeAttributeSetPassThrough(target.body, extra, field);
-      if (!merged.ok) {
-        return {
-          ok: false,
-          status: 'FAILED',
-          error: passThroughError(merged),
-          droppedFields: mapped.droppedFields,
-        };
-      }
-      out[which] = { ...target, body: merged.body };
-    }
-    return out;
+      return out;
+    });
   }
 
   function plan(item: WriteItem): WritePlan<Plan> {
-    const mapped = withPassThrough(item, toWireContact(item, mapping));
+    const mapped = withSfmcPassThrough(item, toWireContact(item, mapping));
     if (mapped.ok) {
       return mapped;
     }
@@ -237,7 +230,7 @@ export function createSalesforceMcAdapter(
     if (existing === null) {
       return { attempts: outcome.attempts, plan: null };
     }
-    const mapped = withPassThrough(p.item, toWireContact({ ...p.item, existing }, mapping));
+    const mapped = withSfmcPassThrough(p.item, toWireContact({ ...p.item, existing }, mapping));
     return { attempts: outcome.attempts, plan: mapped.ok ? mapped : null };
   }
 

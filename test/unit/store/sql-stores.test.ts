@@ -498,6 +498,20 @@ describe.each(sqlEngines)('two database handles on $name', (engine) => {
     expect((await b.identity.find({ email: 'shared@x.io' }))?.id).toBe(record.id);
   });
 
+  it('a save from a handle whose view of the keys is stale re-indexes against the stored keys', async () => {
+    const { record } = await a.identity.claim({ email: 'first@x.io' }, now);
+    await a.identity.save({ ...record, view: { email: 'first@x.io' } });
+    // The other handle (another replica) moves the email on.
+    const seen = (await b.identity.get(record.id))!;
+    await b.identity.save({ ...seen, view: { email: 'second@x.io' }, updatedAt: at(1) });
+    // `a` still believes the record holds first@x.io: its save must release second@x.io.
+    await a.identity.save({ ...record, view: { email: 'third@x.io' }, updatedAt: at(2) });
+    expect((await b.identity.find({ email: 'third@x.io' }))?.id).toBe(record.id);
+    expect(await b.identity.find({ email: 'second@x.io' })).toBeNull();
+    expect(await b.identity.find({ email: 'first@x.io' })).toBeNull();
+    expect((await b.identity.get(record.id))?.view).toEqual({ email: 'third@x.io' });
+  });
+
   it('race on one claim: one record', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
