@@ -1,12 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.js';
-import { SIGNATURE_HEADER, verifySignature } from '../../src/lifecycle/webhooks.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { upsertOne } from '../helpers/operations.js';
 import { gatewayGql, type Replicas, startReplicas } from '../helpers/replicas.js';
+import {
+  type ReceivedEvent,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../helpers/webhooks.js';
 
 /**
  * Two replicas on one PostgreSQL (`DATABASE_URL`, .ci/run) deliver the outbox and the webhook
@@ -17,9 +19,9 @@ const UPSERT = upsertOne('outcomes { status writeId }', '{ providers: [NOTIFUSE]
 
 let started: Replicas;
 let notifuse: NotifuseSandbox;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let replicas: Gateway[] = [];
-const received: Array<{ verified: boolean; id: string; writeId: string }> = [];
+let received: ReceivedEvent[] = [];
 
 const gql = (g: Gateway, query: string, variables: Record<string, unknown>) =>
   gatewayGql<{ data: { upsertContact: { outcomes: Array<{ status: string; writeId: string }> } } }>(
@@ -29,24 +31,8 @@ const gql = (g: Gateway, query: string, variables: Record<string, unknown>) =>
   );
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const header = req.headers[SIGNATURE_HEADER];
-      const event = JSON.parse(body) as { id: string; data: { write: { id: string } } };
-      received.push({
-        verified: verifySignature(SECRET, body, typeof header === 'string' ? header : null),
-        id: event.id,
-        writeId: event.data.write.id,
-      });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startWebhookReceiver(SECRET, { status: 200 });
+  ({ received } = receiver);
   started = await startReplicas(
     'webhooks-replicas.pg.test.ts',
     {
@@ -55,7 +41,7 @@ beforeAll(async () => {
       OUTBOX_POLL_MS: '20',
       OUTBOX_BASE_DELAY_MS: '1',
       GATEWAY_JOBS_POLL_MS: '10',
-      GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      GATEWAY_WEBHOOK_URL: receiver.url('/hook'),
       GATEWAY_WEBHOOK_SECRET: SECRET,
     },
     { only: ['NOTIFUSE'] },
@@ -66,7 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await started?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 describe('webhooks on two replicas', () => {
@@ -93,7 +79,7 @@ describe('webhooks on two replicas', () => {
     }
     expect(ids.length).toBeGreaterThan(1);
     const start = Date.now();
-    while (new Set(received.map((r) => r.writeId)).size < ids.length) {
+    while (new Set(received.map((r) => r.event.data.write.id)).size < ids.length) {
       if (Date.now() - start > 30_000) {
         throw new Error(`only ${received.length} of ${ids.length} webhook events arrived`);
       }
@@ -102,8 +88,8 @@ describe('webhooks on two replicas', () => {
     // Time for a duplicate to arrive, if there were one.
     await sleep(500);
     expect(received.every((r) => r.verified)).toBe(true);
-    expect(received.map((r) => r.writeId).sort()).toEqual([...ids].sort());
-    expect(new Set(received.map((r) => r.id)).size).toBe(received.length);
-    expect(received.every((r) => r.id.startsWith('write.delivered:'))).toBe(true);
+    expect(received.map((r) => r.event.data.write.id).sort()).toEqual([...ids].sort());
+    expect(new Set(received.map((r) => r.event.id)).size).toBe(received.length);
+    expect(received.every((r) => r.event.id.startsWith('write.delivered:'))).toBe(true);
   });
 });

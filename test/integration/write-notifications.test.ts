@@ -2,9 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, verifySignature } from '../../src/lifecycle/webhooks.js';
+import { verifySignature } from '../../src/lifecycle/webhooks.js';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { upsertMany } from '../helpers/operations.js';
+import {
+  type ReceivedEvent,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../helpers/webhooks.js';
 
 /**
  * Told when a write ends (issue 16): a Dotdigital import that outlives the wait is QUEUED, then
@@ -16,42 +21,16 @@ const UPSERTS = upsertMany('items { outcomes { status writeId } }');
 const SUBSCRIBE = `subscription($ids: [ID!]) { writeUpdated(ids: $ids) {
   id status remoteId lastError { code } } }`;
 
-interface Received {
-  verified: boolean;
-  event: { id: string; type: string; data: { write: { id: string; status: string } } };
-}
-
 let t: TestGateway;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let gatewayServer: Server;
 let gatewayUrl: string;
-const received: Received[] = [];
-let failNext = 1;
+let received: ReceivedEvent[] = [];
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => {
-      // The first delivery is refused: the event must come again (retried), and still count once.
-      if (failNext > 0) {
-        failNext -= 1;
-        res.writeHead(503).end();
-        return;
-      }
-      const header = req.headers[SIGNATURE_HEADER];
-      received.push({
-        verified: verifySignature(SECRET, body, typeof header === 'string' ? header : null),
-        event: JSON.parse(body) as Received['event'],
-      });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const port = (receiver.address() as AddressInfo).port;
+  // The first delivery is refused: the event must come again (retried), and still count once.
+  receiver = await startWebhookReceiver(SECRET, { refuse: 1 });
+  ({ received } = receiver);
   t = await createTestGateway(
     {
       RETRY_MAX_ATTEMPTS: '1',
@@ -59,7 +38,7 @@ beforeAll(async () => {
       OUTBOX_BASE_DELAY_MS: '50',
       DOTDIGITAL_IMPORT_MAX_WAIT_MS: '30',
       DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
-      GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks?token=abc`,
+      GATEWAY_WEBHOOK_URL: receiver.url('/hooks?token=abc'),
       GATEWAY_WEBHOOK_SECRET: SECRET,
       GATEWAY_WEBHOOK_BASE_DELAY_MS: '20',
       GATEWAY_JOBS_POLL_MS: '25',
@@ -76,7 +55,7 @@ afterAll(async () => {
   gatewayServer?.closeAllConnections();
   await new Promise((resolve) => gatewayServer?.close(resolve));
   await t?.close();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 /** A server-sent-events client: POSTs the subscription, collects `next` payloads until aborted. */
