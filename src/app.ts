@@ -38,7 +38,6 @@ import {
   useRequestContext,
 } from './http-server/request-context.js';
 import { createNodeListener, useExactRoutes, YOGA_HEALTH_CHECK_OFF } from './http-server/routes.js';
-import { useValidationCache } from './http-server/validation-cache.js';
 import { BatchRunner, createMemoryBatchStore } from './lifecycle/batches.js';
 import { Lifecycle } from './lifecycle/index.js';
 import { createMemoryJobStore } from './lifecycle/jobs.js';
@@ -175,10 +174,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     landingPage: false,
     maskedErrors: { maskError },
     // Enforced by useBodyLimit (last plugin), which skips the counting stream where Node's parser
-    // already bounds the body; the parse cache stays Yoga's, validation results are cached by
-    // useValidationCache.
+    // already bounds the body.
     maxRequestBodySize: false,
-    parserAndValidationCache: { validationCache: false },
     // No file uploads here: multipart requests are refused (415) instead of parsed.
     multipart: false,
     graphiql: options.graphiql ? GRAPHIQL_OPTIONS : false,
@@ -220,7 +217,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(options.graphiql ? [] : [useDisableIntrospection()]),
       ...(options.production ? useNoSuggestions() : []),
       ...observability.plugins(),
-      useValidationCache(),
       useBodyLimit(options.maxBodyBytes),
     ],
     logging: {

@@ -94,7 +94,10 @@ export function createLogger(
           translateTime: 'HH:MM:ss.l',
           ignore: 'pid,hostname,service',
         })
-      : destination;
+      : (destination ??
+        // stdout written asynchronously (lines written while a write is under way go out with the
+        // next one), off the request path; pino writes what is left synchronously on exit.
+        (level === 'silent' ? undefined : pino.destination({ dest: 1, sync: false })));
   const keys = [...SECRET_KEYS, ...PII_KEYS];
   return pino(
     {
