@@ -21,6 +21,8 @@
 #   - for --compose only: contact-gateway-smoke/postgres, PostgreSQL from Debian's packages with the
 #     official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB start-up, used through a
 #     compose override instead of postgres:17.
+# A stand-in stays in the engine under the official tag ("present locally (Imported from -)" on the
+# next run): `docker rmi node:20.20-bookworm-slim` lets a machine with registry access pull the real one.
 # Environment: IMAGE (default contact-gateway:smoke), HOST_PORT (default 14000; --compose uses
 # HOST_PORT+1 and HOST_PORT+2), DEBIAN_MIRROR (debootstrap's mirror, default debootstrap's own).
 # Results of the last run on record: docs/operations.md, "Container: verified".

@@ -3,7 +3,13 @@ import type { ProviderId } from '../../../src/model/contact.js';
 import type { StartedSandbox } from '../../../src/sandbox/shared/server.js';
 import type { Fault, RecordedRequest } from '../../../src/sandbox/shared/types.js';
 import type { TestGateway } from '../../helpers/gateway.js';
-import type { OutcomeView } from '../../helpers/operations.js';
+import {
+  INPUT_ERRORS,
+  type OutcomeView,
+  SUMMARY,
+  upsertMany,
+  upsertOne,
+} from '../../helpers/operations.js';
 
 /**
  * Env every gateway of these files starts with. The outbox (GATEWAY_OUTBOX, on by default) turns a
@@ -16,15 +22,12 @@ export const POLICY_ONLY: Readonly<Record<string, string>> = { GATEWAY_OUTBOX: '
 /** What a client reads of one provider's outcome. */
 export const OUTCOME = `provider status remoteId attempts durationMs details
   error { code message httpStatus retryable details }`;
-export const UPSERT = `mutation($input: ContactInput!, $options: WriteOptions) {
-  upsertContact(input: $input, options: $options) {
-    contact { id email records { provider remoteId } }
-    outcomes { ${OUTCOME} }
-    errors { field code message } } }`;
-export const UPSERT_MANY = `mutation($inputs: [ContactInput!]!, $options: WriteOptions) {
-  upsertContacts(inputs: $inputs, options: $options) {
-    items { contact { id email } outcomes { ${OUTCOME} } errors { field code message } }
-    summary { total succeeded failed upstreamRequests } } }`;
+export const UPSERT = upsertOne(
+  `contact { id email records { provider remoteId } } outcomes { ${OUTCOME} } ${INPUT_ERRORS}`,
+);
+export const UPSERT_MANY = upsertMany(
+  `items { contact { id email } outcomes { ${OUTCOME} } ${INPUT_ERRORS} } ${SUMMARY}`,
+);
 export const PROVIDERS = `{ providers { provider mode circuit { state consecutiveFailures openedAt } } }`;
 
 export type Outcome = Omit<OutcomeView, 'droppedFields' | 'request'> & { provider: ProviderId };
