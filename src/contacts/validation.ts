@@ -352,12 +352,8 @@ function customFields(
         'INVALID_VALUE',
         `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
       );
-    } else if (JSON.stringify(value[key]).includes('\\u0000')) {
-      c.add(
-        `${path}.${key}`,
-        'INVALID_VALUE',
-        `${path}.${key} must not contain a NUL character (U+0000)`,
-      );
+    } else {
+      refuseNul(c, `${path}.${key}`, value[key]);
     }
   }
   return value;
@@ -377,10 +373,16 @@ function passThrough(
   if (!boundedJsonObject(c, path, value, limits)) {
     return value === null ? null : undefined;
   }
+  return refuseNul(c, path, value) ? value : undefined;
+}
+
+/** Refuses a JSON value holding a NUL character anywhere (PostgreSQL's jsonb cannot store one). */
+function refuseNul(c: Collector, path: string, value: unknown): boolean {
   if (JSON.stringify(value).includes('\\u0000')) {
-    return c.add(path, 'INVALID_VALUE', `${path} must not contain a NUL character (U+0000)`);
+    c.add(path, 'INVALID_VALUE', `${path} must not contain a NUL character (U+0000)`);
+    return false;
   }
-  return value;
+  return true;
 }
 
 /** At most this many `providerOptions.notifuse.listStatuses` (one `contactLists.updateStatus` each). */

@@ -92,18 +92,25 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     }
   };
 
+  /** The index entries of the given (kind, value) pairs with their records, in one statement. */
+  async function lookupRows(
+    q: Queryable,
+    pairs: readonly [IdentityKeyKind, string][],
+  ): Promise<LookupRow[]> {
+    if (pairs.length === 0) {
+      return [];
+    }
+    return q.query<LookupRow>(
+      `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
+         FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
+        WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
+      [pairs.map(([k]) => k), pairs.map(([, v]) => v)],
+    );
+  }
+
   /** The index entries of the given keys with their records, read in one statement. */
   async function lookup(q: Queryable, given: IdentityKeyValues) {
-    const entries = Object.entries(given) as [IdentityKeyKind, string][];
-    const rows =
-      entries.length === 0
-        ? []
-        : await q.query<LookupRow>(
-            `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
-               FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
-              WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
-            [entries.map(([k]) => k), entries.map(([, v]) => v)],
-          );
+    const rows = await lookupRows(q, Object.entries(given) as [IdentityKeyKind, string][]);
     const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const r of rows) {
@@ -299,16 +306,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
               pairs.set(`${kind}:${value}`, [kind, value]);
             }
           }
-          const all = [...pairs.values()];
-          const rows =
-            all.length === 0
-              ? []
-              : await tx.query<LookupRow>(
-                  `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
-                     FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
-                    WHERE (k.kind, k.value) IN (SELECT kind, value FROM ${keyRows})`,
-                  [all.map(([k]) => k), all.map(([, v]) => v)],
-                );
+          const rows = await lookupRows(tx, [...pairs.values()]);
           const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
           const known = new Map<string, { record: IdentityRecord; keys: IdentityKeyValues }>(
             rows.map((r) => [r.id, { record: toRecord(r), keys: r.keys ?? {} }]),

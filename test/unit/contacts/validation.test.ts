@@ -29,6 +29,12 @@ describe('validateContactInput', () => {
         customFields: { note: { deep: ['x\u0000'] }, ok: 'y' },
       }),
     ).toEqual([['input.customFields.note', 'INVALID_VALUE']]);
+    expect(
+      errorsOf({
+        email: 'nul@example.com',
+        providerOptions: { notifuse: { passThrough: { custom_string_5: ['x\u0000'] } } },
+      }),
+    ).toEqual([['input.providerOptions.notifuse.passThrough', 'INVALID_VALUE']]);
   });
 
   it.each([
