@@ -178,10 +178,12 @@ describe('CALL_DEADLINE_MS bounds a call, attempts and waits together', () => {
     t = await createTestGateway(
       {
         ...POLICY_ONLY,
-        // Many attempts allowed, long backoff: the deadline is what ends the call.
+        // Many attempts allowed, long backoff: the deadline is what ends the call. With full
+        // jitter, nine waits of at most 150/300/400 ms summed under a second often enough for CI
+        // to see all 10 attempts once; waits of up to 500/1000 ms make that about 1 in 20,000.
         RETRY_MAX_ATTEMPTS: '10',
-        RETRY_BASE_DELAY_MS: '150',
-        RETRY_MAX_DELAY_MS: '400',
+        RETRY_BASE_DELAY_MS: '500',
+        RETRY_MAX_DELAY_MS: '1000',
         CALL_DEADLINE_MS: String(DEADLINE_MS),
         BREAKER_THRESHOLD: '1000',
         DOTDIGITAL_TIMEOUT_MS: '300',
