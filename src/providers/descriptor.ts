@@ -5,6 +5,7 @@ import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';
 import type { EnvTools } from './env.js';
+import type { ProviderOptionsPart } from './options.js';
 import type { ProviderAdapter } from './types.js';
 
 /** What every adapter factory receives besides its own config. */
@@ -66,6 +67,8 @@ export interface ProviderDescriptor<
     e: z.infer<z.ZodObject<Shape>>,
     tools: EnvTools,
   ): { options: Options; config: Config | null };
+  /** `providerOptions.<key>`: its GraphQL input and its checks (`src/providers/<name>/options.ts`). */
+  providerOptions: ProviderOptionsPart<object>;
   resilience: ResilienceDefaults;
   createAdapter(config: Config, deps: AdapterDeps): ProviderAdapter;
   sandbox: SandboxFactory<Options, Config, Credentials>;

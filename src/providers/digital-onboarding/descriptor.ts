@@ -5,6 +5,7 @@ import { defineProvider } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { DigitalOnboardingConfig, DigitalOnboardingOptions } from './config.js';
 import { createDigitalOnboardingAdapter } from './index.js';
+import { digitalOnboardingProviderOptions } from './options.js';
 
 const SANDBOX = {
   token: 'sandbox-digital-onboarding-token',
@@ -69,6 +70,7 @@ export const digitalOnboardingProvider = defineProvider({
     }
     return { options, config };
   },
+  providerOptions: digitalOnboardingProviderOptions,
   // No published figure: a polite guess; set your account's.
   resilience: {
     prefix: 'DIGITAL_ONBOARDING',

@@ -5,6 +5,7 @@ import { defineProvider } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { NotifuseConfig, NotifuseOptions } from './config.js';
 import { createNotifuseAdapter } from './index.js';
+import { notifuseProviderOptions } from './options.js';
 
 const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
 
@@ -45,6 +46,7 @@ export const notifuseProvider = defineProvider({
     }
     return { options, config };
   },
+  providerOptions: notifuseProviderOptions,
   // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s.
   resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
   createAdapter: createNotifuseAdapter,
