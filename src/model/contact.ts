@@ -5,6 +5,11 @@
  * whose value is `null` means "clear it where the provider can". Adapters never see GraphQL types.
  */
 
+/**
+ * The providers, in `Provider` enum order (the default fan-out and merge order): the one list of
+ * ids, which outcomes, errors and the CLI carry. Everything else about a provider is its
+ * descriptor's (`src/providers/<name>/descriptor.ts`, listed in `src/providers/registry.ts`).
+ */
 export const PROVIDER_IDS = [
   'DIGITAL_ONBOARDING',
   'NOTIFUSE',
@@ -12,6 +17,17 @@ export const PROVIDER_IDS = [
   'SALESFORCE_MC',
 ] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/**
+ * How each provider is named in messages, beside its id: errors and outcomes are made below the
+ * descriptors (clients, the write engine), which cannot read them without an import circle.
+ */
+export const PROVIDER_NAMES: Record<ProviderId, string> = {
+  DIGITAL_ONBOARDING: 'Digital Onboarding',
+  NOTIFUSE: 'Notifuse',
+  DOTDIGITAL: 'Dotdigital',
+  SALESFORCE_MC: 'Salesforce MC',
+};
 
 export const CONSENT_STATUSES = [
   'SUBSCRIBED',

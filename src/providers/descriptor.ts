@@ -53,6 +53,8 @@ export interface ProviderDescriptor<
   Credentials = unknown,
 > {
   id: ProviderId;
+  /** The description of its value in the GraphQL `Provider` enum. */
+  description: string;
   /** Its name in `Config` (`<key>`, `<key>Options`) and in `SANDBOX_CREDENTIALS`. */
   key: Key;
   /** Prefixes of its environment variables (an unknown name with one of them is a mistake). */

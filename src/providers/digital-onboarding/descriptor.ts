@@ -15,6 +15,7 @@ const SANDBOX = {
 
 export const digitalOnboardingProvider = defineProvider({
   id: 'DIGITAL_ONBOARDING',
+  description: 'Digital Onboarding (partner API v2).',
   key: 'digitalOnboarding',
   envPrefixes: ['DIGITAL_ONBOARDING_'],
   env: {

@@ -14,6 +14,7 @@ const SANDBOX = {
 
 export const dotdigitalProvider = defineProvider({
   id: 'DOTDIGITAL',
+  description: 'Dotdigital (API v3 contacts).',
   key: 'dotdigital',
   envPrefixes: ['DOTDIGITAL_'],
   env: {

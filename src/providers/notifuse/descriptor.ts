@@ -13,6 +13,7 @@ const SANDBOX = { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' } a
 
 export const notifuseProvider = defineProvider({
   id: 'NOTIFUSE',
+  description: 'Notifuse (self-hosted, `/api/contacts.*`).',
   key: 'notifuse',
   envPrefixes: ['NOTIFUSE_'],
   env: {

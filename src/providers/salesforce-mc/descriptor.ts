@@ -62,6 +62,7 @@ const SANDBOX = {
 
 export const salesforceMcProvider = defineProvider({
   id: 'SALESFORCE_MC',
+  description: 'Salesforce Marketing Cloud (Contacts REST).',
   key: 'salesforceMc',
   envPrefixes: ['SALESFORCE_', 'SFMC_'],
   env: {

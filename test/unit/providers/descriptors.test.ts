@@ -27,10 +27,8 @@ const folderOf = (id: string) => id.toLowerCase().replaceAll('_', '-');
 const NOT_YET_MOVED = [
   'graphiql.ts',
   'model/contact.ts',
-  'providers/wire.ts',
   'schema/contact-type.ts',
   'schema/contact.ts',
-  'schema/enums.ts',
   'schema/errors.ts',
   'schema/outcome.ts',
   'schema/writes.ts',
