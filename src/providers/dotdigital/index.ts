@@ -6,7 +6,6 @@ import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
-import { specValidators } from '../../specs/index.js';
 import {
   createWriteEngine,
   type Entry,
@@ -36,6 +35,7 @@ import {
   toQueryMergeOption,
   toWireContact,
 } from './mapping.js';
+import { dotdigitalValidators } from './openapi.js';
 import {
   type ImportContact,
   type ImportContactReference,
@@ -99,12 +99,7 @@ export function createDotdigitalAdapter(
       mapped,
       item.options.dotdigital?.passThrough,
       (m, extra) => {
-        const merged = applyPassThrough(
-          m.body,
-          extra,
-          field,
-          specValidators().dotdigital.updateContact,
-        );
+        const merged = applyPassThrough(m.body, extra, field, dotdigitalValidators().updateContact);
         return merged.ok ? { ...m, body: merged.body } : merged;
       },
       true,

@@ -6,7 +6,6 @@ import type { CallPolicy } from '../../http/policy.js';
 import { normaliseEmail } from '../../model/contact.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
-import { specValidators } from '../../specs/index.js';
 import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '../engine.js';
 import { applyPassThrough, withPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
@@ -19,6 +18,7 @@ import {
   type Plan,
   toWireContact,
 } from './mapping.js';
+import { notifuseValidators } from './openapi.js';
 import { type ImportOperation, type NotifuseWireContact, readAction } from './wire.js';
 
 /**
@@ -299,12 +299,7 @@ export function createNotifuseAdapter(
       toWireContact(item, config.customFieldMap),
       item.options.notifuse?.passThrough,
       (mapped, extra) => {
-        const merged = applyPassThrough(
-          mapped.contact,
-          extra,
-          field,
-          specValidators().notifuse.contact,
-        );
+        const merged = applyPassThrough(mapped.contact, extra, field, notifuseValidators().contact);
         return merged.ok ? { ...mapped, contact: merged.body } : merged;
       },
     );
