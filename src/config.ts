@@ -15,8 +15,14 @@ export { Secret };
 
 /** Options of the undici Pool each provider origin gets. */
 export interface HttpOptions {
-  /** @default 10 */
-  connections: number;
+  /**
+   * Connections per provider origin (`HTTP_CONNECTIONS`). Unset, each provider's pool gets as many
+   * as that provider's in-flight limit (`<P>_MAX_IN_FLIGHT`, 16 by default): every call the limit
+   * lets through then has its own connection at once (HTTP/1.1, no pipelining) instead of waiting
+   * inside undici while its deadline runs, and none is opened that the limit never lets through.
+   * @default null (the provider's in-flight limit)
+   */
+  connections: number | null;
   /** @default 5000 */
   connectTimeoutMs: number;
   /** @default 15000 */
@@ -91,7 +97,7 @@ export interface Config extends ProviderConfigs {
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
-  connections: 10,
+  connections: null,
   connectTimeoutMs: 5_000,
   headersTimeoutMs: 15_000,
   bodyTimeoutMs: 30_000,
@@ -128,7 +134,7 @@ const EnvSchema = z.object({
   OUTBOX_POLL_MS: int(1000, 0, 3_600_000),
   OUTBOX_BASE_DELAY_MS: int(5000, 1, 3_600_000),
   OUTBOX_LEASE_MS: int(60_000, 100, 3_600_000),
-  HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
+  HTTP_CONNECTIONS: z.coerce.number().int().min(1).max(1024).optional(),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
 });
 
@@ -205,7 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     server,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
-      connections: e.HTTP_CONNECTIONS,
+      connections: e.HTTP_CONNECTIONS ?? null,
       connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
     },
     observability,

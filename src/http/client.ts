@@ -144,7 +144,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const dispatcher =
     options.dispatcher ??
     new Pool(base.origin, {
-      connections: http.connections,
+      connections: http.connections ?? FALLBACK_CONNECTIONS,
       pipelining: 1,
       keepAliveTimeout: http.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(http.keepAliveTimeoutMs, 60_000),
@@ -261,6 +261,9 @@ function flattenHeaders(
   }
   return out;
 }
+
+/** Pool size when none was chosen (the registry passes the provider's in-flight limit): that limit's default. */
+const FALLBACK_CONNECTIONS = 16;
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
