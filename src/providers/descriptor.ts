@@ -5,6 +5,7 @@ import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';
 import type { EnvTools } from './env.js';
+import type { ProviderOptionsPart } from './options.js';
 import type { ProviderAdapter } from './types.js';
 
 /** What every adapter factory receives besides its own config. */
@@ -52,6 +53,8 @@ export interface ProviderDescriptor<
   Credentials = unknown,
 > {
   id: ProviderId;
+  /** The description of its value in the GraphQL `Provider` enum. */
+  description: string;
   /** Its name in `Config` (`<key>`, `<key>Options`) and in `SANDBOX_CREDENTIALS`. */
   key: Key;
   /** Prefixes of its environment variables (an unknown name with one of them is a mistake). */
@@ -66,6 +69,8 @@ export interface ProviderDescriptor<
     e: z.infer<z.ZodObject<Shape>>,
     tools: EnvTools,
   ): { options: Options; config: Config | null };
+  /** `providerOptions.<key>`: its GraphQL input and its checks (`src/providers/<name>/options.ts`). */
+  providerOptions: ProviderOptionsPart<object>;
   resilience: ResilienceDefaults;
   createAdapter(config: Config, deps: AdapterDeps): ProviderAdapter;
   sandbox: SandboxFactory<Options, Config, Credentials>;

@@ -1,11 +1,10 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CallPolicy } from '../http/policy.js';
-import type { ProviderId } from '../model/contact.js';
+import { PROVIDER_NAMES, type ProviderId } from '../model/contact.js';
 import { type ProviderErrorInfo, toProviderErrorInfo } from '../model/errors.js';
 import type { Outcome, OutcomeStatus, Refusal, WritePlan } from '../model/outcome.js';
 import { chunk } from './align.js';
 import type { CallContext, ProviderAdapter, WriteItem } from './types.js';
-import { PROVIDER_NAMES } from './wire.js';
 
 /**
  * The write engine: the one skeleton every adapter's writes run through. It plans each item (the

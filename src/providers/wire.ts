@@ -6,16 +6,8 @@ import type {
   HttpRequest,
   HttpResponse,
 } from '../http/client.js';
-import type { ProviderId } from '../model/contact.js';
+import { PROVIDER_NAMES, type ProviderId } from '../model/contact.js';
 import { UpstreamBadResponseError, type UpstreamError } from '../model/errors.js';
-
-/** How each provider is named in messages. */
-export const PROVIDER_NAMES: Record<ProviderId, string> = {
-  DIGITAL_ONBOARDING: 'Digital Onboarding',
-  NOTIFUSE: 'Notifuse',
-  DOTDIGITAL: 'Dotdigital',
-  SALESFORCE_MC: 'Salesforce MC',
-};
 
 /** An answered call whose body is not what the provider documents: retryable, it may be transient. */
 export function malformedResponse(

@@ -2,7 +2,6 @@ import {
   CONTACT_FIELDS,
   type ConsentStatus,
   type ContactPatch,
-  type DotdigitalMergeOption,
   type EmailFormat,
   flattenPatch,
   type JsonObject,
@@ -10,6 +9,7 @@ import {
   type ProviderOptions,
 } from '../../model/contact.js';
 import { skippedMissing, type WritePlan } from '../../model/outcome.js';
+import type { DotdigitalMergeOption } from './options.js';
 
 import type {
   ChannelPropertiesRequest,

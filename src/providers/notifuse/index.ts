@@ -1,9 +1,9 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { HttpOptions } from '../../config.js';
-import { normaliseEmail } from '../../contacts/validation.js';
 import { createHttpClient, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
+import { normaliseEmail } from '../../model/contact.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
 import { specValidators } from '../../specs/index.js';
