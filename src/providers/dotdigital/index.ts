@@ -6,7 +6,6 @@ import { createHttpClient } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
-import { specValidators } from '../../specs/index.js';
 import {
   callsOf,
   createWriteEngine,
@@ -37,6 +36,7 @@ import {
   toQueryMergeOption,
   toWireContact,
 } from './mapping.js';
+import { dotdigitalValidators } from './openapi.js';
 import {
   type ImportContact,
   type ImportContactReference,
@@ -100,7 +100,7 @@ export function createDotdigitalAdapter(
       {
         field: 'providerOptions.dotdigital.passThrough',
         key: 'body',
-        validate: specValidators().dotdigital.updateContact,
+        validate: dotdigitalValidators().updateContact,
         keepReasons: true,
       },
     );

@@ -6,7 +6,6 @@ import type { CallPolicy } from '../../http/policy.js';
 import { normaliseEmail } from '../../model/contact.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
-import { specValidators } from '../../specs/index.js';
 import {
   callsOf,
   createWriteEngine,
@@ -26,6 +25,7 @@ import {
   type Plan,
   toWireContact,
 } from './mapping.js';
+import { notifuseValidators } from './openapi.js';
 import { type ImportOperation, type NotifuseWireContact, readAction } from './wire.js';
 
 /**
@@ -297,7 +297,7 @@ export function createNotifuseAdapter(
       {
         field: 'providerOptions.notifuse.passThrough',
         key: 'contact',
-        validate: specValidators().notifuse.contact,
+        validate: notifuseValidators().contact,
       },
     );
   }
