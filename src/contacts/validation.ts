@@ -272,36 +272,44 @@ function set<K extends string, V>(target: Partial<Record<K, V>>, key: K, value: 
   }
 }
 
-function address(c: Collector, path: string, value: unknown): Address | null | undefined {
+/** A nested input object (absent and null kept as they are), its members read by `read`. */
+function nested<T>(
+  c: Collector,
+  path: string,
+  value: unknown,
+  read: (value: Record<string, unknown>) => T,
+): T | null | undefined {
   if (value === undefined || value === null) {
     return value;
   }
   if (!isPlainObject(value)) {
     return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
   }
-  const out: Address = {};
-  for (const key of ADDRESS_TEXT) {
-    set(out, key, text(c, `${path}.${key}`, value[key]));
-  }
-  set(out, 'country', country(c, `${path}.country`, value['country']));
-  return out;
+  return read(value);
+}
+
+function address(c: Collector, path: string, value: unknown): Address | null | undefined {
+  return nested(c, path, value, (v) => {
+    const out: Address = {};
+    for (const key of ADDRESS_TEXT) {
+      set(out, key, text(c, `${path}.${key}`, v[key]));
+    }
+    set(out, 'country', country(c, `${path}.country`, v['country']));
+    return out;
+  });
 }
 
 function consent(c: Collector, path: string, value: unknown): Consent | null | undefined {
-  if (value === undefined || value === null) {
-    return value;
-  }
-  if (!isPlainObject(value)) {
-    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
-  }
-  // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
-  const out: Consent = {};
-  for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
-    if (value[key] !== undefined) {
-      (out as Record<string, unknown>)[key] = value[key];
+  return nested(c, path, value, (v) => {
+    // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
+    const out: Consent = {};
+    for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
+      if (v[key] !== undefined) {
+        (out as Record<string, unknown>)[key] = v[key];
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /**

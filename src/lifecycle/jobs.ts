@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
-import { iso, json } from '../store/sql.js';
+import { claimDueStatement, dueOrder, iso, json, leaseEnd } from '../store/sql.js';
 
 /**
  * Background work the gateway must do exactly once across replicas, with the outbox's machinery:
@@ -168,30 +168,13 @@ export function createSqlJobStore(db: Database): JobStore {
         return [];
       }
       const rows = await db.query<Row>(
-        `WITH due AS (
-           SELECT id AS due_id FROM ${t}
-            WHERE done_at IS NULL AND type = $4
-              AND next_attempt_at <= $1::timestamptz
-              AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
-            ORDER BY next_attempt_at, seq
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED
-         )
-         UPDATE ${t} AS j
-            SET leased_until = $3::timestamptz,
-                attempts = j.attempts + 1
-           FROM due
-          WHERE j.id = due.due_id
-         RETURNING id, type, payload, attempts, next_attempt_at, last_error, created_at, seq`,
-        [now, limit, new Date(Date.parse(now) + leaseMs).toISOString(), type],
+        claimDueStatement(t, {
+          open: 'done_at IS NULL AND type = $4',
+          returning: 'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq',
+        }),
+        [now, limit, leaseEnd(now, leaseMs), type],
       );
-      return rows
-        .sort(
-          (a, b) =>
-            iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) ||
-            Number(a.seq) - Number(b.seq),
-        )
-        .map(toJob);
+      return rows.sort(dueOrder).map(toJob);
     },
     async extend(id, until) {
       await db.query(`UPDATE ${t} SET leased_until = $2::timestamptz WHERE id = $1`, [id, until]);

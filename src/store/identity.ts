@@ -141,6 +141,11 @@ export function planReindex(
 }
 
 /** The embedded default: a process-local map. */
+/** A new gateway contact, claimed at `now`: a fresh id, nothing known, linked to no provider. */
+export function newIdentity(now: string): IdentityRecord {
+  return { id: randomUUID(), view: {}, records: {}, createdAt: now, updatedAt: now };
+}
+
 export function createMemoryIdentityStore(): IdentityStore {
   const byId = new Map<string, IdentityRecord>();
   const index = new Map<string, string>();
@@ -183,13 +188,7 @@ export function createMemoryIdentityStore(): IdentityStore {
       if (existing) {
         return { record: structuredClone(existing), created: false };
       }
-      const record: IdentityRecord = {
-        id: randomUUID(),
-        view: {},
-        records: {},
-        createdAt: now,
-        updatedAt: now,
-      };
+      const record = newIdentity(now);
       byId.set(record.id, record);
       // Index the claimed keys at once so a second claim in the same batch finds this record.
       reindex(record.id, keys);

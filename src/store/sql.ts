@@ -84,3 +84,45 @@ export function inArray(db: Dialect, param: string): string {
 export function jsonMerge(db: Dialect, a: string, b: string): string {
   return db.engine === 'postgres' ? `${a} || ${b}` : `json_patch(${a}, ${b})`;
 }
+
+/**
+ * The claim of a lease queue (the outbox, the jobs table), one statement and so one transaction:
+ * up to `$2` open rows (`open`) due at `$1` and not leased, locked skipping those another instance
+ * holds, re-checked against their latest version, leased until `$3` with one more attempt (and
+ * `set`, more assignments). The rows come back unordered: sort them with `dueOrder`.
+ */
+export function claimDueStatement(
+  table: string,
+  q: { open: string; set?: string; returning: string },
+): string {
+  return `WITH due AS (
+           SELECT id AS due_id FROM ${table}
+            WHERE ${q.open}
+              AND next_attempt_at <= $1::timestamptz
+              AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
+            ORDER BY next_attempt_at, seq
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${table} AS q
+            SET leased_until = $3::timestamptz,
+                attempts = q.attempts + 1${q.set ? `,\n                ${q.set}` : ''}
+           FROM due
+          WHERE q.id = due.due_id
+         RETURNING ${q.returning}`;
+}
+
+/** The end of a lease of `leaseMs` taken at `now`. */
+export function leaseEnd(now: string, leaseMs: number): string {
+  return new Date(Date.parse(now) + leaseMs).toISOString();
+}
+
+/** Claimed rows in the order they fell due: next attempt first, then insertion. */
+export function dueOrder(
+  a: { next_attempt_at: unknown; seq: unknown },
+  b: { next_attempt_at: unknown; seq: unknown },
+): number {
+  return (
+    iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) || Number(a.seq) - Number(b.seq)
+  );
+}
