@@ -337,27 +337,40 @@ function boundedJsonObject(
   return true;
 }
 
+/** A JSON object input within the JSON limits (null kept as it is), kept when `check` passes. */
+function jsonObject(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+  check: (value: JsonObject) => boolean,
+): JsonObject | null | undefined {
+  if (!boundedJsonObject(c, path, value, limits)) {
+    return value === null ? null : undefined;
+  }
+  return check(value) ? value : undefined;
+}
+
 function customFields(
   c: Collector,
   path: string,
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (!boundedJsonObject(c, path, value, limits)) {
-    return value === null ? null : undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
-      c.add(
-        `${path}.${key}`,
-        'INVALID_VALUE',
-        `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
-      );
-    } else {
-      refuseNul(c, `${path}.${key}`, value[key]);
+  return jsonObject(c, path, value, limits, (fields) => {
+    for (const key of Object.keys(fields)) {
+      if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
+        c.add(
+          `${path}.${key}`,
+          'INVALID_VALUE',
+          `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
+        );
+      } else {
+        refuseNul(c, `${path}.${key}`, fields[key]);
+      }
     }
-  }
-  return value;
+    return true;
+  });
 }
 
 /**
@@ -371,10 +384,7 @@ function passThrough(
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (!boundedJsonObject(c, path, value, limits)) {
-    return value === null ? null : undefined;
-  }
-  return refuseNul(c, path, value) ? value : undefined;
+  return jsonObject(c, path, value, limits, (extra) => refuseNul(c, path, extra));
 }
 
 /** Refuses a JSON value holding a NUL character anywhere (PostgreSQL's jsonb cannot store one). */

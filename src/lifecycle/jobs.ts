@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
-import { claimDueStatement, dueOrder, iso, json, leaseEnd } from '../store/sql.js';
+import { claimDue, iso, json } from '../store/sql.js';
 
 /**
  * Background work the gateway must do exactly once across replicas, with the outbox's machinery:
@@ -164,17 +164,10 @@ export function createSqlJobStore(db: Database): JobStore {
       }
     },
     async claimDue(type, now, limit, leaseMs) {
-      if (limit <= 0) {
-        return [];
-      }
-      const rows = await db.query<Row>(
-        claimDueStatement(t, {
-          open: 'done_at IS NULL AND type = $4',
-          returning: 'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq',
-        }),
-        [now, limit, leaseEnd(now, leaseMs), type],
-      );
-      return rows.sort(dueOrder).map(toJob);
+      const open = 'done_at IS NULL AND type = $4';
+      const returning = 'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq';
+      const rows = await claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [type]);
+      return rows.map(toJob);
     },
     async extend(id, until) {
       await db.query(`UPDATE ${t} SET leased_until = $2::timestamptz WHERE id = $1`, [id, until]);

@@ -11,7 +11,7 @@ import {
   seqOfCursor,
   type WriteStatus,
 } from './outbox.js';
-import { claimDueStatement, dueOrder, inArray, iso, json, leaseEnd } from './sql.js';
+import { claimDue, inArray, iso, json } from './sql.js';
 
 interface Row {
   id: string;
@@ -128,22 +128,22 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
     },
 
     async claimDue(now, limit, leaseMs) {
-      if (limit <= 0) {
-        return [];
-      }
-      // Leased before anyone else sees them (see claimDueStatement).
-      const rows = await db.query<Row>(
-        claimDueStatement(t, {
+      // Leased before anyone else sees them (see claimDue in sql.ts).
+      const rows = await claimDue<Row>(
+        db,
+        t,
+        {
           open: 'ended_at IS NULL',
           set: "status = 'DELIVERING', updated_at = $4::timestamptz",
           returning: COLUMNS,
-        }),
-        [now, limit, leaseEnd(now, leaseMs), new Date().toISOString()],
+        },
+        { now, limit, leaseMs },
+        [new Date().toISOString()],
       );
       for (const r of rows) {
         held.add(r.id);
       }
-      return rows.sort(dueOrder).map(toItem);
+      return rows.map(toItem);
     },
 
     async remove(id) {

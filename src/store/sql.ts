@@ -1,3 +1,5 @@
+import type { Queryable } from './db.js';
+
 /** Helpers shared by the SQL stores. */
 
 /** A timestamptz column as the ISO string the stores hand out. */
@@ -87,11 +89,34 @@ export function jsonMerge(db: Dialect, a: string, b: string): string {
 
 /**
  * The claim of a lease queue (the outbox, the jobs table), one statement and so one transaction:
- * up to `$2` open rows (`open`) due at `$1` and not leased, locked skipping those another instance
- * holds, re-checked against their latest version, leased until `$3` with one more attempt (and
- * `set`, more assignments). The rows come back unordered: sort them with `dueOrder`.
+ * up to `limit` open rows (`open`) due at `now` and not leased, locked skipping those another
+ * instance holds, re-checked against their latest version, leased for `leaseMs` with one more
+ * attempt (and `set`, more assignments, whose parameters `more` are `$4…`). Answers them in the
+ * order they fell due: next attempt first, then insertion.
  */
-export function claimDueStatement(
+export async function claimDue<R extends { next_attempt_at: unknown; seq: unknown }>(
+  db: Queryable,
+  table: string,
+  q: { open: string; set?: string; returning: string },
+  lease: { now: string; limit: number; leaseMs: number },
+  more: unknown[] = [],
+): Promise<R[]> {
+  if (lease.limit <= 0) {
+    return [];
+  }
+  const rows = await db.query<R>(claimDueStatement(table, q), [
+    lease.now,
+    lease.limit,
+    new Date(Date.parse(lease.now) + lease.leaseMs).toISOString(),
+    ...more,
+  ]);
+  return rows.sort(
+    (a, b) =>
+      iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) || Number(a.seq) - Number(b.seq),
+  );
+}
+
+function claimDueStatement(
   table: string,
   q: { open: string; set?: string; returning: string },
 ): string {
@@ -110,19 +135,4 @@ export function claimDueStatement(
            FROM due
           WHERE q.id = due.due_id
          RETURNING ${q.returning}`;
-}
-
-/** The end of a lease of `leaseMs` taken at `now`. */
-export function leaseEnd(now: string, leaseMs: number): string {
-  return new Date(Date.parse(now) + leaseMs).toISOString();
-}
-
-/** Claimed rows in the order they fell due: next attempt first, then insertion. */
-export function dueOrder(
-  a: { next_attempt_at: unknown; seq: unknown },
-  b: { next_attempt_at: unknown; seq: unknown },
-): number {
-  return (
-    iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) || Number(a.seq) - Number(b.seq)
-  );
 }
