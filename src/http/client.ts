@@ -1,5 +1,4 @@
 import { type Dispatcher, Pool } from 'undici';
-import type { HttpOptions } from '../config.js';
 import type { ProviderId } from '../model/contact.js';
 import {
   UpstreamBadResponseError,
@@ -10,6 +9,25 @@ import {
   UpstreamTimeoutError,
 } from '../model/errors.js';
 import type { WireRequest } from '../model/outcome.js';
+import type { HttpObserver } from './observer.js';
+
+/** Options of the undici Pool each provider origin gets. */
+export interface HttpOptions {
+  /** @default 10 */
+  connections: number;
+  /** @default 5000 */
+  connectTimeoutMs: number;
+  /** @default 15000 */
+  headersTimeoutMs: number;
+  /** @default 30000 */
+  bodyTimeoutMs: number;
+  /** @default 4000 */
+  keepAliveTimeoutMs: number;
+  /** Largest response body read before the call fails. @default 10 MiB */
+  maxBodyBytes: number;
+  /** Metrics and tracing of every provider request (set by the gateway, not by the environment). */
+  observer?: HttpObserver;
+}
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

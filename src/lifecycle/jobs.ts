@@ -2,6 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
 import { claimDue, iso, json } from '../store/sql.js';
 
+/** A kind of background job: how many to take per look, and what doing one means. */
+export interface JobHandler {
+  type: string;
+  limit: number;
+  run(job: Job, lease: { extend(): Promise<void> }): Promise<void>;
+}
+
 /**
  * Background work the gateway must do exactly once across replicas, with the outbox's machinery:
  * leased (PostgreSQL `FOR UPDATE SKIP LOCKED`; the embedded engine has one writer), retried with backoff, due again when its taker

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { HttpOptions } from '../config.js';
+import type { HttpOptions } from '../http/client.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';

@@ -10,11 +10,11 @@
  */
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { HttpOptions } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
   type HttpClient,
+  type HttpOptions,
   type HttpResponse,
 } from '../../http/client.js';
 import { redactText } from '../../http/redact.js';

@@ -1,7 +1,6 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
-import { createHttpClient, type HttpRequest } from '../../http/client.js';
+import { createHttpClient, type HttpOptions, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { type ProviderErrorInfo, statusIsTransient } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
-import { createHttpClient } from '../../http/client.js';
+import { createHttpClient, type HttpOptions } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';

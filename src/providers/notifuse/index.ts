@@ -1,7 +1,6 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
-import { createHttpClient, type HttpRequest } from '../../http/client.js';
+import { createHttpClient, type HttpOptions, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { normaliseEmail } from '../../model/contact.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';

@@ -1,11 +1,11 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { HttpOptions } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
   describeRequest,
   type HttpClient,
+  type HttpOptions,
   type HttpRequest,
   type HttpResponse,
 } from '../../http/client.js';

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
+import type { HttpOptions } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
 import { missingRequired, type ProviderErrorInfo } from '../../model/errors.js';
