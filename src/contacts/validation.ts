@@ -6,13 +6,14 @@ import {
   type Consent,
   type ContactPatch,
   type JsonObject,
-  NOTIFUSE_LIST_STATUSES,
-  type NotifuseListStatus,
-  type NotifuseProviderOptions,
+  normaliseEmail,
   type ProviderOptions,
 } from '../model/contact.js';
 import type { GatewayErrorCode, InputErrorInfo } from '../model/errors.js';
-import { validateOverrideFlags } from '../providers/digital-onboarding/mapping.js';
+import { isPlainObject, type OptionChecks } from '../providers/options.js';
+import { PROVIDERS } from '../providers/registry.js';
+
+export { normaliseEmail };
 
 /** What the GraphQL layer hands over: a ContactInput as parsed by graphql-js (absent keys stay absent). */
 export interface RawContactInput {
@@ -154,10 +155,6 @@ function text(c: Collector, path: string, value: unknown): string | null | undef
   return trimmed;
 }
 
-export function normaliseEmail(value: string): string {
-  return value.trim().toLowerCase();
-}
-
 function email(c: Collector, path: string, value: unknown): string | null | undefined {
   const s = text(c, path, value);
   if (typeof s !== 'string') {
@@ -275,40 +272,44 @@ function set<K extends string, V>(target: Partial<Record<K, V>>, key: K, value: 
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A nested input object (absent and null kept as they are), its members read by `read`. */
+function nested<T>(
+  c: Collector,
+  path: string,
+  value: unknown,
+  read: (value: Record<string, unknown>) => T,
+): T | null | undefined {
+  if (value === undefined || value === null) {
+    return value;
+  }
+  if (!isPlainObject(value)) {
+    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
+  }
+  return read(value);
 }
 
 function address(c: Collector, path: string, value: unknown): Address | null | undefined {
-  if (value === undefined || value === null) {
-    return value;
-  }
-  if (!isPlainObject(value)) {
-    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
-  }
-  const out: Address = {};
-  for (const key of ADDRESS_TEXT) {
-    set(out, key, text(c, `${path}.${key}`, value[key]));
-  }
-  set(out, 'country', country(c, `${path}.country`, value['country']));
-  return out;
+  return nested(c, path, value, (v) => {
+    const out: Address = {};
+    for (const key of ADDRESS_TEXT) {
+      set(out, key, text(c, `${path}.${key}`, v[key]));
+    }
+    set(out, 'country', country(c, `${path}.country`, v['country']));
+    return out;
+  });
 }
 
 function consent(c: Collector, path: string, value: unknown): Consent | null | undefined {
-  if (value === undefined || value === null) {
-    return value;
-  }
-  if (!isPlainObject(value)) {
-    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
-  }
-  // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
-  const out: Consent = {};
-  for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
-    if (value[key] !== undefined) {
-      (out as Record<string, unknown>)[key] = value[key];
+  return nested(c, path, value, (v) => {
+    // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
+    const out: Consent = {};
+    for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
+      if (v[key] !== undefined) {
+        (out as Record<string, unknown>)[key] = v[key];
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /**
@@ -336,27 +337,40 @@ function boundedJsonObject(
   return true;
 }
 
+/** A JSON object input within the JSON limits (null kept as it is), kept when `check` passes. */
+function jsonObject(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+  check: (value: JsonObject) => boolean,
+): JsonObject | null | undefined {
+  if (!boundedJsonObject(c, path, value, limits)) {
+    return value === null ? null : undefined;
+  }
+  return check(value) ? value : undefined;
+}
+
 function customFields(
   c: Collector,
   path: string,
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (!boundedJsonObject(c, path, value, limits)) {
-    return value === null ? null : undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
-      c.add(
-        `${path}.${key}`,
-        'INVALID_VALUE',
-        `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
-      );
-    } else {
-      refuseNul(c, `${path}.${key}`, value[key]);
+  return jsonObject(c, path, value, limits, (fields) => {
+    for (const key of Object.keys(fields)) {
+      if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
+        c.add(
+          `${path}.${key}`,
+          'INVALID_VALUE',
+          `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
+        );
+      } else {
+        refuseNul(c, `${path}.${key}`, fields[key]);
+      }
     }
-  }
-  return value;
+    return true;
+  });
 }
 
 /**
@@ -370,10 +384,7 @@ function passThrough(
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (!boundedJsonObject(c, path, value, limits)) {
-    return value === null ? null : undefined;
-  }
-  return refuseNul(c, path, value) ? value : undefined;
+  return jsonObject(c, path, value, limits, (extra) => refuseNul(c, path, extra));
 }
 
 /** Refuses a JSON value holding a NUL character anywhere (PostgreSQL's jsonb cannot store one). */
@@ -385,54 +396,10 @@ function refuseNul(c: Collector, path: string, value: unknown): boolean {
   return true;
 }
 
-/** At most this many `providerOptions.notifuse.listStatuses` (one `contactLists.updateStatus` each). */
-export const MAX_NOTIFUSE_LIST_STATUSES = 20;
-
-/** `providerOptions.notifuse.listStatuses`: list ids once each, statuses from the OpenAPI enum. */
-function notifuseListStatuses(
-  c: Collector,
-  path: string,
-  notifuse: Record<string, unknown>,
-): NotifuseProviderOptions['listStatuses'] | undefined {
-  const raw = notifuse['listStatuses'];
-  if (raw === null) {
-    return null;
-  }
-  if (!Array.isArray(raw)) {
-    return undefined;
-  }
-  if (raw.length > MAX_NOTIFUSE_LIST_STATUSES) {
-    c.add(path, 'INVALID_VALUE', `${path} takes at most ${MAX_NOTIFUSE_LIST_STATUSES} lists`);
-    return undefined;
-  }
-  const out: Array<{ listId: string; status: NotifuseListStatus }> = [];
-  raw.forEach((entry: unknown, i) => {
-    const at = `${path}.${i}`;
-    const listId = isPlainObject(entry) ? text(c, `${at}.listId`, entry['listId']) : undefined;
-    const status = isPlainObject(entry) ? entry['status'] : undefined;
-    if (typeof listId !== 'string') {
-      if (listId !== null || !isPlainObject(entry)) {
-        c.add(`${at}.listId`, 'INVALID_VALUE', `${at}.listId is required`);
-      }
-      return;
-    }
-    if (!(NOTIFUSE_LIST_STATUSES as readonly unknown[]).includes(status)) {
-      c.add(
-        `${at}.status`,
-        'INVALID_VALUE',
-        `${at}.status must be one of ${NOTIFUSE_LIST_STATUSES.join(', ')}`,
-      );
-      return;
-    }
-    if (out.some((s) => s.listId === listId)) {
-      c.add(`${at}.listId`, 'INVALID_VALUE', `${at}.listId: list ${listId} is given twice`);
-      return;
-    }
-    out.push({ listId, status: status as NotifuseListStatus });
-  });
-  return out;
-}
-
+/**
+ * `providerOptions`: each provider's part checks its own fields (`src/providers/<name>/options.ts`,
+ * through its descriptor), then every part's `passThrough` is checked alike.
+ */
 function providerOptions(
   c: Collector,
   path: string,
@@ -442,140 +409,28 @@ function providerOptions(
   if (!isPlainObject(value)) {
     return {};
   }
-  const out: ProviderOptions = {};
-  const extras = (key: 'notifuse' | 'dotdigital' | 'digitalOnboarding' | 'salesforceMc') => {
+  const out: Record<string, object> = {};
+  const checks: OptionChecks = {
+    add: (at, code, message) => c.add(at, code, message),
+    text: (at, v) => text(c, at, v),
+  };
+  for (const { key, providerOptions: part } of PROVIDERS) {
     const group = value[key];
-    return isPlainObject(group)
+    const own = isPlainObject(group) ? part.validate?.(group, `${path}.${key}`, checks) : undefined;
+    if (own !== undefined) {
+      out[key] = own;
+    }
+  }
+  for (const { key } of PROVIDERS) {
+    const group = value[key];
+    const extra = isPlainObject(group)
       ? passThrough(c, `${path}.${key}.passThrough`, group['passThrough'], limits)
       : undefined;
-  };
-  const notifuse = value['notifuse'];
-  if (isPlainObject(notifuse)) {
-    const lists = notifuse['subscribeToLists'];
-    if (Array.isArray(lists)) {
-      const cleaned: string[] = [];
-      lists.forEach((id, i) => {
-        const v = text(c, `${path}.notifuse.subscribeToLists.${i}`, id);
-        if (typeof v === 'string') {
-          cleaned.push(v);
-        }
-      });
-      out.notifuse = { subscribeToLists: [...new Set(cleaned)] };
-    } else if (lists === null) {
-      out.notifuse = { subscribeToLists: null };
-    }
-    const statuses = notifuseListStatuses(c, `${path}.notifuse.listStatuses`, notifuse);
-    if (statuses !== undefined) {
-      out.notifuse = { ...out.notifuse, listStatuses: statuses };
-    }
-  }
-  const dotdigital = value['dotdigital'];
-  if (isPlainObject(dotdigital)) {
-    out.dotdigital = dotdigitalOptions(c, `${path}.dotdigital`, dotdigital);
-  }
-  const digitalOnboarding = value['digitalOnboarding'];
-  if (isPlainObject(digitalOnboarding)) {
-    const overrides = digitalOnboarding['overrides'];
-    if (Array.isArray(overrides)) {
-      const flags = overrides.filter((f): f is string => typeof f === 'string');
-      const problem = validateOverrideFlags(flags);
-      if (problem !== null) {
-        c.add(`${path}.digitalOnboarding.overrides`, 'INVALID_VALUE', problem);
-      }
-      out.digitalOnboarding = { overrides: flags };
-    } else if (overrides === null) {
-      out.digitalOnboarding = { overrides: null };
-    }
-    const destructive = digitalOnboarding['destructive'];
-    if (typeof destructive === 'boolean') {
-      out.digitalOnboarding = { ...out.digitalOnboarding, destructive };
-    }
-  }
-  for (const key of ['notifuse', 'dotdigital', 'digitalOnboarding', 'salesforceMc'] as const) {
-    const extra = extras(key);
     if (extra !== undefined) {
       out[key] = { ...out[key], passThrough: extra };
     }
   }
-  return out;
-}
-
-const IP = z.union([z.ipv4(), z.ipv6()]);
-const ISO_UTC = z.iso.datetime();
-const ABSOLUTE_URL = z.url({ protocol: /^https?$/ });
-
-function dotdigitalOptions(
-  c: Collector,
-  path: string,
-  value: Record<string, unknown>,
-): NonNullable<ProviderOptions['dotdigital']> {
-  const out: NonNullable<ProviderOptions['dotdigital']> = {};
-  if (value['mergeOption'] !== undefined) {
-    out.mergeOption = value['mergeOption'] as NonNullable<typeof out.mergeOption> | null;
-  }
-  const lists = value['lists'];
-  if (Array.isArray(lists)) {
-    if (lists.length < 1 || lists.length > 100) {
-      c.add(`${path}.lists`, 'INVALID_VALUE', `${path}.lists must hold 1 to 100 list ids`);
-    }
-    lists.forEach((id, i) => {
-      if (typeof id !== 'number' || id < 1) {
-        c.add(
-          `${path}.lists.${i}`,
-          'INVALID_VALUE',
-          `${path}.lists.${i} must be a positive list id`,
-        );
-      }
-    });
-    out.lists = [...new Set(lists as number[])];
-  }
-  const preferences = value['preferences'];
-  if (Array.isArray(preferences)) {
-    if (preferences.length < 1) {
-      c.add(`${path}.preferences`, 'INVALID_VALUE', `${path}.preferences must not be empty`);
-    }
-    out.preferences = preferences as Array<{ id: number; isOptedIn: boolean }>;
-  }
-  const records = value['consentRecords'];
-  if (Array.isArray(records)) {
-    if (records.length < 1 || records.length > 5) {
-      c.add(
-        `${path}.consentRecords`,
-        'INVALID_VALUE',
-        `${path}.consentRecords must hold 1 to 5 records`,
-      );
-    }
-    out.consentRecords = records.map((raw, i) => {
-      const r = raw as Record<string, unknown>;
-      const at = `${path}.consentRecords.${i}`;
-      const record = {
-        text: text(c, `${at}.text`, r['text']) ?? '',
-        dateTimeConsented: String(r['dateTimeConsented'] ?? ''),
-        url: String(r['url'] ?? ''),
-        ipAddress: String(r['ipAddress'] ?? ''),
-        userAgent: text(c, `${at}.userAgent`, r['userAgent']) ?? '',
-      };
-      if (!ISO_UTC.safeParse(record.dateTimeConsented).success) {
-        c.add(
-          `${at}.dateTimeConsented`,
-          'INVALID_DATE',
-          `${at}.dateTimeConsented must be an ISO 8601 UTC date-time such as 2024-05-01T09:00:00Z`,
-        );
-      }
-      if (!ABSOLUTE_URL.safeParse(record.url).success) {
-        c.add(`${at}.url`, 'INVALID_VALUE', `${at}.url must be an absolute http(s) URL`);
-      }
-      if (!IP.safeParse(record.ipAddress).success) {
-        c.add(
-          `${at}.ipAddress`,
-          'INVALID_VALUE',
-          `${at}.ipAddress must be an IPv4 or IPv6 address`,
-        );
-      }
-      return record;
-    });
-  }
-  return out;
+  return out as ProviderOptions;
 }
 
 /**

@@ -5,6 +5,11 @@
  * whose value is `null` means "clear it where the provider can". Adapters never see GraphQL types.
  */
 
+/**
+ * The providers, in `Provider` enum order (the default fan-out and merge order): the one list of
+ * ids, which outcomes, errors and the CLI carry. Everything else about a provider is its
+ * descriptor's (`src/providers/<name>/descriptor.ts`, listed in `src/providers/registry.ts`).
+ */
 export const PROVIDER_IDS = [
   'DIGITAL_ONBOARDING',
   'NOTIFUSE',
@@ -12,6 +17,17 @@ export const PROVIDER_IDS = [
   'SALESFORCE_MC',
 ] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/**
+ * How each provider is named in messages, beside its id: errors and outcomes are made below the
+ * descriptors (clients, the write engine), which cannot read them without an import circle.
+ */
+export const PROVIDER_NAMES: Record<ProviderId, string> = {
+  DIGITAL_ONBOARDING: 'Digital Onboarding',
+  NOTIFUSE: 'Notifuse',
+  DOTDIGITAL: 'Dotdigital',
+  SALESFORCE_MC: 'Salesforce MC',
+};
 
 export const CONSENT_STATUSES = [
   'SUBSCRIBED',
@@ -31,6 +47,11 @@ export const EMAIL_FORMATS = ['HTML', 'PLAIN_TEXT'] as const;
 export type EmailFormat = (typeof EMAIL_FORMATS)[number];
 
 export type JsonObject = { [key: string]: unknown };
+
+/** How emails compare: trimmed and lower-cased (identity keys, provider look-ups). */
+export function normaliseEmail(value: string): string {
+  return value.trim().toLowerCase();
+}
 
 export interface Address {
   line1?: string | null;
@@ -75,66 +96,13 @@ export interface ContactPatch {
   customFields?: JsonObject | null;
 }
 
-export const DOTDIGITAL_MERGE_OPTIONS = [
-  'OVERWRITE',
-  'OVERWRITE_IF_NOT_EMPTY',
-  'OVERWRITE_IF_EMPTY',
-] as const;
-export type DotdigitalMergeOption = (typeof DOTDIGITAL_MERGE_OPTIONS)[number];
-
-export interface DotdigitalConsentRecord {
-  text: string;
-  /** ISO 8601 UTC date-time */
-  dateTimeConsented: string;
-  url: string;
-  ipAddress: string;
-  userAgent: string;
-}
-
-export interface DotdigitalProviderOptions {
-  /** How supplied fields merge with stored ones. Absent = Dotdigital's default (overwrite). */
-  mergeOption?: DotdigitalMergeOption | null;
-  /** Address book (list) ids to add the contact to. */
-  lists?: number[] | null;
-  preferences?: Array<{ id: number; isOptedIn: boolean }> | null;
-  consentRecords?: DotdigitalConsentRecord[] | null;
-  /** Merged into the wire body after mapping (see `src/providers/pass-through.ts`). */
-  passThrough?: JsonObject | null;
-}
-
-export interface DigitalOnboardingProviderOptions {
-  /** Extra `X-Operator-Override` flags (`force`, `bypass_validation=email_format` …). */
-  overrides?: string[] | null;
-  /** `X-Operator-Override: destructive` (DO-1's standard flag set) on the write. */
-  destructive?: boolean | null;
-  /** Merged into the wire body after mapping. */
-  passThrough?: JsonObject | null;
-}
-
-/** Notifuse list subscription statuses (`ContactList.status` of its OpenAPI document). */
-export const NOTIFUSE_LIST_STATUSES = [
-  'active',
-  'pending',
-  'unsubscribed',
-  'bounced',
-  'complained',
-] as const;
-export type NotifuseListStatus = (typeof NOTIFUSE_LIST_STATUSES)[number];
-
-export interface NotifuseProviderOptions {
-  subscribeToLists?: string[] | null;
-  /** Set after the contact is written, with `contactLists.updateStatus` (one call per list). */
-  listStatuses?: Array<{ listId: string; status: NotifuseListStatus }> | null;
-  passThrough?: JsonObject | null;
-}
-
-/** Per-provider extras that do not belong to the unified model. */
-export interface ProviderOptions {
-  notifuse?: NotifuseProviderOptions | null;
-  dotdigital?: DotdigitalProviderOptions | null;
-  digitalOnboarding?: DigitalOnboardingProviderOptions | null;
-  salesforceMc?: { passThrough?: JsonObject | null } | null;
-}
+/**
+ * Per-provider extras that do not belong to the unified model (`providerOptions.<key>`), by the
+ * provider's key. Each provider declares its own part in its folder
+ * (`src/providers/<name>/options.ts`, by declaration merging), so the model names none of them.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: each provider's options.ts adds its part.
+export interface ProviderOptions {}
 
 /** The merged, unified view of a contact (what the `Contact` GraphQL type shows). */
 export interface UnifiedContact extends ContactPatch {
@@ -155,9 +123,8 @@ export interface ProviderRecord {
   staleAt?: string;
 }
 
-/** Scalar leaves of the model, as dotted paths (`address.country`). Used by capabilities and droppedFields. */
-export const CONTACT_FIELDS = [
-  'externalId',
+/** The fields that name or reach a person (PII: the logger hashes them, with birthdate and address). */
+export const PERSON_FIELDS = [
   'email',
   'phone',
   'homePhone',
@@ -166,6 +133,12 @@ export const CONTACT_FIELDS = [
   'lastName',
   'namePrefix',
   'nameSuffix',
+] as const;
+
+/** Scalar leaves of the model, as dotted paths (`address.country`). Used by capabilities and droppedFields. */
+export const CONTACT_FIELDS = [
+  'externalId',
+  ...PERSON_FIELDS,
   'jobTitle',
   'address.line1',
   'address.line2',

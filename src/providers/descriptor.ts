@@ -1,10 +1,11 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { HttpOptions } from '../config.js';
+import type { HttpOptions } from '../http/client.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';
 import type { EnvTools } from './env.js';
+import type { ProviderOptionsPart } from './options.js';
 import type { ProviderAdapter } from './types.js';
 
 /** What every adapter factory receives besides its own config. */
@@ -24,10 +25,10 @@ export interface ResilienceDefaults {
 }
 
 /**
- * A provider's emulator: how to start it, how to point a gateway's config at it, and the
- * environment variables that do the same for a gateway in another process (`npm run sandboxes`).
+ * A provider's emulator: how to start it, and the environment variables that point a gateway at
+ * it (`npm run sandboxes`; sandbox mode reads its config from them through `read`).
  */
-export interface SandboxFactory<Options, Config, Credentials> {
+export interface SandboxFactory<Credentials = unknown> {
   /** Fixed port for `npm run sandboxes` (env `SANDBOX_<envName>_PORT` overrides). */
   defaultPort: number;
   /** `SANDBOX_<envName>_PORT`. */
@@ -35,8 +36,7 @@ export interface SandboxFactory<Options, Config, Credentials> {
   /** Credentials the sandbox accepts; they never leave the loopback interface. */
   credentials: Credentials;
   start(host: string, port: number): Promise<StartedSandbox>;
-  /** The provider's config pointing at a sandbox listening on `url`. */
-  config(options: Options, url: string): Config;
+  /** The provider's variables pointing at a sandbox listening on `url`, with its credentials. */
   env(url: string): Record<string, string>;
 }
 
@@ -52,6 +52,8 @@ export interface ProviderDescriptor<
   Credentials = unknown,
 > {
   id: ProviderId;
+  /** The description of its value in the GraphQL `Provider` enum. */
+  description: string;
   /** Its name in `Config` (`<key>`, `<key>Options`) and in `SANDBOX_CREDENTIALS`. */
   key: Key;
   /** Prefixes of its environment variables (an unknown name with one of them is a mistake). */
@@ -66,9 +68,11 @@ export interface ProviderDescriptor<
     e: z.infer<z.ZodObject<Shape>>,
     tools: EnvTools,
   ): { options: Options; config: Config | null };
+  /** `providerOptions.<key>`: its GraphQL input and its checks (`src/providers/<name>/options.ts`). */
+  providerOptions: ProviderOptionsPart<object>;
   resilience: ResilienceDefaults;
   createAdapter(config: Config, deps: AdapterDeps): ProviderAdapter;
-  sandbox: SandboxFactory<Options, Config, Credentials>;
+  sandbox: SandboxFactory<Credentials>;
 }
 
 /** A descriptor with its key, option, config and credential types kept for `Config`'s fields. */

@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import type { RequestScope } from '../contacts/loaders.js';
 import { type RawContactInput, readArgumentError } from '../contacts/validation.js';
 import type { GraphQLContext } from '../context.js';
-import type { NotifuseListStatus } from '../model/contact.js';
+import { PROVIDERS } from '../providers/registry.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
@@ -35,145 +35,22 @@ const ConsentInput = builder.inputType('ConsentInput', {
   }),
 });
 
-const NotifuseListStatusEnum = builder.enumType('NotifuseListStatus', {
-  description:
-    "A contact's subscription status in one Notifuse list (OpenAPI `ContactList.status`).",
-  values: {
-    ACTIVE: { value: 'active', description: 'Receives broadcasts.' },
-    PENDING: { value: 'pending', description: 'Awaiting double opt-in.' },
-    UNSUBSCRIBED: { value: 'unsubscribed', description: 'Opted out of the list.' },
-    BOUNCED: { value: 'bounced', description: 'Deliveries bounce.' },
-    COMPLAINED: { value: 'complained', description: 'The contact reported spam.' },
-  } satisfies Record<string, { value: NotifuseListStatus; description: string }>,
-});
+const PROVIDER_OPTION_INPUTS = PROVIDERS.map((p) => ({
+  key: p.key,
+  type: p.providerOptions.input(builder),
+  description: p.providerOptions.description,
+}));
 
-const NotifuseListStatusInput = builder.inputType('NotifuseListStatusInput', {
-  description: 'The status to set in one Notifuse list.',
-  fields: (t) => ({
-    listId: t.string({ required: true, description: 'Notifuse list id (e.g. `newsletter`).' }),
-    status: t.field({ type: NotifuseListStatusEnum, required: true, description: 'New status.' }),
-  }),
-});
-
-const NotifuseOptionsInput = builder.inputType('NotifuseOptionsInput', {
-  description: 'Notifuse-only extras.',
-  fields: (t) => ({
-    listStatuses: t.field({
-      type: [NotifuseListStatusInput],
-      description:
-        "Statuses to set in lists the contact is in (at most 20), after the contact is written: one `POST /api/contactLists.updateStatus` per list. Notifuse's contact (`ContactInput`) has no list status, so `passThrough` cannot carry it. Only an existing membership changes; add the contact with `subscribeToLists` in the same write (the subscription is sent first), else the list is reported in droppedFields (`providerOptions.notifuse.listStatuses.<listId>`) with the reason. Shown in dry runs as `details.listStatusRequests`.",
-    }),
-    subscribeToLists: t.stringList({
-      description:
-        "List ids to subscribe the contact to (status active; an existing unsubscribed/bounced/complained membership is kept). Sent through Notifuse's import, which cannot clear fields: a write that both clears a field and subscribes reports this option in droppedFields.",
-    }),
-    passThrough: t.field({
-      type: 'JSONObject',
-      description:
-        'Merged into the wire contact (of contacts.upsert and of contacts.import) after mapping, e.g. `{custom_string_5: "…", full_name: "…"}` (list statuses are `listStatuses`); validated against the Notifuse OpenAPI `ContactInput`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-    }),
-  }),
-});
-
-const DotdigitalMergeOptionEnum = builder.enumType('DotdigitalMergeOption', {
-  description: 'How Dotdigital merges supplied fields with stored ones (its `merge-option`).',
-  values: {
-    OVERWRITE: { description: 'Write every supplied field (Dotdigital’s default).' },
-    OVERWRITE_IF_NOT_EMPTY: { description: 'Skip supplied fields whose new value is empty.' },
-    OVERWRITE_IF_EMPTY: { description: 'Only fill fields that are empty on the stored contact.' },
-  },
-});
-
-const DotdigitalPreferenceInput = builder.inputType('DotdigitalPreferenceInput', {
-  description: 'A Dotdigital preference to opt the contact in to or out of.',
-  fields: (t) => ({
-    id: t.int({ required: true, description: 'Preference id.' }),
-    isOptedIn: t.boolean({ required: true, description: 'Opted in (true) or out (false).' }),
-  }),
-});
-
-const DotdigitalConsentRecordInput = builder.inputType('DotdigitalConsentRecordInput', {
-  description: 'Evidence of consent, stored by Dotdigital with the contact.',
-  fields: (t) => ({
-    text: t.string({ required: true, description: 'The consent text the contact agreed to.' }),
-    dateTimeConsented: t.string({
-      required: true,
-      description: 'When consent was given, ISO 8601 date-time in UTC (e.g. 2024-05-01T09:00:00Z).',
-    }),
-    url: t.string({
-      required: true,
-      description: 'The page where consent was given (absolute URL).',
-    }),
-    ipAddress: t.string({ required: true, description: 'The contact’s IPv4 or IPv6 address.' }),
-    userAgent: t.string({ required: true, description: 'The contact’s browser user agent.' }),
-  }),
-});
-
-const DotdigitalOptionsInput = builder.inputType('DotdigitalOptionsInput', {
-  description: 'Dotdigital-only extras.',
-  fields: (t) => ({
-    mergeOption: t.field({ type: DotdigitalMergeOptionEnum, description: 'Merge option.' }),
-    lists: t.intList({ description: 'Address book (list) ids to add the contact to (1–100 ids).' }),
-    preferences: t.field({
-      type: [DotdigitalPreferenceInput],
-      description: 'Preferences to set.',
-    }),
-    consentRecords: t.field({
-      type: [DotdigitalConsentRecordInput],
-      description: 'Consent records to store (1–5).',
-    }),
-    passThrough: t.field({
-      type: 'JSONObject',
-      description:
-        'Merged into the PATCH body (and the import contact) after mapping, e.g. `{channelProperties: {whatsApp: {status: subscribed}, email: {resubscribeOptions: {...}}}}`; validated against the Dotdigital OpenAPI `updateContactRequest`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-    }),
-  }),
-});
-
-const DigitalOnboardingOptionsInput = builder.inputType('DigitalOnboardingOptionsInput', {
-  description: 'Digital Onboarding-only extras.',
-  fields: (t) => ({
-    overrides: t.stringList({
-      description:
-        'Extra `X-Operator-Override` flags: `force`, `bulk`, `bypass_validation=email_format|phone_format`. `dry_run` comes from WriteOptions.dryRun and `destructive` from `destructive`; those two and unknown flags are refused here as InputErrors.',
-    }),
-    destructive: t.boolean({
-      description:
-        'Sends `X-Operator-Override: destructive` with the write (DO-1 lists it in the standard flag set of `POST /v2/partner/contacts`; a header flag, so `passThrough` cannot carry it). Also sent on the PATCH of a linked contact, like the other flags. Shown in dry runs. Null or false: not sent.',
-    }),
-    passThrough: t.field({
-      type: 'JSONObject',
-      description:
-        'Merged into the contact body (POST /v2/partner/contacts, PATCH /v2/partner/contacts/{id}) after mapping; no OpenAPI document exists for this API, so only the shape is checked. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-    }),
-  }),
-});
-
-const SalesforceMcOptionsInput = builder.inputType('SalesforceMcOptionsInput', {
-  description: 'Salesforce Marketing Cloud-only extras.',
-  fields: (t) => ({
-    passThrough: t.field({
-      type: 'JSONObject',
-      description:
-        'Merged into the POST/PATCH body after mapping: `{attributeSets: {<Set name>: {<Attribute>: value}}}` (a compact form of the wire `attributeSets[].items[].values[]`) for sets of your data model beyond SFMC_ATTRIBUTE_MAP (a set the mapping also sends gets the extra values); no OpenAPI document exists, the shape is checked. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-    }),
-  }),
-});
-
+/** One field per provider (its key), each provider's input built by its descriptor. */
 const ProviderOptionsInput = builder.inputType('ProviderOptionsInput', {
   description: 'Per-provider extras that have no place in the unified model.',
-  fields: (t) => ({
-    notifuse: t.field({ type: NotifuseOptionsInput, description: 'Notifuse extras.' }),
-    dotdigital: t.field({ type: DotdigitalOptionsInput, description: 'Dotdigital extras.' }),
-    digitalOnboarding: t.field({
-      type: DigitalOnboardingOptionsInput,
-      description: 'Digital Onboarding extras.',
-    }),
-    salesforceMc: t.field({
-      type: SalesforceMcOptionsInput,
-      description: 'Salesforce Marketing Cloud extras.',
-    }),
-  }),
+  fields: (t) =>
+    Object.fromEntries(
+      PROVIDER_OPTION_INPUTS.map(({ key, type, description }) => [
+        key,
+        t.field({ type, description }),
+      ]),
+    ),
 });
 
 export const ContactInput = builder.inputType('ContactInput', {

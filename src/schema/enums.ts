@@ -1,22 +1,17 @@
-import type { CONSENT_STATUSES, EMAIL_FORMATS, OPT_IN_TYPES } from '../model/contact.js';
-import { PROVIDER_IDS } from '../model/contact.js';
+import type {
+  CONSENT_STATUSES,
+  EMAIL_FORMATS,
+  OPT_IN_TYPES,
+  ProviderId,
+} from '../model/contact.js';
+import { PROVIDERS } from '../providers/registry.js';
 import { builder } from './builder.js';
 
 export const ProviderEnum = builder.enumType('Provider', {
   description: 'A marketing platform the gateway can write contacts to.',
   values: Object.fromEntries(
-    PROVIDER_IDS.map((id) => [
-      id,
-      {
-        description: {
-          DIGITAL_ONBOARDING: 'Digital Onboarding (partner API v2).',
-          NOTIFUSE: 'Notifuse (self-hosted, `/api/contacts.*`).',
-          DOTDIGITAL: 'Dotdigital (API v3 contacts).',
-          SALESFORCE_MC: 'Salesforce Marketing Cloud (Contacts REST).',
-        }[id],
-      },
-    ]),
-  ) as Record<(typeof PROVIDER_IDS)[number], { description: string }>,
+    PROVIDERS.map((p) => [p.id, { description: p.description }]),
+  ) as Record<ProviderId, { description: string }>,
 });
 
 export const OutcomeStatusEnum = builder.enumType('OutcomeStatus', {

@@ -5,6 +5,7 @@ import { defineProvider } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { DigitalOnboardingConfig, DigitalOnboardingOptions } from './config.js';
 import { createDigitalOnboardingAdapter } from './index.js';
+import { digitalOnboardingProviderOptions } from './options.js';
 
 const SANDBOX = {
   token: 'sandbox-digital-onboarding-token',
@@ -14,6 +15,7 @@ const SANDBOX = {
 
 export const digitalOnboardingProvider = defineProvider({
   id: 'DIGITAL_ONBOARDING',
+  description: 'Digital Onboarding (partner API v2).',
   key: 'digitalOnboarding',
   envPrefixes: ['DIGITAL_ONBOARDING_'],
   env: {
@@ -69,6 +71,7 @@ export const digitalOnboardingProvider = defineProvider({
     }
     return { options, config };
   },
+  providerOptions: digitalOnboardingProviderOptions,
   // No published figure: a polite guess; set your account's.
   resilience: {
     prefix: 'DIGITAL_ONBOARDING',
@@ -88,7 +91,6 @@ export const digitalOnboardingProvider = defineProvider({
         host,
         port,
       }),
-    config: (options, url) => ({ ...options, url, token: new Secret(SANDBOX.token) }),
     env: (url) => ({
       DIGITAL_ONBOARDING_URL: url,
       DIGITAL_ONBOARDING_TOKEN: SANDBOX.token,

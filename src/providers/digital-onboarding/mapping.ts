@@ -16,7 +16,7 @@ import type { DoConsentField, DoContactBody, DoStringField, DoWireContact } from
 // Provider options and override flags
 // ---------------------------------------------------------------------------------------------
 
-export type { DigitalOnboardingProviderOptions } from '../../model/contact.js';
+export type { DigitalOnboardingProviderOptions } from './options.js';
 
 /** Flags a caller may pass through `providerOptions.digitalOnboarding.overrides`. */
 export const DO_USER_OVERRIDE_FLAGS = ['force', 'bypass_validation', 'bulk'] as const;

@@ -5,6 +5,7 @@ import { defineProvider } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { DotdigitalConfig, DotdigitalOptions } from './config.js';
 import { createDotdigitalAdapter } from './index.js';
+import { dotdigitalProviderOptions } from './options.js';
 
 const SANDBOX = {
   username: 'apiuser-sandbox@apiconnector.com',
@@ -13,6 +14,7 @@ const SANDBOX = {
 
 export const dotdigitalProvider = defineProvider({
   id: 'DOTDIGITAL',
+  description: 'Dotdigital (API v3 contacts).',
   key: 'dotdigital',
   envPrefixes: ['DOTDIGITAL_'],
   env: {
@@ -55,6 +57,7 @@ export const dotdigitalProvider = defineProvider({
     }
     return { options, config };
   },
+  providerOptions: dotdigitalProviderOptions,
   // Dotdigital documents that a call may take up to 121 s (DD-9); the rate is a polite guess.
   resilience: { prefix: 'DOTDIGITAL', timeoutMs: 121_000, ratePerSecond: 10, maxInFlight: 16 },
   createAdapter: createDotdigitalAdapter,
@@ -63,12 +66,6 @@ export const dotdigitalProvider = defineProvider({
     envName: 'DOTDIGITAL',
     credentials: SANDBOX,
     start: (host, port) => startDotdigitalSandbox({ ...SANDBOX, host, port }),
-    config: (options, url) => ({
-      ...options,
-      url,
-      username: SANDBOX.username,
-      password: new Secret(SANDBOX.password),
-    }),
     env: (url) => ({
       DOTDIGITAL_URL: url,
       DOTDIGITAL_USERNAME: SANDBOX.username,

@@ -5,6 +5,7 @@ import { defineProvider } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { NotifuseConfig, NotifuseOptions } from './config.js';
 import { createNotifuseAdapter } from './index.js';
+import { notifuseProviderOptions } from './options.js';
 
 const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
 
@@ -12,6 +13,7 @@ const SANDBOX = { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' } a
 
 export const notifuseProvider = defineProvider({
   id: 'NOTIFUSE',
+  description: 'Notifuse (self-hosted, `/api/contacts.*`).',
   key: 'notifuse',
   envPrefixes: ['NOTIFUSE_'],
   env: {
@@ -45,6 +47,7 @@ export const notifuseProvider = defineProvider({
     }
     return { options, config };
   },
+  providerOptions: notifuseProviderOptions,
   // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s.
   resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
   createAdapter: createNotifuseAdapter,
@@ -53,12 +56,6 @@ export const notifuseProvider = defineProvider({
     envName: 'NOTIFUSE',
     credentials: SANDBOX,
     start: (host, port) => startNotifuseSandbox({ ...SANDBOX, host, port }),
-    config: (options, url) => ({
-      ...options,
-      url,
-      apiKey: new Secret(SANDBOX.apiKey),
-      workspaceId: SANDBOX.workspaceId,
-    }),
     env: (url) => ({
       NOTIFUSE_URL: url,
       NOTIFUSE_API_KEY: SANDBOX.apiKey,

@@ -10,6 +10,7 @@ import type {
   SalesforceMcOptions,
 } from './config.js';
 import { createSalesforceMcAdapter } from './index.js';
+import { salesforceMcProviderOptions } from './options.js';
 
 /** Unified fields the SFMC attribute map may not move: channel addresses and HTML Enabled. */
 const SFMC_FIXED_FIELDS = new Set(['email', 'phone', 'emailFormat']);
@@ -61,6 +62,7 @@ const SANDBOX = {
 
 export const salesforceMcProvider = defineProvider({
   id: 'SALESFORCE_MC',
+  description: 'Salesforce Marketing Cloud (Contacts REST).',
   key: 'salesforceMc',
   envPrefixes: ['SALESFORCE_', 'SFMC_'],
   env: {
@@ -104,6 +106,7 @@ export const salesforceMcProvider = defineProvider({
     }
     return { options, config };
   },
+  providerOptions: salesforceMcProviderOptions,
   // No published figure for these endpoints: guesses that keep a 10 000-contact batch polite.
   resilience: { prefix: 'SFMC', timeoutMs: 30_000, ratePerSecond: 50, maxInFlight: 16 },
   createAdapter: createSalesforceMcAdapter,
@@ -112,13 +115,6 @@ export const salesforceMcProvider = defineProvider({
     envName: 'SFMC',
     credentials: SANDBOX,
     start: (host, port) => startSalesforceMcSandbox({ ...SANDBOX, host, port }),
-    config: (options, url) => ({
-      ...options,
-      authUrl: url,
-      clientId: SANDBOX.clientId,
-      clientSecret: new Secret(SANDBOX.clientSecret),
-      accountId: null,
-    }),
     env: (url) => ({
       SFMC_AUTH_URL: url,
       SFMC_CLIENT_ID: SANDBOX.clientId,
