@@ -4,7 +4,6 @@ import {
   applyPatch,
   type ContactPatch,
   mergePatches,
-  mergeViews,
   type ProviderId,
   type ProviderOptions,
 } from '../model/contact.js';
@@ -12,7 +11,7 @@ import type { InputErrorInfo } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
 import { outcome } from '../providers/engine.js';
 import type { ProviderAdapter, WriteItem } from '../providers/types.js';
-import { type IdentityRecord, identityKeysOf } from '../store/identity.js';
+import { type IdentityRecord, identityKeysOf, recordWritten } from '../store/identity.js';
 import type { NewOutboxItem, OutboxKind } from '../store/outbox.js';
 import type { ContactsDeps } from './deps.js';
 import { loadersFor, type RequestScope } from './loaders.js';
@@ -406,22 +405,9 @@ export class ContactWrites {
         .map((r, k) => ({ r, adapter: adapters[k]! }))
         .filter(({ r }) => SUCCESS.has(r.status));
       if (successes.length > 0) {
-        record.view = applyPatch(record.view, p.patch);
         // What a provider says it stored overrides what we sent.
-        record.view = mergeViews([
-          ...successes.flatMap(({ r }) => (r.contact ? [r.contact] : [])),
-          record.view,
-        ]);
-        for (const { r, adapter } of successes) {
-          if (r.remoteId) {
-            record.records[adapter.id] = {
-              provider: adapter.id,
-              remoteId: r.remoteId,
-              syncedAt: now,
-            };
-          }
-        }
-        record.updatedAt = now;
+        const written = successes.map(({ r, adapter }) => ({ provider: adapter.id, outcome: r }));
+        recordWritten(record, p.patch, written, now);
       }
       working.set(record.id, record);
       if (this.#d.outbox) {

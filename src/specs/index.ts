@@ -6,103 +6,68 @@ import addFormatsModule from 'ajv-formats';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /**
- * The providers' own OpenAPI documents, one copy each in this folder (see README.md), compiled
- * with Ajv on first use: the Dotdigital sandbox validates requests with them, the adapters
- * validate `passThrough` bodies with them, the contract tests validate every body sent.
- *
- * Dotdigital (DD-OAS 3.4.3): two self-contradictions are patched in memory only:
- * 1. Import identifiers: `contactRequest.identifiers` is `allOf [contactIdObject, identifiers]`,
- *    i.e. `contactId` must be an integer AND (through `identifiers.additionalProperties`) a string,
- *    so even the spec's own import example fails. The integer wins.
- * 2. `resubscribeOptions`: PATCH and import bodies add it under `channelProperties.email` through
- *    `channelPropertiesWithResubscribe`, but the sibling `allOf` branch for the same object says
- *    `additionalProperties: false`, which rejects it; it is declared on that branch too.
- * Notifuse: `ContactInput` is tightened (`additionalProperties: false`), so that a key the
- * document does not define fails.
+ * The providers' own OpenAPI documents, one copy each in this folder (see README.md). A provider's
+ * folder says which of them it uses, how it patches it in memory and which of its schemas it
+ * compiles (`src/providers/<name>/openapi.ts`): its sandbox validates requests with them, its
+ * adapter validates `passThrough` bodies with them, the contract tests validate every body sent.
  */
 interface SchemaObject {
   properties?: Record<string, unknown>;
   [keyword: string]: unknown;
 }
-interface OpenApiDocument {
+export interface OpenApiDocument {
   components: { schemas: Record<string, SchemaObject | undefined> };
   paths: Record<string, Record<string, { parameters?: unknown[] }>>;
 }
 
-function read(name: string): OpenApiDocument {
+/** The document `name` of this folder, parsed (a fresh copy: a caller may patch it). */
+export function readOpenApi(name: string): OpenApiDocument {
   return JSON.parse(readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')) as OpenApiDocument;
 }
 
-function propertiesOf(doc: OpenApiDocument, name: string): Record<string, unknown> {
+/** The schema `name` of `doc`, which must exist. */
+export function schemaOf(doc: OpenApiDocument, name: string): SchemaObject {
   const schema = doc.components.schemas[name];
-  if (schema?.properties === undefined) {
+  if (schema === undefined) {
+    throw new Error(`OpenAPI document has no schema ${name}`);
+  }
+  return schema;
+}
+
+/** The properties of the schema `name` of `doc`, which must have some. */
+export function propertiesOf(doc: OpenApiDocument, name: string): Record<string, unknown> {
+  const { properties } = schemaOf(doc, name);
+  if (properties === undefined) {
     throw new Error(`OpenAPI schema ${name} has no properties`);
   }
-  return schema.properties;
+  return properties;
 }
 
-/** The Dotdigital v3 contacts document, with the two patches above. */
-export function dotdigitalDocument(): OpenApiDocument {
-  const doc = read('dotdigital-contacts-v3.openapi.json');
-  propertiesOf(doc, 'identifiers')['contactId'] = { type: 'integer', minimum: 0 };
-  propertiesOf(doc, 'channelProperties_channelProperties_email')['resubscribeOptions'] = {
-    $ref: '#/components/schemas/channelPropertiesWithResubscribe_channelProperties_email_resubscribeOptions',
+/**
+ * Validators for the named schemas of `load()`'s document (`{key: schema name}`), compiled on
+ * first call, so importing stays cheap; later calls answer the same functions.
+ */
+export function openApiValidators<K extends string>(
+  load: () => OpenApiDocument,
+  schemas: Record<K, string>,
+): () => Record<K, ValidateFunction> {
+  let compiled: Record<K, ValidateFunction> | undefined;
+  return () => {
+    if (compiled === undefined) {
+      // strict: false because OAS 3.0 keywords (`example`, `nullable`) are not JSON Schema.
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      addFormats(ajv);
+      ajv.addFormat('float', true);
+      ajv.addSchema(load(), 'doc');
+      compiled = Object.fromEntries(
+        Object.entries<string>(schemas).map(([key, name]) => [
+          key,
+          ajv.compile({ $ref: `doc#/components/schemas/${name}` }),
+        ]),
+      ) as Record<K, ValidateFunction>;
+    }
+    return compiled;
   };
-  return doc;
-}
-
-/** The Notifuse document, `ContactInput` tightened. */
-export function notifuseDocument(): OpenApiDocument {
-  const doc = read('notifuse.openapi.json');
-  const contact = doc.components.schemas['ContactInput'];
-  if (contact === undefined) {
-    throw new Error('notifuse.openapi.json has no ContactInput');
-  }
-  contact['additionalProperties'] = false;
-  return doc;
-}
-
-export interface SpecValidators {
-  dotdigital: {
-    /** PATCH body: `updateContactRequest`. */
-    updateContact: ValidateFunction;
-    /** PUT /contacts/v3/import body: `v3_import_body`. */
-    importBody: ValidateFunction;
-  };
-  notifuse: {
-    upsert: ValidateFunction;
-    import: ValidateFunction;
-    /** One contact: `ContactInput` (tightened). */
-    contact: ValidateFunction;
-  };
-}
-
-let compiled: SpecValidators | undefined;
-
-/** Compiled on first use, so importing stays cheap. */
-export function specValidators(): SpecValidators {
-  if (compiled === undefined) {
-    // strict: false because OAS 3.0 keywords (`example`, `nullable`) are not JSON Schema.
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
-    ajv.addFormat('float', true);
-    ajv.addSchema(dotdigitalDocument(), 'dotdigital');
-    ajv.addSchema(notifuseDocument(), 'notifuse');
-    const compile = (doc: string, name: string) =>
-      ajv.compile({ $ref: `${doc}#/components/schemas/${name}` });
-    compiled = {
-      dotdigital: {
-        updateContact: compile('dotdigital', 'updateContactRequest'),
-        importBody: compile('dotdigital', 'v3_import_body'),
-      },
-      notifuse: {
-        upsert: compile('notifuse', 'UpsertContactRequest'),
-        import: compile('notifuse', 'BatchImportContactsRequest'),
-        contact: compile('notifuse', 'ContactInput'),
-      },
-    };
-  }
-  return compiled;
 }
 
 /** The first Ajv error as `<pointer> <message>`, for a refusal message. */

@@ -3,12 +3,12 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
 import { createDotdigitalAdapter } from '../../src/providers/dotdigital/index.js';
+import { dotdigitalDocument } from '../../src/providers/dotdigital/openapi.js';
 import type { ProviderAdapter } from '../../src/providers/types.js';
 import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../src/sandbox/dotdigital/index.js';
-import { dotdigitalDocument } from '../../src/specs/index.js';
 import { adapterDeps, ctx, item } from '../helpers/adapter.js';
 
 /**
@@ -16,7 +16,7 @@ import { adapterDeps, ctx, item } from '../helpers/adapter.js';
  * (`updateContactRequest` for PATCH, `v3_import_body` for the import), with the path parameters
  * checked against their patterns and lengths.
  */
-// The document with its two in-memory patches (src/specs/index.ts): import identifiers may hold
+// The document with its two in-memory patches (src/providers/dotdigital/openapi.ts): import identifiers may hold
 // `contactId` as an integer, and `resubscribeOptions` is allowed where the document describes it.
 // PATCH bodies are checked separately never to carry a contactId.
 const doc = dotdigitalDocument();

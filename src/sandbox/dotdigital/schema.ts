@@ -1,10 +1,10 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { specValidators } from '../../specs/index.js';
+import { dotdigitalValidators } from '../../providers/dotdigital/openapi.js';
 import type { ErrorDetail } from './errors.js';
 
 /**
  * Request validation against Dotdigital's own OpenAPI document (DD-OAS 3.4.3), kept once in
- * `src/specs/` (with its two in-memory patches, see `src/specs/index.ts`).
+ * `src/specs/` (with its two in-memory patches, see `src/providers/dotdigital/openapi.ts`).
  */
 export interface Validators {
   /** PATCH body: DD-OAS `updateContactRequest`. */
@@ -15,7 +15,7 @@ export interface Validators {
 
 /** Compiled on first use, so importing the sandbox stays cheap. */
 export function getValidators(): Validators {
-  return specValidators().dotdigital;
+  return dotdigitalValidators();
 }
 
 /**
