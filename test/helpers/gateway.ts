@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -136,4 +136,20 @@ export function useTestGateway(
       return typeof value === 'function' ? value.bind(current) : value;
     },
   });
+}
+
+/**
+ * Keeps every GraphQL answer handed to the returned function and checks, in `afterAll`, that there
+ * was one and that none carried `secret` (the provider credential); only the offending answers are
+ * printed when it fails.
+ */
+export function neverAnswers(secret: string): (answer: unknown) => void {
+  const answers: string[] = [];
+  afterAll(() => {
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.includes(secret))).toEqual([]);
+  });
+  return (answer) => {
+    answers.push(JSON.stringify(answer));
+  };
 }
