@@ -26,6 +26,7 @@ import {
   type WriteOptions,
   type WritePayload,
 } from './payload.js';
+import { heapReclaimer } from './reclaim.js';
 import { type RawContactInput, readArgumentError, validateContactInput } from './validation.js';
 
 /** Fewest distinct writes in one slice of a large `upsertContacts`. */
@@ -176,80 +177,92 @@ export class ContactWrites {
     const answers: WritePayload[] = new Array<WritePayload>(inputs.length);
     let next = 0;
     let carried: { index: number; resolved: Resolved; key: string } | null = null;
-    while (next < inputs.length || carried) {
-      const at: number[] = [];
-      const planned: Resolved[] = [];
-      // Items of one request that name the same contact with the same provider options are
-      // written once per provider: their patches merged in input order (later wins field by
-      // field), every item answered with the shared result. Identity goes first, one item after
-      // another, so that two items naming the same contact resolve to the same gateway id.
-      const leaderOf: number[] = [];
-      const writes = new Map<number, Resolved>();
-      const leaders = new Map<string, number>();
-      let count = 0;
-      const lead = (resolved: Resolved, key: string, index: number) => {
-        count += 1;
-        leaders.set(key, planned.length);
-        leaderOf.push(planned.length);
-        at.push(index);
-        planned.push(resolved);
-      };
-      if (carried) {
-        lead(carried.resolved, carried.key, carried.index);
-        carried = null;
-      }
-      while (next < inputs.length) {
-        const index = next;
-        next += 1;
-        const v = validate(index);
-        if (!v.ok) {
-          answers[index] = rejected(v.errors);
-          continue;
-        }
-        const record = (await this.#d.store.claim(identityKeysOf(v.value.patch), now)).record;
-        const resolved: Resolved = { record, ...v.value };
-        const key = `${record.id}\u0000${JSON.stringify(resolved.options)}`;
-        const first = leaders.get(key);
-        const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
-        const patch = base ? mergePatches(base.patch, resolved.patch) : null;
-        if (first !== undefined && base && patch) {
-          writes.set(first, { ...base, patch });
-          leaderOf.push(first);
+    // More than one slice: what the batch leaves behind is collected while it runs.
+    const reclaim = inputs.length > size ? heapReclaimer() : null;
+    try {
+      while (next < inputs.length || carried) {
+        const at: number[] = [];
+        const planned: Resolved[] = [];
+        // Items of one request that name the same contact with the same provider options are
+        // written once per provider: their patches merged in input order (later wins field by
+        // field), every item answered with the shared result. Identity goes first, one item after
+        // another, so that two items naming the same contact resolve to the same gateway id.
+        const leaderOf: number[] = [];
+        const writes = new Map<number, Resolved>();
+        const leaders = new Map<string, number>();
+        let count = 0;
+        const lead = (resolved: Resolved, key: string, index: number) => {
+          count += 1;
+          leaders.set(key, planned.length);
+          leaderOf.push(planned.length);
           at.push(index);
           planned.push(resolved);
-        } else if (count < size) {
-          lead(resolved, key, index);
-        } else {
-          // A new write past this slice's last: it opens the next slice.
-          carried = { index, resolved, key };
-          break;
+        };
+        if (carried) {
+          lead(carried.resolved, carried.key, carried.index);
+          carried = null;
+        }
+        while (next < inputs.length) {
+          const index = next;
+          next += 1;
+          const v = validate(index);
+          if (!v.ok) {
+            answers[index] = rejected(v.errors);
+            continue;
+          }
+          const record = (await this.#d.store.claim(identityKeysOf(v.value.patch), now)).record;
+          const resolved: Resolved = { record, ...v.value };
+          const key = `${record.id}\u0000${JSON.stringify(resolved.options)}`;
+          const first = leaders.get(key);
+          const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
+          const patch = base ? mergePatches(base.patch, resolved.patch) : null;
+          if (first !== undefined && base && patch) {
+            writes.set(first, { ...base, patch });
+            leaderOf.push(first);
+            at.push(index);
+            planned.push(resolved);
+          } else if (count < size) {
+            lead(resolved, key, index);
+          } else {
+            // A new write past this slice's last: it opens the next slice.
+            carried = { index, resolved, key };
+            break;
+          }
+        }
+        if (planned.length === 0) {
+          continue;
+        }
+        // Queue every load of the slice in one tick so each provider's loader sees all of it.
+        const loads = planned.map((p, i) =>
+          leaderOf[i] === i
+            ? Promise.all(
+                adapters.map((a) =>
+                  loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
+                ),
+              )
+            : null,
+        );
+        const results = await Promise.all(planned.map((_, i) => loads[leaderOf[i]!] ?? null));
+        const done = await this.#finish(
+          planned,
+          planned.map((p) => ({
+            ok: true as const,
+            value: { patch: p.patch, options: p.options },
+          })),
+          adapters,
+          results,
+          skippedOutcomes,
+          { kind: 'upsert', options, log: scope.log },
+        );
+        done.forEach((payload, k) => {
+          answers[at[k]!] = payload;
+        });
+        if (next < inputs.length || carried) {
+          reclaim?.between();
         }
       }
-      if (planned.length === 0) {
-        continue;
-      }
-      // Queue every load of the slice in one tick so each provider's loader sees all of it.
-      const loads = planned.map((p, i) =>
-        leaderOf[i] === i
-          ? Promise.all(
-              adapters.map((a) =>
-                loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
-              ),
-            )
-          : null,
-      );
-      const results = await Promise.all(planned.map((_, i) => loads[leaderOf[i]!] ?? null));
-      const done = await this.#finish(
-        planned,
-        planned.map((p) => ({ ok: true as const, value: { patch: p.patch, options: p.options } })),
-        adapters,
-        results,
-        skippedOutcomes,
-        { kind: 'upsert', options, log: scope.log },
-      );
-      done.forEach((payload, k) => {
-        answers[at[k]!] = payload;
-      });
+    } finally {
+      reclaim?.stop();
     }
     return answers;
   }
