@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './contacts/validation.js';
-import type { HttpObserver } from './http/observer.js';
+import type { HttpOptions } from './http/client.js';
 import { type ProviderResilience, parseResilience } from './http/resilience-config.js';
 import { type GatewayOptions, parseGatewayOptions } from './http-server/options.js';
 import { parseServerOptions, type ServerOptions } from './http-server/server-options.js';
@@ -11,31 +11,8 @@ import { createEnvTools, intVar as int, optionalVar as optional } from './provid
 import { PROVIDERS, type ProviderConfigs } from './providers/registry.js';
 import { Secret } from './secret.js';
 
+export type { HttpOptions };
 export { Secret };
-
-/** Options of the undici Pool each provider origin gets. */
-export interface HttpOptions {
-  /**
-   * Connections per provider origin (`HTTP_CONNECTIONS`). Unset, each provider's pool gets as many
-   * as that provider's in-flight limit (`<P>_MAX_IN_FLIGHT`, 16 by default): every call the limit
-   * lets through then has its own connection at once (HTTP/1.1, no pipelining) instead of waiting
-   * inside undici while its deadline runs, and none is opened that the limit never lets through.
-   * @default null (the provider's in-flight limit)
-   */
-  connections: number | null;
-  /** @default 5000 */
-  connectTimeoutMs: number;
-  /** @default 15000 */
-  headersTimeoutMs: number;
-  /** @default 30000 */
-  bodyTimeoutMs: number;
-  /** @default 4000 */
-  keepAliveTimeoutMs: number;
-  /** Largest response body read before the call fails. @default 10 MiB */
-  maxBodyBytes: number;
-  /** Metrics and tracing of every provider request (set by the gateway, not by the environment). */
-  observer?: HttpObserver;
-}
 
 export interface StorageOptions {
   /** PostgreSQL connection string (may hold a password); when set, state lives there. */

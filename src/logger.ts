@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
 import { redactText } from './http/redact.js';
+import { PERSON_FIELDS } from './model/contact.js';
 
 /** Keys whose values are credentials: replaced by `[redacted]` wherever they appear (one level deep). */
 const SECRET_KEYS = [
@@ -21,20 +22,7 @@ const SECRET_KEYS = [
 ];
 
 /** Keys whose values are contact PII: replaced by a keyed hash (stable within one process only). */
-const PII_KEYS = new Set([
-  'email',
-  'emails',
-  'phone',
-  'homePhone',
-  'workPhone',
-  'firstName',
-  'lastName',
-  'namePrefix',
-  'nameSuffix',
-  'birthdate',
-  'address',
-  'remoteId',
-]);
+const PII_KEYS = new Set<string>([...PERSON_FIELDS, 'emails', 'birthdate', 'address', 'remoteId']);
 
 const HASH_KEY = randomBytes(32);
 

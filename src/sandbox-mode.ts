@@ -1,7 +1,15 @@
 import path from 'node:path';
+import { z } from 'zod';
 import type { Config } from './config.js';
 import type { ProviderId } from './model/contact.js';
-import { PROVIDERS, providerDescriptor, type SandboxCredentials } from './providers/registry.js';
+import type { SandboxFactory } from './providers/descriptor.js';
+import { createEnvTools } from './providers/env.js';
+import {
+  type AnyProvider,
+  PROVIDERS,
+  providerDescriptor,
+  type SandboxCredentials,
+} from './providers/registry.js';
 import { type PersistedSandbox, persistSandbox } from './sandbox/shared/persist.js';
 import type { StartedSandbox } from './sandbox/shared/server.js';
 
@@ -10,24 +18,35 @@ export const SANDBOX_CREDENTIALS = Object.fromEntries(
   PROVIDERS.map((p) => [p.key, p.sandbox.credentials]),
 ) as SandboxCredentials;
 
-/**
- * One provider's emulator: how to start it, how to point a gateway's config at it, and the
- * environment variables that do the same for a gateway in another process (`npm run sandboxes`).
- */
-export interface SandboxDescriptor {
+/** One provider's emulator (its descriptor's `sandbox`), and how to point a config at it. */
+export interface SandboxDescriptor
+  extends Pick<SandboxFactory, 'defaultPort' | 'envName' | 'start' | 'env'> {
   provider: ProviderId;
-  /** Fixed port for `npm run sandboxes` (env `SANDBOX_<NAME>_PORT` overrides). */
-  defaultPort: number;
-  /** `SANDBOX_<envName>_PORT`. */
-  envName: string;
-  start(host: string, port: number): Promise<StartedSandbox>;
   configure(config: Config, url: string): Config;
-  env(url: string): Record<string, string>;
+}
+
+/**
+ * The provider's config pointing at its sandbox at `url`: what `read` makes of the sandbox's
+ * variables, with the running config's tuning (`<key>Options`) kept.
+ */
+function sandboxConfig(p: AnyProvider, options: unknown, url: string): unknown {
+  const problems: string[] = [];
+  const { config } = p.read(
+    z.object(p.env).parse(p.sandbox.env(url)) as never,
+    createEnvTools(problems),
+  );
+  if (config === null || problems.length > 0) {
+    throw new Error(
+      `the ${p.id} sandbox environment does not configure it: ${problems.join('; ')}`,
+    );
+  }
+  return { ...(config as object), ...(options as object) };
 }
 
 /** Every provider's sandbox, from its descriptor (`src/providers/<name>/descriptor.ts`). */
 export const SANDBOXES: readonly SandboxDescriptor[] = PROVIDERS.map(({ id }) => {
-  const { key, sandbox } = providerDescriptor(id);
+  const p = providerDescriptor(id);
+  const { key, sandbox } = p;
   return {
     provider: id,
     defaultPort: sandbox.defaultPort,
@@ -35,7 +54,7 @@ export const SANDBOXES: readonly SandboxDescriptor[] = PROVIDERS.map(({ id }) =>
     start: (host, port) => sandbox.start(host, port),
     configure: (config, url) => ({
       ...config,
-      [key]: sandbox.config(config[`${key}Options`], url),
+      [key]: sandboxConfig(p, config[`${key}Options`], url),
     }),
     env: (url) => sandbox.env(url),
   };

@@ -1,8 +1,7 @@
-import { applyPatch, mergeViews } from '../model/contact.js';
 import type { ProviderErrorInfo } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
 import { dispatchWrites } from '../providers/engine.js';
-import type { IdentityRecord } from '../store/identity.js';
+import { type IdentityRecord, recordWritten } from '../store/identity.js';
 import type { OutboxItem } from '../store/outbox.js';
 import type { ContactsDeps } from './deps.js';
 import { SUCCESS } from './payload.js';
@@ -144,18 +143,7 @@ export class OutboxDelivery {
       return;
     }
     const now = this.#d.now().toISOString();
-    record.view = mergeViews([
-      ...(r.contact ? [r.contact] : []),
-      applyPatch(record.view, item.item.patch),
-    ]);
-    if (r.remoteId) {
-      record.records[item.provider] = {
-        provider: item.provider,
-        remoteId: r.remoteId,
-        syncedAt: now,
-      };
-    }
-    record.updatedAt = now;
+    recordWritten(record, item.item.patch, [{ provider: item.provider, outcome: r }], now);
     await this.#d.store.save(record);
   }
 }

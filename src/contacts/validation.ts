@@ -272,36 +272,44 @@ function set<K extends string, V>(target: Partial<Record<K, V>>, key: K, value: 
   }
 }
 
-function address(c: Collector, path: string, value: unknown): Address | null | undefined {
+/** A nested input object (absent and null kept as they are), its members read by `read`. */
+function nested<T>(
+  c: Collector,
+  path: string,
+  value: unknown,
+  read: (value: Record<string, unknown>) => T,
+): T | null | undefined {
   if (value === undefined || value === null) {
     return value;
   }
   if (!isPlainObject(value)) {
     return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
   }
-  const out: Address = {};
-  for (const key of ADDRESS_TEXT) {
-    set(out, key, text(c, `${path}.${key}`, value[key]));
-  }
-  set(out, 'country', country(c, `${path}.country`, value['country']));
-  return out;
+  return read(value);
+}
+
+function address(c: Collector, path: string, value: unknown): Address | null | undefined {
+  return nested(c, path, value, (v) => {
+    const out: Address = {};
+    for (const key of ADDRESS_TEXT) {
+      set(out, key, text(c, `${path}.${key}`, v[key]));
+    }
+    set(out, 'country', country(c, `${path}.country`, v['country']));
+    return out;
+  });
 }
 
 function consent(c: Collector, path: string, value: unknown): Consent | null | undefined {
-  if (value === undefined || value === null) {
-    return value;
-  }
-  if (!isPlainObject(value)) {
-    return c.add(path, 'INVALID_VALUE', `${path} must be an object`);
-  }
-  // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
-  const out: Consent = {};
-  for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
-    if (value[key] !== undefined) {
-      (out as Record<string, unknown>)[key] = value[key];
+  return nested(c, path, value, (v) => {
+    // Enum and boolean leaves are typed by GraphQL itself; copy what is present.
+    const out: Consent = {};
+    for (const key of ['status', 'optInType', 'verified', 'authorized'] as const) {
+      if (v[key] !== undefined) {
+        (out as Record<string, unknown>)[key] = v[key];
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 /**
@@ -329,27 +337,40 @@ function boundedJsonObject(
   return true;
 }
 
+/** A JSON object input within the JSON limits (null kept as it is), kept when `check` passes. */
+function jsonObject(
+  c: Collector,
+  path: string,
+  value: unknown,
+  limits: JsonLimits,
+  check: (value: JsonObject) => boolean,
+): JsonObject | null | undefined {
+  if (!boundedJsonObject(c, path, value, limits)) {
+    return value === null ? null : undefined;
+  }
+  return check(value) ? value : undefined;
+}
+
 function customFields(
   c: Collector,
   path: string,
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (!boundedJsonObject(c, path, value, limits)) {
-    return value === null ? null : undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
-      c.add(
-        `${path}.${key}`,
-        'INVALID_VALUE',
-        `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
-      );
-    } else {
-      refuseNul(c, `${path}.${key}`, value[key]);
+  return jsonObject(c, path, value, limits, (fields) => {
+    for (const key of Object.keys(fields)) {
+      if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(key)) {
+        c.add(
+          `${path}.${key}`,
+          'INVALID_VALUE',
+          `${path} keys must start with a letter and use letters, digits, _ . - (at most 64)`,
+        );
+      } else {
+        refuseNul(c, `${path}.${key}`, fields[key]);
+      }
     }
-  }
-  return value;
+    return true;
+  });
 }
 
 /**
@@ -363,10 +384,7 @@ function passThrough(
   value: unknown,
   limits: JsonLimits,
 ): JsonObject | null | undefined {
-  if (!boundedJsonObject(c, path, value, limits)) {
-    return value === null ? null : undefined;
-  }
-  return refuseNul(c, path, value) ? value : undefined;
+  return jsonObject(c, path, value, limits, (extra) => refuseNul(c, path, extra));
 }
 
 /** Refuses a JSON value holding a NUL character anywhere (PostgreSQL's jsonb cannot store one). */

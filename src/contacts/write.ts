@@ -4,7 +4,6 @@ import {
   applyPatch,
   type ContactPatch,
   mergePatches,
-  mergeViews,
   type ProviderId,
   type ProviderOptions,
 } from '../model/contact.js';
@@ -12,7 +11,7 @@ import type { InputErrorInfo } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
 import { outcome } from '../providers/engine.js';
 import type { ProviderAdapter, WriteItem } from '../providers/types.js';
-import { type IdentityRecord, identityKeysOf } from '../store/identity.js';
+import { type IdentityRecord, identityKeysOf, recordWritten } from '../store/identity.js';
 import type { NewOutboxItem, OutboxKind } from '../store/outbox.js';
 import type { ContactsDeps } from './deps.js';
 import { loadersFor, type RequestScope } from './loaders.js';
@@ -27,6 +26,7 @@ import {
   type WriteOptions,
   type WritePayload,
 } from './payload.js';
+import { heapReclaimer } from './reclaim.js';
 import { type RawContactInput, readArgumentError, validateContactInput } from './validation.js';
 
 /** Fewest distinct writes in one slice of a large `upsertContacts`. */
@@ -177,80 +177,94 @@ export class ContactWrites {
     const answers: WritePayload[] = new Array<WritePayload>(inputs.length);
     let next = 0;
     let carried: { index: number; resolved: Resolved; key: string } | null = null;
-    while (next < inputs.length || carried) {
-      const at: number[] = [];
-      const planned: Resolved[] = [];
-      // Items of one request that name the same contact with the same provider options are
-      // written once per provider: their patches merged in input order (later wins field by
-      // field), every item answered with the shared result. Identity goes first, one item after
-      // another, so that two items naming the same contact resolve to the same gateway id.
-      const leaderOf: number[] = [];
-      const writes = new Map<number, Resolved>();
-      const leaders = new Map<string, number>();
-      let count = 0;
-      const lead = (resolved: Resolved, key: string, index: number) => {
-        count += 1;
-        leaders.set(key, planned.length);
-        leaderOf.push(planned.length);
-        at.push(index);
-        planned.push(resolved);
-      };
-      if (carried) {
-        lead(carried.resolved, carried.key, carried.index);
-        carried = null;
-      }
-      while (next < inputs.length) {
-        const index = next;
-        next += 1;
-        const v = validate(index);
-        if (!v.ok) {
-          answers[index] = rejected(v.errors);
-          continue;
-        }
-        const record = (await this.#d.store.claim(identityKeysOf(v.value.patch), now)).record;
-        const resolved: Resolved = { record, ...v.value };
-        const key = `${record.id}\u0000${JSON.stringify(resolved.options)}`;
-        const first = leaders.get(key);
-        const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
-        const patch = base ? mergePatches(base.patch, resolved.patch) : null;
-        if (first !== undefined && base && patch) {
-          writes.set(first, { ...base, patch });
-          leaderOf.push(first);
+    // More than one slice: what the batch leaves behind is collected while it runs.
+    const reclaim = inputs.length > size ? heapReclaimer() : null;
+    try {
+      while (next < inputs.length || carried) {
+        const at: number[] = [];
+        const planned: Resolved[] = [];
+        // Items of one request that name the same contact with the same provider options are
+        // written once per provider: their patches merged in input order (later wins field by
+        // field), every item answered with the shared result. Identity goes first, one item after
+        // another, so that two items naming the same contact resolve to the same gateway id.
+        const leaderOf: number[] = [];
+        const writes = new Map<number, Resolved>();
+        const leaders = new Map<string, number>();
+        let count = 0;
+        const lead = (resolved: Resolved, key: string, index: number) => {
+          count += 1;
+          leaders.set(key, planned.length);
+          leaderOf.push(planned.length);
           at.push(index);
           planned.push(resolved);
-        } else if (count < size) {
-          lead(resolved, key, index);
-        } else {
-          // A new write past this slice's last: it opens the next slice.
-          carried = { index, resolved, key };
-          break;
+        };
+        if (carried) {
+          lead(carried.resolved, carried.key, carried.index);
+          carried = null;
+        }
+        while (next < inputs.length) {
+          const index = next;
+          next += 1;
+          const v = validate(index);
+          if (!v.ok) {
+            answers[index] = rejected(v.errors);
+            continue;
+          }
+          const record = (await this.#d.store.claim(identityKeysOf(v.value.patch), now)).record;
+          const resolved: Resolved = { record, ...v.value };
+          const key = `${record.id}\u0000${JSON.stringify(resolved.options)}`;
+          const first = leaders.get(key);
+          const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
+          const patch = base ? mergePatches(base.patch, resolved.patch) : null;
+          if (first !== undefined && base && patch) {
+            writes.set(first, { ...base, patch });
+            leaderOf.push(first);
+            at.push(index);
+            planned.push(resolved);
+          } else if (count < size) {
+            lead(resolved, key, index);
+          } else {
+            // A new write past this slice's last: it opens the next slice.
+            carried = { index, resolved, key };
+            break;
+          }
+        }
+        if (planned.length === 0) {
+          continue;
+        }
+        // Queue every load of the slice in one tick so each provider's loader sees all of it.
+        const loads = planned.map((p, i) =>
+          leaderOf[i] === i
+            ? Promise.all(
+                adapters.map((a) =>
+                  loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
+                ),
+              )
+            : null,
+        );
+        const results = await Promise.all(planned.map((_, i) => loads[leaderOf[i]!] ?? null));
+        const done = await this.#finish(
+          planned,
+          planned.map((p) => ({
+            ok: true as const,
+            value: { patch: p.patch, options: p.options },
+          })),
+          adapters,
+          results,
+          skippedOutcomes,
+          { kind: 'upsert', options, log: scope.log },
+        );
+        done.forEach((payload, k) => {
+          answers[at[k]!] = payload;
+        });
+        if (next < inputs.length || carried) {
+          reclaim?.between();
         }
       }
-      if (planned.length === 0) {
-        continue;
-      }
-      // Queue every load of the slice in one tick so each provider's loader sees all of it.
-      const loads = planned.map((p, i) =>
-        leaderOf[i] === i
-          ? Promise.all(
-              adapters.map((a) =>
-                loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
-              ),
-            )
-          : null,
-      );
-      const results = await Promise.all(planned.map((_, i) => loads[leaderOf[i]!] ?? null));
-      const done = await this.#finish(
-        planned,
-        planned.map((p) => ({ ok: true as const, value: { patch: p.patch, options: p.options } })),
-        adapters,
-        results,
-        skippedOutcomes,
-        { kind: 'upsert', options, log: scope.log },
-      );
-      done.forEach((payload, k) => {
-        answers[at[k]!] = payload;
-      });
+      // The answer is built from here on: it starts from a collected heap.
+      reclaim?.between();
+    } finally {
+      reclaim?.stop();
     }
     return answers;
   }
@@ -393,22 +407,9 @@ export class ContactWrites {
         .map((r, k) => ({ r, adapter: adapters[k]! }))
         .filter(({ r }) => SUCCESS.has(r.status));
       if (successes.length > 0) {
-        record.view = applyPatch(record.view, p.patch);
         // What a provider says it stored overrides what we sent.
-        record.view = mergeViews([
-          ...successes.flatMap(({ r }) => (r.contact ? [r.contact] : [])),
-          record.view,
-        ]);
-        for (const { r, adapter } of successes) {
-          if (r.remoteId) {
-            record.records[adapter.id] = {
-              provider: adapter.id,
-              remoteId: r.remoteId,
-              syncedAt: now,
-            };
-          }
-        }
-        record.updatedAt = now;
+        const written = successes.map(({ r, adapter }) => ({ provider: adapter.id, outcome: r }));
+        recordWritten(record, p.patch, written, now);
       }
       working.set(record.id, record);
       if (this.#d.outbox) {
@@ -470,7 +471,12 @@ export class ContactWrites {
     return answers.map((a) =>
       'errors' in a
         ? rejected(a.errors)
-        : { contact: this.#d.view(a.record, []), outcomes: a.outcomes, errors: [] },
+        : // `a.record` is this item's own copy (made above), which nothing else holds.
+          {
+            contact: this.#d.view(a.record, [], undefined, true),
+            outcomes: a.outcomes,
+            errors: [],
+          },
     );
   }
 }

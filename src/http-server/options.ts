@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { type ApiKey, parseApiKeys } from '../auth/keys.js';
+import { intVar, readEnvSection } from '../env-section.js';
 
 /** Operation limits, checked before anything executes. */
 export interface OperationLimits {
@@ -38,8 +39,7 @@ export const DEFAULT_LIMITS: OperationLimits = {
   maxCost: 5000,
 };
 
-const int = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const int = intVar;
 
 const GatewayEnv = z.object({
   NODE_ENV: z.string().optional(),
@@ -105,13 +105,7 @@ export function parseGatewayOptions(
   host: string,
   problems: string[],
 ): GatewayOptions {
-  const parsed = GatewayEnv.safeParse(env);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    }
-  }
-  const e = parsed.success ? parsed.data : GatewayEnv.parse({});
+  const e = readEnvSection(GatewayEnv, env, problems) ?? GatewayEnv.parse({});
   const production = e.NODE_ENV === 'production';
   const rawKeys = env['GATEWAY_API_KEYS']?.trim() ? env['GATEWAY_API_KEYS'] : undefined;
   const apiKeys = parseApiKeys(rawKeys, problems);

@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { z } from 'zod';
+import { intVar, readEnvSection } from '../env-section.js';
 
 /**
  * How the listening socket treats its clients, and how the process stops and reports readiness
@@ -30,8 +31,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   readyTimeoutMs: 1_000,
 };
 
-const ms = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const ms = intVar;
 
 const ServerEnv = z.object({
   GATEWAY_REQUEST_TIMEOUT_MS: ms(DEFAULT_SERVER_OPTIONS.requestTimeoutMs, 100, 3_600_000),
@@ -47,14 +47,10 @@ export function parseServerOptions(
   env: Record<string, string | undefined>,
   problems: string[],
 ): ServerOptions {
-  const parsed = ServerEnv.safeParse(env);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    }
+  const e = readEnvSection(ServerEnv, env, problems);
+  if (e === null) {
     return DEFAULT_SERVER_OPTIONS;
   }
-  const e = parsed.data;
   if (e.GATEWAY_HEADERS_TIMEOUT_MS > e.GATEWAY_REQUEST_TIMEOUT_MS) {
     problems.push(
       `GATEWAY_HEADERS_TIMEOUT_MS (${e.GATEWAY_HEADERS_TIMEOUT_MS}) must not exceed GATEWAY_REQUEST_TIMEOUT_MS (${e.GATEWAY_REQUEST_TIMEOUT_MS})`,

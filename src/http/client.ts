@@ -1,5 +1,4 @@
 import { type Dispatcher, Pool } from 'undici';
-import type { HttpOptions } from '../config.js';
 import type { ProviderId } from '../model/contact.js';
 import {
   UpstreamBadResponseError,
@@ -10,6 +9,31 @@ import {
   UpstreamTimeoutError,
 } from '../model/errors.js';
 import type { WireRequest } from '../model/outcome.js';
+import type { HttpObserver } from './observer.js';
+
+/** Options of the undici Pool each provider origin gets. */
+export interface HttpOptions {
+  /**
+   * Connections per provider origin (`HTTP_CONNECTIONS`). Unset, each provider's pool gets as many
+   * as that provider's in-flight limit (`<P>_MAX_IN_FLIGHT`, 16 by default): every call the limit
+   * lets through then has its own connection at once (HTTP/1.1, no pipelining) instead of waiting
+   * inside undici while its deadline runs, and none is opened that the limit never lets through.
+   * @default null (the provider's in-flight limit)
+   */
+  connections: number | null;
+  /** @default 5000 */
+  connectTimeoutMs: number;
+  /** @default 15000 */
+  headersTimeoutMs: number;
+  /** @default 30000 */
+  bodyTimeoutMs: number;
+  /** @default 4000 */
+  keepAliveTimeoutMs: number;
+  /** Largest response body read before the call fails. @default 10 MiB */
+  maxBodyBytes: number;
+  /** Metrics and tracing of every provider request (set by the gateway, not by the environment). */
+  observer?: HttpObserver;
+}
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -53,10 +77,10 @@ export interface HttpClient {
   readonly baseUrl: string;
   request(req: HttpRequest, stats?: CallStats): Promise<HttpResponse>;
   /**
-   * `req` as `request` would send it (the same builder), for a dry run: `shown` stands in for the
-   * credential headers (e.g. `{authorization: 'Bearer [redacted]'}`); nothing is sent.
+   * `req` as `request` would send it (the same builder), for a dry run: the client's `shown`
+   * headers stand in for its credentials; nothing is sent.
    */
-  describe(req: HttpRequest, shown: Record<string, string>): WireRequest;
+  describe(req: HttpRequest): WireRequest;
   close(): Promise<void>;
 }
 
@@ -124,6 +148,11 @@ export interface HttpClientOptions {
   http: HttpOptions;
   /** Headers added to every request (auth). Called per request so tokens can rotate. */
   headers?: () => Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * What a dry run shows in place of the credential headers, e.g.
+   * `{authorization: 'Bearer [redacted]'}` (the scheme kept, the secret not).
+   */
+  shown?: Record<string, string>;
   /** Hand in a dispatcher (tests, shared agents); otherwise one Pool per origin is created and owned. */
   dispatcher?: Dispatcher;
 }
@@ -220,7 +249,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     provider: options.provider,
     baseUrl: safeBase,
     request,
-    describe: (req, shown) => describeRequest(safeBase, req, shown),
+    describe: (req) => describeRequest(safeBase, req, options.shown ?? {}),
     async close() {
       if (owned) {
         await dispatcher.close();

@@ -14,7 +14,18 @@ import {
 import type { Database } from '../store/db.js';
 import type { IdentityRecord, IdentityStore } from '../store/identity.js';
 import { iso, json, unnest } from '../store/sql.js';
-import type { Lifecycle } from './index.js';
+import type { LifecycleConfig } from './config.js';
+import type { JobHandler, JobStore } from './jobs.js';
+import type { WebhookEvent } from './webhooks.js';
+
+/** What a batch runner needs of the lifecycle (`Lifecycle`, which holds the runner, has it). */
+export interface BatchHost {
+  readonly config: LifecycleConfig;
+  readonly jobs: JobStore;
+  handle(handler: JobHandler): void;
+  kick(): void;
+  emit(event: WebhookEvent): Promise<void>;
+}
 
 export const BATCH_JOB = 'batch';
 
@@ -258,7 +269,7 @@ export function createSqlBatchStore(db: Database): BatchStore {
 export interface BatchRunnerDeps {
   service: ContactsService;
   identity: IdentityStore;
-  lifecycle: Lifecycle;
+  lifecycle: BatchHost;
   jsonLimits: JsonLimits;
 }
 

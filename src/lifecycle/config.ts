@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intVar, readEnvSection } from '../env-section.js';
 import { Secret } from '../secret.js';
 
 /** Write history, notifications and async batches (`GATEWAY_WRITE_*`, `GATEWAY_WEBHOOK_*`, …). */
@@ -23,8 +24,7 @@ export interface LifecycleConfig {
   batchChunk: number;
 }
 
-const int = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+const int = intVar;
 
 const Env = z.object({
   GATEWAY_WRITE_HISTORY_TTL_MS: int(7 * 24 * 60 * 60 * 1000, 1000, 365 * 24 * 60 * 60 * 1000),
@@ -43,11 +43,7 @@ export function loadLifecycleConfig(
   env: Record<string, string | undefined>,
   problems: string[],
 ): LifecycleConfig {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) {
-    problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const e = parsed.success ? parsed.data : Env.parse({});
+  const e = readEnvSection(Env, env, problems) ?? Env.parse({});
   const url = e.GATEWAY_WEBHOOK_URL || undefined;
   const secret = e.GATEWAY_WEBHOOK_SECRET || undefined;
   if (url && !secret) {

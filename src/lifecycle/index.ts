@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import type { OutboxStore } from '../store/outbox.js';
 import type { BatchRunner } from './batches.js';
 import type { LifecycleConfig } from './config.js';
-import type { Job, JobStore } from './jobs.js';
+import type { JobHandler, JobStore } from './jobs.js';
+
+export type { JobHandler };
+
 import { WriteWatcher } from './watch.js';
 import { postWebhook, type WebhookEvent, writeEvent } from './webhooks.js';
 
@@ -21,13 +24,6 @@ export interface LifecycleDeps {
   logger: Logger;
   /** How long a taken job is reserved for its taker. */
   leaseMs: number;
-}
-
-/** A kind of background job: how many to take per look, and what doing one means. */
-export interface JobHandler {
-  type: string;
-  limit: number;
-  run(job: Job, lease: { extend(): Promise<void> }): Promise<void>;
 }
 
 /**

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
-import { iso, json } from '../store/sql.js';
+import { claimDue, iso, json } from '../store/sql.js';
+
+/** A kind of background job: how many to take per look, and what doing one means. */
+export interface JobHandler {
+  type: string;
+  limit: number;
+  run(job: Job, lease: { extend(): Promise<void> }): Promise<void>;
+}
 
 /**
  * Background work the gateway must do exactly once across replicas, with the outbox's machinery:
@@ -164,34 +171,10 @@ export function createSqlJobStore(db: Database): JobStore {
       }
     },
     async claimDue(type, now, limit, leaseMs) {
-      if (limit <= 0) {
-        return [];
-      }
-      const rows = await db.query<Row>(
-        `WITH due AS (
-           SELECT id AS due_id FROM ${t}
-            WHERE done_at IS NULL AND type = $4
-              AND next_attempt_at <= $1::timestamptz
-              AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
-            ORDER BY next_attempt_at, seq
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED
-         )
-         UPDATE ${t} AS j
-            SET leased_until = $3::timestamptz,
-                attempts = j.attempts + 1
-           FROM due
-          WHERE j.id = due.due_id
-         RETURNING id, type, payload, attempts, next_attempt_at, last_error, created_at, seq`,
-        [now, limit, new Date(Date.parse(now) + leaseMs).toISOString(), type],
-      );
-      return rows
-        .sort(
-          (a, b) =>
-            iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) ||
-            Number(a.seq) - Number(b.seq),
-        )
-        .map(toJob);
+      const open = 'done_at IS NULL AND type = $4';
+      const returning = 'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq';
+      const rows = await claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [type]);
+      return rows.map(toJob);
     },
     async extend(id, until) {
       await db.query(`UPDATE ${t} SET leased_until = $2::timestamptz WHERE id = $1`, [id, until]);

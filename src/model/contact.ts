@@ -123,9 +123,8 @@ export interface ProviderRecord {
   staleAt?: string;
 }
 
-/** Scalar leaves of the model, as dotted paths (`address.country`). Used by capabilities and droppedFields. */
-export const CONTACT_FIELDS = [
-  'externalId',
+/** The fields that name or reach a person (PII: the logger hashes them, with birthdate and address). */
+export const PERSON_FIELDS = [
   'email',
   'phone',
   'homePhone',
@@ -134,6 +133,12 @@ export const CONTACT_FIELDS = [
   'lastName',
   'namePrefix',
   'nameSuffix',
+] as const;
+
+/** Scalar leaves of the model, as dotted paths (`address.country`). Used by capabilities and droppedFields. */
+export const CONTACT_FIELDS = [
+  'externalId',
+  ...PERSON_FIELDS,
   'jobTitle',
   'address.line1',
   'address.line2',

@@ -57,6 +57,17 @@ export interface ProviderErrorInfo {
   details?: Record<string, unknown> | null;
 }
 
+/** A write refused before it is sent: the provider needs a field this contact lacks. */
+export function missingRequired(message: string): ProviderErrorInfo {
+  return {
+    code: 'MISSING_REQUIRED_FIELD',
+    message,
+    httpStatus: null,
+    retryable: false,
+    details: null,
+  };
+}
+
 /** A validation failure of one input leaf (`InputError`). */
 export interface InputErrorInfo {
   /** Dotted path from the argument name, e.g. `input.address.country` or `inputs.3.email`. */

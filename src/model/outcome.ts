@@ -1,5 +1,5 @@
 import type { ContactPatch, ProviderId } from './contact.js';
-import type { ProviderErrorInfo } from './errors.js';
+import { missingRequired, type ProviderErrorInfo } from './errors.js';
 
 /** What a write did at one provider (`ProviderOutcome.status`). */
 export type OutcomeStatus = 'CREATED' | 'UPDATED' | 'FAILED' | 'SKIPPED' | 'DRY_RUN' | 'QUEUED';
@@ -40,6 +40,11 @@ export interface Refusal {
   droppedFields: string[];
   /** What the outcome's details would carry (e.g. `droppedFieldReasons`). */
   details?: Record<string, unknown> | null;
+}
+
+/** The refusal of a write the provider cannot take: it needs a field this contact lacks. */
+export function skippedMissing(message: string, droppedFields: string[]): Refusal {
+  return { ok: false, status: 'SKIPPED', error: missingRequired(message), droppedFields };
 }
 
 /**

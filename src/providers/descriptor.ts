@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { HttpOptions } from '../config.js';
+import type { HttpOptions } from '../http/client.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';
@@ -25,10 +25,10 @@ export interface ResilienceDefaults {
 }
 
 /**
- * A provider's emulator: how to start it, how to point a gateway's config at it, and the
- * environment variables that do the same for a gateway in another process (`npm run sandboxes`).
+ * A provider's emulator: how to start it, and the environment variables that point a gateway at
+ * it (`npm run sandboxes`; sandbox mode reads its config from them through `read`).
  */
-export interface SandboxFactory<Options, Config, Credentials> {
+export interface SandboxFactory<Credentials = unknown> {
   /** Fixed port for `npm run sandboxes` (env `SANDBOX_<envName>_PORT` overrides). */
   defaultPort: number;
   /** `SANDBOX_<envName>_PORT`. */
@@ -36,8 +36,7 @@ export interface SandboxFactory<Options, Config, Credentials> {
   /** Credentials the sandbox accepts; they never leave the loopback interface. */
   credentials: Credentials;
   start(host: string, port: number): Promise<StartedSandbox>;
-  /** The provider's config pointing at a sandbox listening on `url`. */
-  config(options: Options, url: string): Config;
+  /** The provider's variables pointing at a sandbox listening on `url`, with its credentials. */
   env(url: string): Record<string, string>;
 }
 
@@ -73,7 +72,7 @@ export interface ProviderDescriptor<
   providerOptions: ProviderOptionsPart<object>;
   resilience: ResilienceDefaults;
   createAdapter(config: Config, deps: AdapterDeps): ProviderAdapter;
-  sandbox: SandboxFactory<Options, Config, Credentials>;
+  sandbox: SandboxFactory<Credentials>;
 }
 
 /** A descriptor with its key, option, config and credential types kept for `Config`'s fields. */

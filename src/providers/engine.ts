@@ -1,7 +1,9 @@
 import pLimit, { type LimitFunction } from 'p-limit';
+import type { CallPolicy } from '../http/policy.js';
 import { PROVIDER_NAMES, type ProviderId } from '../model/contact.js';
 import { type ProviderErrorInfo, toProviderErrorInfo } from '../model/errors.js';
 import type { Outcome, OutcomeStatus, Refusal, WritePlan } from '../model/outcome.js';
+import { chunk } from './align.js';
 import type { CallContext, ProviderAdapter, WriteItem } from './types.js';
 
 /**
@@ -108,6 +110,37 @@ export function outcomesOf(provider: ProviderId) {
       error: ProviderErrorInfo,
       fields: Partial<Omit<Outcome, 'provider' | 'status' | 'error'>> = {},
     ): Outcome => outcome(provider, 'FAILED', { ...fields, error }),
+    /** The same FAILED outcome for each entry of a request that failed as a whole. */
+    failedAll: (
+      entries: readonly unknown[],
+      error: ProviderErrorInfo,
+      fields: Partial<Omit<Outcome, 'provider' | 'status' | 'error'>> = {},
+    ): Outcome[] => entries.map(() => outcome(provider, 'FAILED', { ...fields, error })),
+  };
+}
+
+/**
+ * An adapter's calls to its provider, each under the resilience policy. Every adapter call is
+ * idempotent (upserts by key, an Idempotency-Key, reads, polls), so the policy may repeat any.
+ */
+export function callsOf(policy: CallPolicy, provider: ProviderId) {
+  const call = <T>(fn: () => Promise<T>) => policy.execute({ provider, idempotent: true }, fn);
+  return {
+    call,
+    /**
+     * `call`, timed: its answer, and the attempts and duration (plus `details`, when given) that
+     * each outcome of the call carries.
+     */
+    async timed<T>(fn: () => Promise<T>, details?: Record<string, unknown>) {
+      const start = performance.now();
+      const answer = await call(fn);
+      const common = {
+        attempts: answer.attempts,
+        durationMs: elapsed(start),
+        ...(details ? { details } : {}),
+      };
+      return { answer, common };
+    },
   };
 }
 
@@ -148,14 +181,6 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   } else {
     map.set(key, [value]);
   }
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) {
-    out.push(items.slice(i, i + size));
-  }
-  return out;
 }
 
 /** `upsertMany` and `updateMany` of an adapter, run by the engine from its spec. */

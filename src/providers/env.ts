@@ -6,9 +6,7 @@ export const optionalVar = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-/** A whole number between `min` and `max`, `def` when unset. */
-export const intVar = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+export { intVar } from '../env-section.js';
 
 /** What a provider's environment reader is given: problems are collected, never thrown. */
 export interface EnvTools {

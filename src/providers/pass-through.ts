@@ -136,3 +136,24 @@ export function withPassThrough<T extends { ok: boolean }>(
     ...(reasons === undefined ? {} : { droppedFieldReasons: reasons }),
   } as unknown as T;
 }
+
+/**
+ * `withPassThrough` for a plan whose wire body is its `key` field: `extra` merged into that body
+ * and, where the provider publishes an OpenAPI document, the result validated with `validate`.
+ */
+export function withBodyPassThrough<T extends { ok: boolean }>(
+  mapped: T,
+  extra: JsonObject | null | undefined,
+  at: { field: string; key: string; validate?: ValidateFunction; keepReasons?: boolean },
+): T {
+  return withPassThrough(
+    mapped,
+    extra,
+    (m, more) => {
+      const body = (m as unknown as Record<string, object>)[at.key]!;
+      const merged = applyPassThrough(body, more, at.field, at.validate);
+      return merged.ok ? { ...m, [at.key]: merged.body } : merged;
+    },
+    at.keepReasons,
+  );
+}

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Config } from '../config.js';
+import type { HttpOptions } from '../http/client.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { CircuitStatus } from '../http/resilience.js';
 import type { ProviderId } from '../model/contact.js';
@@ -76,7 +76,13 @@ export interface RegistryDeps {
 
 export type { AdapterDeps };
 
-export function createRegistry(config: Config, deps: RegistryDeps): ProviderRegistry {
+/** What the registry reads of the configuration (`Config` has it all). */
+export type RegistryConfig = ProviderConfigs & {
+  http: HttpOptions;
+  resilience: Readonly<Record<ProviderId, { timeoutMs: number; maxInFlight: number }>>;
+};
+
+export function createRegistry(config: RegistryConfig, deps: RegistryDeps): ProviderRegistry {
   const entries: ProviderEntry[] = PROVIDERS.map((p) => {
     const { id } = p;
     const { timeoutMs, maxInFlight } = config.resilience[id];

@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import type { HttpRequest, HttpResponse } from '../http/client.js';
+import type {
+  CallStats,
+  HttpClient,
+  HttpMethod,
+  HttpRequest,
+  HttpResponse,
+} from '../http/client.js';
 import { PROVIDER_NAMES, type ProviderId } from '../model/contact.js';
 import { UpstreamBadResponseError, type UpstreamError } from '../model/errors.js';
 
@@ -32,4 +38,38 @@ export function parseResponse<S extends z.ZodType>(
 /** `req` carrying the caller's abort signal, when there is one. */
 export function withSignal(req: HttpRequest, signal?: AbortSignal): HttpRequest {
   return signal ? { ...req, signal } : req;
+}
+
+/** `res` when its status is one of `ok`; else the provider's error for it, `refuse(res)`, thrown. */
+export function expectStatus(
+  res: HttpResponse,
+  ok: readonly number[],
+  refuse: (res: HttpResponse) => UpstreamError,
+): HttpResponse {
+  if (!ok.includes(res.status)) {
+    throw refuse(res);
+  }
+  return res;
+}
+
+/** The builder of `method path` requests that carry a body of type `B`. */
+export function bodyRequest<B>(method: HttpMethod, path: string): (body: B) => HttpRequest {
+  return (body) => ({ method, path, body });
+}
+
+/**
+ * A client's way to send: `req` with the caller's abort signal, its answer checked with
+ * `expectStatus` against `ok` (200 unless said), any other status thrown as `refuse(res)`.
+ */
+export function sender(
+  http: Pick<HttpClient, 'request'>,
+  refuse: (res: HttpResponse) => UpstreamError,
+) {
+  return async (
+    req: HttpRequest,
+    stats: CallStats,
+    signal?: AbortSignal,
+    ok: readonly number[] = [200],
+  ): Promise<HttpResponse> =>
+    expectStatus(await http.request(withSignal(req, signal), stats), ok, refuse);
 }

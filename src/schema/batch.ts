@@ -44,16 +44,14 @@ const BatchItemRef = builder.objectRef<BatchItemRow>('BatchItem').implement({
   description: 'One input of an async batch.',
   fields: (t) => ({
     index: t.exposeInt('index', { description: 'Its position in `inputs` (0-based).' }),
-    contactId: t.id({
+    contactId: t.exposeID('contactId', {
       nullable: true,
       description: 'The contact’s gateway id (null for an input that failed validation).',
-      resolve: (i) => i.contactId,
     }),
-    result: t.field({
+    result: t.expose('result', {
       type: ContactWritePayloadRef,
       nullable: true,
       description: 'Its answer, as a synchronous batch gives it; null until written.',
-      resolve: (i) => i.result,
     }),
   }),
 });
@@ -85,21 +83,18 @@ const BatchRef = builder.objectRef<BatchInfo>('Batch').implement({
   description: 'An async batch (`upsertContacts` with `options.async`).',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The batch id.' }),
-    status: t.field({
+    status: t.expose('status', {
       type: BatchStatusEnum,
       description: 'Where it stands.',
-      resolve: (b) => b.status,
     }),
-    createdAt: t.field({
+    createdAt: t.expose('createdAt', {
       type: 'DateTime',
       description: 'When it was accepted.',
-      resolve: (b) => b.createdAt,
     }),
-    completedAt: t.field({
+    completedAt: t.expose('completedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When its last item was answered.',
-      resolve: (b) => b.completedAt,
     }),
     summary: t.field({
       type: BatchProgressRef,

@@ -73,18 +73,16 @@ export const ConsentRef = builder.objectRef<Consent>('Consent').implement({
 export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderRecord').implement({
   description: 'Where the contact lives at one provider.',
   fields: (t) => ({
-    provider: t.field({
+    provider: t.expose('provider', {
       type: ProviderEnum,
       description: 'The provider.',
-      resolve: (r) => r.provider,
     }),
     remoteId: t.exposeString('remoteId', {
       description: "The provider's id of the contact (Notifuse: the email it is stored under).",
     }),
-    syncedAt: t.field({
+    syncedAt: t.expose('syncedAt', {
       type: 'DateTime',
       description: 'When the gateway last wrote or read it there.',
-      resolve: (r) => r.syncedAt,
     }),
     stale: t.boolean({
       description:
@@ -105,15 +103,13 @@ export const ProviderReadErrorRef = builder
   .implement({
     description: 'A provider that could not be read while building this contact.',
     fields: (t) => ({
-      provider: t.field({
+      provider: t.expose('provider', {
         type: ProviderEnum,
         description: 'The provider.',
-        resolve: (r) => r.provider,
       }),
-      error: t.field({
+      error: t.expose('error', {
         type: ProviderErrorRef,
         description: 'Why the read failed.',
-        resolve: (r) => r.error,
       }),
     }),
   });
@@ -201,15 +197,13 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
         'When the contact last changed (latest provider answer, else the gateway’s last write).',
       resolve: (c) => c.updatedAt ?? null,
     }),
-    records: t.field({
+    records: t.expose('records', {
       type: [ProviderRecordRef],
       description: 'The providers this contact lives in, with their ids.',
-      resolve: (c) => c.records,
     }),
-    readErrors: t.field({
+    readErrors: t.expose('readErrors', {
       type: [ProviderReadErrorRef],
       description: 'Providers that could not be read for this view (empty after writes).',
-      resolve: (c) => c.readErrors,
     }),
   }),
 });

@@ -15,15 +15,13 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
   description:
     'What one provider did with one contact. A write-only key (no `contacts:read`) sees what the write did (provider, status, droppedFields, error, attempts, durationMs, operational details) but not `remoteId` or `request`, which carry stored contact data.',
   fields: (t) => ({
-    provider: t.field({
+    provider: t.expose('provider', {
       type: ProviderEnum,
       description: 'The provider.',
-      resolve: (o) => o.provider,
     }),
-    status: t.field({
+    status: t.expose('status', {
       type: OutcomeStatusEnum,
       description: 'What happened.',
-      resolve: (o) => o.status,
     }),
     remoteId: t.exposeString('remoteId', {
       nullable: true,
@@ -34,11 +32,10 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
       description:
         'Unified fields (dotted, e.g. `address.city`, `customFields.plan`) this provider could not take or could not clear. Never silent: the reason of each is in `details.droppedFieldReasons` (field → reason; Dotdigital and Salesforce MC).',
     }),
-    error: t.field({
+    error: t.expose('error', {
       type: ProviderErrorRef,
       nullable: true,
       description: 'Why the write failed or was skipped; null on success.',
-      resolve: (o) => o.error,
     }),
     attempts: t.exposeInt('attempts', {
       description: 'HTTP attempts made for this contact (0 when not sent).',
@@ -67,22 +64,19 @@ export const ContactWritePayloadRef = builder
   .implement({
     description: 'The result of one contact write.',
     fields: (t) => ({
-      contact: t.field({
+      contact: t.expose('contact', {
         type: ContactRef,
         nullable: true,
         description:
           'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called. A write-only key sees its `id` only: every other Contact field needs `contacts:read` (null and a FORBIDDEN error).',
-        resolve: (p) => p.contact,
       }),
-      outcomes: t.field({
+      outcomes: t.expose('outcomes', {
         type: [ProviderOutcomeRef],
         description: 'One per targeted provider.',
-        resolve: (p) => p.outcomes,
       }),
-      errors: t.field({
+      errors: t.expose('errors', {
         type: [InputErrorRef],
         description: 'Bad input; when not empty no provider was called.',
-        resolve: (p) => p.errors,
       }),
     }),
   });
@@ -109,15 +103,13 @@ export const ContactBatchPayloadRef = builder
   .implement({
     description: 'The result of a batch write: one item per input, in input order.',
     fields: (t) => ({
-      items: t.field({
+      items: t.expose('items', {
         type: [ContactWritePayloadRef],
         description: 'One result per input, in input order; a bad item fails alone.',
-        resolve: (p) => p.items,
       }),
-      summary: t.field({
+      summary: t.expose('summary', {
         type: BatchSummaryRef,
         description: 'Counts.',
-        resolve: (p) => p.summary,
       }),
     }),
   });

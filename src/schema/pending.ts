@@ -16,10 +16,9 @@ const PendingWriteRef = builder.objectRef<OutboxItem>('PendingWrite').implement(
     'A provider write the gateway accepted (its outcome was QUEUED) and keeps delivering in the background, with backoff, until it succeeds or fails for good.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The outbox id (`outcomes.details.outboxId`).' }),
-    provider: t.field({
+    provider: t.expose('provider', {
       type: ProviderEnum,
       description: 'Where it goes.',
-      resolve: (w) => w.provider,
     }),
     kind: t.field({
       type: PendingWriteKindEnum,
@@ -30,19 +29,16 @@ const PendingWriteRef = builder.objectRef<OutboxItem>('PendingWrite').implement(
     attempts: t.exposeInt('attempts', {
       description: 'Background delivery attempts so far (each with its own retries).',
     }),
-    nextAttemptAt: t.string({
+    nextAttemptAt: t.exposeString('nextAttemptAt', {
       description: 'When it is tried next (ISO 8601).',
-      resolve: (w) => w.nextAttemptAt,
     }),
-    createdAt: t.string({
+    createdAt: t.exposeString('createdAt', {
       description: 'When it was queued (ISO 8601).',
-      resolve: (w) => w.createdAt,
     }),
-    lastError: t.field({
+    lastError: t.expose('lastError', {
       type: ProviderErrorRef,
       nullable: true,
       description: 'Why it waits: the last failure.',
-      resolve: (w) => w.lastError,
     }),
   }),
 });

@@ -22,10 +22,9 @@ const CircuitStatusRef = builder.objectRef<CircuitStatus>('CircuitStatus').imple
     consecutiveFailures: t.exposeInt('consecutiveFailures', {
       description: 'Failed attempts in a row (a success resets it).',
     }),
-    openedAt: t.string({
+    openedAt: t.exposeString('openedAt', {
       nullable: true,
       description: 'When it last opened (ISO 8601), while it is not closed.',
-      resolve: (c) => c.openedAt,
     }),
   }),
 });
@@ -39,15 +38,13 @@ export const ProviderStatusRef = builder.objectRef<ProviderEntry>('ProviderStatu
       description: 'Whether writes without a `providers` option go to it.',
       resolve: (e) => e.adapter !== null,
     }),
-    mode: t.field({
+    mode: t.expose('mode', {
       type: ProviderModeEnum,
       description: 'How it is reached.',
-      resolve: (e) => e.mode,
     }),
-    reason: t.string({
+    reason: t.exposeString('reason', {
       nullable: true,
       description: 'Why it is not enabled, when it is not.',
-      resolve: (e) => e.reason,
     }),
     baseUrl: t.string({
       nullable: true,

@@ -36,10 +36,9 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
     'A provider write the gateway answered QUEUED, followed to its end. Kept GATEWAY_WRITE_HISTORY_TTL_MS (default 7 days) after it ended. Needs scope `contacts:read`.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The write id (`ProviderOutcome.writeId`).' }),
-    provider: t.field({
+    provider: t.expose('provider', {
       type: ProviderEnum,
       description: 'Where it goes.',
-      resolve: (w) => w.provider,
     }),
     kind: t.field({
       type: WriteKindEnum,
@@ -48,20 +47,18 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
         w.kind === 'poll' ? 'IMPORT_POLL' : w.kind === 'update' ? 'UPDATE' : 'UPSERT',
     }),
     contactId: t.id({ description: 'Gateway id of the contact.', resolve: (w) => w.gatewayId }),
-    status: t.field({
+    status: t.expose('status', {
       type: WriteStatusEnum,
       description: 'Where it stands.',
-      resolve: (w) => w.status,
     }),
     attempts: t.exposeInt('attempts', {
       description: 'Background delivery attempts (or import checks) so far.',
     }),
-    lastError: t.field({
+    lastError: t.expose('lastError', {
       type: ProviderErrorRef,
       nullable: true,
       description:
         'The last failure: why it waits, or why it FAILED. Provider error texts only; never credentials or the body sent.',
-      resolve: (w) => w.lastError,
     }),
     nextAttemptAt: t.field({
       type: 'DateTime',
@@ -69,31 +66,26 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
       description: 'When it is tried next; null once it ended.',
       resolve: (w) => (w.endedAt ? null : w.nextAttemptAt),
     }),
-    remoteId: t.string({
+    remoteId: t.exposeString('remoteId', {
       nullable: true,
       description: "The provider's id of the contact once DELIVERED.",
-      resolve: (w) => w.remoteId,
     }),
-    importId: t.string({
+    importId: t.exposeString('importId', {
       nullable: true,
       description: 'Dotdigital: the import this write waits for (or waited for).',
-      resolve: (w) => w.importId,
     }),
-    createdAt: t.field({
+    createdAt: t.expose('createdAt', {
       type: 'DateTime',
       description: 'When it was queued.',
-      resolve: (w) => w.createdAt,
     }),
-    updatedAt: t.field({
+    updatedAt: t.expose('updatedAt', {
       type: 'DateTime',
       description: 'When it last changed.',
-      resolve: (w) => w.updatedAt,
     }),
-    endedAt: t.field({
+    endedAt: t.expose('endedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'When it was DELIVERED or FAILED; null while it waits.',
-      resolve: (w) => w.endedAt,
     }),
   }),
 });

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
+import {
+  applyPatch,
+  type ContactPatch,
+  mergeViews,
+  type ProviderId,
+  type ProviderRecord,
+} from '../model/contact.js';
+import type { Outcome } from '../model/outcome.js';
 
 /** The identity keys a contact patch carries (matched in this order). */
 export function identityKeysOf(patch: {
@@ -141,6 +148,33 @@ export function planReindex(
 }
 
 /** The embedded default: a process-local map. */
+/**
+ * `record` after a write of `patch` that these providers took: the patch applied to its view, what
+ * each provider says it stored laid over that, and each provider's remote id linked (synced `now`).
+ */
+export function recordWritten(
+  record: IdentityRecord,
+  patch: ContactPatch,
+  written: ReadonlyArray<{ provider: ProviderId; outcome: Outcome }>,
+  now: string,
+): void {
+  record.view = mergeViews([
+    ...written.flatMap(({ outcome }) => (outcome.contact ? [outcome.contact] : [])),
+    applyPatch(record.view, patch),
+  ]);
+  for (const { provider, outcome } of written) {
+    if (outcome.remoteId) {
+      record.records[provider] = { provider, remoteId: outcome.remoteId, syncedAt: now };
+    }
+  }
+  record.updatedAt = now;
+}
+
+/** A new gateway contact, claimed at `now`: a fresh id, nothing known, linked to no provider. */
+export function newIdentity(now: string): IdentityRecord {
+  return { id: randomUUID(), view: {}, records: {}, createdAt: now, updatedAt: now };
+}
+
 export function createMemoryIdentityStore(): IdentityStore {
   const byId = new Map<string, IdentityRecord>();
   const index = new Map<string, string>();
@@ -183,13 +217,7 @@ export function createMemoryIdentityStore(): IdentityStore {
       if (existing) {
         return { record: structuredClone(existing), created: false };
       }
-      const record: IdentityRecord = {
-        id: randomUUID(),
-        view: {},
-        records: {},
-        createdAt: now,
-        updatedAt: now,
-      };
+      const record = newIdentity(now);
       byId.set(record.id, record);
       // Index the claimed keys at once so a second claim in the same batch finds this record.
       reindex(record.id, keys);

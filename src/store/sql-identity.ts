@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ContactPatch, ProviderId, ProviderRecord } from '../model/contact.js';
 import type { Database, Queryable } from './db.js';
 import {
@@ -9,6 +8,7 @@ import {
   type IdentityRecord,
   type IdentityStore,
   matchIdentity,
+  newIdentity,
   planReindex,
   presentIdentityKeys,
 } from './identity.js';
@@ -254,13 +254,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           if (row) {
             return { record: toRecord(row), created: false };
           }
-          const record: IdentityRecord = {
-            id: randomUUID(),
-            view: {},
-            records: {},
-            createdAt: now,
-            updatedAt: now,
-          };
+          const record = newIdentity(now);
           const plan = planReindex({}, keys);
           await tx.query(
             `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
@@ -327,13 +321,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
               slow.push(i);
               return null;
             }
-            const record: IdentityRecord = {
-              id: randomUUID(),
-              view: {},
-              records: {},
-              createdAt: iso(now),
-              updatedAt: iso(now),
-            };
+            const record = newIdentity(iso(now));
             for (const [kind, value] of plan.point) {
               pointer.set(`${kind}:${value}`, record.id);
             }

@@ -11,7 +11,7 @@ import {
   seqOfCursor,
   type WriteStatus,
 } from './outbox.js';
-import { inArray, iso, json } from './sql.js';
+import { claimDue, inArray, iso, json } from './sql.js';
 
 interface Row {
   id: string;
@@ -128,41 +128,22 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
     },
 
     async claimDue(now, limit, leaseMs) {
-      if (limit <= 0) {
-        return [];
-      }
-      // One statement is one transaction: the rows are locked (skipping those another instance
-      // holds), re-checked against their latest version, and leased before anyone else sees them.
-      const rows = await db.query<Row>(
-        `WITH due AS (
-           SELECT id AS due_id FROM ${t}
-            WHERE ended_at IS NULL
-              AND next_attempt_at <= $1::timestamptz
-              AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
-            ORDER BY next_attempt_at, seq
-            LIMIT $2
-            FOR UPDATE SKIP LOCKED
-         )
-         UPDATE ${t} AS o
-            SET leased_until = $3::timestamptz,
-                attempts = o.attempts + 1,
-                status = 'DELIVERING',
-                updated_at = $4::timestamptz
-           FROM due
-          WHERE o.id = due.due_id
-         RETURNING ${COLUMNS}`,
-        [now, limit, new Date(Date.parse(now) + leaseMs).toISOString(), new Date().toISOString()],
+      // Leased before anyone else sees them (see claimDue in sql.ts).
+      const rows = await claimDue<Row>(
+        db,
+        t,
+        {
+          open: 'ended_at IS NULL',
+          set: "status = 'DELIVERING', updated_at = $4::timestamptz",
+          returning: COLUMNS,
+        },
+        { now, limit, leaseMs },
+        [new Date().toISOString()],
       );
       for (const r of rows) {
         held.add(r.id);
       }
-      return rows
-        .sort(
-          (a, b) =>
-            iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) ||
-            Number(a.seq) - Number(b.seq),
-        )
-        .map(toItem);
+      return rows.map(toItem);
     },
 
     async remove(id) {

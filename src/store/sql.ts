@@ -1,3 +1,5 @@
+import type { Queryable } from './db.js';
+
 /** Helpers shared by the SQL stores. */
 
 /** A timestamptz column as the ISO string the stores hand out. */
@@ -83,4 +85,54 @@ export function inArray(db: Dialect, param: string): string {
 /** Two JSON objects merged key by key, the second's keys winning (jsonb `||`; SQLite `json_patch`). */
 export function jsonMerge(db: Dialect, a: string, b: string): string {
   return db.engine === 'postgres' ? `${a} || ${b}` : `json_patch(${a}, ${b})`;
+}
+
+/**
+ * The claim of a lease queue (the outbox, the jobs table), one statement and so one transaction:
+ * up to `limit` open rows (`open`) due at `now` and not leased, locked skipping those another
+ * instance holds, re-checked against their latest version, leased for `leaseMs` with one more
+ * attempt (and `set`, more assignments, whose parameters `more` are `$4…`). Answers them in the
+ * order they fell due: next attempt first, then insertion.
+ */
+export async function claimDue<R extends { next_attempt_at: unknown; seq: unknown }>(
+  db: Queryable,
+  table: string,
+  q: { open: string; set?: string; returning: string },
+  lease: { now: string; limit: number; leaseMs: number },
+  more: unknown[] = [],
+): Promise<R[]> {
+  if (lease.limit <= 0) {
+    return [];
+  }
+  const rows = await db.query<R>(claimDueStatement(table, q), [
+    lease.now,
+    lease.limit,
+    new Date(Date.parse(lease.now) + lease.leaseMs).toISOString(),
+    ...more,
+  ]);
+  return rows.sort(
+    (a, b) =>
+      iso(a.next_attempt_at).localeCompare(iso(b.next_attempt_at)) || Number(a.seq) - Number(b.seq),
+  );
+}
+
+function claimDueStatement(
+  table: string,
+  q: { open: string; set?: string; returning: string },
+): string {
+  return `WITH due AS (
+           SELECT id AS due_id FROM ${table}
+            WHERE ${q.open}
+              AND next_attempt_at <= $1::timestamptz
+              AND (leased_until IS NULL OR leased_until <= $1::timestamptz)
+            ORDER BY next_attempt_at, seq
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${table} AS q
+            SET leased_until = $3::timestamptz,
+                attempts = q.attempts + 1${q.set ? `,\n                ${q.set}` : ''}
+           FROM due
+          WHERE q.id = due.due_id
+         RETURNING ${q.returning}`;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -102,5 +103,53 @@ export async function createTestGateway(
       await gateway.close();
       await sandboxes.close();
     },
+  };
+}
+
+/**
+ * One gateway for the test file (or `describe` block) that calls it: built in `beforeAll`, closed
+ * in `afterAll`, and every started sandbox's controls (recorded requests, faults, latency) reset
+ * before each test. The returned object stands for the gateway once `beforeAll` has run.
+ */
+export function useTestGateway(
+  env: Record<string, string> = {},
+  opts: TestGatewayOptions = {},
+): TestGateway {
+  let current: TestGateway | undefined;
+  beforeAll(async () => {
+    current = await createTestGateway(env, opts);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => {
+    for (const { sandbox } of current?.sandboxes.sandboxes ?? []) {
+      sandbox.controls.reset();
+    }
+  });
+  return new Proxy({} as TestGateway, {
+    get(_, key) {
+      if (!current) {
+        throw new Error('useTestGateway: the gateway is built in beforeAll; use it inside a test');
+      }
+      const value = Reflect.get(current, key, current) as unknown;
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
+}
+
+/**
+ * Keeps every GraphQL answer handed to the returned function and checks, in `afterAll`, that there
+ * was one and that none carried `secret` (the provider credential); only the offending answers are
+ * printed when it fails.
+ */
+export function neverAnswers(secret: string): (answer: unknown) => void {
+  const answers: string[] = [];
+  afterAll(() => {
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.includes(secret))).toEqual([]);
+  });
+  return (answer) => {
+    answers.push(JSON.stringify(answer));
   };
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { expect, it } from 'vitest';
+import { useTestGateway } from '../helpers/gateway.js';
 import { upsertMany } from '../helpers/operations.js';
 
 /** Items of one request naming the same contact are written once per provider, patches merged. */
@@ -7,13 +7,7 @@ const UPSERT_MANY = upsertMany(
   'items { contact { id } outcomes { provider status remoteId } } summary { total succeeded upstreamRequests }',
 );
 
-let t: TestGateway;
-beforeAll(async () => {
-  t = await createTestGateway({}, { only: ['DIGITAL_ONBOARDING', 'SALESFORCE_MC'] });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestGateway({}, { only: ['DIGITAL_ONBOARDING', 'SALESFORCE_MC'] });
 
 it('writes a contact named twice in one batch once, with both patches, and answers both items', async () => {
   const res = await t.gql<{

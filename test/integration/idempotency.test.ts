@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../helpers/gateway.js';
 import { upsertMany, upsertOne } from '../helpers/operations.js';
 
 const UPSERT = upsertOne(
@@ -9,16 +9,7 @@ const UPSERT_MANY = upsertMany(
   'items { contact { id } outcomes { status } } summary { total succeeded upstreamRequests }',
 );
 
-let t: TestGateway;
-beforeAll(async () => {
-  t = await createTestGateway({}, { only: ['NOTIFUSE'] });
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  t.notifuse.controls.reset();
-});
+const t = useTestGateway({}, { only: ['NOTIFUSE'] });
 
 describe('idempotency', () => {
   it('replays the first result for the same key and input without calling the provider again', async () => {

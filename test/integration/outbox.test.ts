@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../helpers/gateway.js';
 import { readOne, updateOne, upsertOne } from '../helpers/operations.js';
 
 /**
@@ -33,28 +33,17 @@ interface Pending {
   lastError: { code: string; httpStatus: number | null; retryable: boolean } | null;
 }
 
-let t: TestGateway;
-
-beforeAll(async () => {
-  t = await createTestGateway(
-    {
-      RETRY_MAX_ATTEMPTS: '2',
-      RETRY_BASE_DELAY_MS: '5',
-      OUTBOX_POLL_MS: '25',
-      OUTBOX_BASE_DELAY_MS: '50',
-      // The breaker has its own test (resilience); here it must not pause deliveries for 30 s.
-      BREAKER_THRESHOLD: '100',
-    },
-    { only: ['NOTIFUSE', 'DOTDIGITAL'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  t.notifuse.controls.reset();
-  t.dotdigital.controls.reset();
-});
+const t = useTestGateway(
+  {
+    RETRY_MAX_ATTEMPTS: '2',
+    RETRY_BASE_DELAY_MS: '5',
+    OUTBOX_POLL_MS: '25',
+    OUTBOX_BASE_DELAY_MS: '50',
+    // The breaker has its own test (resilience); here it must not pause deliveries for 30 s.
+    BREAKER_THRESHOLD: '100',
+  },
+  { only: ['NOTIFUSE', 'DOTDIGITAL'] },
+);
 
 async function upsert(input: Record<string, unknown>, providers: string[]) {
   const res = await t.gql<{

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { type TestGateway, useTestGateway } from '../helpers/gateway.js';
 import { upsertOne } from '../helpers/operations.js';
 
 // #15 item 9: providerOptions.<provider>.passThrough, merged into the wire body after mapping,
@@ -19,7 +19,7 @@ interface Payload {
   errors: Array<{ field: string; code: string; message: string }>;
 }
 
-let t: TestGateway;
+const t = useTestGateway({ RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' });
 
 async function upsert(input: Record<string, unknown>, options: Record<string, unknown>) {
   const res = await t.gql<{ upsertContact: Payload }>(UPSERT, { input, options });
@@ -30,18 +30,6 @@ async function upsert(input: Record<string, unknown>, options: Record<string, un
 function sent(sandbox: TestGateway['dotdigital'] | TestGateway['notifuse']) {
   return sandbox.controls.requests.filter((r) => r.method !== 'GET' && !r.path.startsWith('/v2/'));
 }
-
-beforeAll(async () => {
-  t = await createTestGateway({ RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' });
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  for (const s of [t.dotdigital, t.notifuse, t.salesforceMc, t.digitalOnboarding]) {
-    s.controls.reset();
-  }
-});
 
 describe('passThrough is merged after mapping, for all four providers', () => {
   it('Dotdigital: whatsApp and resubscribeOptions reach the PATCH, and the dry run shows them', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../helpers/gateway.js';
 import { readOne, upsertOne } from '../helpers/operations.js';
 
 /**
@@ -27,14 +27,7 @@ interface Read {
   } | null;
 }
 
-let t: TestGateway;
-
-beforeAll(async () => {
-  t = await createTestGateway({ RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestGateway({ RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' });
 
 async function linked(provider: string, email: string, statuses = ['CREATED']) {
   const res = await t.gql<{

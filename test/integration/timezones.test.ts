@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../helpers/gateway.js';
 import { readOne, upsertOne } from '../helpers/operations.js';
 
 // #15 item 4: the IANA name the caller gave is what is sent and returned, never ICU's legacy link.
@@ -8,17 +8,10 @@ const UPSERT = upsertOne(
 );
 const READ = readOne('timezone readErrors { provider }');
 
-let t: TestGateway;
-
-beforeAll(async () => {
-  t = await createTestGateway(
-    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
-    { only: ['NOTIFUSE', 'DIGITAL_ONBOARDING'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestGateway(
+  { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+  { only: ['NOTIFUSE', 'DIGITAL_ONBOARDING'] },
+);
 
 function sentTimezones(): unknown[] {
   const requests = [...t.notifuse.controls.requests, ...t.digitalOnboarding.controls.requests];

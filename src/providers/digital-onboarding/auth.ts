@@ -10,17 +10,18 @@
  */
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { HttpOptions } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
   type HttpClient,
+  type HttpOptions,
   type HttpResponse,
 } from '../../http/client.js';
 import { redactText } from '../../http/redact.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, UpstreamBadResponseError, type UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, type TokenCache } from '../oauth.js';
+import { expectStatus } from '../wire.js';
 import type { DigitalOnboardingConfig } from './config.js';
 
 /** DO-AUTH gives partner tokens one hour; used when a token answer has no `expires_in`. */
@@ -106,21 +107,22 @@ export function createDoTokenSource(
   const cache: TokenCache<FetchedToken> = createTokenCache(
     async (stats) => {
       // Credentials in the form body (DO-V1), never in the query string.
-      const res = await auth.request(
-        {
-          method: 'POST',
-          path: '',
-          form: {
-            grant_type: 'client_credentials',
-            client_id: credentials.clientId,
-            client_secret: credentials.clientSecret.reveal(),
+      const res = expectStatus(
+        await auth.request(
+          {
+            method: 'POST',
+            path: '',
+            form: {
+              grant_type: 'client_credentials',
+              client_id: credentials.clientId,
+              client_secret: credentials.clientSecret.reveal(),
+            },
           },
-        },
-        stats,
+          stats,
+        ),
+        [200],
+        tokenError,
       );
-      if (res.status !== 200) {
-        throw tokenError(res);
-      }
       const parsed = TokenAnswerSchema.safeParse(res.json);
       if (!parsed.success) {
         throw new UpstreamBadResponseError('DIGITAL_ONBOARDING', {
@@ -156,7 +158,7 @@ export function withPartnerToken(base: HttpClient, source: DoTokenSource): HttpC
   return {
     provider: base.provider,
     baseUrl: base.baseUrl,
-    describe: (req, shown) => base.describe(req, shown),
+    describe: (req) => base.describe(req),
     async request(req, stats) {
       const send = (token: string) =>
         base.request(

@@ -2,9 +2,8 @@ import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../htt
 import { redactText } from '../../http/redact.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
-import type { WireRequest } from '../../model/outcome.js';
 
-import { malformedResponse, withSignal } from '../wire.js';
+import { malformedResponse, sender, withSignal } from '../wire.js';
 import {
   BulkEntrySchema,
   ContactSchema,
@@ -190,10 +189,20 @@ export interface OutgoingHeaders {
 
 /** The only part of the adapter that knows Digital Onboarding's paths, methods and statuses. */
 export function createDigitalOnboardingClient(http: HttpClient) {
+  const send = sender(http, digitalOnboardingError);
   const headersOf = (h: OutgoingHeaders): Record<string, string> => ({
     [IDEMPOTENCY_HEADER]: h.idempotencyKey,
     ...(h.overrides ? { [OVERRIDE_HEADER]: h.overrides } : {}),
   });
+
+  /** The contact an answer carries; an answer without one is malformed. */
+  const contactOf = (res: HttpResponse): DoWireContact => {
+    const contact = readContact(res.json);
+    if (!contact) {
+      throw malformed(res, 'a body that is not a contact');
+    }
+    return contact;
+  };
 
   return {
     upsertRequest(body: DoContactBody | DoBulkBody, h: OutgoingHeaders): HttpRequest {
@@ -202,11 +211,6 @@ export function createDigitalOnboardingClient(http: HttpClient) {
 
     patchRequest(remoteId: string, body: DoContactBody, h: OutgoingHeaders): HttpRequest {
       return { method: 'PATCH', path: DO_PATHS.contact(remoteId), headers: headersOf(h), body };
-    },
-
-    /** The request as a user may see it on a dry run: the token is `Bearer [redacted]`. */
-    describe(req: HttpRequest): WireRequest {
-      return http.describe(req, { authorization: 'Bearer [redacted]' });
     },
 
     /**
@@ -218,15 +222,8 @@ export function createDigitalOnboardingClient(http: HttpClient) {
       stats: CallStats,
       signal?: AbortSignal,
     ): Promise<DoWireContact> {
-      const res = await http.request(withSignal(req, signal), stats);
-      if (res.status !== 200 && res.status !== 201) {
-        throw digitalOnboardingError(res);
-      }
-      const contact = readContact(res.json);
-      if (!contact) {
-        throw malformed(res, 'a body that is not a contact');
-      }
-      return contact;
+      const res = await send(req, stats, signal, [200, 201]);
+      return contactOf(res);
     },
 
     /**
@@ -259,15 +256,8 @@ export function createDigitalOnboardingClient(http: HttpClient) {
 
     /** `PATCH /v2/partner/contacts/{id}` → 200 with the contact. */
     async patch(req: HttpRequest, stats: CallStats, signal?: AbortSignal): Promise<DoWireContact> {
-      const res = await http.request(withSignal(req, signal), stats);
-      if (res.status !== 200 && res.status !== 201) {
-        throw digitalOnboardingError(res);
-      }
-      const contact = readContact(res.json);
-      if (!contact) {
-        throw malformed(res, 'a body that is not a contact');
-      }
-      return contact;
+      const res = await send(req, stats, signal, [200, 201]);
+      return contactOf(res);
     },
 
     /** `GET /v2/partner/contacts/{id}`; `null` on 404. */
@@ -282,11 +272,7 @@ export function createDigitalOnboardingClient(http: HttpClient) {
       if (res.status !== 200) {
         throw digitalOnboardingError(res);
       }
-      const contact = readContact(res.json);
-      if (!contact) {
-        throw malformed(res, 'a body that is not a contact');
-      }
-      return contact;
+      return contactOf(res);
     },
 
     /**

@@ -91,7 +91,6 @@ export const digitalOnboardingProvider = defineProvider({
         host,
         port,
       }),
-    config: (options, url) => ({ ...options, url, token: new Secret(SANDBOX.token) }),
     env: (url) => ({
       DIGITAL_ONBOARDING_URL: url,
       DIGITAL_ONBOARDING_TOKEN: SANDBOX.token,

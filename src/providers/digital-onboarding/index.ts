@@ -1,11 +1,11 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
-import { createHttpClient, type HttpRequest } from '../../http/client.js';
+import { createHttpClient, type HttpOptions, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { type ProviderErrorInfo, statusIsTransient } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import {
+  callsOf,
   createWriteEngine,
   type Job as EngineJob,
   type Entry,
@@ -125,6 +125,8 @@ export function createDigitalOnboardingAdapter(
       provider: PROVIDER,
       baseUrl: config.url,
       http: deps.http,
+      // The partner token (added by withPartnerToken) as a dry run shows it.
+      shown: { authorization: 'Bearer [redacted]' },
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
     }),
     createDoTokenSource(config, {
@@ -135,7 +137,8 @@ export function createDigitalOnboardingAdapter(
   const client = createDigitalOnboardingClient(http);
   const batchSize = Math.max(1, config.batchSize);
   const concurrency = Math.max(1, config.concurrency);
-  const { writeResult, failedResult } = outcomesOf(PROVIDER);
+  const { writeResult, failedResult, failedAll } = outcomesOf(PROVIDER);
+  const { call, timed } = callsOf(deps.policy, PROVIDER);
 
   /** The request of one single write, its Idempotency-Key fixed before any attempt. */
   function singleRequest(p: Job, dryRun: boolean): HttpRequest {
@@ -165,7 +168,7 @@ export function createDigitalOnboardingAdapter(
   async function runSingle(p: Job, ctx: CallContext, fallbackToPost: boolean): Promise<Outcome> {
     const start = performance.now();
     const req = singleRequest(p, false);
-    const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
+    const outcome = await call(() =>
       p.plan.method === 'POST'
         ? client
             .upsertOne(req, ctx.stats, ctx.signal)
@@ -202,7 +205,6 @@ export function createDigitalOnboardingAdapter(
     ctx: CallContext,
     resend = true,
   ): Promise<Outcome[]> {
-    const start = performance.now();
     const bodies = entries.map((e) => e.body);
     const flags = entries[0]!.members[0]!.plan.overrides;
     const overrides = formatOverrideHeader({ ...flags, bulk: true, dryRun: false });
@@ -211,17 +213,12 @@ export function createDigitalOnboardingAdapter(
       { method: 'POST', path: DO_PATHS.contacts, overrides, body: { items: bodies } },
     );
     const req = client.upsertRequest({ items: bodies }, { idempotencyKey, overrides });
-    const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
-      client.upsertBulk(req, ctx.stats, ctx.signal),
+    const { answer: outcome, common } = await timed(
+      () => client.upsertBulk(req, ctx.stats, ctx.signal),
+      { batchSize: entries.length },
     );
-    const common = {
-      attempts: outcome.attempts,
-      durationMs: elapsed(start),
-      details: { batchSize: entries.length },
-    };
     if (!outcome.ok) {
-      const error = outcome.error.toInfo();
-      return entries.map(() => failedResult(error, common));
+      return failedAll(entries, outcome.error.toInfo(), common);
     }
     if (!outcome.value.ok) {
       const { res } = outcome.value;
@@ -231,8 +228,7 @@ export function createDigitalOnboardingAdapter(
           : new Map<number, DoErrorObject[]>();
       const named = [...blamed.keys()].filter((i) => i >= 0);
       if (named.length === 0 || !resend) {
-        const error = digitalOnboardingError(res).toInfo();
-        return entries.map(() => failedResult(error, common));
+        return failedAll(entries, digitalOnboardingError(res).toInfo(), common);
       }
       const results: Outcome[] = entries.map((_, i) =>
         failedResult(errorInfo(blamed.get(i) ?? [], res.status), common),
@@ -304,7 +300,7 @@ export function createDigitalOnboardingAdapter(
     key: ReadKey,
     ctx: CallContext,
   ): Promise<ReadResult | null | ProviderErrorInfo> {
-    const outcome = await deps.policy.execute({ provider: PROVIDER, idempotent: true }, () =>
+    const outcome = await call(() =>
       key.by === 'remoteId'
         ? client.get(key.value, ctx.stats, ctx.signal)
         : client.find(
@@ -347,7 +343,7 @@ export function createDigitalOnboardingAdapter(
       const { ok: _ok, ...rest } = plan;
       return {
         ok: true,
-        request: client.describe(singleRequest({ item, plan: rest }, true)),
+        request: http.describe(singleRequest({ item, plan: rest }, true)),
         droppedFields: plan.droppedFields,
       };
     },

@@ -564,23 +564,16 @@ export function fromWireContact(wire: DoWireContact): FromWireResult {
   if (Object.keys(address).length > 0) {
     contact.address = address;
   }
-  const email = readConsent(
-    wire.email_opted_in,
-    wire.email_unsubscribed,
-    wire.email_verified,
-    wire.email_authorized,
-  );
-  if (email) {
-    contact.emailConsent = email;
-  }
-  const sms = readConsent(
-    wire.sms_opted_in,
-    wire.sms_unsubscribed,
-    wire.sms_verified,
-    wire.sms_authorized,
-  );
-  if (sms) {
-    contact.smsConsent = sms;
+  for (const channel of ['email', 'sms'] as const) {
+    const consent = readConsent(
+      wire[`${channel}_opted_in`],
+      wire[`${channel}_unsubscribed`],
+      wire[`${channel}_verified`],
+      wire[`${channel}_authorized`],
+    );
+    if (consent) {
+      contact[`${channel}Consent`] = consent;
+    }
   }
   const meta = wire.meta_public;
   if (meta && Object.keys(meta).length > 0) {

@@ -7,8 +7,11 @@ import { z } from 'zod';
  * response, and mark server fields required that a client cannot know.
  */
 
-/** Columns the gateway may send. Everything else on a Contact is server-managed. */
-export const DO_WRITABLE_FIELDS = [
+/**
+ * The Contact columns of DO-1/DO-2, in the order of their field table (the sandbox imitates the
+ * same resource from these lists). Optional text columns:
+ */
+export const DO_STRING_FIELDS = [
   'unique_id',
   'name_first',
   'name_last',
@@ -27,6 +30,11 @@ export const DO_WRITABLE_FIELDS = [
   'country',
   'birthdate',
   'timezone',
+] as const;
+export type DoStringField = (typeof DO_STRING_FIELDS)[number];
+
+/** The consent flags (booleans). */
+export const DO_CONSENT_FIELDS = [
   'sms_verified',
   'sms_opted_in',
   'sms_authorized',
@@ -35,6 +43,13 @@ export const DO_WRITABLE_FIELDS = [
   'email_opted_in',
   'email_authorized',
   'email_unsubscribed',
+] as const;
+export type DoConsentField = (typeof DO_CONSENT_FIELDS)[number];
+
+/** Columns the gateway may send. Everything else on a Contact is server-managed. */
+export const DO_WRITABLE_FIELDS = [
+  ...DO_STRING_FIELDS,
+  ...DO_CONSENT_FIELDS,
   'meta_public',
 ] as const;
 export type DoWritableField = (typeof DO_WRITABLE_FIELDS)[number];
@@ -51,20 +66,6 @@ export const DO_READ_ONLY_FIELDS = [
   'completed_objective_keys',
 ] as const;
 
-export type DoStringField = Exclude<
-  DoWritableField,
-  | 'sms_verified'
-  | 'sms_opted_in'
-  | 'sms_authorized'
-  | 'sms_unsubscribed'
-  | 'email_verified'
-  | 'email_opted_in'
-  | 'email_authorized'
-  | 'email_unsubscribed'
-  | 'meta_public'
->;
-export type DoConsentField = Exclude<DoWritableField, DoStringField | 'meta_public'>;
-
 /** One contact as the gateway sends it (POST object, one of `items`, or a PATCH body). */
 export type DoContactBody = { [K in DoStringField]?: string | null } & {
   [K in DoConsentField]?: boolean;
@@ -80,38 +81,16 @@ export interface DoBulkBody {
 
 const text = z.string().nullish();
 const flag = z.boolean().nullish();
+const fieldsOf = <K extends string, T>(keys: readonly K[], type: T) =>
+  Object.fromEntries(keys.map((k) => [k, type])) as Record<K, T>;
 
 /** A Contact as Digital Onboarding returns it; only `id` is needed to make sense of an answer. */
 export const ContactSchema = z.looseObject({
   id: z.string().min(1),
   type: z.string().nullish(),
   team_id: z.string().nullish(),
-  unique_id: text,
-  name_first: text,
-  name_last: text,
-  name_title: text,
-  name_suffix: text,
-  email: text,
-  phone_home: text,
-  phone_mobile: text,
-  phone_work: text,
-  address: text,
-  address2: text,
-  city: text,
-  state: text,
-  post_code: text,
-  county: text,
-  country: text,
-  birthdate: text,
-  timezone: text,
-  sms_verified: flag,
-  sms_opted_in: flag,
-  sms_authorized: flag,
-  sms_unsubscribed: flag,
-  email_verified: flag,
-  email_opted_in: flag,
-  email_authorized: flag,
-  email_unsubscribed: flag,
+  ...fieldsOf(DO_STRING_FIELDS, text),
+  ...fieldsOf(DO_CONSENT_FIELDS, flag),
   meta_public: z.record(z.string(), z.unknown()).nullish(),
   inserted_at: text,
   updated_at: text,

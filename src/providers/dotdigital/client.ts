@@ -2,9 +2,8 @@ import type { z } from 'zod';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
-import type { WireRequest } from '../../model/outcome.js';
 
-import { parseResponse, withSignal } from '../wire.js';
+import { parseResponse, sender, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
@@ -116,6 +115,8 @@ const parse = <S extends z.ZodType>(res: HttpResponse, schema: S, what: string):
 
 /** The only part of the adapter that knows Dotdigital's paths, methods and status codes. */
 export function createDotdigitalClient(http: HttpClient) {
+  const send = sender(http, dotdigitalError);
+  const sendV2 = sender(http, dotdigitalV2Error);
   const patchRequest = (
     lookup: Lookup,
     mergeOption: QueryMergeOption | undefined,
@@ -130,21 +131,13 @@ export function createDotdigitalClient(http: HttpClient) {
   return {
     patchRequest,
 
-    /** The request as a user may see it on a dry run (credentials redacted). */
-    describe(req: HttpRequest): WireRequest {
-      return http.describe(req, { authorization: 'Basic [redacted]' });
-    },
-
     /** `PATCH /contacts/v3/{identifier}/{value}`: 201 created, 200 updated. */
     async patch(
       req: HttpRequest,
       stats: CallStats,
       signal?: AbortSignal,
     ): Promise<{ created: boolean; contact: WireContact }> {
-      const res = await http.request(withSignal(req, signal), stats);
-      if (res.status !== 200 && res.status !== 201) {
-        throw dotdigitalError(res);
-      }
+      const res = await send(req, stats, signal, [200, 201]);
       return { created: res.status === 201, contact: parse(res, ContactSchema, 'a contact') };
     },
 
@@ -170,13 +163,7 @@ export function createDotdigitalClient(http: HttpClient) {
 
     /** v2 `GET /v2/data-fields` → the names of the account's contact data fields. */
     async listDataFields(stats: CallStats, signal?: AbortSignal): Promise<string[]> {
-      const res = await http.request(
-        withSignal({ method: 'GET', path: DOTDIGITAL_PATHS.dataFields }, signal),
-        stats,
-      );
-      if (res.status !== 200) {
-        throw dotdigitalV2Error(res);
-      }
+      const res = await sendV2({ method: 'GET', path: DOTDIGITAL_PATHS.dataFields }, stats, signal);
       return parse(res, DataFieldListSchema, 'a data field list').map((f) => f.name);
     },
 
@@ -201,25 +188,22 @@ export function createDotdigitalClient(http: HttpClient) {
 
     /** `PUT /contacts/v3/import` → 202 `{importId}`. */
     async startImport(body: ImportBody, stats: CallStats, signal?: AbortSignal): Promise<string> {
-      const res = await http.request(
-        withSignal({ method: 'PUT', path: DOTDIGITAL_PATHS.import, body }, signal),
+      const res = await send(
+        { method: 'PUT', path: DOTDIGITAL_PATHS.import, body },
         stats,
+        signal,
+        [202, 200],
       );
-      if (res.status !== 202 && res.status !== 200) {
-        throw dotdigitalError(res);
-      }
       return parse(res, ImportAcceptedSchema, 'an import id').importId;
     },
 
     /** `GET /contacts/v3/import/{importId}`. */
     async importStatus(importId: string, stats: CallStats, signal?: AbortSignal) {
-      const res = await http.request(
-        withSignal({ method: 'GET', path: DOTDIGITAL_PATHS.importStatus(importId) }, signal),
+      const res = await send(
+        { method: 'GET', path: DOTDIGITAL_PATHS.importStatus(importId) },
         stats,
+        signal,
       );
-      if (res.status !== 200) {
-        throw dotdigitalError(res);
-      }
       return parse(res, ImportStatusSchema, 'an import status');
     },
   };

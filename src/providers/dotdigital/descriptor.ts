@@ -66,12 +66,6 @@ export const dotdigitalProvider = defineProvider({
     envName: 'DOTDIGITAL',
     credentials: SANDBOX,
     start: (host, port) => startDotdigitalSandbox({ ...SANDBOX, host, port }),
-    config: (options, url) => ({
-      ...options,
-      url,
-      username: SANDBOX.username,
-      password: new Secret(SANDBOX.password),
-    }),
     env: (url) => ({
       DOTDIGITAL_URL: url,
       DOTDIGITAL_USERNAME: SANDBOX.username,

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
-import { createHttpClient } from '../../http/client.js';
+import { createHttpClient, type HttpOptions } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import type { ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import {
+  callsOf,
   createWriteEngine,
   type Entry,
   elapsed,
@@ -16,7 +16,7 @@ import {
   refused,
   withDetails,
 } from '../engine.js';
-import { applyPassThrough, withPassThrough } from '../pass-through.js';
+import { withBodyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, WriteItem } from '../types.js';
 import { createDotdigitalClient } from './client.js';
 import type { DotdigitalConfig } from './config.js';
@@ -67,6 +67,7 @@ export function createDotdigitalAdapter(
     provider: 'DOTDIGITAL',
     baseUrl: config.url,
     http: deps.http,
+    shown: { authorization: 'Basic [redacted]' },
     headers: () => ({
       authorization: `Basic ${Buffer.from(`${config.username}:${config.password.reveal()}`).toString('base64')}`,
     }),
@@ -86,28 +87,22 @@ export function createDotdigitalAdapter(
     create: config.createDataFields ?? false,
   });
 
-  const { writeResult, failedResult } = outcomesOf('DOTDIGITAL');
+  const { writeResult, failedResult, failedAll } = outcomesOf('DOTDIGITAL');
+  const { call, timed } = callsOf(deps.policy, 'DOTDIGITAL');
   type DdJob = Job<Plan>;
 
-  /** `providerOptions.dotdigital.passThrough` merged into the PATCH body, checked with DD-OAS. */
-  function withDdPassThrough(
-    item: WriteItem,
-    mapped: ReturnType<typeof toWireContact>,
-  ): ReturnType<typeof toWireContact> {
-    const field = 'providerOptions.dotdigital.passThrough';
-    return withPassThrough(
-      mapped,
-      item.options.dotdigital?.passThrough,
-      (m, extra) => {
-        const merged = applyPassThrough(m.body, extra, field, dotdigitalValidators().updateContact);
-        return merged.ok ? { ...m, body: merged.body } : merged;
-      },
-      true,
-    );
-  }
-
   function plan(item: WriteItem): WritePlan<Plan> {
-    const mapped = withDdPassThrough(item, toWireContact(item, map, dataFields.check));
+    // `providerOptions.dotdigital.passThrough` merged into the PATCH body, checked with DD-OAS.
+    const mapped = withBodyPassThrough(
+      toWireContact(item, map, dataFields.check),
+      item.options.dotdigital?.passThrough,
+      {
+        field: 'providerOptions.dotdigital.passThrough',
+        key: 'body',
+        validate: dotdigitalValidators().updateContact,
+        keepReasons: true,
+      },
+    );
     return mapped.ok ? mapped : { ...mapped, details: dropDetails(mapped.droppedFieldReasons) };
   }
 
@@ -119,16 +114,10 @@ export function createDotdigitalAdapter(
   }
 
   async function sendOne(p: DdJob, ctx: CallContext): Promise<Outcome> {
-    const start = performance.now();
-    const outcome = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
+    const { answer: outcome, common: timing } = await timed(() =>
       client.patch(singleRequest(p.plan), ctx.stats, ctx.signal),
     );
-    const common = {
-      attempts: outcome.attempts,
-      durationMs: elapsed(start),
-      droppedFields: p.plan.droppedFields,
-      details: itemDetails(p),
-    };
+    const common = { ...timing, droppedFields: p.plan.droppedFields, details: itemDetails(p) };
     if (!outcome.ok) {
       return failedResult(outcome.error.toInfo(), { ...common, remoteId: p.item.remoteId });
     }
@@ -224,9 +213,7 @@ export function createDotdigitalAdapter(
         return { status: null, lastError };
       }
       delay = Math.min(delay * 2, IMPORT_POLL_MAX_INTERVAL_MS);
-      const outcome = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
-        client.importStatus(importId, ctx.stats, ctx.signal),
-      );
+      const outcome = await call(() => client.importStatus(importId, ctx.stats, ctx.signal));
       if (!outcome.ok) {
         lastError = outcome.error.toInfo();
         if (!lastError.retryable) {
@@ -251,13 +238,10 @@ export function createDotdigitalAdapter(
       ...(mergeOption ? { mergeOption } : {}),
       contacts: entries.map((e) => e.body),
     };
-    const started = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
-      client.startImport(body, ctx.stats, ctx.signal),
-    );
+    const started = await call(() => client.startImport(body, ctx.stats, ctx.signal));
     const attempts = started.attempts;
     if (!started.ok) {
-      const error = started.error.toInfo();
-      return entries.map(() => failedResult(error, { attempts, durationMs: elapsed(start) }));
+      return failedAll(entries, started.error.toInfo(), { attempts, durationMs: elapsed(start) });
     }
     const importId = started.value;
     const { status, lastError } = await waitForImport(importId, ctx);
@@ -350,12 +334,10 @@ export function createDotdigitalAdapter(
     }
     await Promise.all(
       [...byImport].map(async ([importId, byKey]) => {
-        const start = performance.now();
-        const polled = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
+        const { answer: polled, common } = await timed(() =>
           client.importStatus(importId, ctx.stats, ctx.signal),
         );
         const entries = [...byKey.values()];
-        const common = { attempts: polled.attempts, durationMs: elapsed(start) };
         const answers = polled.ok
           ? importOutcomes(
               importId,
@@ -369,9 +351,7 @@ export function createDotdigitalAdapter(
                 ? { ...r, error: { ...r.error, retryable: false } }
                 : r,
             )
-          : entries.map(() =>
-              failedResult(polled.error.toInfo(), { ...common, details: { importId } }),
-            );
+          : failedAll(entries, polled.error.toInfo(), { ...common, details: { importId } });
         fanOut('DOTDIGITAL', entries, answers, itemDetails).forEach((results, i) => {
           entries[i]!.members.forEach((job, k) => {
             out.set(job.item, results[k]!);
@@ -425,9 +405,7 @@ export function createDotdigitalAdapter(
         details: null,
       } satisfies ProviderErrorInfo;
     }
-    const outcome = await deps.policy.execute({ provider: 'DOTDIGITAL', idempotent: true }, () =>
-      client.get(lookup, ctx.stats, ctx.signal),
-    );
+    const outcome = await call(() => client.get(lookup, ctx.stats, ctx.signal));
     if (!outcome.ok) {
       return outcome.error.toInfo();
     }
@@ -460,7 +438,7 @@ export function createDotdigitalAdapter(
       );
       return {
         ok: true,
-        request: client.describe(singleRequest(planned)),
+        request: http.describe(singleRequest(planned)),
         droppedFields: planned.droppedFields,
         ...(details ? { details } : {}),
       };

@@ -8,7 +8,7 @@ import {
   type OptInType,
   type ProviderOptions,
 } from '../../model/contact.js';
-import type { WritePlan } from '../../model/outcome.js';
+import { skippedMissing, type WritePlan } from '../../model/outcome.js';
 import type { DotdigitalMergeOption } from './options.js';
 
 import type {
@@ -460,16 +460,10 @@ export function toWireContact(
   }
   if (lookup === undefined) {
     return {
-      ok: false,
-      status: 'SKIPPED',
-      error: {
-        code: 'MISSING_REQUIRED_FIELD',
-        message: 'Dotdigital needs an email or a mobile number to create a contact',
-        httpStatus: null,
-        retryable: false,
-        details: null,
-      },
-      droppedFields: dropped,
+      ...skippedMissing(
+        'Dotdigital needs an email or a mobile number to create a contact',
+        dropped,
+      ),
       droppedFieldReasons: drops.reasons,
     };
   }

@@ -2,8 +2,7 @@ import type { z } from 'zod';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
-import type { WireRequest } from '../../model/outcome.js';
-import { malformedResponse, withSignal } from '../wire.js';
+import { bodyRequest, malformedResponse, parseResponse, sender, withSignal } from '../wire.js';
 import type { NotifuseConfig } from './config.js';
 import {
   ErrorBodySchema,
@@ -50,41 +49,25 @@ const malformed = (res: HttpResponse, what: string) => malformedResponse('NOTIFU
 
 /** The only part of the adapter that knows Notifuse's paths, methods and status codes. */
 export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
-  const upsertRequest = (body: UpsertRequestBody): HttpRequest => ({
-    method: 'POST',
-    path: NOTIFUSE_PATHS.upsert,
-    body,
-  });
-  const importRequest = (body: ImportRequestBody): HttpRequest => ({
-    method: 'POST',
-    path: NOTIFUSE_PATHS.import,
-    body,
-  });
+  const upsertRequest = bodyRequest<UpsertRequestBody>('POST', NOTIFUSE_PATHS.upsert);
+  const importRequest = bodyRequest<ImportRequestBody>('POST', NOTIFUSE_PATHS.import);
 
+  const send = sender(http, notifuseError);
   /** A write that must answer 200 with a body of `schema`'s shape. */
-  async function send<S extends z.ZodType>(
+  async function sendParsed<S extends z.ZodType>(
     req: HttpRequest,
     schema: S,
     what: string,
     stats: CallStats,
     signal?: AbortSignal,
   ): Promise<z.infer<S>> {
-    const res = await http.request(withSignal(req, signal), stats);
-    if (res.status !== 200) {
-      throw notifuseError(res);
-    }
-    const parsed = schema.safeParse(res.json);
-    if (!parsed.success) {
-      throw malformed(res, `a body that is not ${what}`);
-    }
-    return parsed.data;
+    return parseResponse('NOTIFUSE', await send(req, stats, signal), schema, what);
   }
 
-  const updateListStatusRequest = (body: UpdateListStatusRequestBody): HttpRequest => ({
-    method: 'POST',
-    path: NOTIFUSE_PATHS.updateListStatus,
-    body,
-  });
+  const updateListStatusRequest = bodyRequest<UpdateListStatusRequestBody>(
+    'POST',
+    NOTIFUSE_PATHS.updateListStatus,
+  );
 
   return {
     upsertRequest,
@@ -114,19 +97,14 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
       return parsed.data.found !== false;
     },
 
-    /** The request as a user may see it on a dry run (token redacted). */
-    describe(req: HttpRequest): WireRequest {
-      return http.describe(req, { authorization: 'Bearer [redacted]' });
-    },
-
     /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */
     upsert(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
-      return send(req, UpsertResponseSchema, 'an upsert result', stats, signal);
+      return sendParsed(req, UpsertResponseSchema, 'an upsert result', stats, signal);
     },
 
     /** Sends an `importRequest`. */
     import(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
-      return send(req, ImportResponseSchema, 'an import result', stats, signal);
+      return sendParsed(req, ImportResponseSchema, 'an import result', stats, signal);
     },
 
     /** `null` when Notifuse has no such contact (404). */

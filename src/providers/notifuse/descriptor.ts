@@ -56,12 +56,6 @@ export const notifuseProvider = defineProvider({
     envName: 'NOTIFUSE',
     credentials: SANDBOX,
     start: (host, port) => startNotifuseSandbox({ ...SANDBOX, host, port }),
-    config: (options, url) => ({
-      ...options,
-      url,
-      apiKey: new Secret(SANDBOX.apiKey),
-      workspaceId: SANDBOX.workspaceId,
-    }),
     env: (url) => ({
       NOTIFUSE_URL: url,
       NOTIFUSE_API_KEY: SANDBOX.apiKey,

@@ -1,13 +1,19 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
-import { createHttpClient, type HttpRequest } from '../../http/client.js';
+import { createHttpClient, type HttpOptions, type HttpRequest } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { normaliseEmail } from '../../model/contact.js';
 import type { toProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome } from '../../model/outcome.js';
-import { createWriteEngine, type Entry, elapsed, type Job, outcomesOf } from '../engine.js';
-import { applyPassThrough, withPassThrough } from '../pass-through.js';
+import {
+  callsOf,
+  createWriteEngine,
+  type Entry,
+  elapsed,
+  type Job,
+  outcomesOf,
+} from '../engine.js';
+import { withBodyPassThrough } from '../pass-through.js';
 import type { CallContext, ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../types.js';
 import { createNotifuseClient } from './client.js';
 import type { NotifuseConfig } from './config.js';
@@ -59,12 +65,14 @@ export function createNotifuseAdapter(
     baseUrl: config.url,
     http: deps.http,
     headers: () => ({ authorization: `Bearer ${config.apiKey.reveal()}` }),
+    shown: { authorization: 'Bearer [redacted]' },
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   });
   const client = createNotifuseClient(config, http);
   const batchSize = Math.min(config.batchSize, NOTIFUSE_MAX_BATCH);
 
-  const { writeResult, failedResult } = outcomesOf('NOTIFUSE');
+  const { writeResult, failedResult, failedAll } = outcomesOf('NOTIFUSE');
+  const { call, timed } = callsOf(deps.policy, 'NOTIFUSE');
   const listsOf = (job: Job<Plan>) => job.item.options.notifuse?.subscribeToLists ?? [];
   const statusesOf = (item: WriteItem) => item.options.notifuse?.listStatuses ?? [];
 
@@ -100,9 +108,7 @@ export function createNotifuseAdapter(
     let attempts = outcome.attempts;
     const reasons: Record<string, string> = {};
     for (const { listId, req } of listStatusRequests(item, email)) {
-      const sent = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
-        client.updateListStatus(req, ctx.stats, ctx.signal),
-      );
+      const sent = await call(() => client.updateListStatus(req, ctx.stats, ctx.signal));
       attempts += sent.attempts;
       if (!sent.ok) {
         const error = sent.error.toInfo();
@@ -192,11 +198,10 @@ export function createNotifuseAdapter(
       const [answer] = await sendImport([{ body: job.plan.contact, members: [job] }], ctx);
       return { ...answer!, droppedFields, remoteId: answer!.remoteId ?? job.item.remoteId };
     }
-    const start = performance.now();
-    const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
+    const { answer: outcome, common: timing } = await timed(() =>
       client.upsert(req, ctx.stats, ctx.signal),
     );
-    const common = { attempts: outcome.attempts, durationMs: elapsed(start), droppedFields };
+    const common = { ...timing, droppedFields };
     if (!outcome.ok) {
       return failedResult(outcome.error.toInfo(), { ...common, remoteId: job.item.remoteId });
     }
@@ -223,26 +228,17 @@ export function createNotifuseAdapter(
     entries: Array<Entry<Plan, NotifuseWireContact>>,
     ctx: CallContext,
   ): Promise<Outcome[]> {
-    const start = performance.now();
     const lists = listsOf(entries[0]!.members[0]!);
-    const outcome = await deps.policy.execute({ provider: 'NOTIFUSE', idempotent: true }, () =>
-      client.import(
-        importRequest(
-          entries.map((e) => e.body),
-          lists,
-        ),
-        ctx.stats,
-        ctx.signal,
-      ),
+    const req = importRequest(
+      entries.map((e) => e.body),
+      lists,
     );
-    const common = {
-      attempts: outcome.attempts,
-      durationMs: elapsed(start),
-      details: { batchSize: entries.length },
-    };
+    const { answer: outcome, common } = await timed(
+      () => client.import(req, ctx.stats, ctx.signal),
+      { batchSize: entries.length },
+    );
     if (!outcome.ok) {
-      const error = outcome.error.toInfo();
-      return entries.map(() => failedResult(error, common));
+      return failedAll(entries, outcome.error.toInfo(), common);
     }
     const ops = new Map<string, ImportOperation>();
     const byIndex = new Map<number, ImportOperation>();
@@ -294,13 +290,13 @@ export function createNotifuseAdapter(
 
   /** `providerOptions.notifuse.passThrough` merged into the wire contact, checked with its OpenAPI. */
   function plan(item: WriteItem): ReturnType<typeof toWireContact> {
-    const field = 'providerOptions.notifuse.passThrough';
-    return withPassThrough(
+    return withBodyPassThrough(
       toWireContact(item, config.customFieldMap),
       item.options.notifuse?.passThrough,
-      (mapped, extra) => {
-        const merged = applyPassThrough(mapped.contact, extra, field, notifuseValidators().contact);
-        return merged.ok ? { ...mapped, contact: merged.body } : merged;
+      {
+        field: 'providerOptions.notifuse.passThrough',
+        key: 'contact',
+        validate: notifuseValidators().contact,
       },
     );
   }
@@ -340,10 +336,10 @@ export function createNotifuseAdapter(
       const statuses = listStatusRequests(item, normaliseEmail(planned.contact.email));
       return {
         ok: true,
-        request: client.describe(req),
+        request: http.describe(req),
         droppedFields,
         ...(statuses.length > 0
-          ? { details: { listStatusRequests: statuses.map((s) => client.describe(s.req)) } }
+          ? { details: { listStatusRequests: statuses.map((s) => http.describe(s.req)) } }
           : {}),
       };
     },
@@ -357,10 +353,7 @@ export function createNotifuseAdapter(
         keys.map((key) =>
           limit(async (): Promise<ReadResult | null | ReturnType<typeof toProviderErrorInfo>> => {
             const by = key.by === 'externalId' ? 'externalId' : 'email';
-            const outcome = await deps.policy.execute(
-              { provider: 'NOTIFUSE', idempotent: true },
-              () => client.get(by, key.value, ctx.stats, ctx.signal),
-            );
+            const outcome = await call(() => client.get(by, key.value, ctx.stats, ctx.signal));
             if (!outcome.ok) {
               return outcome.error.toInfo();
             }

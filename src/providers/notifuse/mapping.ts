@@ -1,5 +1,5 @@
 import { type ContactPatch, flattenPatch, type JsonObject } from '../../model/contact.js';
-import type { WritePlan } from '../../model/outcome.js';
+import { skippedMissing, type WritePlan } from '../../model/outcome.js';
 
 import type { NotifuseWireContact, NotifuseWireValue } from './wire.js';
 
@@ -172,18 +172,10 @@ export function toWireContact(
   }
 
   if (email === undefined) {
-    return {
-      ok: false,
-      status: 'SKIPPED',
-      error: {
-        code: 'MISSING_REQUIRED_FIELD',
-        message: 'Notifuse identifies contacts by email and this contact has none',
-        httpStatus: null,
-        retryable: false,
-        details: null,
-      },
-      droppedFields: dropped,
-    };
+    return skippedMissing(
+      'Notifuse identifies contacts by email and this contact has none',
+      dropped,
+    );
   }
   const clears = Object.values(wire).some((v) => v === null);
   return { ok: true, contact: { email, ...wire }, droppedFields: dropped, clears };

@@ -2,6 +2,7 @@ import type { CallStats, HttpClient, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, UpstreamBadResponseError, type UpstreamError } from '../../model/errors.js';
 import { createTokenCache, type FetchedToken, tokenLifetimeSeconds } from '../oauth.js';
+import { expectStatus } from '../wire.js';
 import type { SalesforceMcConfig } from './config.js';
 import { OAuthErrorSchema, type TokenRequestBody, TokenResponseSchema } from './wire.js';
 
@@ -93,13 +94,14 @@ export function createTokenSource(
   let lastRestUrl: string | null = null;
 
   async function fetchToken(stats?: CallStats): Promise<SfmcToken> {
-    const res = await http.request(
-      { method: 'POST', path: SFMC_TOKEN_PATH, body: tokenRequestBody(config) },
-      stats,
+    const res = expectStatus(
+      await http.request(
+        { method: 'POST', path: SFMC_TOKEN_PATH, body: tokenRequestBody(config) },
+        stats,
+      ),
+      [200],
+      tokenError,
     );
-    if (res.status !== 200) {
-      throw tokenError(res);
-    }
     const parsed = TokenResponseSchema.safeParse(res.json);
     let restUrl: string | null = null;
     if (parsed.success) {

@@ -1,18 +1,24 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { HttpOptions } from '../../config.js';
 import {
   type CallStats,
   createHttpClient,
   describeRequest,
   type HttpClient,
+  type HttpOptions,
   type HttpRequest,
   type HttpResponse,
 } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, statusIsTransient, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
-import { malformedResponse, parseResponse, withSignal } from '../wire.js';
+import {
+  bodyRequest,
+  expectStatus,
+  malformedResponse,
+  parseResponse,
+  withSignal,
+} from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import type { SalesforceMcConfig } from './config.js';
 import {
@@ -150,6 +156,24 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
     return client;
   }
 
+  /**
+   * The body of an answer of status `ok`, read with `schema`; a body that is not even an object is
+   * "not `kind`" (the answer's general kind), one of another shape "not `what`".
+   */
+  function objectAnswer<S extends z.ZodType>(
+    res: HttpResponse,
+    ok: readonly number[],
+    schema: S,
+    what: string,
+    kind = what,
+  ): z.infer<S> {
+    expectStatus(res, ok, sfmcError);
+    if (res.json === null || typeof res.json !== 'object') {
+      throw malformed(res, `a body that is not ${kind}`);
+    }
+    return parse(res, schema, what);
+  }
+
   async function send(
     req: HttpRequest,
     stats: CallStats,
@@ -181,11 +205,7 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
     path: SFMC_PATHS.contacts,
     body,
   });
-  const searchRequest = (body: EmailSearchBody): HttpRequest => ({
-    method: 'POST',
-    path: SFMC_PATHS.emailSearch,
-    body,
-  });
+  const searchRequest = bodyRequest<EmailSearchBody>('POST', SFMC_PATHS.emailSearch);
 
   return {
     tokens,
@@ -212,13 +232,7 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
       counter: SendCounter,
     ): Promise<ContactWriteResponse> {
       const res = await send(req, stats, signal, counter);
-      if (res.status !== 200 && res.status !== 201) {
-        throw sfmcError(res);
-      }
-      if (res.json === null || typeof res.json !== 'object') {
-        throw malformed(res, 'a body that is not a contact result');
-      }
-      return parse(res, ContactWriteResponseSchema, 'a contact result');
+      return objectAnswer(res, [200, 201], ContactWriteResponseSchema, 'a contact result');
     },
 
     /** `POST /contacts/v1/addresses/email/search`. */
@@ -228,13 +242,7 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
       signal: AbortSignal | undefined,
     ): Promise<EmailSearchResponse> {
       const res = await send(searchRequest(body), stats, signal, { sent: 0 });
-      if (res.status !== 200) {
-        throw sfmcError(res);
-      }
-      if (res.json === null || typeof res.json !== 'object') {
-        throw malformed(res, 'a body that is not a search result');
-      }
-      return parse(res, EmailSearchResponseSchema, 'a search result');
+      return objectAnswer(res, [200], EmailSearchResponseSchema, 'a search result');
     },
 
     /**
@@ -258,13 +266,13 @@ export function createSfmcClient(config: SalesforceMcConfig, deps: SfmcClientDep
         signal,
         counter,
       );
-      if (res.status !== 200) {
-        throw sfmcError(res);
-      }
-      if (res.json === null || typeof res.json !== 'object') {
-        throw malformed(res, 'a body that is not a search result');
-      }
-      return parse(res, ContactKeySearchResponseSchema, 'a contact key search result');
+      return objectAnswer(
+        res,
+        [200],
+        ContactKeySearchResponseSchema,
+        'a contact key search result',
+        'a search result',
+      );
     },
 
     async close() {

@@ -115,13 +115,6 @@ export const salesforceMcProvider = defineProvider({
     envName: 'SFMC',
     credentials: SANDBOX,
     start: (host, port) => startSalesforceMcSandbox({ ...SANDBOX, host, port }),
-    config: (options, url) => ({
-      ...options,
-      authUrl: url,
-      clientId: SANDBOX.clientId,
-      clientSecret: new Secret(SANDBOX.clientSecret),
-      accountId: null,
-    }),
     env: (url) => ({
       SFMC_AUTH_URL: url,
       SFMC_CLIENT_ID: SANDBOX.clientId,

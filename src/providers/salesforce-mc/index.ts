@@ -1,12 +1,18 @@
 import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
-import type { HttpOptions } from '../../config.js';
+import type { HttpOptions } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
 import { redactText } from '../../http/redact.js';
-import type { ProviderErrorInfo } from '../../model/errors.js';
+import { missingRequired, type ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import { chunk } from '../align.js';
-import { createWriteEngine, type Job as EngineJob, elapsed, outcomesOf } from '../engine.js';
+import {
+  callsOf,
+  createWriteEngine,
+  type Job as EngineJob,
+  elapsed,
+  outcomesOf,
+} from '../engine.js';
 import { passThroughError, withPassThrough } from '../pass-through.js';
 import type {
   CallContext,
@@ -172,6 +178,7 @@ export function createSalesforceMcAdapter(
   });
 
   const { writeResult, failedResult } = outcomesOf('SALESFORCE_MC');
+  const { call } = callsOf(deps.policy, 'SALESFORCE_MC');
   type Job = EngineJob<Plan>;
 
   /** `providerOptions.salesforceMc.passThrough` merged into both bodies (no OpenAPI exists). */
@@ -220,7 +227,7 @@ export function createSalesforceMcAdapter(
   ): Promise<
     { attempts: number; plan: Plan | null } | { attempts: number; error: ProviderErrorInfo }
   > {
-    const outcome = await deps.policy.execute({ provider: 'SALESFORCE_MC', idempotent: true }, () =>
+    const outcome = await call(() =>
       client.searchContactKey(p.plan.contactKey, ctx.stats, ctx.signal, counter),
     );
     if (!outcome.ok) {
@@ -239,14 +246,9 @@ export function createSalesforceMcAdapter(
       attempts,
       remoteId: p.plan.contactKey,
       droppedFields: p.plan.droppedFields,
-      error: {
-        code: 'MISSING_REQUIRED_FIELD',
-        message:
-          'Nothing in this patch is stored at Salesforce MC (attributeSets would be empty), so it was not called',
-        httpStatus: null,
-        retryable: false,
-        details: null,
-      },
+      error: missingRequired(
+        'Nothing in this patch is stored at Salesforce MC (attributeSets would be empty), so it was not called',
+      ),
     });
   }
 
@@ -307,11 +309,8 @@ export function createSalesforceMcAdapter(
         });
       }
       const req = client.writeRequest(method, target.body);
-      const outcome = await deps.policy.execute(
-        // Idempotent by contact key: a repeated POST finds the key and becomes a PATCH.
-        { provider: 'SALESFORCE_MC', idempotent: true },
-        () => client.write(req, ctx.stats, ctx.signal, counter),
-      );
+      // Idempotent by contact key: a repeated POST finds the key and becomes a PATCH.
+      const outcome = await call(() => client.write(req, ctx.stats, ctx.signal, counter));
       attempts += outcome.attempts;
       const common = () => ({
         attempts: Math.max(attempts, counter.sent),
@@ -403,14 +402,12 @@ export function createSalesforceMcAdapter(
     await Promise.all(
       chunk([...wanted.keys()], searchBatchSize).map((batch) =>
         limit(async () => {
-          const outcome = await deps.policy.execute(
-            { provider: 'SALESFORCE_MC', idempotent: true },
-            () =>
-              client.searchEmails(
-                { channelAddressList: batch, maximumCount: SEARCH_MAXIMUM_COUNT },
-                ctx.stats,
-                ctx.signal,
-              ),
+          const outcome = await call(() =>
+            client.searchEmails(
+              { channelAddressList: batch, maximumCount: SEARCH_MAXIMUM_COUNT },
+              ctx.stats,
+              ctx.signal,
+            ),
           );
           let failure: ProviderErrorInfo | null = null;
           if (!outcome.ok) {

@@ -1,6 +1,6 @@
 import { Metadata, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { CONTACT_FIELDS, type ContactPatch, flattenPatch } from '../../model/contact.js';
-import type { ProviderErrorInfo } from '../../model/errors.js';
+import { missingRequired, type ProviderErrorInfo } from '../../model/errors.js';
 import type { WritePlan } from '../../model/outcome.js';
 import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from './config.js';
 
@@ -194,16 +194,6 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-function missing(message: string): ProviderErrorInfo {
-  return {
-    code: 'MISSING_REQUIRED_FIELD',
-    message,
-    httpStatus: null,
-    retryable: false,
-    details: null,
-  };
-}
-
 /** A leaf's current value: the patch's when it carries the key (a null there wins), else the known view's. */
 function current(
   patch: ContactPatch,
@@ -336,7 +326,7 @@ export function toWireContact(
     return {
       ok: false,
       status: 'SKIPPED',
-      error: missing(
+      error: missingRequired(
         options.contactKey === 'email'
           ? 'Salesforce MC contacts are keyed by email here (SFMC_CONTACT_KEY=email) and this contact has none'
           : 'Salesforce MC needs an external id or an email for the contact key and this contact has neither',
@@ -517,7 +507,7 @@ export function toWireContact(
   let create: BodyPlan | null = null;
   let createError: ProviderErrorInfo | null = null;
   if (email === undefined && mobile === '') {
-    createError = missing(
+    createError = missingRequired(
       'Salesforce MC creates a contact only with an email address or a mobile number (SF-1), and this contact has neither',
     );
   } else {

@@ -4,51 +4,25 @@
  */
 import countries from 'i18n-iso-countries';
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
+import {
+  DO_CONSENT_FIELDS,
+  DO_READ_ONLY_FIELDS,
+  DO_STRING_FIELDS,
+  DO_WRITABLE_FIELDS,
+  type DoConsentField,
+  type DoStringField,
+} from '../../providers/digital-onboarding/wire.js';
 import { OVERRIDE_FLAGS, type Validator } from './access.js';
 import type { DoError } from './errors.js';
 import { doError } from './errors.js';
 
-/** Optional string columns, in the order of the field table. */
-export const STRING_FIELDS = [
-  'unique_id',
-  'name_first',
-  'name_last',
-  'name_title',
-  'name_suffix',
-  'email',
-  'phone_home',
-  'phone_mobile',
-  'phone_work',
-  'address',
-  'address2',
-  'city',
-  'state',
-  'post_code',
-  'county',
-  'country',
-  'birthdate',
-  'timezone',
-] as const;
-export type StringField = (typeof STRING_FIELDS)[number];
-
+/** The columns of the field table, as the gateway's adapter reads them (one list of the facts). */
+export const STRING_FIELDS = DO_STRING_FIELDS;
+export type StringField = DoStringField;
 /** The consent flags; `*` (required) in the table, so always present, default `false`. */
-export const BOOLEAN_FIELDS = [
-  'sms_verified',
-  'sms_opted_in',
-  'sms_authorized',
-  'sms_unsubscribed',
-  'email_verified',
-  'email_opted_in',
-  'email_authorized',
-  'email_unsubscribed',
-] as const;
-export type BooleanField = (typeof BOOLEAN_FIELDS)[number];
-
-export const WRITABLE_FIELDS: readonly string[] = [
-  ...STRING_FIELDS,
-  ...BOOLEAN_FIELDS,
-  'meta_public',
-];
+export const BOOLEAN_FIELDS = DO_CONSENT_FIELDS;
+export type BooleanField = DoConsentField;
+export const WRITABLE_FIELDS: readonly string[] = DO_WRITABLE_FIELDS;
 
 /**
  * Server-managed columns. DO-1/DO-2 reuse the resource schema for the request and mark most of
@@ -57,16 +31,7 @@ export const WRITABLE_FIELDS: readonly string[] = [
  * wrong value means a wrong request: `type` must be `contact` (enum(1)) → 422, and `team_id` must be
  * the token's team → 403 `resource_forbidden` (the "resource-level" kind of DO-1's 403).
  */
-export const READ_ONLY_FIELDS: readonly string[] = [
-  'id',
-  'type',
-  'team_id',
-  'inserted_at',
-  'updated_at',
-  'last_seen_at',
-  'active_journey_ids',
-  'completed_objective_keys',
-];
+export const READ_ONLY_FIELDS: readonly string[] = DO_READ_ONLY_FIELDS;
 
 export type JsonObject = { [key: string]: unknown };
 

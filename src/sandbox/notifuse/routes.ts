@@ -310,34 +310,37 @@ function decodeStringSlice(value: unknown): string[] | 'invalid' {
 }
 
 function getByEmail(req: RecordedRequest, ctx: NotifuseRoutesOptions): SandboxResponse {
-  const workspaceId = firstQuery(req, 'workspace_id');
-  if (workspaceId === '') {
-    return goJsonError(400, 'Missing workspace ID');
-  }
-  const email = firstQuery(req, 'email');
-  if (email === '') {
-    return goJsonError(400, 'Missing email');
-  }
-  if (workspaceId !== ctx.workspaceId) {
-    return goJsonError(500, 'Failed to get contact by email');
-  }
-  const contact = ctx.store.findByEmail(normalizeEmail(email));
-  return contact === undefined ? goJsonError(404, 'Contact not found') : goJson(200, { contact });
+  return getContactBy(req, ctx, 'email', 'email', (email) =>
+    ctx.store.findByEmail(normalizeEmail(email)),
+  );
 }
 
 function getByExternalId(req: RecordedRequest, ctx: NotifuseRoutesOptions): SandboxResponse {
+  return getContactBy(req, ctx, 'external_id', 'external ID', (id) =>
+    ctx.store.findByExternalId(id),
+  );
+}
+
+/** `contacts.getBy…`: the workspace, then the key `param` (`name` in messages), then the contact. */
+function getContactBy(
+  req: RecordedRequest,
+  ctx: NotifuseRoutesOptions,
+  param: string,
+  name: string,
+  find: (value: string) => unknown,
+): SandboxResponse {
   const workspaceId = firstQuery(req, 'workspace_id');
   if (workspaceId === '') {
     return goJsonError(400, 'Missing workspace ID');
   }
-  const externalId = firstQuery(req, 'external_id');
-  if (externalId === '') {
-    return goJsonError(400, 'Missing external ID');
+  const value = firstQuery(req, param);
+  if (value === '') {
+    return goJsonError(400, `Missing ${name}`);
   }
   if (workspaceId !== ctx.workspaceId) {
-    return goJsonError(500, 'Failed to get contact by external ID');
+    return goJsonError(500, `Failed to get contact by ${name}`);
   }
-  const contact = ctx.store.findByExternalId(externalId);
+  const contact = find(value);
   return contact === undefined ? goJsonError(404, 'Contact not found') : goJson(200, { contact });
 }
 

@@ -138,6 +138,16 @@ export class NotifuseStore {
     }
   }
 
+  /** A new contact: its non-null values, created and updated `now`. */
+  private insert(input: ContactInput, now: bigint): void {
+    this.contacts.set(input.email, {
+      email: input.email,
+      values: nonNullValues(input),
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
   /**
    * Single upsert (`contacts.upsert`): omitted keys keep the stored value, explicit nulls clear
    * it; created_at is kept and updated_at bumped on update.
@@ -150,12 +160,7 @@ export class NotifuseStore {
     const now = this.now();
     const existing = this.contacts.get(input.email);
     if (existing === undefined) {
-      this.contacts.set(input.email, {
-        email: input.email,
-        values: nonNullValues(input),
-        createdAt: now,
-        updatedAt: now,
-      });
+      this.insert(input, now);
       return { ok: true, action: 'create' };
     }
     for (const [name, value] of input.values) {
@@ -189,12 +194,7 @@ export class NotifuseStore {
     for (const input of chunk) {
       const existing = this.contacts.get(input.email);
       if (existing === undefined) {
-        this.contacts.set(input.email, {
-          email: input.email,
-          values: nonNullValues(input),
-          createdAt: now,
-          updatedAt: now,
-        });
+        this.insert(input, now);
         results.push({ email: input.email, isNew: true });
         continue;
       }

@@ -182,30 +182,22 @@ const controlRouter = createRouter<ControlRoute>()
     state.clearRequests();
     return ok;
   })
-  .on('POST', `${CONTROL_PREFIX}faults`, (state, req) => {
-    try {
-      state.inject(req.body as FaultRule);
-    } catch (err) {
-      return badRequest(err);
-    }
-    return ok;
-  })
+  .on('POST', `${CONTROL_PREFIX}faults`, (state, req) =>
+    applied(() => state.inject(req.body as FaultRule)),
+  )
   .on('DELETE', `${CONTROL_PREFIX}faults`, (state) => {
     state.clearFaults();
     return ok;
   })
   .on('POST', `${CONTROL_PREFIX}latency`, (state, req) => {
     const body = req.body as { ms?: unknown } | undefined;
-    try {
+    return applied(() =>
       state.setLatency(
         (body !== null && typeof body === 'object' && 'ms' in body ? body.ms : body) as
           | number
           | { min: number; max: number },
-      );
-    } catch (err) {
-      return badRequest(err);
-    }
-    return ok;
+      ),
+    );
   })
   .on('POST', `${CONTROL_PREFIX}reset`, (state) => {
     state.reset();
@@ -234,4 +226,14 @@ export function handleControlRequest(state: ControlState, req: RecordedRequest):
 
 function badRequest(err: unknown): SandboxResponse {
   return { status: 400, body: { error: err instanceof Error ? err.message : String(err) } };
+}
+
+/** `ok` once `change` is applied; a change the state refuses (it throws) is a 400 saying why. */
+function applied(change: () => void): SandboxResponse {
+  try {
+    change();
+  } catch (err) {
+    return badRequest(err);
+  }
+  return ok;
 }

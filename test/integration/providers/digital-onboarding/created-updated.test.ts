@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTACTS_PATH } from '../../../../src/sandbox/digital-onboarding/index.js';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { useTestGateway } from '../../../helpers/gateway.js';
 import { upsertOne } from '../../../helpers/operations.js';
 
 /**
@@ -23,7 +23,10 @@ interface Outcome {
 }
 
 const TOKEN = SANDBOX_CREDENTIALS.digitalOnboarding.token;
-let t: TestGateway;
+const t = useTestGateway(
+  { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+  { only: ['DIGITAL_ONBOARDING'] },
+);
 
 /** A contact written straight to the sandbox, behind the gateway's back (another client did it). */
 async function createAtProvider(body: Record<string, unknown>) {
@@ -41,16 +44,6 @@ async function upsert(input: Record<string, unknown>): Promise<Outcome> {
   expect(res.errors).toBeUndefined();
   return res.data.upsertContact.outcomes[0]!;
 }
-
-beforeAll(async () => {
-  t = await createTestGateway(
-    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
-    { only: ['DIGITAL_ONBOARDING'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
 
 describe('Digital Onboarding: created vs updated without a second status', () => {
   it('the sandbox answers 201 for an upsert that updates, as DO-1 documents', async () => {

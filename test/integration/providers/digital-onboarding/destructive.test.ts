@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CONTACT_SCOPES,
   CONTACTS_PATH,
   OVERRIDE_FLAGS,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { useTestGateway } from '../../../helpers/gateway.js';
 import { updateOne, upsertMany, upsertOne, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 9, Digital Onboarding `destructive`: seed 000 (DO-1) lists it in the standard set of
@@ -36,7 +36,7 @@ const TOKEN = SANDBOX_CREDENTIALS.digitalOnboarding.token;
 const DO = { providers: ['DIGITAL_ONBOARDING'] };
 const DESTRUCTIVE = { digitalOnboarding: { destructive: true } };
 
-let t: TestGateway;
+const t = useTestGateway({ RETRY_MAX_ATTEMPTS: '1' }, { only: ['DIGITAL_ONBOARDING'] });
 
 async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   const res = await t.gql<T>(query, variables);
@@ -50,16 +50,6 @@ const upsert = async (input: Record<string, unknown>, options: Record<string, un
 function writes() {
   return t.digitalOnboarding.controls.requests.filter((r) => r.method !== 'GET');
 }
-
-beforeAll(async () => {
-  t = await createTestGateway({ RETRY_MAX_ATTEMPTS: '1' }, { only: ['DIGITAL_ONBOARDING'] });
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  t.digitalOnboarding.controls.reset();
-});
 
 describe('providerOptions.digitalOnboarding.destructive', () => {
   it('is sent as X-Operator-Override: destructive on the POST, never in the body, and the dry run shows it', async () => {

@@ -1,11 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CONTACT_SCOPES,
   CONTACTS_PATH,
   OVERRIDE_FLAGS,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import {
+  createTestGateway,
+  neverAnswers,
+  type TestGateway,
+  useTestGateway,
+} from '../../../helpers/gateway.js';
 import { type OutcomeView, writeOperations, writePayload } from '../../../helpers/operations.js';
 
 const { UPSERT, UPSERT_MANY, UPDATE } = writeOperations(
@@ -35,9 +40,9 @@ const DO = { providers: ['DIGITAL_ONBOARDING'] };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-let t: TestGateway;
+const t = useTestGateway({}, { only: ['DIGITAL_ONBOARDING'] });
 /** Every GraphQL answer of the file (all gateways), checked for the token at the end. */
-const responses: string[] = [];
+const record = neverAnswers(TOKEN);
 
 async function gql<T>(
   gw: TestGateway,
@@ -46,7 +51,7 @@ async function gql<T>(
   headers?: Record<string, string>,
 ) {
   const res = await gw.gql<T>(query, variables, headers);
-  responses.push(JSON.stringify(res));
+  record(res);
   expect(res.errors).toBeUndefined();
   return res.data;
 }
@@ -64,18 +69,6 @@ async function upsert(
 function writes(gw: TestGateway = t) {
   return gw.digitalOnboarding.controls.requests.filter((r) => r.method !== 'GET');
 }
-
-beforeAll(async () => {
-  t = await createTestGateway({}, { only: ['DIGITAL_ONBOARDING'] });
-});
-afterAll(async () => {
-  expect(responses.length).toBeGreaterThan(0);
-  expect(responses.join('\n')).not.toContain(TOKEN);
-  await t.close();
-});
-beforeEach(() => {
-  t.digitalOnboarding.controls.reset();
-});
 
 describe('upsertContact → Digital Onboarding sandbox', () => {
   it('creates with the documented wire body, then updates the same gateway id and DO UUID', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, type TestGateway, useTestGateway } from '../../../helpers/gateway.js';
 import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 items 2 and 3: what a Dotdigital account cannot take is listed in droppedFields, each with
@@ -25,7 +25,10 @@ interface Payload {
 }
 
 const DD = { providers: ['DOTDIGITAL'] };
-let t: TestGateway;
+const t = useTestGateway(
+  { DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10', RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+  { only: ['DOTDIGITAL'] },
+);
 
 async function upsert(input: Record<string, unknown>, options: Record<string, unknown> = DD) {
   const res = await t.gql<{ upsertContact: Payload }>(UPSERT, { input, options });
@@ -44,19 +47,6 @@ function lastWriteBody(): Record<string, unknown> {
   );
   return writes.at(-1)!.body as Record<string, unknown>;
 }
-
-beforeAll(async () => {
-  t = await createTestGateway(
-    { DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10', RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
-    { only: ['DOTDIGITAL'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  t.dotdigital.controls.reset();
-});
 
 describe('merge options that cannot clear (#15 item 2)', () => {
   it.each([

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
 import { dotdigitalThrottled } from '../../../helpers/faults.js';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { neverAnswers, useTestGateway } from '../../../helpers/gateway.js';
 import {
   type OutcomeView,
   readOne,
@@ -24,12 +24,18 @@ interface Payload {
 }
 
 const DD = { providers: ['DOTDIGITAL'] };
-let t: TestGateway;
-const responses: string[] = [];
+// One attempt per call: these tests pin how each answer is reported; retries are covered in
+// test/integration/resilience/.
+const t = useTestGateway({
+  DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
+  RETRY_MAX_ATTEMPTS: '1',
+  GATEWAY_OUTBOX: 'off',
+});
+const record = neverAnswers(SANDBOX_CREDENTIALS.dotdigital.password);
 
 async function upsert(input: Record<string, unknown>, options: Record<string, unknown> = DD) {
   const res = await t.gql<{ upsertContact: Payload }>(UPSERT, { input, options });
-  responses.push(JSON.stringify(res));
+  record(res);
   expect(res.errors).toBeUndefined();
   return res.data.upsertContact;
 }
@@ -37,23 +43,6 @@ async function upsert(input: Record<string, unknown>, options: Record<string, un
 function patches() {
   return t.dotdigital.controls.requests.filter((r) => r.method === 'PATCH');
 }
-
-beforeAll(async () => {
-  // One attempt per call: these tests pin how each answer is reported; retries are covered in
-  // test/integration/resilience/.
-  t = await createTestGateway({
-    DOTDIGITAL_IMPORT_POLL_INTERVAL_MS: '10',
-    RETRY_MAX_ATTEMPTS: '1',
-    GATEWAY_OUTBOX: 'off',
-  });
-});
-afterAll(async () => {
-  expect(responses.join('\n')).not.toContain(SANDBOX_CREDENTIALS.dotdigital.password);
-  await t.close();
-});
-beforeEach(() => {
-  t.dotdigital.controls.reset();
-});
 
 describe('upsertContact → Dotdigital sandbox', () => {
   it('creates (201) then updates (200) one email with the same gateway id and contactId', async () => {

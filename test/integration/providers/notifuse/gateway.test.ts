@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../../../src/sandbox-mode.js';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { createTestGateway, neverAnswers, useTestGateway } from '../../../helpers/gateway.js';
 import {
   type OutcomeView,
   readOne,
@@ -30,12 +30,18 @@ interface WritePayload {
   errors: Array<{ field: string; code: string; message: string }>;
 }
 
-let t: TestGateway;
-const responses: string[] = [];
+// One attempt per call: these tests pin how each answer is reported; retries are covered in
+// test/integration/resilience/.
+const t = useTestGateway(
+  { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+  { only: ['NOTIFUSE'] },
+);
+// No response of any test carried the provider credential.
+const record = neverAnswers(SANDBOX_CREDENTIALS.notifuse.apiKey);
 
 async function upsert(input: Record<string, unknown>, options?: Record<string, unknown>) {
   const res = await t.gql<{ upsertContact: WritePayload }>(UPSERT, { input, options });
-  responses.push(JSON.stringify(res));
+  record(res);
   expect(res.errors).toBeUndefined();
   return res.data.upsertContact;
 }
@@ -46,27 +52,10 @@ async function upsertMany(
   const res = await t.gql<{
     upsertContacts: { items: WritePayload[]; summary: Record<string, number> };
   }>(UPSERT_MANY, { inputs, options });
-  responses.push(JSON.stringify(res));
+  record(res);
   expect(res.errors).toBeUndefined();
   return res.data.upsertContacts;
 }
-
-beforeAll(async () => {
-  // One attempt per call: these tests pin how each answer is reported; retries are covered in
-  // test/integration/resilience/.
-  t = await createTestGateway(
-    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
-    { only: ['NOTIFUSE'] },
-  );
-});
-afterAll(async () => {
-  // No response of any test carried the provider credential.
-  expect(responses.join('\n')).not.toContain(SANDBOX_CREDENTIALS.notifuse.apiKey);
-  await t.close();
-});
-beforeEach(() => {
-  t.notifuse.controls.reset();
-});
 
 describe('upsertContact → Notifuse sandbox', () => {
   it('creates, then updates the same email with the same gateway id', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../../../helpers/gateway.js';
 import { upsertMany } from '../../../helpers/operations.js';
 
 /**
@@ -20,18 +20,8 @@ interface Outcome {
   error: { code: string; message: string; httpStatus: number | null; retryable: boolean } | null;
 }
 
-let t: TestGateway;
-
-beforeAll(async () => {
-  // The outbox is on (as in production): a retryable failure would come back QUEUED.
-  t = await createTestGateway(
-    { RETRY_MAX_ATTEMPTS: '1', OUTBOX_POLL_MS: '0' },
-    { only: ['NOTIFUSE'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
+// The outbox is on (as in production): a retryable failure would come back QUEUED.
+const t = useTestGateway({ RETRY_MAX_ATTEMPTS: '1', OUTBOX_POLL_MS: '0' }, { only: ['NOTIFUSE'] });
 
 describe('Notifuse contacts.import: an item the server refuses', () => {
   it('is matched by its index and reported FAILED, not retryable, and not queued', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../../../helpers/gateway.js';
 import { updateOne, upsertMany, upsertOne, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 9, Notifuse list statuses: Notifuse's contact (`ContactInput`) has no list status and
@@ -31,7 +31,10 @@ interface Payload {
 
 const NF = { providers: ['NOTIFUSE'] };
 const STATUS_PATH = '/api/contactLists.updateStatus';
-let t: TestGateway;
+const t = useTestGateway(
+  { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+  { only: ['NOTIFUSE'] },
+);
 
 async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
   const res = await t.gql<T>(query, variables);
@@ -56,19 +59,6 @@ const listsOf = (email: string) =>
     ).map((l) => [l.list_id, l.status]),
   );
 const workspace = () => t.sandboxes.config.notifuse!.workspaceId;
-
-beforeAll(async () => {
-  t = await createTestGateway(
-    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
-    { only: ['NOTIFUSE'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  t.notifuse.controls.reset();
-});
 
 describe('providerOptions.notifuse.listStatuses', () => {
   it('subscribes, then sets the status: import first, then contactLists.updateStatus per list', async () => {

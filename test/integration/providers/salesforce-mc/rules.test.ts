@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../../../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useTestGateway } from '../../../helpers/gateway.js';
 import { writeOperations, writePayload } from '../../../helpers/operations.js';
 
 // #15 item 5: the rules of seed 004 (SFMC createContacts) as the sandbox now checks them on the
@@ -29,7 +29,10 @@ interface Payload {
 }
 
 const SF = { providers: ['SALESFORCE_MC'] };
-let t: TestGateway;
+const t = useTestGateway(
+  { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
+  { only: ['SALESFORCE_MC'] },
+);
 
 async function upsert(input: Record<string, unknown>, options: Record<string, unknown> = SF) {
   const res = await t.gql<{ upsertContact: Payload }>(UPSERT, { input, options });
@@ -48,19 +51,6 @@ function setsOf(body: unknown): Record<string, Record<string, unknown>> {
   }
   return out;
 }
-
-beforeAll(async () => {
-  t = await createTestGateway(
-    { RETRY_MAX_ATTEMPTS: '1', GATEWAY_OUTBOX: 'off' },
-    { only: ['SALESFORCE_MC'] },
-  );
-});
-afterAll(async () => {
-  await t.close();
-});
-beforeEach(() => {
-  t.salesforceMc.controls.reset();
-});
 
 describe('Salesforce MC rules of seed 004', () => {
   it('a PATCH that sends Email Demographics also sends Email Addresses', async () => {
