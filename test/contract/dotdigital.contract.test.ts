@@ -1,7 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config.js';
 import { createDotdigitalAdapter } from '../../src/providers/dotdigital/index.js';
 import { dotdigitalDocument } from '../../src/providers/dotdigital/openapi.js';
 import type { ProviderAdapter } from '../../src/providers/types.js';
@@ -9,7 +8,7 @@ import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../src/sandbox/dotdigital/index.js';
-import { adapterDeps, ctx, item } from '../helpers/adapter.js';
+import { adapterConfig, adapterDeps, ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Dotdigital adapter sends must validate against Dotdigital's own OpenAPI document
@@ -71,16 +70,11 @@ beforeAll(async () => {
     importProcessingMs: 0,
   });
   adapter = createDotdigitalAdapter(
-    {
-      url: sandbox.url,
-      username: 'apiuser-contract@apiconnector.com',
-      password: new Secret('contract-password'),
-      dataFieldMap: { 'customFields.plan': 'PLAN' },
-      batchSize: 1000,
-      importMaxWaitMs: 5_000,
-      importPollIntervalMs: 10,
-      concurrency: 4,
-    },
+    adapterConfig.dotdigital(
+      sandbox.url,
+      { username: 'apiuser-contract@apiconnector.com', password: 'contract-password' },
+      { dataFieldMap: { 'customFields.plan': 'PLAN' }, importMaxWaitMs: 5_000 },
+    ),
     adapterDeps(),
   );
 });

@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config.js';
 import { createNotifuseAdapter } from '../../src/providers/notifuse/index.js';
 import type { ProviderAdapter } from '../../src/providers/types.js';
 import { type NotifuseSandbox, startNotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
-import { adapterDeps, ctx, item } from '../helpers/adapter.js';
+import { adapterConfig, adapterDeps, ctx, item } from '../helpers/adapter.js';
 
 /**
  * Everything the Notifuse adapter sends must validate against Notifuse's own OpenAPI document,
@@ -43,14 +42,11 @@ let adapter: ProviderAdapter;
 beforeAll(async () => {
   sandbox = await startNotifuseSandbox({ apiKey: 'contract-key', workspaceId: 'ws_contract' });
   adapter = createNotifuseAdapter(
-    {
-      url: sandbox.url,
-      apiKey: new Secret('contract-key'),
-      workspaceId: 'ws_contract',
-      batchSize: 500,
-      customFieldMap: { plan: 'custom_string_1', score: 'custom_number_1' },
-      readConcurrency: 4,
-    },
+    adapterConfig.notifuse(
+      sandbox.url,
+      { apiKey: 'contract-key', workspaceId: 'ws_contract' },
+      { customFieldMap: { plan: 'custom_string_1', score: 'custom_number_1' } },
+    ),
     adapterDeps(),
   );
 });

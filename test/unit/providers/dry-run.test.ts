@@ -4,7 +4,6 @@
  * (path and query), the headers that carry meaning, the credential's scheme, and the body.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../../src/config.js';
 import type { ProviderOptions } from '../../../src/model/contact.js';
 import type { WireRequest } from '../../../src/model/outcome.js';
 import { createDigitalOnboardingAdapter } from '../../../src/providers/digital-onboarding/index.js';
@@ -17,7 +16,7 @@ import { startDotdigitalSandbox } from '../../../src/sandbox/dotdigital/index.js
 import { startNotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
 import { startSalesforceMcSandbox } from '../../../src/sandbox/salesforce-mc/index.js';
 import type { RecordedRequest, SandboxControls } from '../../../src/sandbox/shared/types.js';
-import { adapterDeps, ctx, item } from '../../helpers/adapter.js';
+import { adapterConfig, adapterDeps, ctx, item } from '../../helpers/adapter.js';
 
 const deps = adapterDeps();
 
@@ -103,14 +102,7 @@ describe('dry run = real write: Notifuse', () => {
   const setup = closing(async () => {
     const sandbox = await startNotifuseSandbox({ apiKey: 'dry-key', workspaceId: 'ws_dry' });
     const adapter = createNotifuseAdapter(
-      {
-        url: sandbox.url,
-        apiKey: new Secret('dry-key'),
-        workspaceId: 'ws_dry',
-        batchSize: 500,
-        customFieldMap: {},
-        readConcurrency: 4,
-      },
+      adapterConfig.notifuse(sandbox.url, { apiKey: 'dry-key', workspaceId: 'ws_dry' }),
       deps,
     );
     return { adapter, sandbox };
@@ -130,16 +122,7 @@ describe('dry run = real write: Dotdigital', () => {
   const setup = closing(async () => {
     const sandbox = await startDotdigitalSandbox({ username: 'dry-user', password: 'dry-pw' });
     const adapter = createDotdigitalAdapter(
-      {
-        url: sandbox.url,
-        username: 'dry-user',
-        password: new Secret('dry-pw'),
-        dataFieldMap: {},
-        batchSize: 1000,
-        importMaxWaitMs: 10_000,
-        importPollIntervalMs: 10,
-        concurrency: 4,
-      },
+      adapterConfig.dotdigital(sandbox.url, { username: 'dry-user', password: 'dry-pw' }),
       deps,
     );
     return { adapter, sandbox };
@@ -161,25 +144,14 @@ describe('dry run = real write: Dotdigital', () => {
 
 describe('dry run = real write: Salesforce MC', () => {
   const setup = closing(async () => {
-    const sandbox = await startSalesforceMcSandbox({
+    const credentials = {
       clientId: 'dry-client',
       clientSecret: 'dry-secret',
       accountId: '514000001',
-    });
+    };
+    const sandbox = await startSalesforceMcSandbox(credentials);
     const adapter = createSalesforceMcAdapter(
-      {
-        authUrl: sandbox.url,
-        clientId: 'dry-client',
-        clientSecret: new Secret('dry-secret'),
-        accountId: '514000001',
-        contactKey: 'externalId',
-        attributeMap: {},
-        concurrency: 8,
-        searchBatchSize: 50,
-        defaultLocale: 'US',
-        tokenRefreshSkewSeconds: 60,
-        keyLookup: false,
-      },
+      adapterConfig.salesforceMc(sandbox.url, credentials),
       deps,
     );
     return { adapter, sandbox };
@@ -199,12 +171,10 @@ describe('dry run = real write: Digital Onboarding', () => {
   const setup = closing(async () => {
     const sandbox = await startDigitalOnboardingSandbox({ token: 'dry-token' });
     const adapter = createDigitalOnboardingAdapter(
-      {
-        url: sandbox.url,
-        token: new Secret('dry-token'),
+      adapterConfig.digitalOnboarding(sandbox.url, {
+        token: 'dry-token',
         batchSize: sandbox.maxBulkItems,
-        concurrency: 4,
-      },
+      }),
       deps,
     );
     return { adapter, sandbox };

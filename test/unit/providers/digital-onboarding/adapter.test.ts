@@ -15,7 +15,7 @@ import {
   type DigitalOnboardingSandbox,
   startDigitalOnboardingSandbox,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
-import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
+import { adapterConfig, adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against the Digital Onboarding sandbox on a loopback port: real HTTP, real wire. */
 const TOKEN = 'do-unit-partner-token-S3cret';
@@ -47,13 +47,11 @@ function makeAdapter(
   policy: CallPolicy = singleAttemptPolicy,
 ): ProviderAdapter {
   const a = createDigitalOnboardingAdapter(
-    {
-      url: sandbox.url,
-      token: new Secret(TOKEN),
-      batchSize: sandbox.maxBulkItems,
-      concurrency: 4,
-      ...over,
-    },
+    adapterConfig.digitalOnboarding(
+      sandbox.url,
+      { token: TOKEN, batchSize: sandbox.maxBulkItems },
+      over,
+    ),
     adapterDeps(policy),
   );
   return adapters.add(a);

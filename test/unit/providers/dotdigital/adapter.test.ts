@@ -7,7 +7,7 @@ import {
   type DotdigitalSandbox,
   startDotdigitalSandbox,
 } from '../../../../src/sandbox/dotdigital/index.js';
-import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
+import { adapterConfig, adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 import { dotdigitalThrottled } from '../../../helpers/faults.js';
 
 /** The adapter against the Dotdigital sandbox on a loopback port: real HTTP, real wire requests. */
@@ -21,17 +21,7 @@ const adapters = adapterSet();
 
 function makeAdapter(over: Partial<DotdigitalConfig> = {}): ProviderAdapter {
   const a = createDotdigitalAdapter(
-    {
-      url: sandbox.url,
-      username: USER,
-      password: new Secret(PASSWORD),
-      dataFieldMap: {},
-      batchSize: 1000,
-      importMaxWaitMs: 10_000,
-      importPollIntervalMs: 10,
-      concurrency: 4,
-      ...over,
-    },
+    adapterConfig.dotdigital(sandbox.url, { username: USER, password: PASSWORD }, over),
     adapterDeps(),
   );
   return adapters.add(a);

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Secret } from '../../../../src/config.js';
 import { createNotifuseAdapter } from '../../../../src/providers/notifuse/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
 import {
   type NotifuseSandbox,
   startNotifuseSandbox,
 } from '../../../../src/sandbox/notifuse/index.js';
-import { adapterDeps, ctx, item } from '../../../helpers/adapter.js';
+import { adapterConfig, adapterDeps, ctx, item } from '../../../helpers/adapter.js';
 
 /** The adapter against its sandbox: the answers every documented form of Notifuse can give. */
 let sandbox: NotifuseSandbox;
@@ -15,14 +14,7 @@ let adapter: ProviderAdapter;
 beforeAll(async () => {
   sandbox = await startNotifuseSandbox({ apiKey: 'unit-key', workspaceId: 'ws_unit' });
   adapter = createNotifuseAdapter(
-    {
-      url: sandbox.url,
-      apiKey: new Secret('unit-key'),
-      workspaceId: 'ws_unit',
-      batchSize: 500,
-      customFieldMap: {},
-      readConcurrency: 4,
-    },
+    adapterConfig.notifuse(sandbox.url, { apiKey: 'unit-key', workspaceId: 'ws_unit' }),
     adapterDeps(),
   );
 });

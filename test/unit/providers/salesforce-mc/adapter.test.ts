@@ -8,7 +8,7 @@ import {
   type SalesforceMcSandbox,
   startSalesforceMcSandbox,
 } from '../../../../src/sandbox/salesforce-mc/index.js';
-import { adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
+import { adapterConfig, adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 import { contactBody } from '../../../helpers/salesforce-mc.js';
 
 /** The adapter against the SFMC sandbox on a loopback port: real HTTP, real tokens, real wire. */
@@ -25,22 +25,11 @@ const adapters = adapterSet();
 
 function makeAdapter(over: Partial<SalesforceMcConfig> = {}): ProviderAdapter {
   const a = createSalesforceMcAdapter(
-    {
-      authUrl: sandbox.url,
-      clientId: CLIENT_ID,
-      clientSecret: new Secret(SECRET),
-      accountId: MID,
-      contactKey: 'externalId',
-      attributeMap: {},
-      concurrency: 8,
-      searchBatchSize: 50,
-      defaultLocale: 'US',
-      tokenRefreshSkewSeconds: 60,
-      // These tests pin one request per write; the key look-up before a create (SFMC_KEY_LOOKUP,
-      // on by default) is pinned in test/integration/providers/salesforce-mc/rules.test.ts.
-      keyLookup: false,
-      ...over,
-    },
+    adapterConfig.salesforceMc(
+      sandbox.url,
+      { clientId: CLIENT_ID, clientSecret: SECRET, accountId: MID },
+      over,
+    ),
     adapterDeps(),
   );
   return adapters.add(a);
