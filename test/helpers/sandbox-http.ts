@@ -1,3 +1,5 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+
 /** What a sandbox answered, read once: status, headers, the text and its JSON. */
 export interface SandboxReply {
   status: number;
@@ -51,4 +53,33 @@ export async function sandboxCall(
     text,
     json,
   };
+}
+
+/**
+ * One sandbox for the test file that calls it: started in `beforeAll` by `start`, closed in
+ * `afterAll`, its controls (recorded requests, faults, latency) reset before each test. The
+ * returned object stands for the sandbox once `beforeAll` has run.
+ */
+export function useSandbox<S extends { controls: { reset(): void }; close(): Promise<void> }>(
+  start: () => Promise<S>,
+): S {
+  let current: S | undefined;
+  beforeAll(async () => {
+    current = await start();
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => {
+    current?.controls.reset();
+  });
+  return new Proxy({} as S, {
+    get(_, key) {
+      if (!current) {
+        throw new Error('useSandbox: the sandbox starts in beforeAll; use it inside a test');
+      }
+      const value = Reflect.get(current, key, current) as unknown;
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
 }

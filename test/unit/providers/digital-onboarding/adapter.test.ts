@@ -11,17 +11,15 @@ import {
 } from '../../../../src/providers/digital-onboarding/idempotency.js';
 import { createDigitalOnboardingAdapter } from '../../../../src/providers/digital-onboarding/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
-import {
-  type DigitalOnboardingSandbox,
-  startDigitalOnboardingSandbox,
-} from '../../../../src/sandbox/digital-onboarding/index.js';
+import { startDigitalOnboardingSandbox } from '../../../../src/sandbox/digital-onboarding/index.js';
 import { adapterConfig, adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
+import { useSandbox } from '../../../helpers/sandbox-http.js';
 
 /** The adapter against the Digital Onboarding sandbox on a loopback port: real HTTP, real wire. */
 const TOKEN = 'do-unit-partner-token-S3cret';
 const CONTACTS = '/v2/partner/contacts';
 
-let sandbox: DigitalOnboardingSandbox;
+const sandbox = useSandbox(() => startDigitalOnboardingSandbox({ token: TOKEN }));
 let adapter: ProviderAdapter;
 const adapters = adapterSet();
 const flags = (...overrides: string[]) => ({ digitalOnboarding: { overrides } }) as ProviderOptions;
@@ -65,15 +63,12 @@ function expectNoToken(value: unknown) {
 }
 
 beforeAll(async () => {
-  sandbox = await startDigitalOnboardingSandbox({ token: TOKEN });
   adapter = makeAdapter();
 });
 afterAll(async () => {
   await adapters.close();
-  await sandbox.close();
 });
 beforeEach(() => {
-  sandbox.controls.reset();
   sandbox.store.clear();
 });
 

@@ -3,19 +3,17 @@ import { Secret } from '../../../../src/config.js';
 import type { DotdigitalConfig } from '../../../../src/providers/dotdigital/config.js';
 import { createDotdigitalAdapter } from '../../../../src/providers/dotdigital/index.js';
 import type { ProviderAdapter, ReadResult } from '../../../../src/providers/types.js';
-import {
-  type DotdigitalSandbox,
-  startDotdigitalSandbox,
-} from '../../../../src/sandbox/dotdigital/index.js';
+import { startDotdigitalSandbox } from '../../../../src/sandbox/dotdigital/index.js';
 import { adapterConfig, adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 import { dotdigitalThrottled } from '../../../helpers/faults.js';
+import { useSandbox } from '../../../helpers/sandbox-http.js';
 
 /** The adapter against the Dotdigital sandbox on a loopback port: real HTTP, real wire requests. */
 const USER = 'apiuser-unit@apiconnector.com';
 const PASSWORD = 'unit-password-S3cret';
 const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
-let sandbox: DotdigitalSandbox;
+const sandbox = useSandbox(() => startDotdigitalSandbox({ username: USER, password: PASSWORD }));
 let adapter: ProviderAdapter;
 const adapters = adapterSet();
 
@@ -42,15 +40,12 @@ async function readEmail(email: string): Promise<ReadResult | null> {
 }
 
 beforeAll(async () => {
-  sandbox = await startDotdigitalSandbox({ username: USER, password: PASSWORD });
   adapter = makeAdapter();
 });
 afterAll(async () => {
   await adapters.close();
-  await sandbox.close();
 });
 beforeEach(() => {
-  sandbox.controls.reset();
   sandbox.setImportProcessingMs(0);
 });
 

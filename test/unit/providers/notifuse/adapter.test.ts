@@ -1,18 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifuseAdapter } from '../../../../src/providers/notifuse/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
-import {
-  type NotifuseSandbox,
-  startNotifuseSandbox,
-} from '../../../../src/sandbox/notifuse/index.js';
+import { startNotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
 import { adapterConfig, adapterDeps, ctx, item } from '../../../helpers/adapter.js';
+import { useSandbox } from '../../../helpers/sandbox-http.js';
 
 /** The adapter against its sandbox: the answers every documented form of Notifuse can give. */
-let sandbox: NotifuseSandbox;
+const sandbox = useSandbox(() =>
+  startNotifuseSandbox({ apiKey: 'unit-key', workspaceId: 'ws_unit' }),
+);
 let adapter: ProviderAdapter;
 
 beforeAll(async () => {
-  sandbox = await startNotifuseSandbox({ apiKey: 'unit-key', workspaceId: 'ws_unit' });
   adapter = createNotifuseAdapter(
     adapterConfig.notifuse(sandbox.url, { apiKey: 'unit-key', workspaceId: 'ws_unit' }),
     adapterDeps(),
@@ -20,10 +19,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await adapter.close();
-  await sandbox.close();
-});
-beforeEach(() => {
-  sandbox.controls.reset();
 });
 
 describe('Notifuse adapter: upsert answers', () => {

@@ -4,12 +4,10 @@ import { Secret } from '../../../../src/config.js';
 import type { SalesforceMcConfig } from '../../../../src/providers/salesforce-mc/config.js';
 import { createSalesforceMcAdapter } from '../../../../src/providers/salesforce-mc/index.js';
 import type { ProviderAdapter } from '../../../../src/providers/types.js';
-import {
-  type SalesforceMcSandbox,
-  startSalesforceMcSandbox,
-} from '../../../../src/sandbox/salesforce-mc/index.js';
+import { startSalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { adapterConfig, adapterDeps, adapterSet, ctx, item } from '../../../helpers/adapter.js';
 import { contactBody } from '../../../helpers/salesforce-mc.js';
+import { useSandbox } from '../../../helpers/sandbox-http.js';
 
 /** The adapter against the SFMC sandbox on a loopback port: real HTTP, real tokens, real wire. */
 const CLIENT_ID = 'unit-sfmc-client';
@@ -19,7 +17,13 @@ const CONTACTS = '/contacts/v1/contacts';
 const SEARCH = '/contacts/v1/addresses/email/search';
 const TOKEN = '/v2/token';
 
-let sandbox: SalesforceMcSandbox;
+const sandbox = useSandbox(() =>
+  startSalesforceMcSandbox({
+    clientId: CLIENT_ID,
+    clientSecret: SECRET,
+    accountId: MID,
+  }),
+);
 let adapter: ProviderAdapter;
 const adapters = adapterSet();
 
@@ -57,19 +61,12 @@ function setsOf(body: unknown): Record<string, Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  sandbox = await startSalesforceMcSandbox({
-    clientId: CLIENT_ID,
-    clientSecret: SECRET,
-    accountId: MID,
-  });
   adapter = makeAdapter();
 });
 afterAll(async () => {
   await adapters.close();
-  await sandbox.close();
 });
 beforeEach(() => {
-  sandbox.controls.reset();
   sandbox.setThrottle(null);
   sandbox.setTokenTtlSeconds(1080);
 });

@@ -1,34 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DigitalOnboardingSandbox } from '../../../../src/sandbox/digital-onboarding/index.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DIGITAL_ONBOARDING_MAX_BULK_ITEMS,
   startDigitalOnboardingSandbox,
 } from '../../../../src/sandbox/digital-onboarding/index.js';
-import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
+import {
+  type SandboxReply as Reply,
+  sandboxCall,
+  useSandbox,
+} from '../../../helpers/sandbox-http.js';
 
 const TOKEN = 'do-partner-token';
 const PATH = '/v2/partner/contacts';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-let sandbox: DigitalOnboardingSandbox;
+const sandbox = useSandbox(() => startDigitalOnboardingSandbox({ token: TOKEN, maxBulkItems: 3 }));
 
 beforeAll(async () => {
-  sandbox = await startDigitalOnboardingSandbox({ token: TOKEN, maxBulkItems: 3 });
   sandbox.addToken('read-only-token', ['partner:contacts:read']);
   sandbox.addToken('wildcard-token', ['partner:contacts:*']);
   sandbox.addToken('no-dry-run-token', ['partner:contacts:write']);
   sandbox.setAllowedOverrides('no-dry-run-token', ['bulk', 'bypass_validation=email_format']);
 });
 
-afterAll(async () => {
-  await sandbox.close();
-});
-
 beforeEach(() => {
   sandbox.store.clear();
-  sandbox.controls.reset();
 });
 
 interface CallOptions {

@@ -1,11 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DotdigitalSandbox } from '../../../../src/sandbox/dotdigital/index.js';
 import {
   DEFAULT_DATA_FIELDS,
   startDotdigitalSandbox,
 } from '../../../../src/sandbox/dotdigital/index.js';
-import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
+import {
+  type SandboxReply as Reply,
+  sandboxCall,
+  useSandbox,
+} from '../../../helpers/sandbox-http.js';
 
 const USER = 'apiuser-sandbox-test@apiconnector.com';
 const PASSWORD = 'dd-sandbox-P4ss';
@@ -13,19 +17,13 @@ const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let sandbox: DotdigitalSandbox;
-
-beforeAll(async () => {
-  sandbox = await startDotdigitalSandbox({
+const sandbox = useSandbox(() =>
+  startDotdigitalSandbox({
     username: USER,
     password: PASSWORD,
     importProcessingMs: 20,
-  });
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+  }),
+);
 
 beforeEach(() => {
   sandbox.store.clear();
@@ -39,7 +37,6 @@ beforeEach(() => {
       defaultValue: null,
     })),
   ]);
-  sandbox.controls.reset();
   sandbox.setRateLimits(null);
   sandbox.setImportProcessingMs(20);
 });

@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { isEmail, normalizeEmail } from '../../../../src/sandbox/notifuse/email.js';
 import { formatTimestamp, parseRfc3339 } from '../../../../src/sandbox/notifuse/go-time.js';
-import type { NotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
 import { startNotifuseSandbox } from '../../../../src/sandbox/notifuse/index.js';
-import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
+import {
+  type SandboxReply as Reply,
+  sandboxCall,
+  useSandbox,
+} from '../../../helpers/sandbox-http.js';
 
 const API_KEY = 'nf-sandbox-key';
 const WS = 'ws1';
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
-let sandbox: NotifuseSandbox;
-
-beforeAll(async () => {
-  sandbox = await startNotifuseSandbox({ apiKey: API_KEY, workspaceId: WS });
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+const sandbox = useSandbox(() => startNotifuseSandbox({ apiKey: API_KEY, workspaceId: WS }));
 
 beforeEach(() => {
   sandbox.store.clear();
-  sandbox.controls.reset();
 });
 
 interface CallOptions {

@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { startSalesforceMcSandbox } from '../../../../src/sandbox/salesforce-mc/index.js';
 import { attributeSets } from '../../../helpers/salesforce-mc.js';
-import { type SandboxReply as Reply, sandboxCall } from '../../../helpers/sandbox-http.js';
+import {
+  type SandboxReply as Reply,
+  sandboxCall,
+  useSandbox,
+} from '../../../helpers/sandbox-http.js';
 
 const CLIENT_ID = 'sfmc-client';
 const CLIENT_SECRET = 'sfmc-secret';
@@ -13,24 +16,17 @@ const DOCS =
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-let sandbox: SalesforceMcSandbox;
-let token: string;
-
-beforeAll(async () => {
-  sandbox = await startSalesforceMcSandbox({
+const sandbox = useSandbox(() =>
+  startSalesforceMcSandbox({
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     accountId: MID,
-  });
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
+  }),
+);
+let token: string;
 
 beforeEach(async () => {
   sandbox.store.clear();
-  sandbox.controls.reset();
   sandbox.setThrottle(null);
   sandbox.setTokenTtlSeconds(1080);
   token = await issueToken();
