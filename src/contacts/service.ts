@@ -55,7 +55,7 @@ export class ContactsService {
       outboxBaseDelayMs: deps.outboxBaseDelayMs ?? 5_000,
       jsonLimits: deps.jsonLimits ?? DEFAULT_JSON_LIMITS,
       now: deps.now ?? (() => new Date()),
-      view: (record, readErrors, times) => this.toContact(record, readErrors, times),
+      view: (record, readErrors, times, owned) => this.toContact(record, readErrors, times, owned),
     };
     this.#outbox = shared.outbox;
     this.#delivery = new OutboxDelivery(shared);
@@ -129,7 +129,8 @@ export class ContactsService {
     record: IdentityRecord,
     readErrors: ContactView['readErrors'],
     times?: { createdAt: string | null; updatedAt: string | null },
+    owned?: boolean,
   ): ContactView {
-    return contactView(record, readErrors, times);
+    return contactView(record, readErrors, times, owned);
   }
 }

@@ -261,6 +261,8 @@ export class ContactWrites {
           reclaim?.between();
         }
       }
+      // The answer is built from here on: it starts from a collected heap.
+      reclaim?.between();
     } finally {
       reclaim?.stop();
     }
@@ -469,7 +471,12 @@ export class ContactWrites {
     return answers.map((a) =>
       'errors' in a
         ? rejected(a.errors)
-        : { contact: this.#d.view(a.record, []), outcomes: a.outcomes, errors: [] },
+        : // `a.record` is this item's own copy (made above), which nothing else holds.
+          {
+            contact: this.#d.view(a.record, [], undefined, true),
+            outcomes: a.outcomes,
+            errors: [],
+          },
     );
   }
 }
