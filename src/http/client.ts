@@ -203,8 +203,23 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     // undici checks its own timeouts on a coarse (~0.5–1 s) tick; this bounds the whole attempt
     // to the configured timeout exactly. The caller's signal (the client hanging up) still wins.
-    const attemptTimeout = AbortSignal.timeout(Math.max(http.headersTimeoutMs, http.bodyTimeoutMs));
-    const signal = req.signal ? AbortSignal.any([req.signal, attemptTimeout]) : attemptTimeout;
+    // One controller, one timer and one listener on the caller's signal, all released when the
+    // attempt ends: cheaper per call than AbortSignal.timeout + AbortSignal.any (a composite signal
+    // and weak references kept on the caller's signal until collected).
+    const attempt = new AbortController();
+    const signal = attempt.signal;
+    const timer = setTimeout(
+      () => attempt.abort(new DOMException('The operation timed out.', 'TimeoutError')),
+      Math.max(http.headersTimeoutMs, http.bodyTimeoutMs),
+    );
+    timer.unref();
+    const callerSignal = req.signal;
+    const cancel = () => attempt.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) {
+      cancel();
+    } else {
+      callerSignal?.addEventListener('abort', cancel, { once: true });
+    }
     const span = http.observer?.begin({
       provider: options.provider,
       method: req.method,
@@ -242,6 +257,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const error = classifyTransportError(options.provider, err, signal);
       span?.end({ error });
       throw error;
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', cancel);
     }
   }
 

@@ -1,9 +1,10 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_OPTIONS } from '../../../src/config.js';
 import { type CallStats, createHttpClient } from '../../../src/http/client.js';
-import { UpstreamError } from '../../../src/model/errors.js';
+import { UpstreamCancelledError, UpstreamError } from '../../../src/model/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -124,6 +125,21 @@ describe('createHttpClient', () => {
       .request({ method: 'GET', path: '/slow', signal: AbortSignal.timeout(100) })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UPSTREAM_TIMEOUT', retryable: true });
+    await client.close();
+  });
+
+  it("maps the caller's abort to a cancelled call and leaves no listener on the caller's signal", async () => {
+    const client = createHttpClient({ provider: 'NOTIFUSE', baseUrl: origin, http });
+    const caller = new AbortController();
+    await client.request({ method: 'POST', path: '/base/echo', body: {}, signal: caller.signal });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    const pending = client
+      .request({ method: 'GET', path: '/slow', signal: caller.signal })
+      .catch((e: unknown) => e);
+    setTimeout(() => caller.abort(), 50);
+    const err = await pending;
+    expect(err).toBeInstanceOf(UpstreamCancelledError);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
     await client.close();
   });
 
