@@ -74,7 +74,7 @@ export interface Config extends ProviderConfigs {
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
-  connections: 10,
+  connections: null,
   connectTimeoutMs: 5_000,
   headersTimeoutMs: 15_000,
   bodyTimeoutMs: 30_000,
@@ -111,7 +111,7 @@ const EnvSchema = z.object({
   OUTBOX_POLL_MS: int(1000, 0, 3_600_000),
   OUTBOX_BASE_DELAY_MS: int(5000, 1, 3_600_000),
   OUTBOX_LEASE_MS: int(60_000, 100, 3_600_000),
-  HTTP_CONNECTIONS: int(DEFAULT_HTTP_OPTIONS.connections, 1, 1024),
+  HTTP_CONNECTIONS: z.coerce.number().int().min(1).max(1024).optional(),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
 });
 
@@ -188,7 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     server,
     http: {
       ...DEFAULT_HTTP_OPTIONS,
-      connections: e.HTTP_CONNECTIONS,
+      connections: e.HTTP_CONNECTIONS ?? null,
       connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
     },
     observability,

@@ -1,7 +1,7 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import {
   type DocumentNode,
@@ -41,20 +41,34 @@ const withCode =
  * or MAX_COST_EXCEEDED.
  */
 export function useOperationLimits(limits: OperationLimits): Plugin[] {
-  return [
-    maxTokensPlugin({ n: limits.maxTokens, onReject: [withCode('MAX_TOKENS_EXCEEDED')] }),
-    maxDepthPlugin({
+  // The rules are built once, here. armor's own plugins build them on every request
+  // (`onValidate: addValidationRule(maxDepthRule(options))`): a new function per request, so a
+  // validation cache keyed by the rules' identity never hit. Yoga's cache (keyed by the rules'
+  // names, which are empty and so equal) does hit for a repeated document either way; a document
+  // seen for the first time runs every rule.
+  const rules = [
+    maxDepthRule({
       n: limits.maxDepth,
       flattenFragments: true,
       onReject: [withCode('MAX_DEPTH_EXCEEDED')],
     }),
-    maxAliasesPlugin({ n: limits.maxAliases, onReject: [withCode('MAX_ALIASES_EXCEEDED')] }),
-    costLimitPlugin({
+    maxAliasesRule({ n: limits.maxAliases, onReject: [withCode('MAX_ALIASES_EXCEEDED')] }),
+    costLimitRule({
       maxCost: limits.maxCost,
       flattenFragments: true,
       onReject: [withCode('MAX_COST_EXCEEDED')],
     }),
-  ] as Plugin[];
+  ];
+  return [
+    maxTokensPlugin({ n: limits.maxTokens, onReject: [withCode('MAX_TOKENS_EXCEEDED')] }) as Plugin,
+    {
+      onValidate({ addValidationRule }) {
+        for (const rule of rules) {
+          addValidationRule(rule);
+        }
+      },
+    },
+  ];
 }
 
 /**

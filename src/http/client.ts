@@ -13,8 +13,14 @@ import type { HttpObserver } from './observer.js';
 
 /** Options of the undici Pool each provider origin gets. */
 export interface HttpOptions {
-  /** @default 10 */
-  connections: number;
+  /**
+   * Connections per provider origin (`HTTP_CONNECTIONS`). Unset, each provider's pool gets as many
+   * as that provider's in-flight limit (`<P>_MAX_IN_FLIGHT`, 16 by default): every call the limit
+   * lets through then has its own connection at once (HTTP/1.1, no pipelining) instead of waiting
+   * inside undici while its deadline runs, and none is opened that the limit never lets through.
+   * @default null (the provider's in-flight limit)
+   */
+  connections: number | null;
   /** @default 5000 */
   connectTimeoutMs: number;
   /** @default 15000 */
@@ -167,7 +173,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const dispatcher =
     options.dispatcher ??
     new Pool(base.origin, {
-      connections: http.connections,
+      connections: http.connections ?? FALLBACK_CONNECTIONS,
       pipelining: 1,
       keepAliveTimeout: http.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(http.keepAliveTimeoutMs, 60_000),
@@ -284,6 +290,9 @@ function flattenHeaders(
   }
   return out;
 }
+
+/** Pool size when none was chosen (the registry passes the provider's in-flight limit): that limit's default. */
+const FALLBACK_CONNECTIONS = 16;
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',

@@ -79,19 +79,25 @@ export type { AdapterDeps };
 /** What the registry reads of the configuration (`Config` has it all). */
 export type RegistryConfig = ProviderConfigs & {
   http: HttpOptions;
-  resilience: Readonly<Record<ProviderId, { timeoutMs: number }>>;
+  resilience: Readonly<Record<ProviderId, { timeoutMs: number; maxInFlight: number }>>;
 };
 
 export function createRegistry(config: RegistryConfig, deps: RegistryDeps): ProviderRegistry {
   const entries: ProviderEntry[] = PROVIDERS.map((p) => {
     const { id } = p;
-    const { timeoutMs } = config.resilience[id];
+    const { timeoutMs, maxInFlight } = config.resilience[id];
     const own = config[p.key] as never;
     const adapter =
       own &&
       (p as unknown as AnyProvider).createAdapter(own, {
         // One attempt's timeout is the provider's (Dotdigital documents calls of up to 121 s).
-        http: { ...config.http, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
+        // As many connections as calls the provider's in-flight limit lets run, unless set.
+        http: {
+          ...config.http,
+          connections: config.http.connections ?? maxInFlight,
+          headersTimeoutMs: timeoutMs,
+          bodyTimeoutMs: timeoutMs,
+        },
         policy: deps.policy,
         ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
       });

@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     expect((error as Error).message).not.toContain('k\n');
   });
 
+  it('sizes provider pools by their in-flight limit unless HTTP_CONNECTIONS is set', () => {
+    const unset = loadConfig({});
+    expect(unset.http.connections).toBeNull();
+    expect(unset.resilience.NOTIFUSE.maxInFlight).toBe(16);
+    expect(loadConfig({ HTTP_CONNECTIONS: '48' }).http.connections).toBe(48);
+    expect(() => loadConfig({ HTTP_CONNECTIONS: '0' })).toThrow(/HTTP_CONNECTIONS/);
+  });
+
   it('refuses bad values with the variable named', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ NOTIFUSE_BATCH_SIZE: '501' })).toThrow(/NOTIFUSE_BATCH_SIZE/);

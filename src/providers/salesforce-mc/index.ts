@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import type { HttpOptions } from '../../http/client.js';
 import type { CallPolicy } from '../../http/policy.js';
-import { redactText } from '../../http/redact.js';
+import { secretScrubber } from '../../http/redact.js';
 import { missingRequired, type ProviderErrorInfo } from '../../model/errors.js';
 import type { Outcome, WritePlan } from '../../model/outcome.js';
 import { chunk } from '../align.js';
@@ -156,26 +156,7 @@ export function createSalesforceMcAdapter(
 
   // Belt and braces: provider messages are about our request and never carry the secret, but
   // an error text that did (an echoing proxy, a misconfigured tenant) is scrubbed before it leaves.
-  const secret = config.clientSecret.reveal();
-  const scrubText = (text: string) =>
-    redactText(secret.length >= 4 ? text.split(secret).join('[redacted]') : text);
-  const scrubValue = (value: unknown): unknown => {
-    if (typeof value === 'string') {
-      return scrubText(value);
-    }
-    if (Array.isArray(value)) {
-      return value.map(scrubValue);
-    }
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v)]));
-    }
-    return value;
-  };
-  const scrub = (info: ProviderErrorInfo): ProviderErrorInfo => ({
-    ...info,
-    message: scrubText(info.message),
-    details: info.details ? (scrubValue(info.details) as Record<string, unknown>) : null,
-  });
+  const scrub = secretScrubber(config.clientSecret.reveal());
 
   const { writeResult, failedResult } = outcomesOf('SALESFORCE_MC');
   const { call } = callsOf(deps.policy, 'SALESFORCE_MC');

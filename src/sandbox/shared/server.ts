@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROL_PREFIX, createControlState, handleControlRequest } from './controls.js';
 import type {
   Fault,
@@ -49,13 +48,52 @@ class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * The latency and delay-fault waits of one sandbox, all ended by `close()`. Not `sleep(ms, { signal })`
+ * on one shared signal: every sleeping request added an abort listener to it, and 32 concurrent
+ * requests at a 20 ms latency (the bench's load) passed Node's limit of 10
+ * (MaxListenersExceededWarning). Here a wait is one timer in a set, removed when it fires.
+ */
+function createWaits() {
+  const pending = new Set<() => void>();
+  let closed = false;
+  return {
+    get closed() {
+      return closed;
+    },
+    wait(ms: number): Promise<void> {
+      if (closed) {
+        return Promise.reject(new Error('sandbox closing'));
+      }
+      return new Promise<void>((resolve, reject) => {
+        const cancel = () => {
+          clearTimeout(timer);
+          pending.delete(cancel);
+          reject(new Error('sandbox closing'));
+        };
+        const timer = setTimeout(() => {
+          pending.delete(cancel);
+          resolve();
+        }, ms);
+        pending.add(cancel);
+      });
+    },
+    close(): void {
+      closed = true;
+      for (const cancel of [...pending]) {
+        cancel();
+      }
+    },
+  };
+}
+
 /** Starts a real `node:http` server on loopback that records, delays and faults requests. */
 export async function startSandboxServer(opts: StartSandboxOptions): Promise<StartedSandbox> {
   const host = opts.host ?? '127.0.0.1';
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const state = createControlState();
-  // Aborted on close() so requests sleeping for latency/delay faults stop waiting.
-  const closing = new AbortController();
+  // Ended on close() so requests sleeping for latency/delay faults stop waiting.
+  const waits = createWaits();
 
   const server = createServer((req, res) => {
     void serve(req, res);
@@ -100,10 +138,10 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
       const fault = state.takeFault(recorded.method, recorded.path);
       const latency = state.nextLatency();
       if (latency > 0) {
-        await sleep(latency, undefined, { signal: closing.signal });
+        await waits.wait(latency);
       }
       if (fault?.kind === 'delay' && fault.ms > 0) {
-        await sleep(fault.ms, undefined, { signal: closing.signal });
+        await waits.wait(fault.ms);
       }
 
       switch (fault?.kind) {
@@ -132,7 +170,7 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
         }
       }
     } catch (err) {
-      if (closing.signal.aborted || res.headersSent || res.destroyed) {
+      if (waits.closed || res.headersSent || res.destroyed) {
         res.destroy();
         return;
       }
@@ -162,7 +200,7 @@ export async function startSandboxServer(opts: StartSandboxOptions): Promise<Sta
     controls: state,
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve, reject) => {
-        closing.abort();
+        waits.close();
         server.close((err) => (err ? reject(err) : resolve()));
         // Idle keep-alive sockets would otherwise hold close() open until they time out.
         server.closeAllConnections();

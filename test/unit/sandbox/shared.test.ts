@@ -192,6 +192,24 @@ describe('latency', () => {
     expect(ms).toBeLessThan(1_000);
   });
 
+  it('serves 32 concurrent requests in latency without a MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      sandbox.controls.setLatency(50);
+      const statuses = await Promise.all(
+        Array.from({ length: 32 }, (_, i) => getItem(String(i)).then((r) => r.status)),
+      );
+      expect(statuses).toEqual(Array(32).fill(200));
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('rejects a negative or inverted latency', () => {
     expect(() => sandbox.controls.setLatency(-1)).toThrow(RangeError);
     expect(() => sandbox.controls.setLatency({ min: 10, max: 5 })).toThrow(RangeError);

@@ -50,7 +50,7 @@ async function gateway(
   env: Record<string, string>,
   only: readonly ProviderId[] = ['SALESFORCE_MC'],
 ) {
-  // Neither undici's pool (10 connections), the policy's bulkhead (16 in flight) nor its rate
+  // Neither undici's pool (the in-flight limit's size), the policy's bulkhead (16 in flight) nor its rate
   // limit (50/s) may bound what these tests measure: SFMC_CONCURRENCY and the token cache. Retry
   // backoff is short so a retried call costs milliseconds. No outbox: these tests pin how each
   // answer is reported (test/integration/outbox.test.ts covers QUEUED). One request per write:
