@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/config.js';
 import { isLoopbackHost } from '../../../src/http-server/options.js';
+import { configProblems } from '../../helpers/config.js';
 
 const KEYS = JSON.stringify([
   { name: 'web', key: 'web-key-0123456789abcdefghijkl', scopes: ['contacts:read'] },
 ]);
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      return e.problems;
-    }
-    throw e;
-  }
-  return [];
-}
 
 describe('gateway configuration (GATEWAY_*, NODE_ENV)', () => {
   it('defaults: anonymous, GraphiQL on, no CORS origins, documented limits', () => {
@@ -51,10 +40,10 @@ describe('gateway configuration (GATEWAY_*, NODE_ENV)', () => {
       'localhost',
       '::ffff:127.0.0.1',
     ]) {
-      expect(problems({ HOST: host }), host).toEqual([]);
+      expect(configProblems({ HOST: host }), host).toEqual([]);
     }
     for (const host of ['0.0.0.0', '::', '10.0.0.5', 'gateway.internal', '192.168.1.2']) {
-      expect(problems({ HOST: host }), host).toEqual([
+      expect(configProblems({ HOST: host }), host).toEqual([
         `HOST=${host} is not a loopback address: without GATEWAY_API_KEYS the gateway serves this machine only (127.0.0.1, ::1, localhost). Set GATEWAY_API_KEYS to accept other machines.`,
       ]);
     }
@@ -68,7 +57,7 @@ describe('gateway configuration (GATEWAY_*, NODE_ENV)', () => {
   });
 
   it('a broken GATEWAY_API_KEYS stops the start without quoting it', () => {
-    const found = problems({
+    const found = configProblems({
       GATEWAY_API_KEYS: '[{"name":"web","key":"too-short-secret","scopes":["contacts:read"]}]',
     });
     expect(found).toEqual(['GATEWAY_API_KEYS[0].key: must be at least 24 characters']);
@@ -83,7 +72,7 @@ describe('gateway configuration (GATEWAY_*, NODE_ENV)', () => {
       }).gateway.corsOrigins,
     ).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(
-      problems({ GATEWAY_CORS_ORIGINS: '*,https://a.example.com/path,ftp://x.example.com' }),
+      configProblems({ GATEWAY_CORS_ORIGINS: '*,https://a.example.com/path,ftp://x.example.com' }),
     ).toEqual([
       'GATEWAY_CORS_ORIGINS: "*" is not an origin (scheme://host[:port], no path, no *)',
       'GATEWAY_CORS_ORIGINS: "https://a.example.com/path" is not an origin (scheme://host[:port], no path, no *)',

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configuredProviders, loadConfig } from '../../../../src/config.js';
+import { configuredProviders, loadConfig } from '../../../../src/config.js';
+import { configProblems } from '../../../helpers/config.js';
 
 const CREDENTIALS = {
   SFMC_AUTH_URL: 'https://mcabc.auth.marketingcloudapis.com/',
   SFMC_CLIENT_ID: 'client',
   SFMC_CLIENT_SECRET: 'very-secret-value',
 };
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config: Salesforce Marketing Cloud', () => {
   it('has working defaults, with or without credentials', () => {
@@ -79,12 +70,14 @@ describe('config: Salesforce Marketing Cloud', () => {
     ['a channel field', '{"email":{"set":"S","attribute":"A"}}', 'cannot remap email'],
     ['an unknown field', '{"shoeSize":{"set":"S","attribute":"A"}}', 'shoeSize not unified fields'],
   ])('refuses an attribute map with %s', (_name, map, message) => {
-    expect(problems({ ...CREDENTIALS, SFMC_ATTRIBUTE_MAP: map }).join('\n')).toContain(message);
+    expect(configProblems({ ...CREDENTIALS, SFMC_ATTRIBUTE_MAP: map }).join('\n')).toContain(
+      message,
+    );
   });
 
   it('refuses a bad key mode, locale or concurrency', () => {
-    expect(problems({ SFMC_CONTACT_KEY: 'phone' })[0]).toMatch(/^SFMC_CONTACT_KEY/);
-    expect(problems({ SFMC_DEFAULT_LOCALE: 'USA' })[0]).toMatch(/^SFMC_DEFAULT_LOCALE/);
-    expect(problems({ SFMC_CONCURRENCY: '0' })[0]).toMatch(/^SFMC_CONCURRENCY/);
+    expect(configProblems({ SFMC_CONTACT_KEY: 'phone' })[0]).toMatch(/^SFMC_CONTACT_KEY/);
+    expect(configProblems({ SFMC_DEFAULT_LOCALE: 'USA' })[0]).toMatch(/^SFMC_DEFAULT_LOCALE/);
+    expect(configProblems({ SFMC_CONCURRENCY: '0' })[0]).toMatch(/^SFMC_CONCURRENCY/);
   });
 });
