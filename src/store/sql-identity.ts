@@ -161,20 +161,42 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   /**
    * PostgreSQL: the whole conditional save as one statement (one round trip, one commit): the
    * upsert, then, only when it changed the row, the index entries released and pointed.
+   *
+   * Its commit waits for the WAL flush (`synchronous_commit` as configured) whenever the save
+   * changes identity: an index entry released or pointed, or a provider link (remote id) that the
+   * row (as it was before this statement) did not hold. A save that only refreshes what is known
+   * of a contact whose links and keys are stored already (its view, `syncedAt`, `updatedAt`: a
+   * known contact written again) commits with `synchronous_commit = off` for that transaction
+   * alone (`set_config(…, true)`): visible at once and kept if the gateway dies, but a crash of
+   * the database server itself within ~3 × `wal_writer_delay` (600 ms by default) can lose that
+   * refresh, never a link. On a server whose WAL flush takes milliseconds this is most of a
+   * known contact's write (see docs/architecture.md, "What is durable when").
    */
-  const SAVE_IF = `WITH up AS (${UPSERT}),
+  const SAVE_IF = `WITH before AS (SELECT records FROM ${records} WHERE id = $1),
+     up AS (${UPSERT}),
      released AS (
        DELETE FROM ${keysTable} k USING up
         WHERE k.record_id = up.id
           AND (k.kind, k.value) IN (SELECT kind, value FROM unnest($8::text[], $9::text[]) AS u (kind, value))
+       RETURNING 1
      ),
      pointed AS (
        INSERT INTO ${keysTable} AS k (kind, value, record_id)
        SELECT u.kind, u.value, up.id FROM unnest($10::text[], $11::text[]) AS u (kind, value), up
        ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id
         WHERE k.record_id <> excluded.record_id
+       RETURNING 1
      )
-     SELECT id FROM up`;
+     SELECT id, set_config('synchronous_commit',
+              CASE WHEN NOT EXISTS (SELECT 1 FROM released)
+                    AND NOT EXISTS (SELECT 1 FROM pointed)
+                    AND NOT EXISTS (
+                      SELECT 1 FROM jsonb_each($3::jsonb) AS l
+                       WHERE (SELECT records FROM before) -> l.key ->> 'remoteId'
+                             IS DISTINCT FROM l.value ->> 'remoteId')
+                   THEN 'off' ELSE current_setting('synchronous_commit') END,
+              true) AS commit_mode
+       FROM up`;
 
   const upsertParams = (
     record: IdentityRecord,
