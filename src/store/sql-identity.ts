@@ -138,10 +138,26 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   const RELEASE = `DELETE FROM ${keysTable}
       WHERE record_id = $1
         AND (kind, value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })})`;
-  const POINT = `INSERT INTO ${keysTable} (kind, value, record_id)
+  // An entry that already points at the record is left alone (no row rewritten).
+  const POINT = `INSERT INTO ${keysTable} AS k (kind, value, record_id)
      SELECT kind, value, $1 FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })}
       WHERE true
-     ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id`;
+     ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id
+      WHERE k.record_id <> excluded.record_id`;
+  /**
+   * Embedded: the whole conditional save as one statement (one commit, no BEGIN) when it has no
+   * index entry to release and every entry it would point already points at the record (the
+   * common case: a known contact written again with the same keys). Then POINT would change
+   * nothing, so leaving it out is exact. `$10` is how many entries `$8`/`$9` name. The row must
+   * exist (a remembered record; records are never deleted), so the INSERT branch never runs.
+   */
+  const SAVE_POINTED = `${UPSERT.replace(
+    'WHERE $7::jsonb IS NULL OR r.keys = $7::jsonb',
+    `WHERE r.keys = $7::jsonb
+       AND (SELECT count(*) FROM ${keysTable} k
+             WHERE k.record_id = $1
+               AND (k.kind, k.value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$8::text[]', value: '$9::text[]' })})) = $10`,
+  )}`;
   /**
    * PostgreSQL: the whole conditional save as one statement (one round trip, one commit): the
    * upsert, then, only when it changed the row, the index entries released and pointed.
@@ -153,9 +169,10 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           AND (k.kind, k.value) IN (SELECT kind, value FROM unnest($8::text[], $9::text[]) AS u (kind, value))
      ),
      pointed AS (
-       INSERT INTO ${keysTable} (kind, value, record_id)
+       INSERT INTO ${keysTable} AS k (kind, value, record_id)
        SELECT u.kind, u.value, up.id FROM unnest($10::text[], $11::text[]) AS u (kind, value), up
        ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id
+        WHERE k.record_id <> excluded.record_id
      )
      SELECT id FROM up`;
 
@@ -192,6 +209,17 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         ...pairsOf(plan.point),
       ]);
       saved = rows.length > 0;
+    } else if (
+      plan.release.length === 0 &&
+      (
+        await db.query(SAVE_POINTED, [
+          ...upsertParams(record, plan.next, expected),
+          ...pairsOf(plan.point),
+          plan.point.length,
+        ])
+      ).length > 0
+    ) {
+      saved = true;
     } else {
       saved = await db.transaction(async (tx) => {
         const rows = await tx.query(UPSERT, upsertParams(record, plan.next, expected));

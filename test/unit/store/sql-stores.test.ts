@@ -182,6 +182,20 @@ describe.each(engines)('stores on $name', (engine) => {
       expect((await h.identity.find({ email: 'a2@x.io' }))?.id).toBe(a.id);
     });
 
+    it('a save with unchanged keys points back a key another record took meanwhile', async () => {
+      const a = (await h.identity.claim({ email: 'back@x.io' }, now)).record;
+      const b = (await h.identity.claim({ email: 'other@x.io' }, now)).record;
+      await h.identity.save({ ...a, view: { email: 'back@x.io', firstName: 'A' } });
+      await h.identity.save({ ...b, view: { email: 'back@x.io' } });
+      expect((await h.identity.find({ email: 'back@x.io' }))?.id).toBe(b.id);
+      // a writes again with the keys it holds: the entry is pointed at it again, as any save does.
+      await h.identity.save({ ...a, view: { email: 'back@x.io', firstName: 'A2' } });
+      expect(await h.identity.find({ email: 'back@x.io' })).toMatchObject({
+        id: a.id,
+        view: { firstName: 'A2' },
+      });
+    });
+
     it('saves round-trip exactly and links are only ever added', async () => {
       const { record } = await h.identity.claim({ email: 'links@x.io' }, now);
       const full: IdentityRecord = {
