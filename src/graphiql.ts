@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /**
@@ -14,85 +15,27 @@ export interface GraphiQLExample {
   variables?: Record<string, unknown>;
 }
 
-export const GRAPHIQL_EXAMPLES: readonly GraphiQLExample[] = [
-  {
-    name: 'UpsertOne',
-    query: `# Run it twice: CREATED, then UPDATED, with the same gateway id.
-# Without provider credentials every provider is its loopback sandbox.
-mutation UpsertOne {
-  upsertContact(
-    input: { email: "ada@example.com", firstName: "Ada", phone: "+14155550123",
-             timezone: "Europe/London", address: { country: "GB" } }
-  ) {
-    contact { id email firstName records { provider remoteId } }
-    outcomes { provider status writeId remoteId droppedFields attempts
-               error { code message httpStatus retryable } }
-    errors { field code message }
-  }
+/**
+ * The example tabs from a document of named operations (`src/graphiql-examples.graphql`): blocks
+ * apart by a blank line, each an operation with the comments above it; a `# variables:` line (JSON)
+ * is its variables, not part of its query. A block without an operation (the file's header) is none.
+ */
+export function parseExamples(document: string): GraphiQLExample[] {
+  return document.split(/\n\s*\n/).flatMap((block) => {
+    const name = /^(?:query|mutation|subscription) (\w+)/m.exec(block)?.[1];
+    if (!name) {
+      return [];
+    }
+    const variables = /^# variables: (.*)$/m.exec(block)?.[1];
+    const query = `${block.replace(/^# variables: .*\n/m, '').trim()}\n`;
+    return [{ name, query, ...(variables ? { variables: JSON.parse(variables) } : {}) }];
+  });
 }
-`,
-  },
-  {
-    name: 'UpsertBatch',
-    query: `# One bulk call per provider per chunk: ⌈N/B⌉ calls. The invalid item fails alone.
-mutation UpsertBatch($inputs: [ContactInput!]!) {
-  upsertContacts(inputs: $inputs, options: { providers: [NOTIFUSE] }) {
-    items { contact { id } outcomes { provider status } errors { field code } }
-    summary { total succeeded failed upstreamRequests }   # 3, 2, 1, 1 (one Notifuse import)
-  }
-}
-`,
-    variables: {
-      inputs: [{ email: 'a@example.com' }, { email: 'broken' }, { email: 'b@example.com' }],
-    },
-  },
-  {
-    name: 'UpdateContact',
-    query: `# Put the gateway id UpsertOne printed into the variables. Null clears, omitted is untouched.
-mutation UpdateContact($id: ID!) {
-  updateContact(id: $id, patch: { lastName: null, jobTitle: "CTO" }) {
-    outcomes { provider status droppedFields error { code message retryable } }
-    errors { field code message }   # NOT_FOUND when no contact has this id
-  }
-}
-`,
-    variables: { id: '<gateway id from UpsertOne>' },
-  },
-  {
-    name: 'ReadBack',
-    query: `# Read from every enabled provider and merged; a provider that cannot be read is in readErrors.
-query ReadBack {
-  contact(email: "ada@example.com") {
-    id email firstName address { country } records { provider remoteId }
-    readErrors { provider error { code message } }
-  }
-  providers { provider mode enabled maxBatchSize }
-}
-`,
-  },
-  {
-    name: 'DryRun',
-    query: `# Validated and mapped, not sent: each outcome's request is the exact wire request.
-mutation DryRun {
-  upsertContact(input: { email: "grace@example.com", lastName: "Hopper" },
-                options: { dryRun: true, providers: [DOTDIGITAL] }) {
-    outcomes { provider status request }
-    errors { field code message }
-  }
-}
-`,
-  },
-  {
-    name: 'FollowQueued',
-    query: `# A QUEUED write is delivered in the background: follow it by the writeId of its outcome.
-query FollowQueued($writeId: ID!) {
-  write(id: $writeId) { id provider status attempts nextAttemptAt endedAt lastError { code message } }
-  pendingWrites { id provider kind contactId attempts nextAttemptAt lastError { code message } }
-}
-`,
-    variables: { writeId: '<writeId from an outcome>' },
-  },
-];
+
+/** The example tabs, read once at start-up (`npm run build` copies the document into dist/). */
+export const GRAPHIQL_EXAMPLES: readonly GraphiQLExample[] = parseExamples(
+  readFileSync(new URL('./graphiql-examples.graphql', import.meta.url), 'utf8'),
+);
 
 /** The options GraphiQL opens with: one tab per example. */
 export const GRAPHIQL_OPTIONS: GraphiQLOptions = {

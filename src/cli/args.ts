@@ -1,16 +1,24 @@
 import { parseArgs } from 'node:util';
-import { PROVIDER_IDS } from '../model/contact.js';
+import type { ProviderId } from '../model/contact.js';
 import { MapError, parseMap, type Target } from './fields.js';
 
-/** The `Provider` enum's values (the CLI is a GraphQL client: it does not load the adapters). */
-export const PROVIDERS = PROVIDER_IDS;
-export type ProviderName = (typeof PROVIDERS)[number];
+/**
+ * The `Provider` enum's values, from the registry. The CLI is a GraphQL client: it loads the
+ * registry (and with it the adapters) only where it needs the list, for its usage and `--providers`.
+ */
+export async function providerNames(): Promise<readonly ProviderName[]> {
+  return (await import('../providers/registry.js')).PROVIDER_IDS;
+}
+export type ProviderName = ProviderId;
 
 /** Default chunk: well under the gateway's MAX_BATCH_INPUTS (5000) and upstream-call budget. */
 export const DEFAULT_CHUNK_SIZE = 500;
 export const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
 
-export const USAGE = `Usage: contact-gateway import <file.csv|file.ndjson> [options]
+/** The usage text, listing `providers`. */
+export const usage = (
+  providers: readonly string[],
+) => `Usage: contact-gateway import <file.csv|file.ndjson> [options]
        npm run import -- <file.csv|file.ndjson> [options]
 
 Upserts every row of the file through the gateway's upsertContacts, in chunks, each with an
@@ -20,7 +28,7 @@ after a crash resumes, and nothing is written twice.
 Options:
   --url URL            GraphQL endpoint (default: $CONTACT_GATEWAY_URL or ${DEFAULT_URL})
   --key KEY            API key (default: $CONTACT_GATEWAY_KEY); never printed
-  --providers A,B      providers to write to (${PROVIDERS.join(', ')}); default: every enabled one
+  --providers A,B      providers to write to (${providers.join(', ')}); default: every enabled one
   --map col=field,…    map a column to a ContactInput field (address.city, emailConsent.status,
                        customFields.plan, …) or to - to ignore it; repeatable
   --report FILE        write each failed row with its errors to FILE (NDJSON)
@@ -90,12 +98,6 @@ export function parseImportArgs(
       .split(',')
       .map((p) => p.trim().toUpperCase().replace(/-/g, '_'))
       .filter((p) => p !== '') as ProviderName[];
-    const unknown = providers.filter((p) => !PROVIDERS.includes(p));
-    if (unknown.length > 0 || providers.length === 0) {
-      throw new UsageError(
-        `--providers takes a comma-separated list of ${PROVIDERS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
-      );
-    }
     providers = [...new Set(providers)];
   }
   let map: Map<string, Target>;
@@ -156,4 +158,14 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** Throws UsageError unless `providers` (from `--providers`) is a non-empty list of `known` ones. */
+export function checkProviders(providers: readonly string[], known: readonly string[]): void {
+  const unknown = providers.filter((p) => !known.includes(p));
+  if (unknown.length > 0 || providers.length === 0) {
+    throw new UsageError(
+      `--providers takes a comma-separated list of ${known.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+    );
+  }
 }

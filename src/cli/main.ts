@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { parseImportArgs, USAGE, UsageError } from './args.js';
+import { checkProviders, parseImportArgs, providerNames, UsageError, usage } from './args.js';
 import { createImportClient } from './client.js';
 import { formatSummary, runImport } from './import.js';
 import { createProgress } from './progress.js';
@@ -12,12 +12,12 @@ export async function main(
 ): Promise<0 | 1 | 2> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage(await providerNames())}\n`);
     return command === undefined ? 2 : 0;
   }
   if (command !== 'import') {
     process.stderr.write(
-      `contact-gateway: unknown command "${command}" (only: import)\n\n${USAGE}\n`,
+      `contact-gateway: unknown command "${command}" (only: import)\n\n${usage(await providerNames())}\n`,
     );
     return 2;
   }
@@ -25,6 +25,9 @@ export async function main(
   try {
     parsed = parseImportArgs(rest, env);
     if (!parsed.help) {
+      if (parsed.options.providers) {
+        checkProviders(parsed.options.providers, await providerNames());
+      }
       const s = await stat(parsed.options.file).catch(() => null);
       if (!s?.isFile()) {
         throw new UsageError(`no such file: ${parsed.options.file}`);
@@ -40,7 +43,7 @@ export async function main(
     throw err;
   }
   if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage(await providerNames())}\n`);
     return 0;
   }
   const options = parsed.options;

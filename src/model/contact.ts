@@ -6,28 +6,14 @@
  */
 
 /**
- * The providers, in `Provider` enum order (the default fan-out and merge order): the one list of
- * ids, which outcomes, errors and the CLI carry. Everything else about a provider is its
- * descriptor's (`src/providers/<name>/descriptor.ts`, listed in `src/providers/registry.ts`).
+ * Each provider's id, mapped to its name in messages (`'Acme Mail'` for `ACME_MAIL`). Each provider
+ * declares its own entry in its folder (`src/providers/<name>/descriptor.ts`, by declaration
+ * merging), so the model names none of them; the list at run time, in `Provider` enum order, is
+ * the registry's (`src/providers/registry.ts`).
  */
-export const PROVIDER_IDS = [
-  'DIGITAL_ONBOARDING',
-  'NOTIFUSE',
-  'DOTDIGITAL',
-  'SALESFORCE_MC',
-] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
-
-/**
- * How each provider is named in messages, beside its id: errors and outcomes are made below the
- * descriptors (clients, the write engine), which cannot read them without an import circle.
- */
-export const PROVIDER_NAMES: Record<ProviderId, string> = {
-  DIGITAL_ONBOARDING: 'Digital Onboarding',
-  NOTIFUSE: 'Notifuse',
-  DOTDIGITAL: 'Dotdigital',
-  SALESFORCE_MC: 'Salesforce MC',
-};
+// biome-ignore lint/suspicious/noEmptyInterface: each provider's descriptor.ts adds its entry.
+export interface ProviderNames {}
+export type ProviderId = Extract<keyof ProviderNames, string>;
 
 export const CONSENT_STATUSES = [
   'SUBSCRIBED',

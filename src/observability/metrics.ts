@@ -4,9 +4,10 @@ import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HttpObserver, ObservedResult } from '../http/observer.js';
 import type { CallPolicy } from '../http/policy.js';
-import { PROVIDER_IDS, type ProviderId } from '../model/contact.js';
+import type { ProviderId } from '../model/contact.js';
 import type { UpstreamKind } from '../model/errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import { PROVIDER_IDS } from '../providers/registry.js';
 import type { OutboxStore } from '../store/outbox.js';
 
 /** Prefix of every metric the gateway defines itself. */

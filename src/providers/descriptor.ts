@@ -4,6 +4,7 @@ import type { HttpOptions } from '../http/client.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';
+import type { SchemaNotes } from '../schema/notes.js';
 import type { EnvTools } from './env.js';
 import type { ProviderOptionsPart } from './options.js';
 import type { ProviderAdapter } from './types.js';
@@ -54,6 +55,8 @@ export interface ProviderDescriptor<
   id: ProviderId;
   /** The description of its value in the GraphQL `Provider` enum. */
   description: string;
+  /** Its own facts in the shared GraphQL descriptions, by schema coordinate (`src/schema/notes.ts`). */
+  schemaNotes?: SchemaNotes;
   /** Its name in `Config` (`<key>`, `<key>Options`) and in `SANDBOX_CREDENTIALS`. */
   key: Key;
   /** Prefixes of its environment variables (an unknown name with one of them is a mistake). */

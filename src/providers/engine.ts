@@ -1,6 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CallPolicy } from '../http/policy.js';
-import { PROVIDER_NAMES, type ProviderId } from '../model/contact.js';
+import type { ProviderId } from '../model/contact.js';
 import { type ProviderErrorInfo, toProviderErrorInfo } from '../model/errors.js';
 import type { Outcome, OutcomeStatus, Refusal, WritePlan } from '../model/outcome.js';
 import { chunk } from './align.js';
@@ -55,8 +55,13 @@ export interface BulkSpec<P, B> {
   send(entries: Array<Entry<P, B>>, ctx: CallContext): Promise<Outcome[]>;
 }
 
-export interface WriteSpec<P extends { droppedFields: string[] }, B = unknown> {
+/** Whose writes: the provider's id and its name in messages (the adapter's `id` and `name`). */
+export interface WriteOwner {
   provider: ProviderId;
+  name: string;
+}
+
+export interface WriteSpec<P extends { droppedFields: string[] }, B = unknown> extends WriteOwner {
   /** Runs once per call before any item is planned (e.g. the provider's field list is read). */
   beforePlan?(items: readonly WriteItem[], ctx: CallContext): Promise<void>;
   /** The adapter's pure mapping of one item (`alone`: the call carries this item only). */
@@ -154,11 +159,11 @@ export function refused(provider: ProviderId, item: WriteItem, refusal: Refusal)
   });
 }
 
-function lost(provider: ProviderId): Outcome {
+function lost({ provider, name }: WriteOwner): Outcome {
   return outcome(provider, 'FAILED', {
     error: {
       code: 'INTERNAL',
-      message: `${PROVIDER_NAMES[provider]} write lost an item`,
+      message: `${name} write lost an item`,
       httpStatus: null,
       retryable: false,
       details: null,
@@ -208,7 +213,7 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
 
   /** One bulk request; each entry's outcome copied to the items merged into it. */
   async function runBulk(b: BulkSpec<P, B>, entries: Array<Entry<P, B>>, ctx: CallContext) {
-    return fanOut(provider, entries, await b.send(entries, ctx), spec.itemDetails);
+    return fanOut(spec, entries, await b.send(entries, ctx), spec.itemDetails);
   }
 
   async function write(
@@ -285,7 +290,7 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
         }),
       ),
     ]);
-    return items.map((item) => out.get(item) ?? lost(provider));
+    return items.map((item) => out.get(item) ?? lost(spec));
   }
 
   return {
@@ -299,13 +304,13 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
  * its own remote id when the write did not succeed, and `mergedWith` says how many shared it.
  */
 export function fanOut<P extends { droppedFields: string[] }>(
-  provider: ProviderId,
+  owner: WriteOwner,
   entries: ReadonlyArray<{ members: ReadonlyArray<Job<P>> }>,
   answers: readonly Outcome[],
   itemDetails?: (job: Job<P>) => Record<string, unknown> | null,
 ): Outcome[][] {
   return entries.map((entry, i) => {
-    const answer = answers[i] ?? lost(provider);
+    const answer = answers[i] ?? lost(owner);
     const n = entry.members.length;
     return entry.members.map((job) => ({
       ...answer,
@@ -349,7 +354,7 @@ export async function dispatchWrites(
     const error = onThrow(err);
     return writes.map(() => outcome(adapter.id, 'FAILED', { error }));
   }
-  return writes.map((_, i) => results[i] ?? lost(adapter.id));
+  return writes.map((_, i) => results[i] ?? lost({ provider: adapter.id, name: adapter.name }));
 }
 
 /** Milliseconds since `start` (performance.now()), rounded to 0.01 ms. */

@@ -21,6 +21,9 @@ export const PROVIDERS = [
   salesforceMcProvider,
 ] as const;
 
+/** The providers' ids, in `Provider` enum order. */
+export const PROVIDER_IDS: readonly ProviderId[] = PROVIDERS.map((p) => p.id);
+
 type Registered = (typeof PROVIDERS)[number];
 type Read<D> = D extends { read: (...args: never[]) => infer R } ? R : never;
 type OptionsOf<D> = Read<D> extends { options: infer O } ? O : never;

@@ -73,6 +73,8 @@ export interface ProviderCapabilities {
  */
 export interface ProviderAdapter {
   readonly id: ProviderId;
+  /** Its name in messages (`ProviderNames`). */
+  readonly name: string;
   readonly capabilities: ProviderCapabilities;
   /** Where it sends requests (no credentials). */
   readonly baseUrl: string;

@@ -6,33 +6,30 @@ import type {
   HttpRequest,
   HttpResponse,
 } from '../http/client.js';
-import { PROVIDER_NAMES, type ProviderId } from '../model/contact.js';
+import type { ProviderId, ProviderNames } from '../model/contact.js';
 import { UpstreamBadResponseError, type UpstreamError } from '../model/errors.js';
 
-/** An answered call whose body is not what the provider documents: retryable, it may be transient. */
-export function malformedResponse(
-  provider: ProviderId,
-  res: HttpResponse,
-  what: string,
-): UpstreamError {
-  return new UpstreamBadResponseError(provider, {
-    message: `${PROVIDER_NAMES[provider]} answered ${res.status} with ${what}`,
-    httpStatus: res.status,
-  });
-}
-
-/** The body read with `schema` (lenient schemas), or a `malformedResponse`. */
-export function parseResponse<S extends z.ZodType>(
-  provider: ProviderId,
-  res: HttpResponse,
-  schema: S,
-  what: string,
-): z.infer<S> {
-  const parsed = schema.safeParse(res.json);
-  if (!parsed.success) {
-    throw malformedResponse(provider, res, `a body that is not ${what}`);
-  }
-  return parsed.data;
+/**
+ * How a provider's client reads answers: `malformed` is an answered call whose body is not what
+ * the provider documents (retryable, it may be transient); `parse` reads the body with `schema`
+ * (lenient schemas) or throws `malformed`. `name` is the provider's name in messages.
+ */
+export function answersOf<Id extends ProviderId>(provider: Id, name: ProviderNames[Id]) {
+  const malformed = (res: HttpResponse, what: string): UpstreamError =>
+    new UpstreamBadResponseError(provider, {
+      message: `${name} answered ${res.status} with ${what}`,
+      httpStatus: res.status,
+    });
+  return {
+    malformed,
+    parse<S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> {
+      const parsed = schema.safeParse(res.json);
+      if (!parsed.success) {
+        throw malformed(res, `a body that is not ${what}`);
+      }
+      return parsed.data;
+    },
+  };
 }
 
 /** `req` carrying the caller's abort signal, when there is one. */

@@ -4,6 +4,7 @@ import type { ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
+import { providerNotes } from './notes.js';
 
 export const AddressRef = builder.objectRef<Address>('Address').implement({
   description: 'A postal address.',
@@ -78,7 +79,7 @@ export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderReco
       description: 'The provider.',
     }),
     remoteId: t.exposeString('remoteId', {
-      description: "The provider's id of the contact (Notifuse: the email it is stored under).",
+      description: `The provider's id of the contact${providerNotes('ProviderRecord.remoteId')}.`,
     }),
     syncedAt: t.expose('syncedAt', {
       type: 'DateTime',

@@ -6,6 +6,7 @@ import { PROVIDERS } from '../providers/registry.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
+import { providerNotes } from './notes.js';
 import { ContactBatchPayloadRef, ContactWritePayloadRef } from './outcome.js';
 
 const AddressInput = builder.inputType('AddressInput', {
@@ -82,8 +83,7 @@ export const ContactInput = builder.inputType('ContactInput', {
     smsConsent: t.field({ type: ConsentInput, description: 'SMS consent.' }),
     customFields: t.field({
       type: 'JSONObject',
-      description:
-        'Custom fields by key. Each provider maps the keys it knows (Notifuse: its column names custom_string_1…custom_json_5, or NOTIFUSE_CUSTOM_FIELD_MAP) and lists the rest in droppedFields. Bounded (InputError on this field, nothing sent): at most 5 levels deep, 100 keys in all, strings of 2048 characters, 16384 bytes of JSON (GATEWAY_MAX_JSON_DEPTH, _KEYS, _STRING_LENGTH, _BYTES).',
+      description: `Custom fields by key. Each provider maps the keys it knows${providerNotes('ContactInput.customFields')} and lists the rest in droppedFields. Bounded (InputError on this field, nothing sent): at most 5 levels deep, 100 keys in all, strings of 2048 characters, 16384 bytes of JSON (GATEWAY_MAX_JSON_DEPTH, _KEYS, _STRING_LENGTH, _BYTES).`,
     }),
     providerOptions: t.field({ type: ProviderOptionsInput, description: 'Per-provider extras.' }),
   }),
@@ -259,8 +259,7 @@ builder.mutationFields((t) => ({
   }),
   upsertContacts: t.field({
     type: ContactBatchPayloadRef,
-    description:
-      "Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone. At most MAX_BATCH_INPUTS inputs over the whole operation, aliased fields added up (refused before anything runs: TOO_MANY_ITEMS), and at most GATEWAY_MAX_UPSTREAM_CALLS provider calls (TOO_MANY_UPSTREAM_CALLS; refused before any call when inputs ÷ each provider's batch size already exceed it — Salesforce MC writes one contact per call). Needs scope `contacts:write`.",
+    description: `Create or update many contacts, mapped onto each provider's bulk endpoint in batches of its maximum. A bad item fails alone. At most MAX_BATCH_INPUTS inputs over the whole operation, aliased fields added up (refused before anything runs: TOO_MANY_ITEMS), and at most GATEWAY_MAX_UPSTREAM_CALLS provider calls (TOO_MANY_UPSTREAM_CALLS; refused before any call when inputs ÷ each provider's batch size already exceed it${providerNotes('Mutation.upsertContacts', { open: ' — ', close: '' })}). Needs scope \`contacts:write\`.`,
     authScopes: WRITE,
     args: {
       inputs: t.arg({ type: [ContactInput], required: true, description: 'The contacts.' }),

@@ -4,6 +4,7 @@ import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { OutcomeStatusEnum, ProviderEnum } from './enums.js';
 import { InputErrorRef, ProviderErrorRef } from './errors.js';
+import { providerNotes } from './notes.js';
 import {
   NEEDS_READ,
   OPERATIONAL_DETAILS,
@@ -26,11 +27,10 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
     remoteId: t.exposeString('remoteId', {
       nullable: true,
       authScopes: NEEDS_READ,
-      description: `The provider's own id of the contact (Notifuse: the email). ${WRITE_ONLY_SEES_NULL}`,
+      description: `The provider's own id of the contact${providerNotes('ProviderOutcome.remoteId')}. ${WRITE_ONLY_SEES_NULL}`,
     }),
     droppedFields: t.exposeStringList('droppedFields', {
-      description:
-        'Unified fields (dotted, e.g. `address.city`, `customFields.plan`) this provider could not take or could not clear. Never silent: the reason of each is in `details.droppedFieldReasons` (field → reason; Dotdigital and Salesforce MC).',
+      description: `Unified fields (dotted, e.g. \`address.city\`, \`customFields.plan\`) this provider could not take or could not clear. Never silent: the reason of each is in \`details.droppedFieldReasons\` (field → reason${providerNotes('ProviderOutcome.droppedFields', { open: '; ', close: '', join: ' and ' })}).`,
     }),
     error: t.expose('error', {
       type: ProviderErrorRef,

@@ -4,6 +4,7 @@ import type { OutboxItem } from '../store/outbox.js';
 import { builder } from './builder.js';
 import { ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
+import { providerNotes } from './notes.js';
 import { ProviderOutcomeRef } from './outcome.js';
 import { NEEDS_READ } from './visibility.js';
 
@@ -25,8 +26,7 @@ const WriteKindEnum = builder.enumType('WriteKind', {
     UPSERT: { description: 'Sends the upsert again.' },
     UPDATE: { description: 'Sends the update again (by the remote id).' },
     IMPORT_POLL: {
-      description:
-        "Re-checks the provider's asynchronous job (a Dotdigital import, `importId`) and reads the contact's end state from its report.",
+      description: `Re-checks the provider's asynchronous job${providerNotes('WriteKind.IMPORT_POLL')} and reads the contact's end state from its report.`,
     },
   } as const,
 });
@@ -72,7 +72,12 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
     }),
     importId: t.exposeString('importId', {
       nullable: true,
-      description: 'Dotdigital: the import this write waits for (or waited for).',
+      description: providerNotes('Write.importId', {
+        open: '',
+        close: '',
+        join: ' ',
+        none: "The provider's asynchronous job this write waits for (or waited for).",
+      }),
     }),
     createdAt: t.expose('createdAt', {
       type: 'DateTime',

@@ -3,7 +3,7 @@ import { redactText } from '../../http/redact.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 
-import { malformedResponse, sender, withSignal } from '../wire.js';
+import { answersOf, sender, withSignal } from '../wire.js';
 import {
   BulkEntrySchema,
   ContactSchema,
@@ -142,8 +142,7 @@ export function errorObjectInfo(e: DoErrorObject): {
   return { text: errorText(e), details: describeError(e) };
 }
 
-const malformed = (res: HttpResponse, what: string) =>
-  malformedResponse('DIGITAL_ONBOARDING', res, what);
+const { malformed } = answersOf('DIGITAL_ONBOARDING', 'Digital Onboarding');
 
 /** A Contact at the top of the body, or wrapped in `data` / `contact`. */
 export function readContact(json: unknown): DoWireContact | null {

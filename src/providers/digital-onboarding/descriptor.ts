@@ -7,6 +7,12 @@ import type { DigitalOnboardingConfig, DigitalOnboardingOptions } from './config
 import { createDigitalOnboardingAdapter } from './index.js';
 import { digitalOnboardingProviderOptions } from './options.js';
 
+declare module '../../model/contact.js' {
+  interface ProviderNames {
+    DIGITAL_ONBOARDING: 'Digital Onboarding';
+  }
+}
+
 const SANDBOX = {
   token: 'sandbox-digital-onboarding-token',
   clientId: 'sandbox-do-client',

@@ -42,6 +42,7 @@ export type { DigitalOnboardingProviderOptions } from './mapping.js';
 export { validateOverrideFlags } from './mapping.js';
 
 const PROVIDER = 'DIGITAL_ONBOARDING' as const;
+const NAME = 'Digital Onboarding';
 
 export interface DigitalOnboardingAdapterDeps {
   http: HttpOptions;
@@ -276,6 +277,7 @@ export function createDigitalOnboardingAdapter(
 
   const writes = createWriteEngine<Plan, DoContactBody>({
     provider: PROVIDER,
+    name: NAME,
     plan: (item, { op, alone }) =>
       planOf(item, op === 'update' ? 'update' : alone ? 'single' : 'batch'),
     contactKey: (p) =>
@@ -322,6 +324,7 @@ export function createDigitalOnboardingAdapter(
 
   return {
     id: PROVIDER,
+    name: NAME,
     baseUrl: http.baseUrl,
     capabilities: {
       maxBatchSize: batchSize,

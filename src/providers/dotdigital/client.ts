@@ -1,9 +1,8 @@
-import type { z } from 'zod';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
 
-import { parseResponse, sender, withSignal } from '../wire.js';
+import { answersOf, sender, withSignal } from '../wire.js';
 import type { Lookup } from './mapping.js';
 import {
   ContactSchema,
@@ -110,8 +109,7 @@ function dotdigitalV2Error(res: HttpResponse): UpstreamError {
   });
 }
 
-const parse = <S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> =>
-  parseResponse('DOTDIGITAL', res, schema, what);
+const { parse } = answersOf('DOTDIGITAL', 'Dotdigital');
 
 /** The only part of the adapter that knows Dotdigital's paths, methods and status codes. */
 export function createDotdigitalClient(http: HttpClient) {

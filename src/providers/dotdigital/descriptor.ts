@@ -7,6 +7,12 @@ import type { DotdigitalConfig, DotdigitalOptions } from './config.js';
 import { createDotdigitalAdapter } from './index.js';
 import { dotdigitalProviderOptions } from './options.js';
 
+declare module '../../model/contact.js' {
+  interface ProviderNames {
+    DOTDIGITAL: 'Dotdigital';
+  }
+}
+
 const SANDBOX = {
   username: 'apiuser-sandbox@apiconnector.com',
   password: 'sandbox-dotdigital-password',
@@ -15,6 +21,12 @@ const SANDBOX = {
 export const dotdigitalProvider = defineProvider({
   id: 'DOTDIGITAL',
   description: 'Dotdigital (API v3 contacts).',
+  schemaNotes: {
+    'ProviderError.code': 'Dotdigital `contacts:idAlreadyExists`',
+    'ProviderOutcome.droppedFields': 'Dotdigital',
+    'WriteKind.IMPORT_POLL': 'a Dotdigital import, `importId`',
+    'Write.importId': 'Dotdigital: the import this write waits for (or waited for).',
+  },
   key: 'dotdigital',
   envPrefixes: ['DOTDIGITAL_'],
   env: {

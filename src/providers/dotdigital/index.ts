@@ -48,6 +48,9 @@ export interface DotdigitalAdapterDeps {
   dispatcher?: Dispatcher;
 }
 
+/** Whose writes these are (the write engine's failures name it). */
+const OWNER = { provider: 'DOTDIGITAL', name: 'Dotdigital' } as const;
+
 /**
  * Dotdigital API v3: `PATCH /contacts/v3/{identifier}/{value}` for a single write (201 created,
  * 200 updated) and for updates by contactId; `PUT /contacts/v3/import` for batches, polled until
@@ -233,7 +236,7 @@ export function createDotdigitalAdapter(
                 : r,
             )
           : failedAll(entries, polled.error.toInfo(), { ...common, details: { importId } });
-        fanOut('DOTDIGITAL', entries, answers, itemDetails).forEach((results, i) => {
+        fanOut(OWNER, entries, answers, itemDetails).forEach((results, i) => {
           entries[i]!.members.forEach((job, k) => {
             out.set(job.item, results[k]!);
           });
@@ -244,7 +247,7 @@ export function createDotdigitalAdapter(
   }
 
   const writes = createWriteEngine<Plan, ImportContact>({
-    provider: 'DOTDIGITAL',
+    ...OWNER,
     // The account's data fields first (cached), and those to create (DOTDIGITAL_CREATE_DATA_FIELDS).
     async beforePlan(items, ctx) {
       await dataFields.load(ctx);
@@ -295,6 +298,7 @@ export function createDotdigitalAdapter(
 
   return {
     id: 'DOTDIGITAL',
+    name: OWNER.name,
     baseUrl: http.baseUrl,
     capabilities: {
       maxBatchSize: batchSize,

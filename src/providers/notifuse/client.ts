@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { CallStats, HttpClient, HttpRequest, HttpResponse } from '../../http/client.js';
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, type UpstreamError } from '../../model/errors.js';
-import { bodyRequest, malformedResponse, parseResponse, sender, withSignal } from '../wire.js';
+import { answersOf, bodyRequest, sender, withSignal } from '../wire.js';
 import type { NotifuseConfig } from './config.js';
 import {
   ErrorBodySchema,
@@ -45,7 +45,7 @@ export function notifuseError(res: HttpResponse): UpstreamError {
   });
 }
 
-const malformed = (res: HttpResponse, what: string) => malformedResponse('NOTIFUSE', res, what);
+const { malformed, parse } = answersOf('NOTIFUSE', 'Notifuse');
 
 /** The only part of the adapter that knows Notifuse's paths, methods and status codes. */
 export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
@@ -61,7 +61,7 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
     stats: CallStats,
     signal?: AbortSignal,
   ): Promise<z.infer<S>> {
-    return parseResponse('NOTIFUSE', await send(req, stats, signal), schema, what);
+    return parse(await send(req, stats, signal), schema, what);
   }
 
   const updateListStatusRequest = bodyRequest<UpdateListStatusRequestBody>(

@@ -7,6 +7,12 @@ import type { NotifuseConfig, NotifuseOptions } from './config.js';
 import { createNotifuseAdapter } from './index.js';
 import { notifuseProviderOptions } from './options.js';
 
+declare module '../../model/contact.js' {
+  interface ProviderNames {
+    NOTIFUSE: 'Notifuse';
+  }
+}
+
 const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
 
 const SANDBOX = { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' } as const;
@@ -14,6 +20,12 @@ const SANDBOX = { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' } a
 export const notifuseProvider = defineProvider({
   id: 'NOTIFUSE',
   description: 'Notifuse (self-hosted, `/api/contacts.*`).',
+  schemaNotes: {
+    'ProviderRecord.remoteId': 'Notifuse: the email it is stored under',
+    'ProviderOutcome.remoteId': 'Notifuse: the email',
+    'ContactInput.customFields':
+      'Notifuse: its column names custom_string_1…custom_json_5, or NOTIFUSE_CUSTOM_FIELD_MAP',
+  },
   key: 'notifuse',
   envPrefixes: ['NOTIFUSE_'],
   env: {

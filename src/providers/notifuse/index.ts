@@ -303,6 +303,7 @@ export function createNotifuseAdapter(
 
   const writes = createWriteEngine<Plan, NotifuseWireContact>({
     provider: 'NOTIFUSE',
+    name: 'Notifuse',
     plan,
     contactKey: (job) => normaliseEmail(job.plan.contact.email),
     sendOne,
@@ -319,6 +320,7 @@ export function createNotifuseAdapter(
 
   return {
     id: 'NOTIFUSE',
+    name: 'Notifuse',
     baseUrl: http.baseUrl,
     capabilities: {
       maxBatchSize: batchSize,

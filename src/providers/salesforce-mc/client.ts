@@ -12,13 +12,7 @@ import {
 import { clipMessage, retryAfterMs } from '../../http/status.js';
 import { answeredError, statusIsTransient, type UpstreamError } from '../../model/errors.js';
 import type { WireRequest } from '../../model/outcome.js';
-import {
-  bodyRequest,
-  expectStatus,
-  malformedResponse,
-  parseResponse,
-  withSignal,
-} from '../wire.js';
+import { answersOf, bodyRequest, expectStatus, withSignal } from '../wire.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import type { SalesforceMcConfig } from './config.js';
 import {
@@ -96,10 +90,7 @@ export function sfmcError(res: HttpResponse): UpstreamError {
   });
 }
 
-const malformed = (res: HttpResponse, what: string) =>
-  malformedResponse('SALESFORCE_MC', res, what);
-const parse = <S extends z.ZodType>(res: HttpResponse, schema: S, what: string): z.infer<S> =>
-  parseResponse('SALESFORCE_MC', res, schema, what);
+const { malformed, parse } = answersOf('SALESFORCE_MC', 'Salesforce MC');
 
 /**
  * The REST base before any token told it: the tenant's REST host for a tenant auth host

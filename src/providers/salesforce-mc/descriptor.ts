@@ -12,6 +12,12 @@ import type {
 import { createSalesforceMcAdapter } from './index.js';
 import { salesforceMcProviderOptions } from './options.js';
 
+declare module '../../model/contact.js' {
+  interface ProviderNames {
+    SALESFORCE_MC: 'Salesforce MC';
+  }
+}
+
 /** Unified fields the SFMC attribute map may not move: channel addresses and HTML Enabled. */
 const SFMC_FIXED_FIELDS = new Set(['email', 'phone', 'emailFormat']);
 const SFMC_NAME = z.string().trim().min(1).max(128);
@@ -63,6 +69,10 @@ const SANDBOX = {
 export const salesforceMcProvider = defineProvider({
   id: 'SALESFORCE_MC',
   description: 'Salesforce Marketing Cloud (Contacts REST).',
+  schemaNotes: {
+    'Mutation.upsertContacts': 'Salesforce MC writes one contact per call',
+    'ProviderOutcome.droppedFields': 'Salesforce MC',
+  },
   key: 'salesforceMc',
   envPrefixes: ['SALESFORCE_', 'SFMC_'],
   env: {

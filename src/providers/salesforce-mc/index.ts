@@ -346,6 +346,7 @@ export function createSalesforceMcAdapter(
   // last one wins deterministically; after the first success the key is known and the rest PATCH.
   const writes = createWriteEngine<Plan>({
     provider: 'SALESFORCE_MC',
+    name: 'Salesforce MC',
     plan,
     contactKey: (p) => p.plan.contactKey,
     sendOne: (p, ctx, how) => runOne(p, ctx, how.op, how.keyKnown),
@@ -442,6 +443,7 @@ export function createSalesforceMcAdapter(
 
   return {
     id: 'SALESFORCE_MC',
+    name: 'Salesforce MC',
     get baseUrl() {
       return client.restBase;
     },

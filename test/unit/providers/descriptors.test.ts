@@ -6,9 +6,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { buildSchema, GraphQLEnumType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
-import { PROVIDER_IDS } from '../../../src/model/contact.js';
 import { PROVIDERS } from '../../../src/providers/registry.js';
 import { SANDBOXES } from '../../../src/sandbox-mode.js';
 import { GATEWAY_PREFIXES } from '../../../src/startup.js';
@@ -17,26 +17,6 @@ const SRC = path.resolve(import.meta.dirname, '../../../src');
 
 /** `SALESFORCE_MC` → `salesforce-mc`: the provider's folder under src/providers and src/sandbox. */
 const folderOf = (id: string) => id.toLowerCase().replaceAll('_', '-');
-
-/**
- * Files outside the providers' folders that still name a provider, and why (issue 14, item 3):
- * - `model/contact.ts`: `PROVIDER_IDS` and `PROVIDER_NAMES`, the one domain list of ids (see
- *   docs/architecture.md, "Providers: descriptors").
- * - `schema/*.ts`: descriptions of shared fields that name a provider as an example; the printed
- *   schema must stay byte for byte, and a new provider needs no change there.
- * - `graphiql.ts`: the example tabs (a batch to one provider, a dry run to another), which the
- *   README mirrors operation for operation.
- * The list may only shrink.
- */
-const NOT_YET_MOVED = [
-  'graphiql.ts',
-  'model/contact.ts',
-  'schema/contact-type.ts',
-  'schema/contact.ts',
-  'schema/errors.ts',
-  'schema/outcome.ts',
-  'schema/writes.ts',
-];
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -58,8 +38,15 @@ function namesOf(p: (typeof PROVIDERS)[number]): RegExp {
 }
 
 describe('provider descriptors', () => {
-  it('one descriptor per provider, in enum order, each with its two folders', () => {
-    expect(PROVIDERS.map((p) => p.id)).toEqual([...PROVIDER_IDS]);
+  it('one descriptor per value of the published Provider enum, each with its two folders', () => {
+    const sdl = readFileSync(path.join(SRC, '..', 'schema', 'schema.graphql'), 'utf8');
+    const published = buildSchema(sdl).getType('Provider');
+    expect(published).toBeInstanceOf(GraphQLEnumType);
+    // The printed schema sorts enum values; the registry's order is the fan-out and merge order.
+    expect(PROVIDERS.map((p) => p.id).sort()).toEqual(
+      (published as GraphQLEnumType).getValues().map((v) => v.name),
+    );
+    expect(new Set(PROVIDERS.map((p) => p.id)).size).toBe(PROVIDERS.length);
     expect(new Set(PROVIDERS.map((p) => p.key)).size).toBe(PROVIDERS.length);
     for (const p of PROVIDERS) {
       const folder = folderOf(p.id);
@@ -105,6 +92,6 @@ describe('provider descriptors', () => {
       .filter((f) => PROVIDERS.some((p) => namesOf(p).test(readFileSync(f, 'utf8'))))
       .map((f) => path.relative(SRC, f).split(path.sep).join('/'))
       .sort();
-    expect(naming).toEqual(NOT_YET_MOVED);
+    expect(naming).toEqual([]);
   });
 });

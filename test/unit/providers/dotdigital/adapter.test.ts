@@ -366,8 +366,9 @@ describe('Dotdigital adapter: bulk import', () => {
         error: null,
       }),
     ]);
-    // Backoff: 20, 40, then what is left of the 100 ms.
-    expect(requests('GET').length).toBeGreaterThanOrEqual(2);
+    // Backoff: 20, 40, then what is left of the 100 ms: at most three polls (a fixed 20 ms interval
+    // would make five). On a loaded machine late timers can leave room for one poll only.
+    expect(requests('GET').length).toBeGreaterThanOrEqual(1);
     expect(requests('GET').length).toBeLessThanOrEqual(3);
     expect(stats.stats.upstreamRequests).toBe(2 + requests('GET').length);
   });
