@@ -72,9 +72,65 @@ function scrubDeep(value: unknown, depth: number): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
 }
 
+/** Loggers made by {@link createLogger}, whose configuration {@link writeRequestLine} knows. */
+const ownLoggers = new WeakSet<Logger>();
+
+/** The fields of a request's `request` line (never headers, bodies or variables). */
+export interface RequestLine {
+  method: string;
+  /** The path as sent, without the query. */
+  path: string;
+  status: number;
+  durationMs: number;
+  keyName: string | null;
+  operationName: string | null;
+}
+
+const { chindingsSym, endSym, lsCacheSym, needsMetadataGsym, streamSym, timeSym } = pino.symbols;
+
+/** A string as a JSON value, scrubbed as {@link createLogger}'s formatter scrubs every string. */
+const jsonText = (value: string) => JSON.stringify(scrubLogText(value));
+
+/**
+ * Writes the `request` line of a request (at info; the caller checks the level) straight to the
+ * stream of a logger made by {@link createLogger}, carrying `requestId` (and `traceId`) as that
+ * request's child logger would: the line is built from its few known fields, each string scrubbed
+ * as the logger's formatter scrubs it (none is a redacted key), and framed as pino frames it (its
+ * level, time, bindings and line end). The same JSON line as `child(ids).info(line, 'request')`,
+ * without a child logger per request, the redaction paths walked over every field or a generic
+ * serialiser. Returns false, writing nothing, for any other logger: log through it instead.
+ */
+export function writeRequestLine(
+  logger: Logger,
+  ids: { requestId: string; traceId?: string | undefined },
+  line: RequestLine,
+): boolean {
+  const own = logger as unknown as Record<symbol, unknown>;
+  const stream = own[streamSym] as { write(s: string): unknown; [k: symbol]: unknown } | undefined;
+  if (!ownLoggers.has(logger) || !stream || stream[needsMetadataGsym] === true) {
+    return false;
+  }
+  const level = (own[lsCacheSym] as Record<number, string>)[30];
+  const time = (own[timeSym] as () => string)();
+  stream.write(
+    `${level}${time}${own[chindingsSym] as string},"requestId":${JSON.stringify(ids.requestId)}${
+      ids.traceId ? `,"traceId":${JSON.stringify(ids.traceId)}` : ''
+    },"method":${jsonText(line.method)},"path":${jsonText(line.path)},"status":${jsonNumber(
+      line.status,
+    )},"durationMs":${jsonNumber(line.durationMs)},"keyName":${
+      line.keyName === null ? 'null' : jsonText(line.keyName)
+    }${line.operationName ? `,"operationName":${jsonText(line.operationName)}` : ''},"msg":"request"${
+      own[endSym] as string
+    }`,
+  );
+  return true;
+}
+
+const jsonNumber = (n: number) => (Number.isFinite(n) ? String(n) : 'null');
+
 /**
  * The process logger. A request's lines go through its child (`requestLogger`), which carries
- * its `requestId` (and `traceId`).
+ * its `requestId` (and `traceId`); its `request` line is written by {@link writeRequestLine}.
  * Credentials are redacted by key and in free text (bearer/basic credentials, URL userinfo,
  * `key=value` secrets); contact PII (emails, phones, names, birthdates, addresses) is replaced by
  * a keyed hash, by key and in free text, at every level including debug. Request bodies, headers
@@ -97,7 +153,7 @@ export function createLogger(
         // next one), off the request path; pino writes what is left synchronously on exit.
         (level === 'silent' ? undefined : pino.destination({ dest: 1, sync: false })));
   const keys = [...SECRET_KEYS, ...PII_KEYS];
-  return pino(
+  const logger = pino(
     {
       level,
       base: { service: 'contact-gateway' },
@@ -128,4 +184,6 @@ export function createLogger(
     },
     stream as pino.DestinationStream | undefined,
   );
+  ownLoggers.add(logger);
+  return logger;
 }

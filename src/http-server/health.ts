@@ -69,23 +69,32 @@ const REASONS: Record<'draining' | 'store', string> = {
  */
 export function useReadiness(readiness: Readiness): Plugin {
   return {
-    async onRequest({ request, fetchAPI, endResponse }) {
+    // Not async: every other request returns synchronously, so Yoga's request pipeline stays on
+    // its synchronous path.
+    onRequest({ request, fetchAPI, endResponse }) {
       if (routeOf(request) !== 'public' || sentPath(request) !== READY_PATH) {
         return;
       }
-      const state = await readiness.check();
-      const body = state.ready
-        ? { status: 'ready' }
-        : { status: 'unavailable', reason: state.reason, message: REASONS[state.reason] };
-      endResponse(
-        new fetchAPI.Response(JSON.stringify(body), {
-          status: state.ready ? 200 : 503,
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'cache-control': 'no-store',
-          },
-        }),
-      );
+      return answer(endResponse, fetchAPI);
     },
   };
+
+  async function answer(
+    endResponse: (response: Response) => void,
+    fetchAPI: { Response: typeof Response },
+  ): Promise<void> {
+    const state = await readiness.check();
+    const body = state.ready
+      ? { status: 'ready' }
+      : { status: 'unavailable', reason: state.reason, message: REASONS[state.reason] };
+    endResponse(
+      new fetchAPI.Response(JSON.stringify(body), {
+        status: state.ready ? 200 : 503,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+        },
+      }),
+    );
+  }
 }

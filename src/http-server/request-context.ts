@@ -4,6 +4,7 @@ import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { ANONYMOUS_CALLER, type Caller } from '../auth/scopes.js';
+import { type RequestLine, writeRequestLine } from '../logger.js';
 import { withRequestId } from './errors.js';
 import { routeOf, sentPath } from './routes.js';
 
@@ -73,14 +74,18 @@ export function requestLogger(state: RequestState, fallback?: Logger): Logger | 
 /** Longest path written to a `request` log line (a 404's path is whatever the client sent). */
 const MAX_LOGGED_PATH = 200;
 
-/** A GraphQL result whose masked errors carry the request id, their originals logged by `log`. */
-function stamped<R extends ExecutionResult>(result: R, requestId: string, log: Logger): R {
+/**
+ * A GraphQL result whose masked errors carry the request id, their originals logged by the
+ * request's logger (made only for a result with errors).
+ */
+function stamped<R extends ExecutionResult>(result: R, state: RequestState, fallback: Logger): R {
   if (!result.errors?.length) {
     return result;
   }
+  const log = requestLogger(state, fallback) ?? fallback;
   let changed = false;
   const errors = result.errors.map((error) => {
-    const next = withRequestId(error, requestId, log);
+    const next = withRequestId(error, state.id, log);
     changed ||= next !== error;
     return next;
   });
@@ -115,7 +120,6 @@ export function useRequestContext(options: { logger: Logger }): Plugin {
     },
     onResultProcess({ request, result, setResult }) {
       const state = requestState(request);
-      const log = requestLogger(state, logger) ?? logger;
       if (isAsyncIterable(result)) {
         const source = result;
         setResult({
@@ -124,7 +128,7 @@ export function useRequestContext(options: { logger: Logger }): Plugin {
             return {
               next: async () => {
                 const step = await it.next();
-                return step.done ? step : { ...step, value: stamped(step.value, state.id, log) };
+                return step.done ? step : { ...step, value: stamped(step.value, state, logger) };
               },
               return: async () => (await it.return?.()) ?? { done: true, value: undefined },
             };
@@ -133,10 +137,10 @@ export function useRequestContext(options: { logger: Logger }): Plugin {
         return;
       }
       if (Array.isArray(result)) {
-        setResult(result.map((r: ExecutionResult) => stamped(r, state.id, log)));
+        setResult(result.map((r: ExecutionResult) => stamped(r, state, logger)));
         return;
       }
-      const next = stamped(result, state.id, log);
+      const next = stamped(result, state, logger);
       if (next !== result) {
         setResult(next);
       }
@@ -147,18 +151,23 @@ export function useRequestContext(options: { logger: Logger }): Plugin {
       if (routeOf(request) === 'public' || !logger.isLevelEnabled('info')) {
         return;
       }
-      const path = (sentPath(request) ?? '(not routed)').slice(0, MAX_LOGGED_PATH);
-      (requestLogger(state, logger) ?? logger).info(
-        {
-          method: request.method,
-          path,
-          status: response.status,
-          durationMs: Math.round((performance.now() - state.startedAt) * 10) / 10,
-          keyName: state.caller.keyName,
-          ...(state.operationName ? { operationName: state.operationName } : {}),
-        },
-        'request',
-      );
+      const line: RequestLine = {
+        method: request.method,
+        path: (sentPath(request) ?? '(not routed)').slice(0, MAX_LOGGED_PATH),
+        status: response.status,
+        durationMs: Math.round((performance.now() - state.startedAt) * 10) / 10,
+        keyName: state.caller.keyName,
+        operationName: state.operationName,
+      };
+      // Straight to the stream (no child logger) unless the logger is not one of ours.
+      const ids = { requestId: state.id, traceId: state.traceId };
+      if (!writeRequestLine(state.base ?? logger, ids, line)) {
+        const { operationName, ...fields } = line;
+        (requestLogger(state, logger) ?? logger).info(
+          operationName ? { ...fields, operationName } : fields,
+          'request',
+        );
+      }
     },
   };
 }

@@ -138,26 +138,65 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   const RELEASE = `DELETE FROM ${keysTable}
       WHERE record_id = $1
         AND (kind, value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })})`;
-  const POINT = `INSERT INTO ${keysTable} (kind, value, record_id)
+  // An entry that already points at the record is left alone (no row rewritten).
+  const POINT = `INSERT INTO ${keysTable} AS k (kind, value, record_id)
      SELECT kind, value, $1 FROM ${unnest(db, 'u', { kind: '$2::text[]', value: '$3::text[]' })}
       WHERE true
-     ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id`;
+     ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id
+      WHERE k.record_id <> excluded.record_id`;
+  /**
+   * Embedded: the whole conditional save as one statement (one commit, no BEGIN) when it has no
+   * index entry to release and every entry it would point already points at the record (the
+   * common case: a known contact written again with the same keys). Then POINT would change
+   * nothing, so leaving it out is exact. `$10` is how many entries `$8`/`$9` name. The row must
+   * exist (a remembered record; records are never deleted), so the INSERT branch never runs.
+   */
+  const SAVE_POINTED = `${UPSERT.replace(
+    'WHERE $7::jsonb IS NULL OR r.keys = $7::jsonb',
+    `WHERE r.keys = $7::jsonb
+       AND (SELECT count(*) FROM ${keysTable} k
+             WHERE k.record_id = $1
+               AND (k.kind, k.value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$8::text[]', value: '$9::text[]' })})) = $10`,
+  )}`;
   /**
    * PostgreSQL: the whole conditional save as one statement (one round trip, one commit): the
    * upsert, then, only when it changed the row, the index entries released and pointed.
+   *
+   * Its commit waits for the WAL flush (`synchronous_commit` as configured) whenever the save
+   * changes identity: an index entry released or pointed, or a provider link (remote id) that the
+   * row (as it was before this statement) did not hold. A save that only refreshes what is known
+   * of a contact whose links and keys are stored already (its view, `syncedAt`, `updatedAt`: a
+   * known contact written again) commits with `synchronous_commit = off` for that transaction
+   * alone (`set_config(…, true)`): visible at once and kept if the gateway dies, but a crash of
+   * the database server itself within ~3 × `wal_writer_delay` (600 ms by default) can lose that
+   * refresh, never a link. On a server whose WAL flush takes milliseconds this is most of a
+   * known contact's write (see docs/architecture.md, "What is durable when").
    */
-  const SAVE_IF = `WITH up AS (${UPSERT}),
+  const SAVE_IF = `WITH before AS (SELECT records FROM ${records} WHERE id = $1),
+     up AS (${UPSERT}),
      released AS (
        DELETE FROM ${keysTable} k USING up
         WHERE k.record_id = up.id
           AND (k.kind, k.value) IN (SELECT kind, value FROM unnest($8::text[], $9::text[]) AS u (kind, value))
+       RETURNING 1
      ),
      pointed AS (
-       INSERT INTO ${keysTable} (kind, value, record_id)
+       INSERT INTO ${keysTable} AS k (kind, value, record_id)
        SELECT u.kind, u.value, up.id FROM unnest($10::text[], $11::text[]) AS u (kind, value), up
        ON CONFLICT (kind, value) DO UPDATE SET record_id = excluded.record_id
+        WHERE k.record_id <> excluded.record_id
+       RETURNING 1
      )
-     SELECT id FROM up`;
+     SELECT id, set_config('synchronous_commit',
+              CASE WHEN NOT EXISTS (SELECT 1 FROM released)
+                    AND NOT EXISTS (SELECT 1 FROM pointed)
+                    AND NOT EXISTS (
+                      SELECT 1 FROM jsonb_each($3::jsonb) AS l
+                       WHERE (SELECT records FROM before) -> l.key ->> 'remoteId'
+                             IS DISTINCT FROM l.value ->> 'remoteId')
+                   THEN 'off' ELSE current_setting('synchronous_commit') END,
+              true) AS commit_mode
+       FROM up`;
 
   const upsertParams = (
     record: IdentityRecord,
@@ -192,6 +231,17 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         ...pairsOf(plan.point),
       ]);
       saved = rows.length > 0;
+    } else if (
+      plan.release.length === 0 &&
+      (
+        await db.query(SAVE_POINTED, [
+          ...upsertParams(record, plan.next, expected),
+          ...pairsOf(plan.point),
+          plan.point.length,
+        ])
+      ).length > 0
+    ) {
+      saved = true;
     } else {
       saved = await db.transaction(async (tx) => {
         const rows = await tx.query(UPSERT, upsertParams(record, plan.next, expected));

@@ -9,6 +9,7 @@ import { openDatabase } from '../../../src/store/db.js';
 import type { IdentityRecord } from '../../../src/store/identity.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import type { NewOutboxItem } from '../../../src/store/outbox.js';
+import { createSqlIdentityStore } from '../../../src/store/sql-stores.js';
 import { allEngines, DATABASE_URL, type Harness, STARTUP_MS } from './engines.js';
 
 const now = '2026-01-01T00:00:00.000Z';
@@ -180,6 +181,20 @@ describe.each(engines)('stores on $name', (engine) => {
       await h.identity.save({ ...a, view: { email: 'a2@x.io' } });
       expect((await h.identity.find({ email: 'a@x.io' }))?.id).toBe(b.id);
       expect((await h.identity.find({ email: 'a2@x.io' }))?.id).toBe(a.id);
+    });
+
+    it('a save with unchanged keys points back a key another record took meanwhile', async () => {
+      const a = (await h.identity.claim({ email: 'back@x.io' }, now)).record;
+      const b = (await h.identity.claim({ email: 'other@x.io' }, now)).record;
+      await h.identity.save({ ...a, view: { email: 'back@x.io', firstName: 'A' } });
+      await h.identity.save({ ...b, view: { email: 'back@x.io' } });
+      expect((await h.identity.find({ email: 'back@x.io' }))?.id).toBe(b.id);
+      // a writes again with the keys it holds: the entry is pointed at it again, as any save does.
+      await h.identity.save({ ...a, view: { email: 'back@x.io', firstName: 'A2' } });
+      expect(await h.identity.find({ email: 'back@x.io' })).toMatchObject({
+        id: a.id,
+        view: { firstName: 'A2' },
+      });
     });
 
     it('saves round-trip exactly and links are only ever added', async () => {
@@ -480,6 +495,67 @@ describe.each(engines)('stores on $name', (engine) => {
 });
 
 const sqlEngines = engines.filter((e) => e.sql);
+
+describe.each(engines.filter((e) => e.name === 'postgres'))(
+  'identity saves that wait for the WAL flush on $name',
+  (engine) => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await engine.open();
+    }, STARTUP_MS);
+    afterEach(async () => {
+      await h.close();
+    });
+
+    it('only a save that changes no link and no index entry commits without waiting', async () => {
+      // The commit mode each save statement chose (its `commit_mode` column).
+      const modes: string[] = [];
+      const db = h.db!;
+      const identity = createSqlIdentityStore({
+        ...db,
+        async query<T>(sql: string, params?: unknown[]) {
+          const rows = await db.query<T>(sql, params);
+          for (const row of rows as Array<Record<string, unknown>>) {
+            if (typeof row['commit_mode'] === 'string') {
+              modes.push(row['commit_mode']);
+            }
+          }
+          return rows;
+        },
+      });
+      const link = (provider: 'NOTIFUSE' | 'DOTDIGITAL', remoteId: string, ms: number) => ({
+        [provider]: { provider, remoteId, syncedAt: at(ms) },
+      });
+      const { record } = await identity.claim({ email: 'wal@x.io' }, now);
+      const view = { email: 'wal@x.io', firstName: 'A' };
+      // The first link: waits.
+      await identity.save({ ...record, view, records: link('NOTIFUSE', 'wal@x.io', 1) });
+      // The same link and keys, a new view: does not wait.
+      const refreshed = {
+        ...record,
+        view: { ...view, firstName: 'B' },
+        records: link('NOTIFUSE', 'wal@x.io', 2),
+        updatedAt: at(2),
+      };
+      await identity.save(refreshed);
+      // Another provider's link; then a changed remote id; then a changed email: each waits.
+      await identity.save({ ...refreshed, records: link('DOTDIGITAL', '42', 3) });
+      await identity.save({ ...refreshed, records: link('NOTIFUSE', 'other-id', 4) });
+      await identity.save({
+        ...refreshed,
+        view: { ...refreshed.view, email: 'wal2@x.io' },
+        records: link('NOTIFUSE', 'other-id', 5),
+      });
+      expect(modes).toEqual(['on', 'off', 'on', 'on', 'on']);
+      // What was saved is there either way (the session's own setting is untouched).
+      expect(await identity.get(record.id)).toMatchObject({
+        view: { email: 'wal2@x.io', firstName: 'B' },
+        records: { NOTIFUSE: { remoteId: 'other-id' }, DOTDIGITAL: { remoteId: '42' } },
+      });
+      expect(await db.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
+    });
+  },
+);
 
 describe.each(sqlEngines)('two database handles on $name', (engine) => {
   let a: Harness;
