@@ -20,7 +20,9 @@ import { checkPassThrough } from './pass-through-check.js';
 import {
   type BatchPayload,
   batchPayload,
+  EMPTY_LIST,
   rejected,
+  SharedPieces,
   SUCCESS,
   skipped,
   type WriteOptions,
@@ -262,7 +264,7 @@ export class ContactWrites {
         }
       }
       // The answer is built from here on: it starts from a collected heap.
-      reclaim?.between();
+      reclaim?.between(true);
     } finally {
       reclaim?.stop();
     }
@@ -386,6 +388,7 @@ export class ContactWrites {
     const log = write.log ?? this.#d.logger;
     const now = this.#d.now().toISOString();
     const working = new Map<string, IdentityRecord>();
+    const shared = new SharedPieces();
     /** Per input: its input errors, or the record as this item left it and its outcomes. */
     const answers: Array<
       { errors: InputErrorInfo[] } | { record: IdentityRecord; outcomes: Outcome[] }
@@ -402,7 +405,7 @@ export class ContactWrites {
       }
       const record = working.get(p.record.id) ?? structuredClone(p.record);
       // The provider's view of the contact goes into the identity map below, not the payload.
-      const outcomes = itemResults.map((r) => ({ ...r, contact: null }));
+      const outcomes = itemResults.map((r) => shared.outcome(r));
       const successes = itemResults
         .map((r, k) => ({ r, adapter: adapters[k]! }))
         .filter(({ r }) => SUCCESS.has(r.status));
@@ -461,11 +464,11 @@ export class ContactWrites {
       stored.forEach((item, i) => {
         const { outcome } = toQueue[i]!;
         outcome.status = 'QUEUED';
-        outcome.details = {
-          ...outcome.details,
+        // Not `{ ...details, outboxId, … }`: see `contactView` (a hidden class per object).
+        outcome.details = Object.assign({}, outcome.details, {
           outboxId: item.id,
           nextAttemptAt: item.nextAttemptAt,
-        };
+        });
       });
     }
     return answers.map((a) =>
@@ -473,9 +476,9 @@ export class ContactWrites {
         ? rejected(a.errors)
         : // `a.record` is this item's own copy (made above), which nothing else holds.
           {
-            contact: this.#d.view(a.record, [], undefined, true),
+            contact: shared.view(this.#d.view(a.record, EMPTY_LIST, undefined, true)),
             outcomes: a.outcomes,
-            errors: [],
+            errors: EMPTY_LIST,
           },
     );
   }

@@ -183,11 +183,46 @@ export function rootFields(
   return out;
 }
 
+/** The operation to run and its root fields. */
+export interface OperationRoots {
+  readonly operation: OperationDefinitionNode;
+  readonly fields: readonly FieldNode[];
+}
+
+/**
+ * Root fields by document and operation name. A document is immutable and Yoga's parse cache
+ * hands the same object to every request sending the same text, so the budget and the list limit
+ * find them here instead of walking the document twice per request.
+ */
+const rootsCache = new WeakMap<DocumentNode, Map<string | null, OperationRoots>>();
+
 /** The operation to run and its root fields, or null when there is none (validation says why). */
 export function operationRoots(
   document: DocumentNode,
   operationName: string | null | undefined,
-): { operation: OperationDefinitionNode; fields: FieldNode[] } | null {
+): OperationRoots | null {
+  let byName = rootsCache.get(document);
+  if (!byName) {
+    byName = new Map();
+    rootsCache.set(document, byName);
+  }
+  const name = operationName ?? null;
+  const known = byName.get(name);
+  if (known) {
+    return known;
+  }
+  const roots = findOperationRoots(document, name);
+  // Only names the document defines are kept: a caller sending made-up names grows nothing.
+  if (roots) {
+    byName.set(name, roots);
+  }
+  return roots;
+}
+
+function findOperationRoots(
+  document: DocumentNode,
+  operationName: string | null,
+): OperationRoots | null {
   const operation = getOperationAST(document, operationName);
   if (!operation) {
     return null;

@@ -158,14 +158,43 @@ const MALFORMED = JSON.stringify({
   ],
 });
 
-/** Whether whatwg-node can build this request's URL (`http://<Host><request-target>`). */
-function hasUrl(req: IncomingMessage): boolean {
+function parses(url: string): boolean {
   try {
-    new URL(`http://${req.headers.host ?? 'localhost'}${req.url ?? ''}`);
+    new URL(url);
     return true;
   } catch {
     return false;
   }
+}
+
+/** A Host header of letters, digits, dots and hyphens, with or without a port. */
+const PLAIN_HOST = /^[A-Za-z0-9.-]+(?::\d{0,5})?$/;
+/** An origin-form request-target: `/` then printable ASCII (Node refuses control characters). */
+const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+/** Whether `http://<host>/` parses, for the plain hosts seen (at most 256 kept). */
+const plainHosts = new Map<string, boolean>();
+
+/**
+ * Whether whatwg-node can build this request's URL (`http://<Host><request-target>`). With a plain
+ * Host and an origin-form target the authority is exactly the Host, and a path, query or fragment
+ * never fails to parse, so the answer is the Host's alone: remembered per Host instead of
+ * parsing a URL per request.
+ */
+function hasUrl(req: IncomingMessage): boolean {
+  const host = req.headers.host ?? 'localhost';
+  const target = req.url ?? '';
+  if (!ORIGIN_FORM.test(target) || !PLAIN_HOST.test(host)) {
+    return parses(`http://${host}${target}`);
+  }
+  let ok = plainHosts.get(host);
+  if (ok === undefined) {
+    ok = parses(`http://${host}/`);
+    if (plainHosts.size >= 256) {
+      plainHosts.clear();
+    }
+    plainHosts.set(host, ok);
+  }
+  return ok;
 }
 
 /**
