@@ -288,7 +288,8 @@ async function readBounded(
   provider: ProviderId,
 ): Promise<string> {
   const declared = res.headers['content-length'];
-  const length = typeof declared === 'string' && /^\d{1,15}$/.test(declared) ? Number(declared) : -1;
+  const length =
+    typeof declared === 'string' && /^\d{1,15}$/.test(declared) ? Number(declared) : -1;
   if (length > max) {
     res.body.destroy();
     throw oversized(provider, max);
