@@ -26,21 +26,39 @@ export interface ProviderLoaders {
   read: DataLoader<ReadKey, ReadAnswer, string>;
 }
 
+/** The write engine's call context of a request. */
+function callContext(scope: RequestScope) {
+  return { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
+}
+
+/**
+ * One write with nothing to batch it with (one item alone in its request: `upsertContact`,
+ * `updateContact`), straight to the write engine: what the loader's batch function would do with
+ * a batch of one, without the loader and its tick.
+ */
+export async function writeAlone(
+  adapter: ProviderAdapter,
+  scope: RequestScope,
+  op: WriteOp,
+  item: WriteItem,
+): Promise<Outcome> {
+  const [outcome] = await dispatchWrites(adapter, op, [{ item }], callContext(scope));
+  return outcome!;
+}
+
 function writeLoader(
   adapter: ProviderAdapter,
   scope: RequestScope,
   op: WriteOp,
 ): DataLoader<WriteItem, Outcome> {
   return new DataLoader<WriteItem, Outcome>(
-    (items) => {
-      const ctx = { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
-      return dispatchWrites(
+    (items) =>
+      dispatchWrites(
         adapter,
         op,
         items.map((item) => ({ item })),
-        ctx,
-      );
-    },
+        callContext(scope),
+      ),
     // Writes are never cached: every call is its own write. Batches fill the bulk endpoint.
     { cache: false, maxBatchSize: adapter.capabilities.maxBatchSize, name: `${adapter.id}.${op}` },
   );
@@ -49,7 +67,7 @@ function writeLoader(
 function readLoader(adapter: ProviderAdapter, scope: RequestScope) {
   return new DataLoader<ReadKey, ReadAnswer, string>(
     async (keys) => {
-      const ctx = { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
+      const ctx = callContext(scope);
       try {
         const results = await adapter.readMany(keys, ctx);
         return alignByKey(keys, new Map(keys.map((k, i) => [k, results[i]!])), () => null);
@@ -66,16 +84,31 @@ function readLoader(adapter: ProviderAdapter, scope: RequestScope) {
   );
 }
 
-/** One loader per provider and operation, created on first use and kept for the request. */
+/**
+ * One loader per provider and operation, each created on first use (a write request needs one of
+ * the three) and kept for the request.
+ */
 export const loadersFor = createContextCache((scope: RequestScope) => {
   const cache = new Map<ProviderId, ProviderLoaders>();
   return (adapter: ProviderAdapter): ProviderLoaders => {
     let loaders = cache.get(adapter.id);
     if (!loaders) {
+      let upsert: ProviderLoaders['upsert'] | undefined;
+      let update: ProviderLoaders['update'] | undefined;
+      let read: ProviderLoaders['read'] | undefined;
       loaders = {
-        upsert: writeLoader(adapter, scope, 'upsert'),
-        update: writeLoader(adapter, scope, 'update'),
-        read: readLoader(adapter, scope),
+        get upsert() {
+          upsert ??= writeLoader(adapter, scope, 'upsert');
+          return upsert;
+        },
+        get update() {
+          update ??= writeLoader(adapter, scope, 'update');
+          return update;
+        },
+        get read() {
+          read ??= readLoader(adapter, scope);
+          return read;
+        },
       };
       cache.set(adapter.id, loaders);
     }

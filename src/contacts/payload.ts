@@ -41,6 +41,10 @@ export const SUCCESS: ReadonlySet<OutcomeStatus> = new Set<OutcomeStatus>(['CREA
  * The answer's view of a record. `owned`: the record's view is the caller's own copy, which nothing
  * else holds or changes (a write's answer), so it is not copied again: one copy per item fewer for
  * the whole of a large batch.
+ *
+ * Built with `Object.assign`, not `{ ...view, id, … }`: V8 (Node 20) gives every object made by a
+ * spread followed by further properties a hidden class of its own (a map and its descriptors,
+ * ~0.4 KB per contact: 4 MB in the answer of a 10,000-contact batch); onto `{}` they share one.
  */
 export function contactView(
   record: IdentityRecord,
@@ -48,14 +52,99 @@ export function contactView(
   times?: { createdAt: string | null; updatedAt: string | null },
   owned = false,
 ): ContactView {
-  return {
-    ...(owned ? record.view : structuredClone(record.view)),
+  return Object.assign({}, owned ? record.view : structuredClone(record.view), {
     id: record.id,
     createdAt: times?.createdAt ?? record.createdAt,
     updatedAt: times?.updatedAt ?? record.updatedAt,
     records: Object.values(record.records),
     readErrors,
-  };
+  });
+}
+
+/** A frozen empty list that every answer without errors (or drops) shares. */
+export const EMPTY_LIST: never[] = Object.freeze([]) as unknown as never[];
+
+const NO_DETAILS: Record<string, unknown> = Object.freeze({});
+
+/**
+ * The pieces of a batch's answers that many contacts have alike, shared instead of copied: what a
+ * provider dropped (`droppedFields`, `details.droppedFieldReasons`: the same for every contact
+ * lacking the same fields), empty `details`, consents (a few flags). Each is frozen, so code that
+ * changed one in place would throw rather than change other contacts' answers. One per batch (or
+ * slice): what it keeps lives no longer than the answer.
+ */
+export class SharedPieces {
+  readonly #lists = new Map<string, string[]>();
+  readonly #flat = new Map<string, Record<string, unknown>>();
+
+  /**
+   * A provider outcome as the answer keeps it: without the provider's view of the contact (that
+   * goes into the identity map, not the payload), its common pieces shared.
+   */
+  outcome(r: Outcome): Outcome {
+    return {
+      ...r,
+      contact: null,
+      droppedFields: this.list(r.droppedFields),
+      details: this.#details(r.details),
+    };
+  }
+
+  /** The view's consents shared (`view` is the caller's own copy, see `contactView`). */
+  view(view: ContactView): ContactView {
+    if (view.emailConsent) {
+      view.emailConsent = this.#flatObject(view.emailConsent);
+    }
+    if (view.smsConsent) {
+      view.smsConsent = this.#flatObject(view.smsConsent);
+    }
+    return view;
+  }
+
+  /** A list of names shared with every equal one. */
+  list(xs: string[]): string[] {
+    if (xs.length === 0) {
+      return EMPTY_LIST;
+    }
+    const key = xs.join('\u0000');
+    let shared = this.#lists.get(key);
+    if (!shared) {
+      shared = Object.freeze([...xs]) as string[];
+      this.#lists.set(key, shared);
+    }
+    return shared;
+  }
+
+  #details(details: Record<string, unknown> | null): Record<string, unknown> | null {
+    if (!details) {
+      return details;
+    }
+    const reasons = details['droppedFieldReasons'];
+    if (reasons && typeof reasons === 'object') {
+      return {
+        ...details,
+        droppedFieldReasons: this.#flatObject(reasons as Record<string, unknown>),
+      };
+    }
+    return Object.keys(details).length > 0 ? details : NO_DETAILS;
+  }
+
+  /** A flat object (primitive values) shared with every equal one; any other kept as it is. */
+  #flatObject<T extends object>(o: T): T {
+    let key = '';
+    for (const [k, v] of Object.entries(o)) {
+      if (v !== null && typeof v === 'object') {
+        return o;
+      }
+      key += `${k}\u0000${typeof v}\u0000${String(v)}\u0000`;
+    }
+    let shared = this.#flat.get(key);
+    if (!shared) {
+      shared = Object.freeze({ ...o }) as Record<string, unknown>;
+      this.#flat.set(key, shared);
+    }
+    return shared as T;
+  }
 }
 
 /** A provider the write could not go to, and why. */

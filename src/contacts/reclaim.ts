@@ -43,16 +43,18 @@ export const RECLAIM_CHECK_MS = 50;
 /**
  * Watches one batch's heap while it runs: every {@link RECLAIM_CHECK_MS}, and when `between()` is
  * called after a slice, it collects once the heap has grown by `threshold` since the last
- * collection. `stop()` when the batch ends (the timer never keeps the process alive).
+ * collection; `between(true)` collects in any case (before the answer is built, which
+ * holds every contact's answer and the GraphQL result at once: it should not start on top of
+ * garbage). `stop()` when the batch ends (the timer never keeps the process alive).
  */
 export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
-  between(): boolean;
+  between(force?: boolean): boolean;
   stop(): void;
 } {
   let mark = getHeapStatistics().used_heap_size;
-  const between = (): boolean => {
+  const between = (force = false): boolean => {
     const used = getHeapStatistics().used_heap_size;
-    if (used - mark < threshold) {
+    if (!force && used - mark < threshold) {
       return false;
     }
     const gc = collector();
@@ -63,7 +65,7 @@ export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
     mark = getHeapStatistics().used_heap_size;
     return true;
   };
-  const timer = setInterval(between, RECLAIM_CHECK_MS);
+  const timer = setInterval(() => between(), RECLAIM_CHECK_MS);
   timer.unref();
   return { between, stop: () => clearInterval(timer) };
 }

@@ -14,13 +14,15 @@ import type { ProviderAdapter, WriteItem } from '../providers/types.js';
 import { type IdentityRecord, identityKeysOf, recordWritten } from '../store/identity.js';
 import type { NewOutboxItem, OutboxKind } from '../store/outbox.js';
 import type { ContactsDeps } from './deps.js';
-import { loadersFor, type RequestScope } from './loaders.js';
+import { loadersFor, type RequestScope, writeAlone } from './loaders.js';
 import { importIdOf, type OutboxDelivery } from './outbox-delivery.js';
 import { checkPassThrough } from './pass-through-check.js';
 import {
   type BatchPayload,
   batchPayload,
+  EMPTY_LIST,
   rejected,
+  SharedPieces,
   SUCCESS,
   skipped,
   type WriteOptions,
@@ -232,13 +234,18 @@ export class ContactWrites {
         if (planned.length === 0) {
           continue;
         }
-        // Queue every load of the slice in one tick so each provider's loader sees all of it.
+        // Queue every load of the slice in one tick so each provider's loader sees all of it; a
+        // write alone in its request goes straight to the engine (nothing to batch it with).
+        const alone = planned.length === 1 && inputs.length === 1;
         const loads = planned.map((p, i) =>
           leaderOf[i] === i
             ? Promise.all(
-                adapters.map((a) =>
-                  loadersFor(scope)(a).upsert.load(this.#item(a, writes.get(i) ?? p, options)),
-                ),
+                adapters.map((a) => {
+                  const item = this.#item(a, writes.get(i) ?? p, options);
+                  return alone
+                    ? writeAlone(a, scope, 'upsert', item)
+                    : loadersFor(scope)(a).upsert.load(item);
+                }),
               )
             : null,
         );
@@ -262,7 +269,7 @@ export class ContactWrites {
         }
       }
       // The answer is built from here on: it starts from a collected heap.
-      reclaim?.between();
+      reclaim?.between(true);
     } finally {
       reclaim?.stop();
     }
@@ -331,7 +338,7 @@ export class ContactWrites {
       return { contact: this.#d.view(preview, []), outcomes, errors: [] };
     }
     const results = await Promise.all(
-      adapters.map((a) => loadersFor(scope)(a).update.load(this.#item(a, planned, options))),
+      adapters.map((a) => writeAlone(a, scope, 'update', this.#item(a, planned, options))),
     );
     const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes, {
       kind: 'update',
@@ -386,6 +393,7 @@ export class ContactWrites {
     const log = write.log ?? this.#d.logger;
     const now = this.#d.now().toISOString();
     const working = new Map<string, IdentityRecord>();
+    const shared = new SharedPieces();
     /** Per input: its input errors, or the record as this item left it and its outcomes. */
     const answers: Array<
       { errors: InputErrorInfo[] } | { record: IdentityRecord; outcomes: Outcome[] }
@@ -400,9 +408,11 @@ export class ContactWrites {
         answers.push({ errors: v.ok ? [] : v.errors });
         continue;
       }
-      const record = working.get(p.record.id) ?? structuredClone(p.record);
+      // A copy `recordWritten` may change: it replaces `view` and sets links, never changes either
+      // in place, so `p.record` (the view the write was planned on) stays as it was.
+      const record = working.get(p.record.id) ?? { ...p.record, records: { ...p.record.records } };
       // The provider's view of the contact goes into the identity map below, not the payload.
-      const outcomes = itemResults.map((r) => ({ ...r, contact: null }));
+      const outcomes = itemResults.map((r) => shared.outcome(r));
       const successes = itemResults
         .map((r, k) => ({ r, adapter: adapters[k]! }))
         .filter(({ r }) => SUCCESS.has(r.status));
@@ -461,11 +471,11 @@ export class ContactWrites {
       stored.forEach((item, i) => {
         const { outcome } = toQueue[i]!;
         outcome.status = 'QUEUED';
-        outcome.details = {
-          ...outcome.details,
+        // Not `{ ...details, outboxId, … }`: see `contactView` (a hidden class per object).
+        outcome.details = Object.assign({}, outcome.details, {
           outboxId: item.id,
           nextAttemptAt: item.nextAttemptAt,
-        };
+        });
       });
     }
     return answers.map((a) =>
@@ -473,9 +483,9 @@ export class ContactWrites {
         ? rejected(a.errors)
         : // `a.record` is this item's own copy (made above), which nothing else holds.
           {
-            contact: this.#d.view(a.record, [], undefined, true),
+            contact: shared.view(this.#d.view(a.record, EMPTY_LIST, undefined, true)),
             outcomes: a.outcomes,
-            errors: [],
+            errors: EMPTY_LIST,
           },
     );
   }

@@ -42,6 +42,31 @@ export interface SandboxFactory<Credentials = unknown> {
 }
 
 /**
+ * A sandbox started with its credentials (`start({ ...credentials, host, port })`), pointed at by
+ * the variables of `env`: each takes `'url'` (where the sandbox listens) or the name of one of its
+ * credentials.
+ */
+export function sandboxOf<const C extends Record<string, string>>(
+  start: (options: C & { host: string; port: number }) => Promise<StartedSandbox>,
+  sandbox: Omit<SandboxFactory<C>, 'start' | 'env'> & {
+    env: Record<string, 'url' | (keyof C & string)>;
+  },
+): SandboxFactory<C> {
+  const { credentials, env } = sandbox;
+  return {
+    ...sandbox,
+    start: (host, port) => start({ ...credentials, host, port }),
+    env: (url) =>
+      Object.fromEntries(
+        Object.entries(env).map(([name, from]) => [
+          name,
+          from === 'url' ? url : String(credentials[from]),
+        ]),
+      ),
+  };
+}
+
+/**
  * Everything the gateway knows of one provider outside its two folders (`src/providers/<name>/`,
  * `src/sandbox/<name>/`): the registry, config, resilience and sandbox mode iterate these.
  */

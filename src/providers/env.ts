@@ -19,14 +19,17 @@ export interface EnvTools {
   /** A problem when `value` is set and not an http(s) URL. */
   checkUrl(name: string, value: string | undefined): void;
   /**
-   * Whether `group`'s credentials are all set (`requireAll`); when they are, every set URL of
-   * `urls` is checked (`checkUrl`).
+   * The provider's config, `build` from its variables `e` once `group`'s credentials (the
+   * variables named in `required`) are all set (`requireAll`), else null. When they are set,
+   * every set URL named in `urls` is checked (`checkUrl`).
    */
-  credentials(
+  configured<E extends Record<string, unknown>, const R extends keyof E & string, C>(
     group: string,
-    required: Record<string, string | undefined>,
-    urls: Record<string, string | undefined>,
-  ): boolean;
+    e: E,
+    required: readonly R[],
+    urls: ReadonlyArray<keyof E & string>,
+    build: (set: E & { [K in R]: NonNullable<E[K]> }) => C,
+  ): C | null;
   /**
    * A JSON value from one variable, read with `schema`: `undefined` when unset; `undefined` and a
    * problem (`<NAME> must be a JSON object`, or `<NAME>: <rule>`) when it is not what it says.
@@ -70,14 +73,17 @@ export function createEnvTools(problems: string[]): EnvTools {
         problems.push(`${name} must be an http(s) URL`);
       }
     },
-    credentials(group, required, urls) {
-      const complete = tools.requireAll(group, required);
-      if (complete) {
-        for (const [name, value] of Object.entries(urls)) {
-          tools.checkUrl(name, value);
-        }
+    configured(group, e, required, urls, build) {
+      const vars = Object.fromEntries(
+        required.map((name) => [name, e[name] as string | undefined]),
+      );
+      if (!tools.requireAll(group, vars)) {
+        return null;
       }
-      return complete;
+      for (const name of urls) {
+        tools.checkUrl(name, e[name] as string | undefined);
+      }
+      return build(e as Parameters<typeof build>[0]);
     },
     json(name, raw, schema, rule) {
       if (raw === undefined) {

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { BatchPayload } from '../contacts/service.js';
 import type { BatchCounts, BatchInfo, BatchItemRow } from '../lifecycle/batches.js';
 import { builder } from './builder.js';
+import { at, maybe, maybeAt } from './fields.js';
 import { ContactBatchPayloadRef, ContactWritePayloadRef } from './outcome.js';
 
 builder.objectField(ContactBatchPayloadRef, 'batchId', (t) =>
@@ -44,10 +45,10 @@ const BatchItemRef = builder.objectRef<BatchItemRow>('BatchItem').implement({
   description: 'One input of an async batch.',
   fields: (t) => ({
     index: t.exposeInt('index', { description: 'Its position in `inputs` (0-based).' }),
-    contactId: t.exposeID('contactId', {
-      nullable: true,
-      description: 'The contact’s gateway id (null for an input that failed validation).',
-    }),
+    contactId: t.exposeID(
+      'contactId',
+      maybe('The contact’s gateway id (null for an input that failed validation).'),
+    ),
     result: t.expose('result', {
       type: ContactWritePayloadRef,
       nullable: true,
@@ -87,15 +88,8 @@ const BatchRef = builder.objectRef<BatchInfo>('Batch').implement({
       type: BatchStatusEnum,
       description: 'Where it stands.',
     }),
-    createdAt: t.expose('createdAt', {
-      type: 'DateTime',
-      description: 'When it was accepted.',
-    }),
-    completedAt: t.expose('completedAt', {
-      type: 'DateTime',
-      nullable: true,
-      description: 'When its last item was answered.',
-    }),
+    createdAt: t.expose('createdAt', at('When it was accepted.')),
+    completedAt: t.expose('completedAt', maybeAt('When its last item was answered.')),
     summary: t.field({
       type: BatchProgressRef,
       description: 'Counts so far.',

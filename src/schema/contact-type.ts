@@ -2,89 +2,47 @@ import type { ContactView } from '../contacts/service.js';
 import type { Address, Consent, ProviderId, ProviderRecord } from '../model/contact.js';
 import type { ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
-import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum, ProviderEnum } from './enums.js';
+import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
+import { at, orNull, provider } from './fields.js';
 import { providerNotes } from './notes.js';
 
 export const AddressRef = builder.objectRef<Address>('Address').implement({
   description: 'A postal address.',
   fields: (t) => ({
-    line1: t.string({
-      nullable: true,
-      description: 'First address line.',
-      resolve: (a) => a.line1 ?? null,
-    }),
-    line2: t.string({
-      nullable: true,
-      description: 'Second address line.',
-      resolve: (a) => a.line2 ?? null,
-    }),
-    city: t.string({
-      nullable: true,
-      description: 'City or town.',
-      resolve: (a) => a.city ?? null,
-    }),
-    state: t.string({
-      nullable: true,
-      description: 'State, province or region.',
-      resolve: (a) => a.state ?? null,
-    }),
-    postalCode: t.string({
-      nullable: true,
-      description: 'Postal or ZIP code.',
-      resolve: (a) => a.postalCode ?? null,
-    }),
-    county: t.string({ nullable: true, description: 'County.', resolve: (a) => a.county ?? null }),
-    country: t.string({
-      nullable: true,
-      description: 'ISO 3166-1 alpha-2 country code (upper case), e.g. US.',
-      resolve: (a) => a.country ?? null,
-    }),
+    line1: t.string(orNull('line1', 'First address line.')),
+    line2: t.string(orNull('line2', 'Second address line.')),
+    city: t.string(orNull('city', 'City or town.')),
+    state: t.string(orNull('state', 'State, province or region.')),
+    postalCode: t.string(orNull('postalCode', 'Postal or ZIP code.')),
+    county: t.string(orNull('county', 'County.')),
+    country: t.string(orNull('country', 'ISO 3166-1 alpha-2 country code (upper case), e.g. US.')),
   }),
 });
 
 export const ConsentRef = builder.objectRef<Consent>('Consent').implement({
   description: 'Consent for one channel (email or SMS).',
   fields: (t) => ({
-    status: t.field({
-      type: ConsentStatusEnum,
-      nullable: true,
-      description: 'Subscription state.',
-      resolve: (c) => c.status ?? null,
-    }),
+    status: t.field({ type: ConsentStatusEnum, ...orNull('status', 'Subscription state.') }),
     optInType: t.field({
       type: OptInTypeEnum,
-      nullable: true,
-      description: 'How consent was obtained.',
-      resolve: (c) => c.optInType ?? null,
+      ...orNull('optInType', 'How consent was obtained.'),
     }),
-    verified: t.boolean({
-      nullable: true,
-      description: 'Whether the address or number was verified.',
-      resolve: (c) => c.verified ?? null,
-    }),
-    authorized: t.boolean({
-      nullable: true,
-      description: 'Whether the contact authorised messages on this channel.',
-      resolve: (c) => c.authorized ?? null,
-    }),
+    verified: t.boolean(orNull('verified', 'Whether the address or number was verified.')),
+    authorized: t.boolean(
+      orNull('authorized', 'Whether the contact authorised messages on this channel.'),
+    ),
   }),
 });
 
 export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderRecord').implement({
   description: 'Where the contact lives at one provider.',
   fields: (t) => ({
-    provider: t.expose('provider', {
-      type: ProviderEnum,
-      description: 'The provider.',
-    }),
+    provider: t.expose('provider', provider()),
     remoteId: t.exposeString('remoteId', {
       description: `The provider's id of the contact${providerNotes('ProviderRecord.remoteId')}.`,
     }),
-    syncedAt: t.expose('syncedAt', {
-      type: 'DateTime',
-      description: 'When the gateway last wrote or read it there.',
-    }),
+    syncedAt: t.expose('syncedAt', at('When the gateway last wrote or read it there.')),
     stale: t.boolean({
       description:
         'True when a read found nothing at the provider for this link (404 for its remote id): the provider no longer holds the contact, and the view does not come from it. The next successful write there clears it.',
@@ -92,9 +50,7 @@ export const ProviderRecordRef = builder.objectRef<ProviderRecord>('ProviderReco
     }),
     staleSince: t.field({
       type: 'DateTime',
-      nullable: true,
-      description: 'When the link was found stale; null while it is not.',
-      resolve: (r) => r.staleAt ?? null,
+      ...orNull('staleAt', 'When the link was found stale; null while it is not.'),
     }),
   }),
 });
@@ -104,22 +60,13 @@ export const ProviderReadErrorRef = builder
   .implement({
     description: 'A provider that could not be read while building this contact.',
     fields: (t) => ({
-      provider: t.expose('provider', {
-        type: ProviderEnum,
-        description: 'The provider.',
-      }),
+      provider: t.expose('provider', provider()),
       error: t.expose('error', {
         type: ProviderErrorRef,
         description: 'Why the read failed.',
       }),
     }),
   });
-
-const text = (description: string, key: keyof ContactView) => ({
-  nullable: true as const,
-  description,
-  resolve: (c: ContactView) => (c[key] as string | null | undefined) ?? null,
-});
 
 export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
   description:
@@ -131,72 +78,51 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
       skipTypeScopes: true,
     }),
     externalId: t.string(
-      text('Your system’s id for the contact; the first identity key.', 'externalId'),
+      orNull('externalId', 'Your system’s id for the contact; the first identity key.'),
     ),
     email: t.string(
-      text('Email address (trimmed, lower-cased); the second identity key.', 'email'),
+      orNull('email', 'Email address (trimmed, lower-cased); the second identity key.'),
     ),
     phone: t.string(
-      text('Mobile phone, E.164 (e.g. +14155550123); the third identity key.', 'phone'),
+      orNull('phone', 'Mobile phone, E.164 (e.g. +14155550123); the third identity key.'),
     ),
-    homePhone: t.string(text('Home phone, E.164.', 'homePhone')),
-    workPhone: t.string(text('Work phone, E.164.', 'workPhone')),
-    firstName: t.string(text('Given name.', 'firstName')),
-    lastName: t.string(text('Family name.', 'lastName')),
-    namePrefix: t.string(text('Title or prefix, e.g. Dr.', 'namePrefix')),
-    nameSuffix: t.string(text('Suffix, e.g. Jr.', 'nameSuffix')),
-    jobTitle: t.string(text('Job title.', 'jobTitle')),
-    address: t.field({
-      type: AddressRef,
-      nullable: true,
-      description: 'Postal address.',
-      resolve: (c) => c.address ?? null,
-    }),
-    birthdate: t.field({
-      type: 'Date',
-      nullable: true,
-      description: 'Date of birth (YYYY-MM-DD).',
-      resolve: (c) => c.birthdate ?? null,
-    }),
-    timezone: t.string(text('IANA time zone, e.g. America/New_York.', 'timezone')),
-    language: t.string(text('BCP 47 language tag, e.g. en-US.', 'language')),
+    homePhone: t.string(orNull('homePhone', 'Home phone, E.164.')),
+    workPhone: t.string(orNull('workPhone', 'Work phone, E.164.')),
+    firstName: t.string(orNull('firstName', 'Given name.')),
+    lastName: t.string(orNull('lastName', 'Family name.')),
+    namePrefix: t.string(orNull('namePrefix', 'Title or prefix, e.g. Dr.')),
+    nameSuffix: t.string(orNull('nameSuffix', 'Suffix, e.g. Jr.')),
+    jobTitle: t.string(orNull('jobTitle', 'Job title.')),
+    address: t.field({ type: AddressRef, ...orNull('address', 'Postal address.') }),
+    birthdate: t.field({ type: 'Date', ...orNull('birthdate', 'Date of birth (YYYY-MM-DD).') }),
+    timezone: t.string(orNull('timezone', 'IANA time zone, e.g. America/New_York.')),
+    language: t.string(orNull('language', 'BCP 47 language tag, e.g. en-US.')),
     emailFormat: t.field({
       type: EmailFormatEnum,
-      nullable: true,
-      description: 'Preferred email format.',
-      resolve: (c) => c.emailFormat ?? null,
+      ...orNull('emailFormat', 'Preferred email format.'),
     }),
-    emailConsent: t.field({
-      type: ConsentRef,
-      nullable: true,
-      description: 'Email consent.',
-      resolve: (c) => c.emailConsent ?? null,
-    }),
-    smsConsent: t.field({
-      type: ConsentRef,
-      nullable: true,
-      description: 'SMS consent.',
-      resolve: (c) => c.smsConsent ?? null,
-    }),
+    emailConsent: t.field({ type: ConsentRef, ...orNull('emailConsent', 'Email consent.') }),
+    smsConsent: t.field({ type: ConsentRef, ...orNull('smsConsent', 'SMS consent.') }),
     customFields: t.field({
       type: 'JSONObject',
-      nullable: true,
-      description: 'Custom fields by key (provider columns are mapped to these keys).',
-      resolve: (c) => c.customFields ?? null,
+      ...orNull(
+        'customFields',
+        'Custom fields by key (provider columns are mapped to these keys).',
+      ),
     }),
     createdAt: t.field({
       type: 'DateTime',
-      nullable: true,
-      description:
+      ...orNull(
+        'createdAt',
         'When the contact was created (earliest provider answer, else when the gateway first saw it).',
-      resolve: (c) => c.createdAt ?? null,
+      ),
     }),
     updatedAt: t.field({
       type: 'DateTime',
-      nullable: true,
-      description:
+      ...orNull(
+        'updatedAt',
         'When the contact last changed (latest provider answer, else the gateway’s last write).',
-      resolve: (c) => c.updatedAt ?? null,
+      ),
     }),
     records: t.expose('records', {
       type: [ProviderRecordRef],

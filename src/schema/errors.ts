@@ -1,5 +1,6 @@
 import type { InputErrorInfo, ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
+import { orNull } from './fields.js';
 import { providerNotes } from './notes.js';
 import { visibleDetails } from './visibility.js';
 
@@ -20,11 +21,9 @@ export const ProviderErrorRef = builder.objectRef<ProviderErrorInfo>('ProviderEr
       description: `The provider's own error code when it has one${providerNotes('ProviderError.code', { open: ' (e.g. ', join: ', ' })}, else the gateway's: UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, NOT_FOUND, CONFLICT, RATE_LIMITED, CIRCUIT_OPEN, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE, UPSTREAM_BAD_RESPONSE, UPSTREAM_HTTP_ERROR, MISSING_REQUIRED_FIELD, PROVIDER_NOT_ENABLED, PROVIDER_NOT_LINKED, TOO_MANY_UPSTREAM_CALLS (the request's GATEWAY_MAX_UPSTREAM_CALLS budget was spent; not sent).`,
     }),
     message: t.exposeString('message', { description: 'What went wrong, in words.' }),
-    httpStatus: t.int({
-      nullable: true,
-      description: 'The HTTP status the provider answered with; null when no answer came.',
-      resolve: (e) => e.httpStatus ?? null,
-    }),
+    httpStatus: t.int(
+      orNull('httpStatus', 'The HTTP status the provider answered with; null when no answer came.'),
+    ),
     retryable: t.exposeBoolean('retryable', {
       description: 'Whether sending the same write again could succeed.',
     }),

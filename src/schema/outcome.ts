@@ -2,8 +2,9 @@ import type { BatchPayload, WritePayload } from '../contacts/service.js';
 import type { Outcome } from '../model/outcome.js';
 import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
-import { OutcomeStatusEnum, ProviderEnum } from './enums.js';
+import { OutcomeStatusEnum } from './enums.js';
 import { InputErrorRef, ProviderErrorRef } from './errors.js';
+import { provider } from './fields.js';
 import { providerNotes } from './notes.js';
 import {
   NEEDS_READ,
@@ -16,10 +17,7 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
   description:
     'What one provider did with one contact. A write-only key (no `contacts:read`) sees what the write did (provider, status, droppedFields, error, attempts, durationMs, operational details) but not `remoteId` or `request`, which carry stored contact data.',
   fields: (t) => ({
-    provider: t.expose('provider', {
-      type: ProviderEnum,
-      description: 'The provider.',
-    }),
+    provider: t.expose('provider', provider()),
     status: t.expose('status', {
       type: OutcomeStatusEnum,
       description: 'What happened.',

@@ -1,7 +1,7 @@
 import type { OutboxItem } from '../store/outbox.js';
 import { builder } from './builder.js';
-import { ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
+import { provider } from './fields.js';
 
 const PendingWriteKindEnum = builder.enumType('PendingWriteKind', {
   description: 'Which operation a queued write repeats.',
@@ -16,10 +16,7 @@ const PendingWriteRef = builder.objectRef<OutboxItem>('PendingWrite').implement(
     'A provider write the gateway accepted (its outcome was QUEUED) and keeps delivering in the background, with backoff, until it succeeds or fails for good.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The outbox id (`outcomes.details.outboxId`).' }),
-    provider: t.expose('provider', {
-      type: ProviderEnum,
-      description: 'Where it goes.',
-    }),
+    provider: t.expose('provider', provider('Where it goes.')),
     kind: t.field({
       type: PendingWriteKindEnum,
       description: 'What it repeats.',

@@ -2,6 +2,7 @@ import type { CircuitStatus } from '../http/resilience.js';
 import type { ProviderEntry } from '../providers/registry.js';
 import { builder } from './builder.js';
 import { ProviderEnum, ProviderModeEnum } from './enums.js';
+import { maybe } from './fields.js';
 
 const CircuitStateEnum = builder.enumType('CircuitState', {
   description: "A provider's circuit breaker.",
@@ -22,10 +23,10 @@ const CircuitStatusRef = builder.objectRef<CircuitStatus>('CircuitStatus').imple
     consecutiveFailures: t.exposeInt('consecutiveFailures', {
       description: 'Failed attempts in a row (a success resets it).',
     }),
-    openedAt: t.exposeString('openedAt', {
-      nullable: true,
-      description: 'When it last opened (ISO 8601), while it is not closed.',
-    }),
+    openedAt: t.exposeString(
+      'openedAt',
+      maybe('When it last opened (ISO 8601), while it is not closed.'),
+    ),
   }),
 });
 
@@ -42,10 +43,7 @@ export const ProviderStatusRef = builder.objectRef<ProviderEntry>('ProviderStatu
       type: ProviderModeEnum,
       description: 'How it is reached.',
     }),
-    reason: t.exposeString('reason', {
-      nullable: true,
-      description: 'Why it is not enabled, when it is not.',
-    }),
+    reason: t.exposeString('reason', maybe('Why it is not enabled, when it is not.')),
     baseUrl: t.string({
       nullable: true,
       description: 'Where requests go (never credentials).',

@@ -4,6 +4,7 @@ import type { OutboxItem } from '../store/outbox.js';
 import { builder } from './builder.js';
 import { ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
+import { at, maybe, maybeAt, provider } from './fields.js';
 import { providerNotes } from './notes.js';
 import { ProviderOutcomeRef } from './outcome.js';
 import { NEEDS_READ } from './visibility.js';
@@ -36,10 +37,7 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
     'A provider write the gateway answered QUEUED, followed to its end. Kept GATEWAY_WRITE_HISTORY_TTL_MS (default 7 days) after it ended. Needs scope `contacts:read`.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The write id (`ProviderOutcome.writeId`).' }),
-    provider: t.expose('provider', {
-      type: ProviderEnum,
-      description: 'Where it goes.',
-    }),
+    provider: t.expose('provider', provider('Where it goes.')),
     kind: t.field({
       type: WriteKindEnum,
       description: 'How it is completed.',
@@ -66,10 +64,7 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
       description: 'When it is tried next; null once it ended.',
       resolve: (w) => (w.endedAt ? null : w.nextAttemptAt),
     }),
-    remoteId: t.exposeString('remoteId', {
-      nullable: true,
-      description: "The provider's id of the contact once DELIVERED.",
-    }),
+    remoteId: t.exposeString('remoteId', maybe("The provider's id of the contact once DELIVERED.")),
     importId: t.exposeString('importId', {
       nullable: true,
       description: providerNotes('Write.importId', {
@@ -79,19 +74,9 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
         none: "The provider's asynchronous job this write waits for (or waited for).",
       }),
     }),
-    createdAt: t.expose('createdAt', {
-      type: 'DateTime',
-      description: 'When it was queued.',
-    }),
-    updatedAt: t.expose('updatedAt', {
-      type: 'DateTime',
-      description: 'When it last changed.',
-    }),
-    endedAt: t.expose('endedAt', {
-      type: 'DateTime',
-      nullable: true,
-      description: 'When it was DELIVERED or FAILED; null while it waits.',
-    }),
+    createdAt: t.expose('createdAt', at('When it was queued.')),
+    updatedAt: t.expose('updatedAt', at('When it last changed.')),
+    endedAt: t.expose('endedAt', maybeAt('When it was DELIVERED or FAILED; null while it waits.')),
   }),
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { startDigitalOnboardingSandbox } from '../../sandbox/digital-onboarding/index.js';
 import { Secret } from '../../secret.js';
-import { defineProvider } from '../descriptor.js';
+import { defineProvider, sandboxOf } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { DigitalOnboardingConfig, DigitalOnboardingOptions } from './config.js';
 import { createDigitalOnboardingAdapter } from './index.js';
@@ -13,17 +13,42 @@ declare module '../../model/contact.js' {
   }
 }
 
-const SANDBOX = {
-  token: 'sandbox-digital-onboarding-token',
-  clientId: 'sandbox-do-client',
-  clientSecret: 'sandbox-do-client-secret',
-} as const;
+/** Its sandbox: the credentials it accepts, and the variables that point a gateway at it. */
+const SANDBOX = sandboxOf(
+  ({ token, clientId, clientSecret, host, port }) =>
+    startDigitalOnboardingSandbox({
+      token,
+      client: { id: clientId, secret: clientSecret },
+      host,
+      port,
+    }),
+  {
+    defaultPort: 4104,
+    envName: 'DIGITAL_ONBOARDING',
+    credentials: {
+      token: 'sandbox-digital-onboarding-token',
+      clientId: 'sandbox-do-client',
+      clientSecret: 'sandbox-do-client-secret',
+    },
+    env: { DIGITAL_ONBOARDING_URL: 'url', DIGITAL_ONBOARDING_TOKEN: 'token' },
+  },
+);
 
 export const digitalOnboardingProvider = defineProvider({
   id: 'DIGITAL_ONBOARDING',
   description: 'Digital Onboarding (partner API v2).',
   key: 'digitalOnboarding',
   envPrefixes: ['DIGITAL_ONBOARDING_'],
+  providerOptions: digitalOnboardingProviderOptions,
+  // No published figure: a polite guess; set your account's.
+  resilience: {
+    prefix: 'DIGITAL_ONBOARDING',
+    timeoutMs: 30_000,
+    ratePerSecond: 10,
+    maxInFlight: 16,
+  },
+  createAdapter: createDigitalOnboardingAdapter,
+  sandbox: SANDBOX,
   env: {
     DIGITAL_ONBOARDING_URL: z.string().default('https://api.digitalonboarding.com'),
     DIGITAL_ONBOARDING_TOKEN: optionalVar,
@@ -76,30 +101,5 @@ export const digitalOnboardingProvider = defineProvider({
       };
     }
     return { options, config };
-  },
-  providerOptions: digitalOnboardingProviderOptions,
-  // No published figure: a polite guess; set your account's.
-  resilience: {
-    prefix: 'DIGITAL_ONBOARDING',
-    timeoutMs: 30_000,
-    ratePerSecond: 10,
-    maxInFlight: 16,
-  },
-  createAdapter: createDigitalOnboardingAdapter,
-  sandbox: {
-    defaultPort: 4104,
-    envName: 'DIGITAL_ONBOARDING',
-    credentials: SANDBOX,
-    start: (host, port) =>
-      startDigitalOnboardingSandbox({
-        token: SANDBOX.token,
-        client: { id: SANDBOX.clientId, secret: SANDBOX.clientSecret },
-        host,
-        port,
-      }),
-    env: (url) => ({
-      DIGITAL_ONBOARDING_URL: url,
-      DIGITAL_ONBOARDING_TOKEN: SANDBOX.token,
-    }),
   },
 });

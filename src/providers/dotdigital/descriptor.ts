@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { startDotdigitalSandbox } from '../../sandbox/dotdigital/index.js';
 import { Secret } from '../../secret.js';
-import { defineProvider } from '../descriptor.js';
+import { defineProvider, sandboxOf } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { DotdigitalConfig, DotdigitalOptions } from './config.js';
 import { createDotdigitalAdapter } from './index.js';
@@ -13,10 +13,20 @@ declare module '../../model/contact.js' {
   }
 }
 
-const SANDBOX = {
-  username: 'apiuser-sandbox@apiconnector.com',
-  password: 'sandbox-dotdigital-password',
-} as const;
+/** Its sandbox: the credentials it accepts, and the variables that point a gateway at it. */
+const SANDBOX = sandboxOf(startDotdigitalSandbox, {
+  defaultPort: 4102,
+  envName: 'DOTDIGITAL',
+  credentials: {
+    username: 'apiuser-sandbox@apiconnector.com',
+    password: 'sandbox-dotdigital-password',
+  },
+  env: {
+    DOTDIGITAL_URL: 'url',
+    DOTDIGITAL_USERNAME: 'username',
+    DOTDIGITAL_PASSWORD: 'password',
+  },
+});
 
 export const dotdigitalProvider = defineProvider({
   id: 'DOTDIGITAL',
@@ -29,6 +39,11 @@ export const dotdigitalProvider = defineProvider({
   },
   key: 'dotdigital',
   envPrefixes: ['DOTDIGITAL_'],
+  providerOptions: dotdigitalProviderOptions,
+  // Dotdigital documents that a call may take up to 121 s (DD-9); the rate is a polite guess.
+  resilience: { prefix: 'DOTDIGITAL', timeoutMs: 121_000, ratePerSecond: 10, maxInFlight: 16 },
+  createAdapter: createDotdigitalAdapter,
+  sandbox: SANDBOX,
   env: {
     DOTDIGITAL_URL: z.string().default('https://r1-api.dotdigital.com'),
     DOTDIGITAL_USERNAME: optionalVar,
@@ -56,32 +71,18 @@ export const dotdigitalProvider = defineProvider({
       createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
       dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
     };
-    let config: DotdigitalConfig | null = null;
-    const { DOTDIGITAL_URL, DOTDIGITAL_USERNAME, DOTDIGITAL_PASSWORD } = e;
-    const required = { DOTDIGITAL_USERNAME, DOTDIGITAL_PASSWORD };
-    if (tools.credentials('Dotdigital', required, { DOTDIGITAL_URL })) {
-      config = {
+    const config = tools.configured(
+      'Dotdigital',
+      e,
+      ['DOTDIGITAL_USERNAME', 'DOTDIGITAL_PASSWORD'],
+      ['DOTDIGITAL_URL'],
+      (set): DotdigitalConfig => ({
         ...options,
-        url: e.DOTDIGITAL_URL,
-        username: e.DOTDIGITAL_USERNAME!,
-        password: new Secret(e.DOTDIGITAL_PASSWORD!),
-      };
-    }
+        url: set.DOTDIGITAL_URL,
+        username: set.DOTDIGITAL_USERNAME,
+        password: new Secret(set.DOTDIGITAL_PASSWORD),
+      }),
+    );
     return { options, config };
-  },
-  providerOptions: dotdigitalProviderOptions,
-  // Dotdigital documents that a call may take up to 121 s (DD-9); the rate is a polite guess.
-  resilience: { prefix: 'DOTDIGITAL', timeoutMs: 121_000, ratePerSecond: 10, maxInFlight: 16 },
-  createAdapter: createDotdigitalAdapter,
-  sandbox: {
-    defaultPort: 4102,
-    envName: 'DOTDIGITAL',
-    credentials: SANDBOX,
-    start: (host, port) => startDotdigitalSandbox({ ...SANDBOX, host, port }),
-    env: (url) => ({
-      DOTDIGITAL_URL: url,
-      DOTDIGITAL_USERNAME: SANDBOX.username,
-      DOTDIGITAL_PASSWORD: SANDBOX.password,
-    }),
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { startNotifuseSandbox } from '../../sandbox/notifuse/index.js';
 import { Secret } from '../../secret.js';
-import { defineProvider } from '../descriptor.js';
+import { defineProvider, sandboxOf } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
 import type { NotifuseConfig, NotifuseOptions } from './config.js';
 import { createNotifuseAdapter } from './index.js';
@@ -15,7 +15,17 @@ declare module '../../model/contact.js' {
 
 const NOTIFUSE_COLUMN = /^custom_(string|number|datetime|json)_[1-5]$/;
 
-const SANDBOX = { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' } as const;
+/** Its sandbox: the credentials it accepts, and the variables that point a gateway at it. */
+const SANDBOX = sandboxOf(startNotifuseSandbox, {
+  defaultPort: 4101,
+  envName: 'NOTIFUSE',
+  credentials: { apiKey: 'sandbox-notifuse-api-key', workspaceId: 'sandbox' },
+  env: {
+    NOTIFUSE_URL: 'url',
+    NOTIFUSE_API_KEY: 'apiKey',
+    NOTIFUSE_WORKSPACE_ID: 'workspaceId',
+  },
+});
 
 export const notifuseProvider = defineProvider({
   id: 'NOTIFUSE',
@@ -28,6 +38,11 @@ export const notifuseProvider = defineProvider({
   },
   key: 'notifuse',
   envPrefixes: ['NOTIFUSE_'],
+  providerOptions: notifuseProviderOptions,
+  // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s.
+  resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
+  createAdapter: createNotifuseAdapter,
+  sandbox: SANDBOX,
   env: {
     NOTIFUSE_URL: optionalVar,
     NOTIFUSE_API_KEY: optionalVar,
@@ -46,32 +61,18 @@ export const notifuseProvider = defineProvider({
       ),
       readConcurrency: 8,
     };
-    let config: NotifuseConfig | null = null;
-    const { NOTIFUSE_URL, NOTIFUSE_API_KEY, NOTIFUSE_WORKSPACE_ID } = e;
-    const required = { NOTIFUSE_URL, NOTIFUSE_API_KEY, NOTIFUSE_WORKSPACE_ID };
-    if (tools.credentials('Notifuse', required, { NOTIFUSE_URL })) {
-      config = {
+    const config = tools.configured(
+      'Notifuse',
+      e,
+      ['NOTIFUSE_URL', 'NOTIFUSE_API_KEY', 'NOTIFUSE_WORKSPACE_ID'],
+      ['NOTIFUSE_URL'],
+      (set): NotifuseConfig => ({
         ...options,
-        url: e.NOTIFUSE_URL!,
-        apiKey: new Secret(e.NOTIFUSE_API_KEY!),
-        workspaceId: e.NOTIFUSE_WORKSPACE_ID!,
-      };
-    }
+        url: set.NOTIFUSE_URL,
+        apiKey: new Secret(set.NOTIFUSE_API_KEY),
+        workspaceId: set.NOTIFUSE_WORKSPACE_ID,
+      }),
+    );
     return { options, config };
-  },
-  providerOptions: notifuseProviderOptions,
-  // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s.
-  resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
-  createAdapter: createNotifuseAdapter,
-  sandbox: {
-    defaultPort: 4101,
-    envName: 'NOTIFUSE',
-    credentials: SANDBOX,
-    start: (host, port) => startNotifuseSandbox({ ...SANDBOX, host, port }),
-    env: (url) => ({
-      NOTIFUSE_URL: url,
-      NOTIFUSE_API_KEY: SANDBOX.apiKey,
-      NOTIFUSE_WORKSPACE_ID: SANDBOX.workspaceId,
-    }),
   },
 });

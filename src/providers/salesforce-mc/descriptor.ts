@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CONTACT_FIELDS } from '../../model/contact.js';
 import { startSalesforceMcSandbox } from '../../sandbox/salesforce-mc/index.js';
 import { Secret } from '../../secret.js';
-import { defineProvider } from '../descriptor.js';
+import { defineProvider, sandboxOf } from '../descriptor.js';
 import { type EnvTools, intVar, optionalVar } from '../env.js';
 import type {
   SalesforceMcAttributeTarget,
@@ -61,10 +61,20 @@ function parseSfmcAttributeMap(
   return map;
 }
 
-const SANDBOX = {
-  clientId: 'sandbox-sfmc-client',
-  clientSecret: 'sandbox-sfmc-client-secret',
-} as const;
+/** Its sandbox: the credentials it accepts, and the variables that point a gateway at it. */
+const SANDBOX = sandboxOf(startSalesforceMcSandbox, {
+  defaultPort: 4103,
+  envName: 'SFMC',
+  credentials: {
+    clientId: 'sandbox-sfmc-client',
+    clientSecret: 'sandbox-sfmc-client-secret',
+  },
+  env: {
+    SFMC_AUTH_URL: 'url',
+    SFMC_CLIENT_ID: 'clientId',
+    SFMC_CLIENT_SECRET: 'clientSecret',
+  },
+});
 
 export const salesforceMcProvider = defineProvider({
   id: 'SALESFORCE_MC',
@@ -75,6 +85,11 @@ export const salesforceMcProvider = defineProvider({
   },
   key: 'salesforceMc',
   envPrefixes: ['SALESFORCE_', 'SFMC_'],
+  providerOptions: salesforceMcProviderOptions,
+  // No published figure for these endpoints: guesses that keep a 10 000-contact batch polite.
+  resilience: { prefix: 'SFMC', timeoutMs: 30_000, ratePerSecond: 50, maxInFlight: 16 },
+  createAdapter: createSalesforceMcAdapter,
+  sandbox: SANDBOX,
   env: {
     SFMC_AUTH_URL: optionalVar,
     SFMC_CLIENT_ID: optionalVar,
@@ -102,33 +117,19 @@ export const salesforceMcProvider = defineProvider({
       tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
       keyLookup: e.SFMC_KEY_LOOKUP === 'on',
     };
-    let config: SalesforceMcConfig | null = null;
-    const { SFMC_AUTH_URL, SFMC_CLIENT_ID, SFMC_CLIENT_SECRET } = e;
-    const required = { SFMC_AUTH_URL, SFMC_CLIENT_ID, SFMC_CLIENT_SECRET };
-    if (tools.credentials('Salesforce Marketing Cloud', required, { SFMC_AUTH_URL })) {
-      config = {
+    const config = tools.configured(
+      'Salesforce Marketing Cloud',
+      e,
+      ['SFMC_AUTH_URL', 'SFMC_CLIENT_ID', 'SFMC_CLIENT_SECRET'],
+      ['SFMC_AUTH_URL'],
+      (set): SalesforceMcConfig => ({
         ...options,
-        authUrl: e.SFMC_AUTH_URL!,
-        clientId: e.SFMC_CLIENT_ID!,
-        clientSecret: new Secret(e.SFMC_CLIENT_SECRET!),
-        accountId: e.SFMC_ACCOUNT_ID ?? null,
-      };
-    }
+        authUrl: set.SFMC_AUTH_URL,
+        clientId: set.SFMC_CLIENT_ID,
+        clientSecret: new Secret(set.SFMC_CLIENT_SECRET),
+        accountId: set.SFMC_ACCOUNT_ID ?? null,
+      }),
+    );
     return { options, config };
-  },
-  providerOptions: salesforceMcProviderOptions,
-  // No published figure for these endpoints: guesses that keep a 10 000-contact batch polite.
-  resilience: { prefix: 'SFMC', timeoutMs: 30_000, ratePerSecond: 50, maxInFlight: 16 },
-  createAdapter: createSalesforceMcAdapter,
-  sandbox: {
-    defaultPort: 4103,
-    envName: 'SFMC',
-    credentials: SANDBOX,
-    start: (host, port) => startSalesforceMcSandbox({ ...SANDBOX, host, port }),
-    env: (url) => ({
-      SFMC_AUTH_URL: url,
-      SFMC_CLIENT_ID: SANDBOX.clientId,
-      SFMC_CLIENT_SECRET: SANDBOX.clientSecret,
-    }),
   },
 });

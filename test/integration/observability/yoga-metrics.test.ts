@@ -17,14 +17,14 @@ describe("Yoga's operation metrics", () => {
 
   beforeAll(async () => {
     t = await createTestGateway({}, { only: ['NOTIFUSE'] });
-    const post = (body: unknown, headers: Record<string, string> = {}) =>
-      t.gateway.yoga
-        .fetch('http://gateway/graphql', {
+    const post = async (body: unknown, headers: Record<string, string> = {}) =>
+      (
+        await t.gateway.yoga.fetch('http://gateway/graphql', {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...headers },
           body: typeof body === 'string' ? body : JSON.stringify(body),
         })
-        .then((r) => r.text());
+      ).text();
     await post({ query: UPSERT, variables: { i: { email: 'metrics.a@example.com' } } });
     await post({ query: UPSERT, variables: { i: { email: 'not-an-email' } } });
     await post({ query: '{ __typename }' });
@@ -36,11 +36,11 @@ describe("Yoga's operation metrics", () => {
     await post({ query: 'fragment F on Query { __typename } query { ...F }' });
     await post({ query: '{ contact(id: "") { id } }' }); // an execution error
     await post('not json'); // never parsed: no operation metric
-    await t.gateway.yoga
-      .fetch('http://gateway/graphql?query=%7B__typename%7D', {
+    await (
+      await t.gateway.yoga.fetch('http://gateway/graphql?query=%7B__typename%7D', {
         headers: { 'graphql-require-preflight': '1' },
       })
-      .then((r) => r.text());
+    ).text();
     const text = await (await t.gateway.yoga.fetch('http://gateway/metrics')).text();
     series = new Map(
       text

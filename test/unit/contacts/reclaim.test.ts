@@ -30,4 +30,13 @@ describe('heapReclaimer', () => {
       reclaim.stop();
     }
   });
+
+  it('collects in any case when forced (before a batch builds its answer)', () => {
+    const reclaim = heapReclaimer(512 * 2 ** 20);
+    try {
+      expect(reclaim.between(true)).toBe(true);
+    } finally {
+      reclaim.stop();
+    }
+  });
 });

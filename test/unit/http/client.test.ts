@@ -55,6 +55,17 @@ beforeAll(async () => {
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ pad: 'x'.repeat(5000) }));
   });
+  // Chunked (no Content-Length): the body can only be counted as it arrives.
+  routes.set('/big-chunked', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"pad": "');
+    res.end(`${'x'.repeat(5000)}"}`);
+  });
+  routes.set('/small-chunked', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"a": ');
+    res.end('1}');
+  });
   routes.set('/text', (_req, res) => {
     res.writeHead(500, { 'content-type': 'text/plain' }).end('Failed to get contacts');
   });
@@ -191,6 +202,21 @@ describe('createHttpClient', () => {
     });
     const err = await client.request({ method: 'GET', path: '/big' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', retryable: false });
+    const chunked = await client
+      .request({ method: 'GET', path: '/big-chunked' })
+      .catch((e: unknown) => e);
+    expect(chunked).toMatchObject({ code: 'UPSTREAM_BAD_RESPONSE', retryable: false });
+    // Within the bound, with and without Content-Length, and the client still works after both.
+    expect(await client.request({ method: 'GET', path: '/small-chunked' })).toMatchObject({
+      status: 200,
+      json: { a: 1 },
+    });
+    expect(
+      await client.request({ method: 'POST', path: '/base/echo', body: { b: 2 } }),
+    ).toMatchObject({
+      status: 200,
+      json: { got: { b: 2 } },
+    });
     await client.close();
   });
 
