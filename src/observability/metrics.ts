@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HttpObserver, ObservedResult } from '../http/observer.js';
@@ -9,6 +8,7 @@ import type { UpstreamKind } from '../model/errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { PROVIDER_IDS } from '../providers/registry.js';
 import type { OutboxStore } from '../store/outbox.js';
+import { useYogaMetrics } from './yoga-metrics.js';
 
 /** Prefix of every metric the gateway defines itself. */
 export const METRIC_PREFIX = 'contact_gateway_';
@@ -166,39 +166,9 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
   }
   replays.inc(0);
 
-  const plugin = usePrometheus({
-    registry,
-    // Served by the gateway's own route (exact path, token), never by the plugin.
-    endpoint: false,
-    skipIntrospection: true,
-    labels: {
-      operationName: false,
-      fieldName: false,
-      typeName: false,
-      returnType: false,
-      path: false,
-      url: false,
-      operationType: true,
-      phase: true,
-      method: true,
-      statusCode: true,
-    },
-    metrics: {
-      graphql_envelop_request: true,
-      graphql_envelop_request_duration: true,
-      graphql_envelop_request_time_summary: false,
-      graphql_envelop_phase_parse: true,
-      graphql_envelop_phase_validate: true,
-      graphql_envelop_phase_context: false,
-      graphql_envelop_phase_execute: true,
-      graphql_envelop_phase_subscribe: false,
-      graphql_envelop_error_result: true,
-      graphql_envelop_deprecated_field: false,
-      graphql_envelop_schema_change: false,
-      graphql_envelop_execute_resolver: false,
-      graphql_yoga_http_duration: true,
-    },
-  });
+  // @graphql-yoga/plugin-prometheus's families and labels (operation names, field names, paths
+  // and URLs off), counted by a plugin of our own at a fraction of its per-request cost.
+  const plugin = useYogaMetrics(registry);
 
   const http: HttpObserver = {
     begin({ provider, method, path }) {

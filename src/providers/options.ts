@@ -40,3 +40,19 @@ export interface ProviderOptionsPart<Value = unknown> {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * The options of a part's `passThrough` input field: where its keys are merged (`merged`, a
+ * sentence), then the rules every part shares.
+ */
+export function passThroughField(merged: string) {
+  return {
+    type: 'JSONObject' as const,
+    description: `${merged} A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).`,
+  };
+}
+
+/** The options of a required input field (`t.string(required('…'))`, or spread beside a `type`). */
+export function required(description: string) {
+  return { required: true as const, description };
+}

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type {
   CallStats,
   HttpClient,
@@ -69,4 +69,12 @@ export function sender(
     ok: readonly number[] = [200],
   ): Promise<HttpResponse> =>
     expectStatus(await http.request(withSignal(req, signal), stats), ok, refuse);
+}
+
+/**
+ * A list of objects in an answer, read leniently: each item with `shape` (other keys kept); the
+ * list itself may be absent or null.
+ */
+export function looseList<S extends z.ZodRawShape>(shape: S) {
+  return z.array(z.looseObject(shape)).nullish();
 }

@@ -92,6 +92,10 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     }
   };
 
+  const LOOKUP_ONE = `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at
+     FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
+    WHERE k.kind = $1 AND k.value = $2`;
+
   /** The index entries of the given (kind, value) pairs with their records, in one statement. */
   async function lookupRows(
     q: Queryable,
@@ -99,6 +103,10 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   ): Promise<LookupRow[]> {
     if (pairs.length === 0) {
       return [];
+    }
+    if (pairs.length === 1) {
+      // One key (most writes name only an email): the index entry by its primary key, no arrays.
+      return q.query<LookupRow>(LOOKUP_ONE, [pairs[0]![0], pairs[0]![1]]);
     }
     return q.query<LookupRow>(
       `SELECT k.kind, k.value, r.id, r.view, r.records, r.keys, r.created_at, r.updated_at

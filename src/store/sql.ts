@@ -2,8 +2,14 @@ import type { Queryable } from './db.js';
 
 /** Helpers shared by the SQL stores. */
 
+/** ISO-8601 UTC with milliseconds, as `toISOString` writes it (and the embedded engine stores). */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 /** A timestamptz column as the ISO string the stores hand out. */
 export function iso(value: unknown): string {
+  if (typeof value === 'string' && ISO_UTC.test(value)) {
+    return value; // already what toISOString would make of it (embedded rows)
+  }
   return (value instanceof Date ? value : new Date(String(value))).toISOString();
 }
 

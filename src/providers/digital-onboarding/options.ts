@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../model/contact.js';
-import type { ProviderOptionsPart } from '../options.js';
+import { type OptionChecks, type ProviderOptionsPart, passThroughField } from '../options.js';
 import { validateOverrideFlags } from './mapping.js';
 
 export interface DigitalOnboardingProviderOptions {
@@ -33,30 +33,38 @@ export const digitalOnboardingProviderOptions: ProviderOptionsPart<DigitalOnboar
             description:
               'Sends `X-Operator-Override: destructive` with the write (DO-1 lists it in the standard flag set of `POST /v2/partner/contacts`; a header flag, so `passThrough` cannot carry it). Also sent on the PATCH of a linked contact, like the other flags. Shown in dry runs. Null or false: not sent.',
           }),
-          passThrough: t.field({
-            type: 'JSONObject',
-            description:
-              'Merged into the contact body (POST /v2/partner/contacts, PATCH /v2/partner/contacts/{id}) after mapping; no OpenAPI document exists for this API, so only the shape is checked. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-          }),
+          passThrough: t.field(PASS_THROUGH),
         }),
       }),
-    validate(value, path, c) {
-      let out: Omit<DigitalOnboardingProviderOptions, 'passThrough'> | undefined;
-      const overrides = value['overrides'];
-      if (Array.isArray(overrides)) {
-        const flags = overrides.filter((f): f is string => typeof f === 'string');
-        const problem = validateOverrideFlags(flags);
-        if (problem !== null) {
-          c.add(`${path}.overrides`, 'INVALID_VALUE', problem);
-        }
-        out = { overrides: flags };
-      } else if (overrides === null) {
-        out = { overrides: null };
-      }
-      const destructive = value['destructive'];
-      if (typeof destructive === 'boolean') {
-        out = { ...out, destructive };
-      }
-      return out;
-    },
+    validate: validateOptions,
   };
+
+/** `overrides` (known flags only) and `destructive`; undefined when neither is given. */
+function validateOptions(
+  value: Record<string, unknown>,
+  path: string,
+  c: OptionChecks,
+): Omit<DigitalOnboardingProviderOptions, 'passThrough'> | undefined {
+  let out: Omit<DigitalOnboardingProviderOptions, 'passThrough'> | undefined;
+  const overrides = value['overrides'];
+  if (Array.isArray(overrides)) {
+    const flags = overrides.filter((f): f is string => typeof f === 'string');
+    const problem = validateOverrideFlags(flags);
+    if (problem !== null) {
+      c.add(`${path}.overrides`, 'INVALID_VALUE', problem);
+    }
+    out = { overrides: flags };
+  } else if (overrides === null) {
+    out = { overrides: null };
+  }
+  const destructive = value['destructive'];
+  if (typeof destructive === 'boolean') {
+    out = { ...out, destructive };
+  }
+  return out;
+}
+
+/** `passThrough`: where its keys are merged. */
+const PASS_THROUGH = passThroughField(
+  'Merged into the contact body (POST /v2/partner/contacts, PATCH /v2/partner/contacts/{id}) after mapping; no OpenAPI document exists for this API, so only the shape is checked.',
+);

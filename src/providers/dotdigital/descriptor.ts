@@ -71,11 +71,10 @@ export const dotdigitalProvider = defineProvider({
       createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
       dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
     };
-    const required = ['DOTDIGITAL_USERNAME', 'DOTDIGITAL_PASSWORD'] as const;
     const config = tools.configured(
       'Dotdigital',
       e,
-      required,
+      ['DOTDIGITAL_USERNAME', 'DOTDIGITAL_PASSWORD'],
       ['DOTDIGITAL_URL'],
       (set): DotdigitalConfig => ({
         ...options,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JsonObject } from '../../model/contact.js';
 import type { ProviderOptionsPart } from '../options.js';
+import { passThroughField, required } from '../options.js';
 
 export const DOTDIGITAL_MERGE_OPTIONS = [
   'OVERWRITE',
@@ -56,25 +57,22 @@ export const dotdigitalProviderOptions: ProviderOptionsPart<DotdigitalProviderOp
     const DotdigitalPreferenceInput = builder.inputType('DotdigitalPreferenceInput', {
       description: 'A Dotdigital preference to opt the contact in to or out of.',
       fields: (t) => ({
-        id: t.int({ required: true, description: 'Preference id.' }),
-        isOptedIn: t.boolean({ required: true, description: 'Opted in (true) or out (false).' }),
+        id: t.int(required('Preference id.')),
+        isOptedIn: t.boolean(required('Opted in (true) or out (false).')),
       }),
     });
     const DotdigitalConsentRecordInput = builder.inputType('DotdigitalConsentRecordInput', {
       description: 'Evidence of consent, stored by Dotdigital with the contact.',
       fields: (t) => ({
-        text: t.string({ required: true, description: 'The consent text the contact agreed to.' }),
-        dateTimeConsented: t.string({
-          required: true,
-          description:
+        text: t.string(required('The consent text the contact agreed to.')),
+        dateTimeConsented: t.string(
+          required(
             'When consent was given, ISO 8601 date-time in UTC (e.g. 2024-05-01T09:00:00Z).',
-        }),
-        url: t.string({
-          required: true,
-          description: 'The page where consent was given (absolute URL).',
-        }),
-        ipAddress: t.string({ required: true, description: 'The contact’s IPv4 or IPv6 address.' }),
-        userAgent: t.string({ required: true, description: 'The contact’s browser user agent.' }),
+          ),
+        ),
+        url: t.string(required('The page where consent was given (absolute URL).')),
+        ipAddress: t.string(required('The contact’s IPv4 or IPv6 address.')),
+        userAgent: t.string(required('The contact’s browser user agent.')),
       }),
     });
     return builder.inputType('DotdigitalOptionsInput', {
@@ -92,11 +90,7 @@ export const dotdigitalProviderOptions: ProviderOptionsPart<DotdigitalProviderOp
           type: [DotdigitalConsentRecordInput],
           description: 'Consent records to store (1–5).',
         }),
-        passThrough: t.field({
-          type: 'JSONObject',
-          description:
-            'Merged into the PATCH body (and the import contact) after mapping, e.g. `{channelProperties: {whatsApp: {status: subscribed}, email: {resubscribeOptions: {...}}}}`; validated against the Dotdigital OpenAPI `updateContactRequest`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-        }),
+        passThrough: t.field(PASS_THROUGH),
       }),
     });
   },
@@ -170,3 +164,8 @@ export const dotdigitalProviderOptions: ProviderOptionsPart<DotdigitalProviderOp
     return out;
   },
 };
+
+/** `passThrough`: where its keys are merged. */
+const PASS_THROUGH = passThroughField(
+  'Merged into the PATCH body (and the import contact) after mapping, e.g. `{channelProperties: {whatsApp: {status: subscribed}, email: {resubscribeOptions: {...}}}}`; validated against the Dotdigital OpenAPI `updateContactRequest`.',
+);

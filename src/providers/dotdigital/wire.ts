@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { looseList } from '../wire.js';
 
 /**
  * Dotdigital API v3 contacts wire shapes. Requests are typed strictly (what we send validates
@@ -114,14 +115,10 @@ const ImportFailureSchema = z.looseObject({
   contactId: ContactIdSchema.nullish(),
   matchIdentifier: z.string().nullish(),
   identifiers: IdentifiersSchema.nullish(),
-  failures: z
-    .array(
-      z.looseObject({
-        failureCode: z.string().nullish(),
-        description: z.string().nullish(),
-      }),
-    )
-    .nullish(),
+  failures: looseList({
+    failureCode: z.string().nullish(),
+    description: z.string().nullish(),
+  }),
 });
 
 export const ImportStatusSchema = z.looseObject({
@@ -144,15 +141,11 @@ export const ErrorBodySchema = z.looseObject({
   errorCode: z.string().nullish(),
   description: z.string().nullish(),
   message: z.string().nullish(),
-  details: z
-    .array(
-      z.looseObject({
-        item: z.unknown().optional(),
-        description: z.string().nullish(),
-        error: z.string().nullish(),
-      }),
-    )
-    .nullish(),
+  details: looseList({
+    item: z.unknown().optional(),
+    description: z.string().nullish(),
+    error: z.string().nullish(),
+  }),
 });
 
 /** Where an import stands: `Finished`, a terminal failure, or still running. */

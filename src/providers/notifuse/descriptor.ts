@@ -61,11 +61,10 @@ export const notifuseProvider = defineProvider({
       ),
       readConcurrency: 8,
     };
-    const required = ['NOTIFUSE_URL', 'NOTIFUSE_API_KEY', 'NOTIFUSE_WORKSPACE_ID'] as const;
     const config = tools.configured(
       'Notifuse',
       e,
-      required,
+      ['NOTIFUSE_URL', 'NOTIFUSE_API_KEY', 'NOTIFUSE_WORKSPACE_ID'],
       ['NOTIFUSE_URL'],
       (set): NotifuseConfig => ({
         ...options,

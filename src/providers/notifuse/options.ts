@@ -1,5 +1,11 @@
 import type { JsonObject } from '../../model/contact.js';
-import { isPlainObject, type OptionChecks, type ProviderOptionsPart } from '../options.js';
+import {
+  isPlainObject,
+  type OptionChecks,
+  type ProviderOptionsPart,
+  passThroughField,
+  required,
+} from '../options.js';
 
 /** Notifuse list subscription statuses (`ContactList.status` of its OpenAPI document). */
 export const NOTIFUSE_LIST_STATUSES = [
@@ -90,12 +96,8 @@ export const notifuseProviderOptions: ProviderOptionsPart<NotifuseProviderOption
     const NotifuseListStatusInput = builder.inputType('NotifuseListStatusInput', {
       description: 'The status to set in one Notifuse list.',
       fields: (t) => ({
-        listId: t.string({ required: true, description: 'Notifuse list id (e.g. `newsletter`).' }),
-        status: t.field({
-          type: NotifuseListStatusEnum,
-          required: true,
-          description: 'New status.',
-        }),
+        listId: t.string(required('Notifuse list id (e.g. `newsletter`).')),
+        status: t.field({ type: NotifuseListStatusEnum, ...required('New status.') }),
       }),
     });
     return builder.inputType('NotifuseOptionsInput', {
@@ -110,11 +112,7 @@ export const notifuseProviderOptions: ProviderOptionsPart<NotifuseProviderOption
           description:
             "List ids to subscribe the contact to (status active; an existing unsubscribed/bounced/complained membership is kept). Sent through Notifuse's import, which cannot clear fields: a write that both clears a field and subscribes reports this option in droppedFields.",
         }),
-        passThrough: t.field({
-          type: 'JSONObject',
-          description:
-            'Merged into the wire contact (of contacts.upsert and of contacts.import) after mapping, e.g. `{custom_string_5: "…", full_name: "…"}` (list statuses are `listStatuses`); validated against the Notifuse OpenAPI `ContactInput`. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-        }),
+        passThrough: t.field(PASS_THROUGH),
       }),
     });
   },
@@ -140,3 +138,8 @@ export const notifuseProviderOptions: ProviderOptionsPart<NotifuseProviderOption
     return out;
   },
 };
+
+/** `passThrough`: where its keys are merged. */
+const PASS_THROUGH = passThroughField(
+  'Merged into the wire contact (of contacts.upsert and of contacts.import) after mapping, e.g. `{custom_string_5: "…", full_name: "…"}` (list statuses are `listStatuses`); validated against the Notifuse OpenAPI `ContactInput`.',
+);

@@ -1,5 +1,6 @@
 import type { JsonObject } from '../../model/contact.js';
 import type { ProviderOptionsPart } from '../options.js';
+import { passThroughField } from '../options.js';
 
 export interface SalesforceMcProviderOptions {
   /** Merged into the wire body after mapping (`src/providers/salesforce-mc/pass-through.ts`). */
@@ -19,11 +20,12 @@ export const salesforceMcProviderOptions: ProviderOptionsPart<SalesforceMcProvid
     builder.inputType('SalesforceMcOptionsInput', {
       description: 'Salesforce Marketing Cloud-only extras.',
       fields: (t) => ({
-        passThrough: t.field({
-          type: 'JSONObject',
-          description:
-            'Merged into the POST/PATCH body after mapping: `{attributeSets: {<Set name>: {<Attribute>: value}}}` (a compact form of the wire `attributeSets[].items[].values[]`) for sets of your data model beyond SFMC_ATTRIBUTE_MAP (a set the mapping also sends gets the extra values); no OpenAPI document exists, the shape is checked. A key the gateway maps for this write is refused (InputError naming it). Bounded like customFields (GATEWAY_MAX_JSON_*).',
-        }),
+        passThrough: t.field(PASS_THROUGH),
       }),
     }),
 };
+
+/** `passThrough`: where its keys are merged. */
+const PASS_THROUGH = passThroughField(
+  'Merged into the POST/PATCH body after mapping: `{attributeSets: {<Set name>: {<Attribute>: value}}}` (a compact form of the wire `attributeSets[].items[].values[]`) for sets of your data model beyond SFMC_ATTRIBUTE_MAP (a set the mapping also sends gets the extra values); no OpenAPI document exists, the shape is checked.',
+);

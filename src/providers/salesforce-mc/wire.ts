@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { looseList } from '../wire.js';
 
 /**
  * Salesforce Marketing Cloud wire shapes (Contacts REST and auth). Requests are typed
@@ -84,16 +85,10 @@ export type ContactWriteResponse = z.infer<typeof ContactWriteResponseSchema>;
 /** SF-3 answer. `createDate` format is undocumented: kept as given when it is a string. */
 export const EmailSearchResponseSchema = z.looseObject({
   ...EnvelopeShape,
-  channelAddressResponseEntities: z
-    .array(
-      z.looseObject({
-        channelAddress: z.string().nullish(),
-        contactKeyDetails: z
-          .array(z.looseObject({ contactKey: IdSchema, createDate: z.unknown().optional() }))
-          .nullish(),
-      }),
-    )
-    .nullish(),
+  channelAddressResponseEntities: looseList({
+    channelAddress: z.string().nullish(),
+    contactKeyDetails: looseList({ contactKey: IdSchema, createDate: z.unknown().optional() }),
+  }),
 });
 export type EmailSearchResponse = z.infer<typeof EmailSearchResponseSchema>;
 
@@ -103,29 +98,17 @@ export type EmailSearchResponse = z.infer<typeof EmailSearchResponseSchema>;
  * mobile) with their `valueSets[].values[{definitionKey|name, value}]`.
  */
 export const ContactKeySearchResponseSchema = z.looseObject({
-  addresses: z
-    .array(
-      z.looseObject({
-        contactKey: z.union([z.string(), z.number()]).nullish(),
-        addressTypeID: z.union([z.number(), z.string()]).nullish(),
-        valueSets: z
-          .array(
-            z.looseObject({
-              values: z
-                .array(
-                  z.looseObject({
-                    definitionKey: z.string().nullish(),
-                    name: z.string().nullish(),
-                    value: z.unknown(),
-                  }),
-                )
-                .nullish(),
-            }),
-          )
-          .nullish(),
+  addresses: looseList({
+    contactKey: z.union([z.string(), z.number()]).nullish(),
+    addressTypeID: z.union([z.number(), z.string()]).nullish(),
+    valueSets: looseList({
+      values: looseList({
+        definitionKey: z.string().nullish(),
+        name: z.string().nullish(),
+        value: z.unknown(),
       }),
-    )
-    .nullish(),
+    }),
+  }),
   hasErrors: z.boolean().nullish(),
 });
 export type ContactKeySearchResponse = z.infer<typeof ContactKeySearchResponseSchema>;
@@ -136,15 +119,10 @@ export const RestErrorSchema = z.looseObject({
   errorcode: z.coerce.number().nullish().catch(null),
   documentation: z.string().nullish(),
   retryAfter: z.unknown().optional(),
-  additionalErrors: z
-    .array(
-      z.looseObject({
-        message: z.string().nullish(),
-        errorcode: z.coerce.number().nullish().catch(null),
-      }),
-    )
-    .nullish()
-    .catch(null),
+  additionalErrors: looseList({
+    message: z.string().nullish(),
+    errorcode: z.coerce.number().nullish().catch(null),
+  }).catch(null),
   ...EnvelopeShape,
 });
 
