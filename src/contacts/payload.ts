@@ -64,18 +64,18 @@ export function contactView(
 /** A frozen empty list that every answer without errors (or drops) shares. */
 export const EMPTY_LIST: never[] = Object.freeze([]) as unknown as never[];
 
-const NO_DETAILS: Record<string, unknown> = Object.freeze({});
-
 /**
  * The pieces of a batch's answers that many contacts have alike, shared instead of copied: what a
  * provider dropped (`droppedFields`, `details.droppedFieldReasons`: the same for every contact
- * lacking the same fields), empty `details`, consents (a few flags). Each is frozen, so code that
- * changed one in place would throw rather than change other contacts' answers. One per batch (or
- * slice): what it keeps lives no longer than the answer.
+ * lacking the same fields), details made of plain values only (a bulk call's `batchSize`, …),
+ * empty lists, consents (a few flags), the creation time (one per batch for new contacts). Each
+ * object is frozen, so code that changed one in place would throw rather than change other
+ * contacts' answers. One per batch (or slice): what it keeps lives no longer than the answer.
  */
 export class SharedPieces {
   readonly #lists = new Map<string, string[]>();
   readonly #flat = new Map<string, Record<string, unknown>>();
+  readonly #times = new Map<string, string>();
 
   /**
    * A provider outcome as the answer keeps it: without the provider's view of the contact (that
@@ -86,17 +86,25 @@ export class SharedPieces {
       ...r,
       contact: null,
       droppedFields: this.list(r.droppedFields),
-      details: this.#details(r.details),
+      details: r.details && this.#details(r.details),
     };
   }
 
-  /** The view's consents shared (`view` is the caller's own copy, see `contactView`). */
+  /** The view's consents and creation time shared (`view` is the caller's own, see `contactView`). */
   view(view: ContactView): ContactView {
     if (view.emailConsent) {
-      view.emailConsent = this.#flatObject(view.emailConsent);
+      view.emailConsent = this.#flatObject(view.emailConsent) ?? view.emailConsent;
     }
     if (view.smsConsent) {
-      view.smsConsent = this.#flatObject(view.smsConsent);
+      view.smsConsent = this.#flatObject(view.smsConsent) ?? view.smsConsent;
+    }
+    if (view.createdAt) {
+      const time = this.#times.get(view.createdAt);
+      if (time === undefined) {
+        this.#times.set(view.createdAt, view.createdAt);
+      } else {
+        view.createdAt = time;
+      }
     }
     return view;
   }
@@ -115,26 +123,22 @@ export class SharedPieces {
     return shared;
   }
 
-  #details(details: Record<string, unknown> | null): Record<string, unknown> | null {
-    if (!details) {
-      return details;
+  #details(details: Record<string, unknown>): Record<string, unknown> {
+    const flat = this.#flatObject(details);
+    if (flat) {
+      return flat;
     }
     const reasons = details['droppedFieldReasons'];
-    if (reasons && typeof reasons === 'object') {
-      return {
-        ...details,
-        droppedFieldReasons: this.#flatObject(reasons as Record<string, unknown>),
-      };
-    }
-    return Object.keys(details).length > 0 ? details : NO_DETAILS;
+    const shared = reasons && typeof reasons === 'object' ? this.#flatObject(reasons) : null;
+    return shared ? { ...details, droppedFieldReasons: shared } : details;
   }
 
-  /** A flat object (primitive values) shared with every equal one; any other kept as it is. */
-  #flatObject<T extends object>(o: T): T {
+  /** A flat object (plain values only) shared with every equal one; null for any other. */
+  #flatObject<T extends object>(o: T): T | null {
     let key = '';
     for (const [k, v] of Object.entries(o)) {
       if (v !== null && typeof v === 'object') {
-        return o;
+        return null;
       }
       key += `${k}\u0000${typeof v}\u0000${String(v)}\u0000`;
     }

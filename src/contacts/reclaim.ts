@@ -41,20 +41,28 @@ function collector(): (() => void) | null {
 export const RECLAIM_CHECK_MS = 50;
 
 /**
+ * A full garbage collection now; false where it cannot be had. For the end of a large batch: its
+ * answer (every contact's, then the GraphQL result) is built on a heap without the slices' garbage.
+ */
+export function collectGarbage(): boolean {
+  const gc = collector();
+  gc?.();
+  return gc !== null;
+}
+
+/**
  * Watches one batch's heap while it runs: every {@link RECLAIM_CHECK_MS}, and when `between()` is
  * called after a slice, it collects once the heap has grown by `threshold` since the last
- * collection; `between(true)` collects in any case (before the answer is built, which
- * holds every contact's answer and the GraphQL result at once: it should not start on top of
- * garbage). `stop()` when the batch ends (the timer never keeps the process alive).
+ * collection. `stop()` when the batch ends (the timer never keeps the process alive).
  */
 export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
-  between(force?: boolean): boolean;
+  between(): boolean;
   stop(): void;
 } {
   let mark = getHeapStatistics().used_heap_size;
-  const between = (force = false): boolean => {
+  const between = (): boolean => {
     const used = getHeapStatistics().used_heap_size;
-    if (!force && used - mark < threshold) {
+    if (used - mark < threshold) {
       return false;
     }
     const gc = collector();
@@ -65,7 +73,7 @@ export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
     mark = getHeapStatistics().used_heap_size;
     return true;
   };
-  const timer = setInterval(() => between(), RECLAIM_CHECK_MS);
+  const timer = setInterval(between, RECLAIM_CHECK_MS);
   timer.unref();
   return { between, stop: () => clearInterval(timer) };
 }

@@ -28,7 +28,7 @@ import {
   type WriteOptions,
   type WritePayload,
 } from './payload.js';
-import { heapReclaimer } from './reclaim.js';
+import { collectGarbage, heapReclaimer } from './reclaim.js';
 import { type RawContactInput, readArgumentError, validateContactInput } from './validation.js';
 
 /** Fewest distinct writes in one slice of a large `upsertContacts`. */
@@ -122,6 +122,11 @@ export class ContactWrites {
   ): Promise<BatchPayload> {
     const before = scope.stats.upstreamRequests;
     const items = await this.#upsert(inputs, options, scope, (i) => `inputs.${i}`);
+    if (inputs.length > MIN_SLICE) {
+      // Possibly more than one slice: the answer is built on a collected heap. Here, not in
+      // #upsert: until it returned, its frame still held the last slice's stages.
+      collectGarbage();
+    }
     return batchPayload(items, scope.stats.upstreamRequests - before);
   }
 
@@ -268,8 +273,6 @@ export class ContactWrites {
           reclaim?.between();
         }
       }
-      // The answer is built from here on: it starts from a collected heap.
-      reclaim?.between(true);
     } finally {
       reclaim?.stop();
     }

@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
 import type { BatchPayload } from '../contacts/service.js';
 import type { BatchCounts, BatchInfo, BatchItemRow } from '../lifecycle/batches.js';
-import { builder } from './builder.js';
-import { at, maybe, maybeAt } from './fields.js';
+import { builder, enumOf } from './builder.js';
+import { at, maybe, maybeAt, maybeOf, of, type Page } from './fields.js';
 import { ContactBatchPayloadRef, ContactWritePayloadRef } from './outcome.js';
 
 builder.objectField(ContactBatchPayloadRef, 'batchId', (t) =>
@@ -14,12 +14,9 @@ builder.objectField(ContactBatchPayloadRef, 'batchId', (t) =>
   }),
 );
 
-const BatchStatusEnum = builder.enumType('BatchStatus', {
-  description: 'Where an async batch stands.',
-  values: {
-    RUNNING: { description: 'Items are still being written.' },
-    COMPLETED: { description: 'Every item has its answer.' },
-  } as const,
+const BatchStatusEnum = enumOf('BatchStatus', 'Where an async batch stands.', {
+  RUNNING: 'Items are still being written.',
+  COMPLETED: 'Every item has its answer.',
 });
 
 const BatchProgressRef = builder
@@ -49,20 +46,17 @@ const BatchItemRef = builder.objectRef<BatchItemRow>('BatchItem').implement({
       'contactId',
       maybe('The contact’s gateway id (null for an input that failed validation).'),
     ),
-    result: t.expose('result', {
-      type: ContactWritePayloadRef,
-      nullable: true,
-      description: 'Its answer, as a synchronous batch gives it; null until written.',
-    }),
+    result: t.expose(
+      'result',
+      maybeOf(
+        ContactWritePayloadRef,
+        'Its answer, as a synchronous batch gives it; null until written.',
+      ),
+    ),
   }),
 });
 
-interface ItemPage {
-  items: BatchItemRow[];
-  hasMore: boolean;
-}
-
-const BatchItemPageRef = builder.objectRef<ItemPage>('BatchItemPage').implement({
+const BatchItemPageRef = builder.objectRef<Page<BatchItemRow>>('BatchItemPage').implement({
   description: 'A page of a batch’s items, in input order.',
   fields: (t) => ({
     nodes: t.field({ type: [BatchItemRef], description: 'The items.', resolve: (p) => p.items }),
@@ -84,10 +78,7 @@ const BatchRef = builder.objectRef<BatchInfo>('Batch').implement({
   description: 'An async batch (`upsertContacts` with `options.async`).',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The batch id.' }),
-    status: t.expose('status', {
-      type: BatchStatusEnum,
-      description: 'Where it stands.',
-    }),
+    status: t.expose('status', of(BatchStatusEnum, 'Where it stands.')),
     createdAt: t.expose('createdAt', at('When it was accepted.')),
     completedAt: t.expose('completedAt', maybeAt('When its last item was answered.')),
     summary: t.field({

@@ -52,3 +52,17 @@ function requiredScopes(failure: unknown): string {
 builder.addScalarType('Date', DateResolver);
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSONObject', JSONObjectScalar);
+
+/** An enum whose values are described in words: `{ VALUE: 'What it means.' }`. */
+export function enumOf<const K extends string>(
+  name: string,
+  description: string,
+  values: Record<K, string>,
+) {
+  return builder.enumType(name, {
+    description,
+    values: Object.fromEntries(
+      Object.entries<string>(values).map(([value, about]) => [value, { description: about }]),
+    ) as Record<K, { description: string }>,
+  });
+}

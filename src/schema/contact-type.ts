@@ -4,7 +4,7 @@ import type { ProviderErrorInfo } from '../model/errors.js';
 import { builder } from './builder.js';
 import { ConsentStatusEnum, EmailFormatEnum, OptInTypeEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
-import { at, orNull, provider } from './fields.js';
+import { at, listOf, of, orNull, provider } from './fields.js';
 import { providerNotes } from './notes.js';
 
 export const AddressRef = builder.objectRef<Address>('Address').implement({
@@ -61,10 +61,7 @@ export const ProviderReadErrorRef = builder
     description: 'A provider that could not be read while building this contact.',
     fields: (t) => ({
       provider: t.expose('provider', provider()),
-      error: t.expose('error', {
-        type: ProviderErrorRef,
-        description: 'Why the read failed.',
-      }),
+      error: t.expose('error', of(ProviderErrorRef, 'Why the read failed.')),
     }),
   });
 
@@ -124,13 +121,16 @@ export const ContactRef = builder.objectRef<ContactView>('Contact').implement({
         'When the contact last changed (latest provider answer, else the gateway’s last write).',
       ),
     }),
-    records: t.expose('records', {
-      type: [ProviderRecordRef],
-      description: 'The providers this contact lives in, with their ids.',
-    }),
-    readErrors: t.expose('readErrors', {
-      type: [ProviderReadErrorRef],
-      description: 'Providers that could not be read for this view (empty after writes).',
-    }),
+    records: t.expose(
+      'records',
+      listOf(ProviderRecordRef, 'The providers this contact lives in, with their ids.'),
+    ),
+    readErrors: t.expose(
+      'readErrors',
+      listOf(
+        ProviderReadErrorRef,
+        'Providers that could not be read for this view (empty after writes).',
+      ),
+    ),
   }),
 });

@@ -32,3 +32,22 @@ export function orNull<K extends string>(key: K, description: string) {
     resolve: <P extends { [k in K]?: unknown }>(parent: P) => parent[key] ?? null,
   };
 }
+
+/** A field of `type` (`t.expose('status', of(WriteStatusEnum, 'Where it stands.'))`). */
+export const of = <T>(type: T, description: string) => ({ type, description });
+
+/** A nullable field of `type`. */
+export const maybeOf = <T>(type: T, description: string) => ({
+  type,
+  nullable: true as const,
+  description,
+});
+
+/** A list of `type`. */
+export const listOf = <T>(type: T, description: string) => ({ type: [type] as [T], description });
+
+/** A page of a list read forward: its items, and whether more follow. */
+export interface Page<T> {
+  items: T[];
+  hasMore: boolean;
+}

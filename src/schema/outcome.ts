@@ -4,7 +4,7 @@ import { builder } from './builder.js';
 import { ContactRef } from './contact-type.js';
 import { OutcomeStatusEnum } from './enums.js';
 import { InputErrorRef, ProviderErrorRef } from './errors.js';
-import { provider } from './fields.js';
+import { listOf, maybeOf, of, provider } from './fields.js';
 import { providerNotes } from './notes.js';
 import {
   NEEDS_READ,
@@ -18,10 +18,7 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
     'What one provider did with one contact. A write-only key (no `contacts:read`) sees what the write did (provider, status, droppedFields, error, attempts, durationMs, operational details) but not `remoteId` or `request`, which carry stored contact data.',
   fields: (t) => ({
     provider: t.expose('provider', provider()),
-    status: t.expose('status', {
-      type: OutcomeStatusEnum,
-      description: 'What happened.',
-    }),
+    status: t.expose('status', of(OutcomeStatusEnum, 'What happened.')),
     remoteId: t.exposeString('remoteId', {
       nullable: true,
       authScopes: NEEDS_READ,
@@ -30,11 +27,10 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
     droppedFields: t.exposeStringList('droppedFields', {
       description: `Unified fields (dotted, e.g. \`address.city\`, \`customFields.plan\`) this provider could not take or could not clear. Never silent: the reason of each is in \`details.droppedFieldReasons\` (field → reason${providerNotes('ProviderOutcome.droppedFields', { open: '; ', close: '', join: ' and ' })}).`,
     }),
-    error: t.expose('error', {
-      type: ProviderErrorRef,
-      nullable: true,
-      description: 'Why the write failed or was skipped; null on success.',
-    }),
+    error: t.expose(
+      'error',
+      maybeOf(ProviderErrorRef, 'Why the write failed or was skipped; null on success.'),
+    ),
     attempts: t.exposeInt('attempts', {
       description: 'HTTP attempts made for this contact (0 when not sent).',
     }),
@@ -62,20 +58,18 @@ export const ContactWritePayloadRef = builder
   .implement({
     description: 'The result of one contact write.',
     fields: (t) => ({
-      contact: t.expose('contact', {
-        type: ContactRef,
-        nullable: true,
-        description:
+      contact: t.expose(
+        'contact',
+        maybeOf(
+          ContactRef,
           'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called. A write-only key sees its `id` only: every other Contact field needs `contacts:read` (null and a FORBIDDEN error).',
-      }),
-      outcomes: t.expose('outcomes', {
-        type: [ProviderOutcomeRef],
-        description: 'One per targeted provider.',
-      }),
-      errors: t.expose('errors', {
-        type: [InputErrorRef],
-        description: 'Bad input; when not empty no provider was called.',
-      }),
+        ),
+      ),
+      outcomes: t.expose('outcomes', listOf(ProviderOutcomeRef, 'One per targeted provider.')),
+      errors: t.expose(
+        'errors',
+        listOf(InputErrorRef, 'Bad input; when not empty no provider was called.'),
+      ),
     }),
   });
 
@@ -101,13 +95,13 @@ export const ContactBatchPayloadRef = builder
   .implement({
     description: 'The result of a batch write: one item per input, in input order.',
     fields: (t) => ({
-      items: t.expose('items', {
-        type: [ContactWritePayloadRef],
-        description: 'One result per input, in input order; a bad item fails alone.',
-      }),
-      summary: t.expose('summary', {
-        type: BatchSummaryRef,
-        description: 'Counts.',
-      }),
+      items: t.expose(
+        'items',
+        listOf(
+          ContactWritePayloadRef,
+          'One result per input, in input order; a bad item fails alone.',
+        ),
+      ),
+      summary: t.expose('summary', of(BatchSummaryRef, 'Counts.')),
     }),
   });

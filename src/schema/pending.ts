@@ -1,14 +1,11 @@
 import type { OutboxItem } from '../store/outbox.js';
-import { builder } from './builder.js';
+import { builder, enumOf } from './builder.js';
 import { ProviderErrorRef } from './errors.js';
-import { provider } from './fields.js';
+import { maybeOf, provider } from './fields.js';
 
-const PendingWriteKindEnum = builder.enumType('PendingWriteKind', {
-  description: 'Which operation a queued write repeats.',
-  values: {
-    UPSERT: { description: 'An upsertContact / upsertContacts write.' },
-    UPDATE: { description: 'An updateContact write (by the remote id).' },
-  } as const,
+const PendingWriteKindEnum = enumOf('PendingWriteKind', 'Which operation a queued write repeats.', {
+  UPSERT: 'An upsertContact / upsertContacts write.',
+  UPDATE: 'An updateContact write (by the remote id).',
 });
 
 const PendingWriteRef = builder.objectRef<OutboxItem>('PendingWrite').implement({
@@ -32,11 +29,7 @@ const PendingWriteRef = builder.objectRef<OutboxItem>('PendingWrite').implement(
     createdAt: t.exposeString('createdAt', {
       description: 'When it was queued (ISO 8601).',
     }),
-    lastError: t.expose('lastError', {
-      type: ProviderErrorRef,
-      nullable: true,
-      description: 'Why it waits: the last failure.',
-    }),
+    lastError: t.expose('lastError', maybeOf(ProviderErrorRef, 'Why it waits: the last failure.')),
   }),
 });
 

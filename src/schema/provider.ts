@@ -1,19 +1,13 @@
 import type { CircuitStatus } from '../http/resilience.js';
 import type { ProviderEntry } from '../providers/registry.js';
-import { builder } from './builder.js';
+import { builder, enumOf } from './builder.js';
 import { ProviderEnum, ProviderModeEnum } from './enums.js';
-import { maybe } from './fields.js';
+import { maybe, of } from './fields.js';
 
-const CircuitStateEnum = builder.enumType('CircuitState', {
-  description: "A provider's circuit breaker.",
-  values: {
-    CLOSED: { description: 'Calls go through.' },
-    OPEN: {
-      description:
-        'Too many consecutive failures (network, timeout, 5xx): calls fail fast with CIRCUIT_OPEN until the half-open time.',
-    },
-    HALF_OPEN: { description: 'One probe call is let through; its result closes or reopens it.' },
-  } as const,
+const CircuitStateEnum = enumOf('CircuitState', "A provider's circuit breaker.", {
+  CLOSED: 'Calls go through.',
+  OPEN: 'Too many consecutive failures (network, timeout, 5xx): calls fail fast with CIRCUIT_OPEN until the half-open time.',
+  HALF_OPEN: 'One probe call is let through; its result closes or reopens it.',
 });
 
 const CircuitStatusRef = builder.objectRef<CircuitStatus>('CircuitStatus').implement({
@@ -39,10 +33,7 @@ export const ProviderStatusRef = builder.objectRef<ProviderEntry>('ProviderStatu
       description: 'Whether writes without a `providers` option go to it.',
       resolve: (e) => e.adapter !== null,
     }),
-    mode: t.expose('mode', {
-      type: ProviderModeEnum,
-      description: 'How it is reached.',
-    }),
+    mode: t.expose('mode', of(ProviderModeEnum, 'How it is reached.')),
     reason: t.exposeString('reason', maybe('Why it is not enabled, when it is not.')),
     baseUrl: t.string({
       nullable: true,

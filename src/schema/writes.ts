@@ -1,35 +1,29 @@
 import { GraphQLError } from 'graphql';
 import type { Outcome } from '../contacts/service.js';
 import type { OutboxItem } from '../store/outbox.js';
-import { builder } from './builder.js';
+import { builder, enumOf } from './builder.js';
 import { ProviderEnum } from './enums.js';
 import { ProviderErrorRef } from './errors.js';
-import { at, maybe, maybeAt, provider } from './fields.js';
+import { at, maybe, maybeAt, maybeOf, of, type Page, provider } from './fields.js';
 import { providerNotes } from './notes.js';
 import { ProviderOutcomeRef } from './outcome.js';
 import { NEEDS_READ } from './visibility.js';
 
-export const WriteStatusEnum = builder.enumType('WriteStatus', {
-  description: 'Where a write the gateway answered QUEUED stands.',
-  values: {
-    QUEUED: {
-      description: 'Waiting for its next delivery attempt (or the next check of its import).',
-    },
-    DELIVERING: { description: 'Being delivered (or its import checked) right now.' },
-    DELIVERED: { description: 'The provider took it; `remoteId` is its id of the contact.' },
-    FAILED: { description: 'The provider refused it for good; `lastError` says why.' },
-  } as const,
-});
+export const WriteStatusEnum = enumOf(
+  'WriteStatus',
+  'Where a write the gateway answered QUEUED stands.',
+  {
+    QUEUED: 'Waiting for its next delivery attempt (or the next check of its import).',
+    DELIVERING: 'Being delivered (or its import checked) right now.',
+    DELIVERED: 'The provider took it; `remoteId` is its id of the contact.',
+    FAILED: 'The provider refused it for good; `lastError` says why.',
+  },
+);
 
-const WriteKindEnum = builder.enumType('WriteKind', {
-  description: 'What the gateway does to complete a queued write.',
-  values: {
-    UPSERT: { description: 'Sends the upsert again.' },
-    UPDATE: { description: 'Sends the update again (by the remote id).' },
-    IMPORT_POLL: {
-      description: `Re-checks the provider's asynchronous job${providerNotes('WriteKind.IMPORT_POLL')} and reads the contact's end state from its report.`,
-    },
-  } as const,
+const WriteKindEnum = enumOf('WriteKind', 'What the gateway does to complete a queued write.', {
+  UPSERT: 'Sends the upsert again.',
+  UPDATE: 'Sends the update again (by the remote id).',
+  IMPORT_POLL: `Re-checks the provider's asynchronous job${providerNotes('WriteKind.IMPORT_POLL')} and reads the contact's end state from its report.`,
 });
 
 export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
@@ -45,19 +39,17 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
         w.kind === 'poll' ? 'IMPORT_POLL' : w.kind === 'update' ? 'UPDATE' : 'UPSERT',
     }),
     contactId: t.id({ description: 'Gateway id of the contact.', resolve: (w) => w.gatewayId }),
-    status: t.expose('status', {
-      type: WriteStatusEnum,
-      description: 'Where it stands.',
-    }),
+    status: t.expose('status', of(WriteStatusEnum, 'Where it stands.')),
     attempts: t.exposeInt('attempts', {
       description: 'Background delivery attempts (or import checks) so far.',
     }),
-    lastError: t.expose('lastError', {
-      type: ProviderErrorRef,
-      nullable: true,
-      description:
+    lastError: t.expose(
+      'lastError',
+      maybeOf(
+        ProviderErrorRef,
         'The last failure: why it waits, or why it FAILED. Provider error texts only; never credentials or the body sent.',
-    }),
+      ),
+    ),
     nextAttemptAt: t.field({
       type: 'DateTime',
       nullable: true,
@@ -80,10 +72,7 @@ export const WriteRef = builder.objectRef<OutboxItem>('Write').implement({
   }),
 });
 
-interface WriteConnection {
-  items: OutboxItem[];
-  hasMore: boolean;
-}
+type WriteConnection = Page<OutboxItem>;
 
 const WriteEdgeRef = builder.objectRef<OutboxItem>('WriteEdge').implement({
   description: 'One write of a page.',

@@ -43,6 +43,9 @@ describe('SharedPieces', () => {
     expect(Object.isFrozen(empty.details)).toBe(true);
     expect(none.details).toBeNull();
     expect(kept.details).toBe(nested);
+    const bulk = () => outcome('NOTIFUSE', 'CREATED', { details: { batchSize: 500 } });
+    expect(shared.outcome(bulk()).details).toBe(shared.outcome(bulk()).details);
+    expect(shared.outcome(bulk()).details).toEqual({ batchSize: 500 });
   });
 
   it('shares equal consents of answer views, and only flat ones', () => {
@@ -73,6 +76,7 @@ describe('SharedPieces', () => {
     expect(v2!.smsConsent).toBe(v0!.smsConsent);
     expect(v1!.smsConsent).not.toBe(v0!.smsConsent);
     expect(v1!.smsConsent).toEqual({ authorized: false, verified: false });
+    expect(v0!.createdAt).toBe('t0');
   });
 });
 

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { heapReclaimer } from '../../../src/contacts/reclaim.js';
+import { collectGarbage, heapReclaimer } from '../../../src/contacts/reclaim.js';
 
 const used = () => getHeapStatistics().used_heap_size;
 
@@ -30,13 +30,17 @@ describe('heapReclaimer', () => {
       reclaim.stop();
     }
   });
+});
 
-  it('collects in any case when forced (before a batch builds its answer)', () => {
-    const reclaim = heapReclaimer(512 * 2 ** 20);
-    try {
-      expect(reclaim.between(true)).toBe(true);
-    } finally {
-      reclaim.stop();
+describe('collectGarbage', () => {
+  it('collects what is no longer referenced, at once', () => {
+    let garbage: Array<{ n: number; s: string }> | null = [];
+    for (let i = 0; i < 300_000; i += 1) {
+      garbage.push({ n: i, s: `contact-${i}` });
     }
+    const grown = used();
+    garbage = null;
+    expect(collectGarbage()).toBe(true);
+    expect(used()).toBeLessThan(grown - 8 * 2 ** 20);
   });
 });
