@@ -72,6 +72,10 @@ function scrubDeep(value: unknown, depth: number): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
 }
 
+/** Log bytes gathered into one write to stdout, and the longest a line waits for its write. */
+const LOG_BATCH_BYTES = 4096;
+const LOG_FLUSH_MS = 100;
+
 /** Loggers made by {@link createLogger}, whose configuration {@link writeRequestLine} knows. */
 const ownLoggers = new WeakSet<Logger>();
 
@@ -149,9 +153,18 @@ export function createLogger(
           ignore: 'pid,hostname,service',
         })
       : (destination ??
-        // stdout written asynchronously (lines written while a write is under way go out with the
-        // next one), off the request path; pino writes what is left synchronously on exit.
-        (level === 'silent' ? undefined : pino.destination({ dest: 1, sync: false })));
+        // stdout written asynchronously, off the request path, in writes of at least
+        // LOG_BATCH_BYTES: a line waits at most LOG_FLUSH_MS (a write per line cost the event
+        // loop a write call and its callback per request). pino writes what is left
+        // synchronously on exit.
+        (level === 'silent'
+          ? undefined
+          : pino.destination({
+              dest: 1,
+              sync: false,
+              minLength: LOG_BATCH_BYTES,
+              periodicFlush: LOG_FLUSH_MS,
+            })));
   const keys = [...SECRET_KEYS, ...PII_KEYS];
   const logger = pino(
     {

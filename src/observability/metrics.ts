@@ -52,6 +52,27 @@ export function operationLabel(method: string, path: string): string {
   return `${METHODS.has(method) ? method : 'OTHER'} ${template}`;
 }
 
+/**
+ * {@link operationLabel} of the fixed paths seen (those with no segment hidden, such as
+ * `/api/contacts.upsert`), so that a request to one does not split and rebuild its path. A path
+ * carrying an id is templated each time: never kept, it may hold contact data.
+ */
+const fixedOperations = new Map<string, string>();
+const MAX_FIXED_OPERATIONS = 256;
+
+function observedOperation(method: string, path: string): string {
+  const key = `${method} ${path}`;
+  const known = fixedOperations.get(key);
+  if (known !== undefined) {
+    return known;
+  }
+  const label = operationLabel(method, path);
+  if (label === key && fixedOperations.size < MAX_FIXED_OPERATIONS) {
+    fixedOperations.set(key, label);
+  }
+  return label;
+}
+
 /** `2xx`…`5xx` for an answer, else what replaced it: `timeout`, `cancelled`, `connection_error`. */
 export function outcomeLabel(result: ObservedResult): string {
   if ('status' in result) {
@@ -175,7 +196,7 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       const started = performance.now();
       return {
         end(result) {
-          const operation = operationLabel(method, path);
+          const operation = observedOperation(method, path);
           requests.inc({ provider, operation, outcome: outcomeLabel(result) });
           duration.observe({ provider, operation }, (performance.now() - started) / 1000);
         },

@@ -13,7 +13,7 @@
 
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
-import { createRouter } from '../shared/router.js';
+import { createRouter, type RouteParams } from '../shared/router.js';
 import type { RecordedRequest, SandboxHandler, SandboxResponse } from '../shared/types.js';
 
 import type { Overrides, TokenRegistry } from './access.js';
@@ -282,6 +282,14 @@ function jsonBody(req: RecordedRequest): Body {
   return { ok: true, value: req.body };
 }
 
+/** 403 `code`: the request needs `X-Operator-Override: <flag>` (DO-OVR). */
+function overrideRequired(code: string, flag: string, detail: string, more = {}): SandboxResponse {
+  return errorResponse(
+    403,
+    doError(code, 'Override required', detail, { required_override: flag, ...more }),
+  );
+}
+
 function invalidBody(detail: string, field = 'body'): SandboxResponse {
   return errorResponse(400, doError('invalid_body', 'Bad Request', detail, { field }));
 }
@@ -365,14 +373,11 @@ function bulkUpsert(items: readonly unknown[], overrides: Overrides, ctx: Ctx): 
     return invalidBody('items must contain at least one contact', 'items');
   }
   if (!overrides.flags.has('bulk')) {
-    return errorResponse(
-      403,
-      doError(
-        'bulk_override_required',
-        'Override required',
-        `a bulk upsert (${items.length} rows) needs X-Operator-Override: bulk`,
-        { required_override: 'bulk', row_count: items.length },
-      ),
+    return overrideRequired(
+      'bulk_override_required',
+      'bulk',
+      `a bulk upsert (${items.length} rows) needs X-Operator-Override: bulk`,
+      { row_count: items.length },
     );
   }
   if (items.length > ctx.maxBulkItems) {
@@ -416,11 +421,7 @@ function itemError(error: DoError, index: number, status: number): DoError {
  * the standard set anyway (flags are cross-cutting per DO-OVR) so `dry_run` and
  * `bypass_validation` work on updates; `bulk`, `destructive` and `force` change nothing here.
  */
-function updateContact(
-  req: RecordedRequest,
-  params: Readonly<Record<string, string>>,
-  ctx: Ctx,
-): SandboxResponse {
+function updateContact(req: RecordedRequest, params: RouteParams, ctx: Ctx): SandboxResponse {
   const id = params['id'] ?? '';
   return write(req, ctx, (overrides) => {
     if (ctx.store.get(id) === undefined) {
@@ -456,22 +457,14 @@ function updateContact(
  * `partner:contacts:delete`, `X-Operator-Override: destructive` or 403 `override_required`, then
  * 204 No Content, or 404 for an unknown id.
  */
-function deleteContact(
-  req: RecordedRequest,
-  params: Readonly<Record<string, string>>,
-  ctx: Ctx,
-): SandboxResponse {
+function deleteContact(req: RecordedRequest, params: RouteParams, ctx: Ctx): SandboxResponse {
   const id = params['id'] ?? '';
   return write(req, ctx, (overrides) => {
     if (!overrides.flags.has('destructive')) {
-      return errorResponse(
-        403,
-        doError(
-          'override_required',
-          'Override required',
-          'deleting a contact needs X-Operator-Override: destructive',
-          { required_override: 'destructive' },
-        ),
+      return overrideRequired(
+        'override_required',
+        'destructive',
+        'deleting a contact needs X-Operator-Override: destructive',
       );
     }
     return ctx.store.delete(id) ? { status: 204 } : notFound(`contact ${id} not found`);

@@ -49,14 +49,13 @@ interface Context extends SalesforceMcRoutesOptions {
   nextOperationId: () => number;
 }
 
+/** A JSON request body (an object). */
+type Body = Record<string, unknown>;
+
 interface RestRoute {
   /** The token needs one of these (SF-13). */
   readonly scopes: readonly string[];
-  readonly run: (
-    body: Record<string, unknown>,
-    req: RecordedRequest,
-    ctx: Context,
-  ) => SandboxResponse;
+  readonly run: (body: Body, req: RecordedRequest, ctx: Context) => SandboxResponse;
 }
 
 export const CONTACTS_PATH = '/contacts/v1/contacts';
@@ -182,11 +181,7 @@ interface ContactWrite {
  * - POST needs `contactKey` to create (SF-1 "You must also include values for contactKey");
  *   a `contactID` must name an existing contact.
  */
-function writeContact(
-  mode: 'create' | 'update',
-  body: Record<string, unknown>,
-  ctx: Context,
-): SandboxResponse {
+function writeContact(mode: 'create' | 'update', body: Body, ctx: Context): SandboxResponse {
   const parsed = parseContactWrite(body);
   if ('errors' in parsed) {
     return validationError(parsed.errors);
@@ -287,9 +282,7 @@ function contactNotFound(write: ContactWrite): SandboxResponse {
   });
 }
 
-function parseContactWrite(
-  body: Record<string, unknown>,
-): { write: ContactWrite } | { errors: RestErrorBody[] } {
+function parseContactWrite(body: Body): { write: ContactWrite } | { errors: RestErrorBody[] } {
   const errors: RestErrorBody[] = [];
 
   const rawKey = field(body, 'contactKey');
@@ -472,11 +465,7 @@ function parseAttributeSet(
  * oldest contacts first, at most `maximumCount` per address. SF-3's response has no `hasErrors`
  * or `responseDateTime`, so neither is sent.
  */
-function searchByEmail(
-  body: Record<string, unknown>,
-  _req: RecordedRequest,
-  ctx: Context,
-): SandboxResponse {
+function searchByEmail(body: Body, _req: RecordedRequest, ctx: Context): SandboxResponse {
   const list = field(body, 'channelAddressList');
   if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) {
     return validationError([
@@ -520,11 +509,7 @@ function searchByEmail(
  * `addressTypeID` 1 = email / 4 = mobile, `valueSets[]`; paged). Only `Is` is supported (the
  * other operators are undocumented); a key nobody has answers `addresses: []`.
  */
-function searchByContactKey(
-  body: Record<string, unknown>,
-  _req: RecordedRequest,
-  ctx: Context,
-): SandboxResponse {
+function searchByContactKey(body: Body, _req: RecordedRequest, ctx: Context): SandboxResponse {
   const operator = field(body, 'filterConditionOperator');
   const value = field(body, 'filterConditionValue');
   if (operator !== 'Is' || typeof value !== 'string' || value === '') {
@@ -584,11 +569,7 @@ function searchByContactKey(
  * 10005. Unknown keys or IDs are ignored: the real operation only starts and reports nothing per
  * value.
  */
-function deleteContacts(
-  body: Record<string, unknown>,
-  req: RecordedRequest,
-  ctx: Context,
-): SandboxResponse {
+function deleteContacts(body: Body, req: RecordedRequest, ctx: Context): SandboxResponse {
   const rawType = req.query['type'];
   const type = Array.isArray(rawType) ? rawType[0] : rawType;
   if (type === undefined || type === '') {
