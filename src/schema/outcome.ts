@@ -53,18 +53,16 @@ export const ProviderOutcomeRef = builder.objectRef<Outcome>('ProviderOutcome').
   }),
 });
 
+/** `ContactWritePayload.contact`. */
+const WRITTEN_CONTACT =
+  'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called. A write-only key sees its `id` only: every other Contact field needs `contacts:read` (null and a FORBIDDEN error).';
+
 export const ContactWritePayloadRef = builder
   .objectRef<WritePayload>('ContactWritePayload')
   .implement({
     description: 'The result of one contact write.',
     fields: (t) => ({
-      contact: t.expose(
-        'contact',
-        maybeOf(
-          ContactRef,
-          'The contact as the gateway now knows it (on dryRun: a preview). Null when validation failed before any provider was called. A write-only key sees its `id` only: every other Contact field needs `contacts:read` (null and a FORBIDDEN error).',
-        ),
-      ),
+      contact: t.expose('contact', maybeOf(ContactRef, WRITTEN_CONTACT)),
       outcomes: t.expose('outcomes', listOf(ProviderOutcomeRef, 'One per targeted provider.')),
       errors: t.expose(
         'errors',

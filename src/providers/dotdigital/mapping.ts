@@ -236,6 +236,21 @@ class Drops {
 const CANNOT_CLEAR_IDENTIFIER =
   'Dotdigital cannot clear an identifier (null clears data fields only)';
 const CANNOT_CLEAR_CHANNEL = 'Dotdigital cannot clear a channel property';
+
+/** Unified fields that set a channel property through a table (null cannot clear one). */
+const CHANNEL_PROPERTIES = new Map<
+  string,
+  {
+    channel: 'email' | 'sms';
+    key: 'emailType' | 'status' | 'optInType';
+    from: Readonly<Record<string, string | undefined>>;
+  }
+>([
+  ['emailFormat', { channel: 'email', key: 'emailType', from: EMAIL_TYPE }],
+  ['emailConsent.status', { channel: 'email', key: 'status', from: EMAIL_STATUS }],
+  ['emailConsent.optInType', { channel: 'email', key: 'optInType', from: OPT_IN }],
+  ['smsConsent.status', { channel: 'sms', key: 'status', from: SMS_STATUS }],
+]);
 const NOT_MAPPED = 'no Dotdigital data field is mapped to it (DOTDIGITAL_DATA_FIELD_MAP)';
 const NOT_SCALAR = 'a Dotdigital data field takes a string, number or boolean';
 
@@ -327,43 +342,17 @@ export function toWireContact(
       }
       continue;
     }
+    const property = CHANNEL_PROPERTIES.get(path);
+    if (property) {
+      const v = value === null ? undefined : property.from[value as string];
+      if (v) {
+        ((property.channel === 'email' ? email : sms) as Record<string, string>)[property.key] = v;
+      } else {
+        drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
+      }
+      continue;
+    }
     switch (path) {
-      case 'emailFormat': {
-        const v = value === null ? undefined : EMAIL_TYPE[value as EmailFormat];
-        if (v) {
-          email.emailType = v;
-        } else {
-          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
-        }
-        continue;
-      }
-      case 'emailConsent.status': {
-        const v = value === null ? undefined : EMAIL_STATUS[value as ConsentStatus];
-        if (v) {
-          email.status = v;
-        } else {
-          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
-        }
-        continue;
-      }
-      case 'emailConsent.optInType': {
-        const v = value === null ? undefined : OPT_IN[value as OptInType];
-        if (v) {
-          email.optInType = v;
-        } else {
-          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
-        }
-        continue;
-      }
-      case 'smsConsent.status': {
-        const v = value === null ? undefined : SMS_STATUS[value as ConsentStatus];
-        if (v) {
-          sms.status = v;
-        } else {
-          drops.add(path, value === null ? CANNOT_CLEAR_CHANNEL : channelReason(path));
-        }
-        continue;
-      }
       case 'customFields': {
         // null: clear the custom fields the map names; without any, Dotdigital's data fields cannot
         // be told apart from the account's own, so nothing is cleared and that is reported.

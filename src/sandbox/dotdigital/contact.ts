@@ -2,6 +2,7 @@
  * A Dotdigital contact in the two shapes the API uses: the request body (lower-camel enums,
  * DD-OAS `updateContactRequest`) and the response (`contact`, PascalCase email enums).
  */
+import type { ConsentRecordRequest } from '../../providers/dotdigital/wire.js';
 import { countryCodeOf } from './identifiers.js';
 
 // --- Requests (already validated against DD-OAS) ---------------------------------------------
@@ -13,13 +14,8 @@ export type RequestEmailStatus = 'subscribed' | 'unsubscribed' | 'suppressed';
 /** DD-OAS `channelStatusUpdate` (sms and whatsApp). */
 export type ChannelStatus = 'noSubscription' | 'subscribed' | 'unsubscribed' | 'suppressed';
 
-export interface ConsentRecordInput {
-  text: string;
-  dateTimeConsented: string;
-  url: string;
-  ipAddress: string;
-  userAgent: string;
-}
+/** DD-OAS `consentRecord` of a request: the shape the adapter sends (`src/providers/dotdigital/wire.ts`). */
+export type ConsentRecordInput = ConsentRecordRequest;
 
 /** What one write (PATCH body or one import contact) asks for, identifiers already checked. */
 export interface ContactWrite {

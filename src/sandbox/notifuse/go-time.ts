@@ -11,6 +11,27 @@ export type Micros = bigint;
 const LAYOUT = '2006-01-02T15:04:05Z07:00';
 const MICROS_PER_SECOND = 1_000_000n;
 
+/**
+ * RFC 3339's elements up to the seconds, in order: a literal, or a number (its text in Go's
+ * layout, its digits, and the range Go checks as soon as it is read).
+ */
+const ELEMENTS: ReadonlyArray<
+  | string
+  | { elem: string; digits: RegExp; range?: readonly [name: string, min: number, max: number] }
+> = [
+  { elem: '2006', digits: /^\d{4}/ },
+  '-',
+  { elem: '01', digits: /^\d{2}/, range: ['month', 1, 12] },
+  '-',
+  { elem: '02', digits: /^\d{2}/ },
+  'T',
+  { elem: '15', digits: /^\d{1,2}/, range: ['hour', 0, 23] },
+  ':',
+  { elem: '04', digits: /^\d{2}/, range: ['minute', 0, 59] },
+  ':',
+  { elem: '05', digits: /^\d{2}/, range: ['second', 0, 59] },
+];
+
 export type ParsedTime = { ok: true; micros: Micros } | { ok: false; error: string };
 
 interface Cursor {
@@ -52,61 +73,25 @@ export function parseRfc3339(value: string): ParsedTime {
     take(cur, new RegExp(`^${lit}`)) !== undefined;
 
   const cur: Cursor = { rest: value };
-  const yearText = take(cur, /^\d{4}/);
-  if (yearText === undefined) {
-    return cannot(cur, '2006');
+  const numbers: number[] = [];
+  for (const el of ELEMENTS) {
+    if (typeof el === 'string') {
+      if (!literal(cur, el)) {
+        return cannot(cur, el);
+      }
+      continue;
+    }
+    const text = take(cur, el.digits);
+    if (text === undefined) {
+      return cannot(cur, el.elem);
+    }
+    const n = Number(text);
+    if (el.range && (n < el.range[1] || n > el.range[2])) {
+      return outOfRange(el.range[0]);
+    }
+    numbers.push(n);
   }
-  if (!literal(cur, '-')) {
-    return cannot(cur, '-');
-  }
-  const monthText = take(cur, /^\d{2}/);
-  if (monthText === undefined) {
-    return cannot(cur, '01');
-  }
-  const month = Number(monthText);
-  if (month < 1 || month > 12) {
-    return outOfRange('month');
-  }
-  if (!literal(cur, '-')) {
-    return cannot(cur, '-');
-  }
-  const dayText = take(cur, /^\d{2}/);
-  if (dayText === undefined) {
-    return cannot(cur, '02');
-  }
-  if (!literal(cur, 'T')) {
-    return cannot(cur, 'T');
-  }
-  const hourText = take(cur, /^\d{1,2}/);
-  if (hourText === undefined) {
-    return cannot(cur, '15');
-  }
-  const hour = Number(hourText);
-  if (hour > 23) {
-    return outOfRange('hour');
-  }
-  if (!literal(cur, ':')) {
-    return cannot(cur, ':');
-  }
-  const minuteText = take(cur, /^\d{2}/);
-  if (minuteText === undefined) {
-    return cannot(cur, '04');
-  }
-  const minute = Number(minuteText);
-  if (minute > 59) {
-    return outOfRange('minute');
-  }
-  if (!literal(cur, ':')) {
-    return cannot(cur, ':');
-  }
-  const secondText = take(cur, /^\d{2}/);
-  if (secondText === undefined) {
-    return cannot(cur, '05');
-  }
-  const second = Number(secondText);
-  if (second > 59) {
-    return outOfRange('second');
-  }
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = numbers;
   // Go keeps at most nine fractional digits; PostgreSQL then rounds to microseconds.
   const fraction = take(cur, /^[.,]\d+/);
   const nanos = fraction === undefined ? 0 : Number(fraction.slice(1, 10).padEnd(9, '0'));
@@ -130,8 +115,6 @@ export function parseRfc3339(value: string): ParsedTime {
   if (cur.rest !== '') {
     return { ok: false, error: `parsing time ${q}: extra text: ${JSON.stringify(cur.rest)}` };
   }
-  const year = Number(yearText);
-  const day = Number(dayText);
   if (day < 1 || day > daysIn(month, year)) {
     return outOfRange('day');
   }
