@@ -264,7 +264,7 @@ export class ContactWrites {
           adapters,
           results,
           skippedOutcomes,
-          { kind: 'upsert', options, log: scope.log },
+          { kind: 'upsert', options, log: () => scope.log },
         );
         done.forEach((payload, k) => {
           answers[at[k]!] = payload;
@@ -346,7 +346,7 @@ export class ContactWrites {
     const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes, {
       kind: 'update',
       options,
-      log: scope.log,
+      log: () => scope.log,
     });
     return payload!;
   }
@@ -391,9 +391,10 @@ export class ContactWrites {
     adapters: readonly ProviderAdapter[],
     results: ReadonlyArray<Outcome[] | null>,
     skippedOutcomes: readonly Outcome[],
-    write: { kind: OutboxKind; options: WriteOptions; log?: Logger | undefined },
+    /** `log`: the request's logger, made only when something is logged (most writes log nothing). */
+    write: { kind: OutboxKind; options: WriteOptions; log?: () => Logger | undefined },
   ): Promise<WritePayload[]> {
-    const log = write.log ?? this.#d.logger;
+    const log = () => write.log?.() ?? this.#d.logger;
     const now = this.#d.now().toISOString();
     const working = new Map<string, IdentityRecord>();
     const shared = new SharedPieces();
@@ -447,7 +448,7 @@ export class ContactWrites {
       }
       for (const o of outcomes) {
         if (o.status === 'FAILED') {
-          log.warn(
+          log().warn(
             {
               provider: o.provider,
               code: o.error?.code,
