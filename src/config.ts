@@ -7,8 +7,9 @@ import { parseServerOptions, type ServerOptions } from './http-server/server-opt
 import { type LifecycleConfig, loadLifecycleConfig } from './lifecycle/config.js';
 import type { ProviderId } from './model/contact.js';
 import { type ObservabilityOptions, parseObservability } from './observability/config.js';
+import { readProvider } from './providers/descriptor.js';
 import { createEnvTools, intVar as int, optionalVar as optional } from './providers/env.js';
-import { PROVIDERS, type ProviderConfigs } from './providers/registry.js';
+import { type AnyProvider, PROVIDERS, type ProviderConfigs } from './providers/registry.js';
 import { Secret } from './secret.js';
 
 export type { HttpOptions };
@@ -141,8 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const tools = createEnvTools(problems);
   const providers: Record<string, unknown> = {};
   for (const [i, p] of PROVIDERS.entries()) {
-    const read = p.read as (e: unknown, t: typeof tools) => { options: unknown; config: unknown };
-    const { options, config } = read(own[i]!.data, tools);
+    const { options, config } = readProvider(p as unknown as AnyProvider, own[i]!.data, tools);
     providers[`${p.key}Options`] = options;
     providers[p.key] = config;
   }

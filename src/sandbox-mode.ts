@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from './config.js';
 import type { ProviderId } from './model/contact.js';
-import type { SandboxFactory } from './providers/descriptor.js';
+import { readProvider, type SandboxFactory } from './providers/descriptor.js';
 import { createEnvTools } from './providers/env.js';
 import {
   type AnyProvider,
@@ -31,8 +31,9 @@ export interface SandboxDescriptor
  */
 function sandboxConfig(p: AnyProvider, options: unknown, url: string): unknown {
   const problems: string[] = [];
-  const { config } = p.read(
-    z.object(p.env).parse(p.sandbox.env(url)) as never,
+  const { config } = readProvider(
+    p,
+    z.object(p.env).parse(p.sandbox.env(url)),
     createEnvTools(problems),
   );
   if (config === null || problems.length > 0) {

@@ -5,7 +5,12 @@ import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
 import type { StartedSandbox } from '../sandbox/shared/server.js';
 import type { SchemaNotes } from '../schema/notes.js';
-import type { EnvTools } from './env.js';
+import {
+  type CredentialVars,
+  type EnvTools,
+  type ProviderEnvTools,
+  providerEnvTools,
+} from './env.js';
 import type { ProviderOptionsPart } from './options.js';
 import type { ProviderAdapter } from './types.js';
 
@@ -76,6 +81,7 @@ export interface ProviderDescriptor<
   Config = unknown,
   Shape extends z.ZodRawShape = z.ZodRawShape,
   Credentials = unknown,
+  Required extends keyof z.infer<z.ZodObject<Shape>> & string = never,
 > {
   id: ProviderId;
   /** The description of its value in the GraphQL `Provider` enum. */
@@ -89,12 +95,15 @@ export interface ProviderDescriptor<
   /** Its environment variables, merged into the gateway's schema. */
   env: Shape;
   /**
-   * Its tuning (`options`, applied live and in the sandbox) and, when its credentials are set, its
-   * config; a half-configured provider adds a problem per missing variable.
+   * The variables that enable it, when they are a fixed set: `tools.configured(build)` in `read`
+   * checks them (a half-configured provider adds a problem per missing variable) and its `*_URL`
+   * variables before building its config.
    */
+  credentialVars?: CredentialVars<Required>;
+  /** Its tuning (`options`, applied live and in the sandbox) and, when its credentials are set, its config. */
   read(
     e: z.infer<z.ZodObject<Shape>>,
-    tools: EnvTools,
+    tools: ProviderEnvTools<z.infer<z.ZodObject<Shape>>, Required>,
   ): { options: Options; config: Config | null };
   /** `providerOptions.<key>`: its GraphQL input and its checks (`src/providers/<name>/options.ts`). */
   providerOptions: ProviderOptionsPart<object>;
@@ -110,8 +119,27 @@ export function defineProvider<
   Config,
   Shape extends z.ZodRawShape,
   Credentials,
+  const Required extends keyof z.infer<z.ZodObject<Shape>> & string = never,
 >(
-  d: ProviderDescriptor<Key, Options, Config, Shape, Credentials>,
-): ProviderDescriptor<Key, Options, Config, Shape, Credentials> {
+  d: ProviderDescriptor<Key, Options, Config, Shape, Credentials, Required>,
+): ProviderDescriptor<Key, Options, Config, Shape, Credentials, Required> {
   return d;
+}
+
+/**
+ * What `d.read` makes of its variables `e` (parsed with its `env`), given `tools` bound to them and
+ * to its `credentialVars` (`tools.configured`; its URLs are its variables named `*_URL`).
+ */
+export function readProvider<Options, Config>(
+  d: Pick<
+    ProviderDescriptor<string, Options, Config, never, unknown>,
+    'env' | 'credentialVars' | 'read'
+  >,
+  e: unknown,
+  tools: EnvTools,
+): { options: Options; config: Config | null } {
+  const vars = e as Record<string, unknown>;
+  const urlVars = Object.keys(d.env).filter((name) => name.endsWith('_URL'));
+  const credentials = d.credentialVars as CredentialVars<string> | undefined;
+  return d.read(vars as never, providerEnvTools(tools, vars, urlVars, credentials) as never);
 }

@@ -19,18 +19,6 @@ export interface EnvTools {
   /** A problem when `value` is set and not an http(s) URL. */
   checkUrl(name: string, value: string | undefined): void;
   /**
-   * The provider's config, `build` from its variables `e` once `group`'s credentials (the
-   * variables named in `required`) are all set (`requireAll`), else null. When they are set,
-   * every set URL named in `urls` is checked (`checkUrl`).
-   */
-  configured<E extends Record<string, unknown>, const R extends keyof E & string, C>(
-    group: string,
-    e: E,
-    required: readonly R[],
-    urls: ReadonlyArray<keyof E & string>,
-    build: (set: E & { [K in R]: NonNullable<E[K]> }) => C,
-  ): C | null;
-  /**
    * A JSON value from one variable, read with `schema`: `undefined` when unset; `undefined` and a
    * problem (`<NAME> must be a JSON object`, or `<NAME>: <rule>`) when it is not what it says.
    */
@@ -42,6 +30,53 @@ export interface EnvTools {
     value: z.ZodString,
     rule: string,
   ): Record<string, string>;
+}
+
+/** The variables that enable a provider: all set, or none (`requireAll` under `group`). */
+export interface CredentialVars<R extends string> {
+  /** Its name in `<NAME> is required when <group> is configured`. */
+  group: string;
+  required: readonly R[];
+}
+
+/** What one provider's `read` is given: the shared tools, bound to its variables. */
+export interface ProviderEnvTools<E, R extends keyof E & string> extends EnvTools {
+  /**
+   * Its `options` and its config: `options` with what `build` makes of its variables once its
+   * `credentials` are all set, else null. When they are set, every one of its variables named
+   * `*_URL` is checked (`checkUrl`).
+   */
+  configured<O extends object, C extends object>(
+    options: O,
+    build: (set: E & { [K in R]: NonNullable<E[K]> }) => C,
+  ): { options: O; config: (O & C) | null };
+}
+
+/** `tools` bound to one provider's variables `e` (of which `urlVars` are URLs) and credentials. */
+export function providerEnvTools<E extends Record<string, unknown>, R extends keyof E & string>(
+  tools: EnvTools,
+  e: E,
+  urlVars: readonly string[],
+  credentials: CredentialVars<R> | undefined,
+): ProviderEnvTools<E, R> {
+  return {
+    ...tools,
+    configured(options, build) {
+      if (credentials === undefined) {
+        return { options, config: null };
+      }
+      const vars = Object.fromEntries(
+        credentials.required.map((name) => [name, e[name] as string | undefined]),
+      );
+      if (!tools.requireAll(credentials.group, vars)) {
+        return { options, config: null };
+      }
+      for (const name of urlVars) {
+        tools.checkUrl(name, e[name] as string | undefined);
+      }
+      return { options, config: { ...options, ...build(e as Parameters<typeof build>[0]) } };
+    },
+  };
 }
 
 function isHttpUrl(value: string): boolean {
@@ -72,18 +107,6 @@ export function createEnvTools(problems: string[]): EnvTools {
       if (value !== undefined && !isHttpUrl(value)) {
         problems.push(`${name} must be an http(s) URL`);
       }
-    },
-    configured(group, e, required, urls, build) {
-      const vars = Object.fromEntries(
-        required.map((name) => [name, e[name] as string | undefined]),
-      );
-      if (!tools.requireAll(group, vars)) {
-        return null;
-      }
-      for (const name of urls) {
-        tools.checkUrl(name, e[name] as string | undefined);
-      }
-      return build(e as Parameters<typeof build>[0]);
     },
     json(name, raw, schema, rule) {
       if (raw === undefined) {

@@ -3,7 +3,7 @@ import { startDotdigitalSandbox } from '../../sandbox/dotdigital/index.js';
 import { Secret } from '../../secret.js';
 import { defineProvider, sandboxOf } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
-import type { DotdigitalConfig, DotdigitalOptions } from './config.js';
+import type { DotdigitalOptions } from './config.js';
 import { createDotdigitalAdapter } from './index.js';
 import { dotdigitalProviderOptions } from './options.js';
 
@@ -71,18 +71,11 @@ export const dotdigitalProvider = defineProvider({
       createDataFields: e.DOTDIGITAL_CREATE_DATA_FIELDS === '1',
       dataFieldsTtlMs: e.DOTDIGITAL_DATA_FIELDS_TTL_MS,
     };
-    const config = tools.configured(
-      'Dotdigital',
-      e,
-      ['DOTDIGITAL_USERNAME', 'DOTDIGITAL_PASSWORD'],
-      ['DOTDIGITAL_URL'],
-      (set): DotdigitalConfig => ({
-        ...options,
-        url: set.DOTDIGITAL_URL,
-        username: set.DOTDIGITAL_USERNAME,
-        password: new Secret(set.DOTDIGITAL_PASSWORD),
-      }),
-    );
-    return { options, config };
+    return tools.configured(options, (set) => ({
+      url: set.DOTDIGITAL_URL,
+      username: set.DOTDIGITAL_USERNAME,
+      password: new Secret(set.DOTDIGITAL_PASSWORD),
+    }));
   },
+  credentialVars: { group: 'Dotdigital', required: ['DOTDIGITAL_USERNAME', 'DOTDIGITAL_PASSWORD'] },
 });

@@ -3,7 +3,7 @@ import { startNotifuseSandbox } from '../../sandbox/notifuse/index.js';
 import { Secret } from '../../secret.js';
 import { defineProvider, sandboxOf } from '../descriptor.js';
 import { intVar, optionalVar } from '../env.js';
-import type { NotifuseConfig, NotifuseOptions } from './config.js';
+import type { NotifuseOptions } from './config.js';
 import { createNotifuseAdapter } from './index.js';
 import { notifuseProviderOptions } from './options.js';
 
@@ -61,18 +61,14 @@ export const notifuseProvider = defineProvider({
       ),
       readConcurrency: 8,
     };
-    const config = tools.configured(
-      'Notifuse',
-      e,
-      ['NOTIFUSE_URL', 'NOTIFUSE_API_KEY', 'NOTIFUSE_WORKSPACE_ID'],
-      ['NOTIFUSE_URL'],
-      (set): NotifuseConfig => ({
-        ...options,
-        url: set.NOTIFUSE_URL,
-        apiKey: new Secret(set.NOTIFUSE_API_KEY),
-        workspaceId: set.NOTIFUSE_WORKSPACE_ID,
-      }),
-    );
-    return { options, config };
+    return tools.configured(options, (set) => ({
+      url: set.NOTIFUSE_URL,
+      apiKey: new Secret(set.NOTIFUSE_API_KEY),
+      workspaceId: set.NOTIFUSE_WORKSPACE_ID,
+    }));
+  },
+  credentialVars: {
+    group: 'Notifuse',
+    required: ['NOTIFUSE_URL', 'NOTIFUSE_API_KEY', 'NOTIFUSE_WORKSPACE_ID'],
   },
 });

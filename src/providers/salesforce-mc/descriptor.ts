@@ -4,11 +4,7 @@ import { startSalesforceMcSandbox } from '../../sandbox/salesforce-mc/index.js';
 import { Secret } from '../../secret.js';
 import { defineProvider, sandboxOf } from '../descriptor.js';
 import { type EnvTools, intVar, optionalVar } from '../env.js';
-import type {
-  SalesforceMcAttributeTarget,
-  SalesforceMcConfig,
-  SalesforceMcOptions,
-} from './config.js';
+import type { SalesforceMcAttributeTarget, SalesforceMcOptions } from './config.js';
 import { createSalesforceMcAdapter } from './index.js';
 import { salesforceMcProviderOptions } from './options.js';
 
@@ -117,19 +113,15 @@ export const salesforceMcProvider = defineProvider({
       tokenRefreshSkewSeconds: e.SFMC_TOKEN_REFRESH_SKEW_SECONDS,
       keyLookup: e.SFMC_KEY_LOOKUP === 'on',
     };
-    const config = tools.configured(
-      'Salesforce Marketing Cloud',
-      e,
-      ['SFMC_AUTH_URL', 'SFMC_CLIENT_ID', 'SFMC_CLIENT_SECRET'],
-      ['SFMC_AUTH_URL'],
-      (set): SalesforceMcConfig => ({
-        ...options,
-        authUrl: set.SFMC_AUTH_URL,
-        clientId: set.SFMC_CLIENT_ID,
-        clientSecret: new Secret(set.SFMC_CLIENT_SECRET),
-        accountId: set.SFMC_ACCOUNT_ID ?? null,
-      }),
-    );
-    return { options, config };
+    return tools.configured(options, (set) => ({
+      authUrl: set.SFMC_AUTH_URL,
+      clientId: set.SFMC_CLIENT_ID,
+      clientSecret: new Secret(set.SFMC_CLIENT_SECRET),
+      accountId: set.SFMC_ACCOUNT_ID ?? null,
+    }));
+  },
+  credentialVars: {
+    group: 'Salesforce Marketing Cloud',
+    required: ['SFMC_AUTH_URL', 'SFMC_CLIENT_ID', 'SFMC_CLIENT_SECRET'],
   },
 });
