@@ -4,6 +4,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { ContactTable } from '../shared/contact-table.js';
 import type { SandboxResponse } from '../shared/types.js';
 
 import type { ContactPatch, DigitalOnboardingContact } from './contact.js';
@@ -42,26 +43,15 @@ function emailKey(email: string): string {
   return email.toLowerCase();
 }
 
-export class DigitalOnboardingStore {
+/** Contacts by DO id (`get`, `all`: oldest first, by `inserted_at` then creation order). */
+export class DigitalOnboardingStore extends ContactTable<DigitalOnboardingContact> {
   /** The one team of the sandbox (UUID v4); every contact's `team_id`. */
   readonly teamId: string = randomUUID();
-  private contacts = new Map<string, DigitalOnboardingContact>();
   private byUniqueId = new Map<string, string>();
   /** lower-cased email → id; matching is case-insensitive, the stored value is as sent */
   private byEmail = new Map<string, string>();
   private readonly idempotency = new Map<string, IdempotencyRecord>();
   private lastMs = 0;
-
-  /** Number of stored contacts. */
-  get size(): number {
-    return this.contacts.size;
-  }
-
-  /** A copy of the contact with this DO id, or undefined. */
-  get(id: string): DigitalOnboardingContact | undefined {
-    const contact = this.contacts.get(id);
-    return contact === undefined ? undefined : structuredClone(contact);
-  }
 
   findByUniqueId(uniqueId: string): DigitalOnboardingContact | undefined {
     const id = this.byUniqueId.get(uniqueId);
@@ -72,11 +62,6 @@ export class DigitalOnboardingStore {
   findByEmail(email: string): DigitalOnboardingContact | undefined {
     const id = this.byEmail.get(emailKey(email));
     return id === undefined ? undefined : this.get(id);
-  }
-
-  /** Copies of every contact, oldest first (`inserted_at`, then creation order). */
-  all(): DigitalOnboardingContact[] {
-    return [...this.contacts.values()].map((c) => structuredClone(c));
   }
 
   /** Removes every contact and every idempotency record. */

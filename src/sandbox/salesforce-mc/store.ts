@@ -2,6 +2,7 @@
  * In-memory stand-in for an SFMC business unit's Contact Builder: contacts by contact key, each
  * with a system-assigned numeric contact ID and one row per attribute set.
  */
+import { ContactTable } from '../shared/contact-table.js';
 import type { AttributeSets, AttributeValue } from './attribute-sets.js';
 import { EMAIL_ADDRESS, EMAIL_ADDRESSES } from './attribute-sets.js';
 import { timestamp } from './wire.js';
@@ -25,24 +26,17 @@ export type AttributeChanges = ReadonlyMap<string, ReadonlyMap<string, Attribute
 
 const FIRST_CONTACT_ID = 1_000_001;
 
-export class SalesforceMcStore {
-  private readonly byKey = new Map<string, SalesforceMcContact>();
+/** Contacts by contact key (`get`: exact match). */
+export class SalesforceMcStore extends ContactTable<SalesforceMcContact> {
   private nextId = FIRST_CONTACT_ID;
 
-  /** Number of stored contacts. */
-  get size(): number {
-    return this.byKey.size;
-  }
-
-  /** The contact with this contact key (exact match), or undefined. */
-  get(contactKey: string): SalesforceMcContact | undefined {
-    const contact = this.byKey.get(contactKey);
-    return contact === undefined ? undefined : copy(contact);
+  protected override copy(contact: SalesforceMcContact): SalesforceMcContact {
+    return copy(contact);
   }
 
   /** The contact with this contact ID, or undefined. */
   getById(contactId: number): SalesforceMcContact | undefined {
-    for (const contact of this.byKey.values()) {
+    for (const contact of this.contacts.values()) {
       if (contact.contactId === contactId) {
         return copy(contact);
       }
@@ -50,14 +44,9 @@ export class SalesforceMcStore {
     return undefined;
   }
 
-  /** Every contact, oldest first. */
-  all(): SalesforceMcContact[] {
-    return [...this.byKey.values()].map(copy);
-  }
-
   /** Removes every contact. Contact IDs keep ascending. */
   clear(): void {
-    this.byKey.clear();
+    this.contacts.clear();
   }
 
   /**
@@ -69,7 +58,7 @@ export class SalesforceMcStore {
     attributeSets: AttributeSets,
   ): { contact: SalesforceMcContact; isNew: boolean } {
     const now = timestamp();
-    const existing = this.byKey.get(contactKey);
+    const existing = this.contacts.get(contactKey);
     if (existing !== undefined) {
       existing.attributeSets = copySets(attributeSets);
       existing.modifiedDate = now;
@@ -83,7 +72,7 @@ export class SalesforceMcStore {
       modifiedDate: now,
       attributeSets: copySets(attributeSets),
     };
-    this.byKey.set(contactKey, contact);
+    this.contacts.set(contactKey, contact);
     return { contact: copy(contact), isNew: true };
   }
 
@@ -93,7 +82,7 @@ export class SalesforceMcStore {
    */
   findByEmail(email: string): SalesforceMcContact[] {
     const wanted = email.toLowerCase();
-    return [...this.byKey.values()]
+    return [...this.contacts.values()]
       .filter((c) => {
         const address = c.attributeSets[EMAIL_ADDRESSES]?.[EMAIL_ADDRESS];
         return typeof address === 'string' && address.toLowerCase() === wanted;
@@ -105,7 +94,7 @@ export class SalesforceMcStore {
   deleteKeys(contactKeys: readonly string[]): number {
     let deleted = 0;
     for (const key of contactKeys) {
-      if (this.byKey.delete(key)) {
+      if (this.contacts.delete(key)) {
         deleted++;
       }
     }
@@ -116,9 +105,9 @@ export class SalesforceMcStore {
   deleteIds(contactIds: readonly number[]): number {
     const wanted = new Set(contactIds);
     let deleted = 0;
-    for (const [key, contact] of this.byKey) {
+    for (const [key, contact] of this.contacts) {
       if (wanted.has(contact.contactId)) {
-        this.byKey.delete(key);
+        this.contacts.delete(key);
         deleted++;
       }
     }
