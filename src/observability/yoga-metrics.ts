@@ -87,7 +87,15 @@ export function useYogaMetrics(registry: Registry): Plugin {
     // Errors in a subscription's events count under phase `execute` too, as the plugin counts them.
     const next = ({ result }: { result: ExecutionResult }) =>
       countErrors(operationType, 'execute', result);
-    return { end, next };
+    // The phase's end: at once for a single result, after the last event of a stream.
+    return ({ result }: { result: ExecutionResult | AsyncIterable<ExecutionResult> }) => {
+      if (isAsyncIterable(result)) {
+        return { onNext: next, onEnd: end };
+      }
+      next({ result });
+      end();
+      return undefined;
+    };
   };
 
   return {
@@ -135,33 +143,15 @@ export function useYogaMetrics(registry: Registry): Plugin {
       if (operationType === undefined) {
         return;
       }
-      const { end, next } = phaseEnd(operationType, true);
-      return {
-        onExecuteDone({ result }) {
-          if (isAsyncIterable(result)) {
-            return { onNext: next, onEnd: end };
-          }
-          next({ result });
-          end();
-          return undefined;
-        },
-      };
+      return { onExecuteDone: phaseEnd(operationType, true) };
     },
     onSubscribe({ args }) {
       const operationType = operations.get(args.contextValue as object);
       if (operationType === undefined) {
         return;
       }
-      const { end, next } = phaseEnd(operationType, false);
       return {
-        onSubscribeResult({ result }) {
-          if (isAsyncIterable(result)) {
-            return { onNext: next, onEnd: end };
-          }
-          next({ result });
-          end();
-          return undefined;
-        },
+        onSubscribeResult: phaseEnd(operationType, false),
         // As the plugin counts it: no phase is known for an error thrown by subscribe.
         onSubscribeError() {
           errors.inc({ operationType, phase: 'undefined' });
