@@ -36,6 +36,30 @@ describe("Yoga's operation metrics", () => {
     await post({ query: 'fragment F on Query { __typename } query { ...F }' });
     await post({ query: '{ contact(id: "") { id } }' }); // an execution error
     await post('not json'); // never parsed: no operation metric
+    // A subscription over SSE (added after the plugin was replaced), watching an id that never
+    // changes: the client hangs up after the stream opened. It counts as one request when the
+    // stream ends, with no execute phase.
+    const hangUp = new AbortController();
+    const stream = await t.gateway.yoga.fetch('http://gateway/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: 'subscription S { writeUpdated(ids: ["nope"]) { id status } }',
+      }),
+      signal: hangUp.signal,
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    hangUp.abort();
+    await stream.text().catch(() => undefined);
+    // The stream's end is counted once the server saw the hang-up: wait for it (bounded).
+    for (let i = 0; i < 100; i += 1) {
+      const now = await (await t.gateway.yoga.fetch('http://gateway/metrics')).text();
+      if (now.includes('graphql_envelop_request{operationType="subscription"}')) {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await (
       await t.gateway.yoga.fetch('http://gateway/graphql?query=%7B__typename%7D', {
         headers: { 'graphql-require-preflight': '1' },
@@ -80,6 +104,11 @@ describe("Yoga's operation metrics", () => {
       'graphql_envelop_request{operationType="mutation"}': 2,
       'graphql_envelop_request{operationType="query"}': 4,
       'graphql_envelop_request{operationType="undefined"}': 1,
+      'graphql_yoga_http_duration_count{method="POST",statusCode="200",operationType="subscription"}': 1,
+      'graphql_envelop_phase_parse_count{operationType="subscription"}': 1,
+      'graphql_envelop_phase_validate_count{operationType="subscription"}': 1,
+      'graphql_envelop_request_duration_count{operationType="subscription"}': 1,
+      'graphql_envelop_request{operationType="subscription"}': 1,
     });
   });
 });
