@@ -322,12 +322,19 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         first = null;
         if (looked && db.engine === 'postgres') {
           const plan = planReindex({}, keys);
-          if (plan.point.every(([kind, value]) => looked.found.pointer(kind, value) === undefined)) {
+          if (
+            plan.point.every(([kind, value]) => looked.found.pointer(kind, value) === undefined)
+          ) {
             // Every key was free: the record and its index entries in one statement (one round
             // trip, one commit). A key a concurrent claim inserted meanwhile fails it whole
             // (unique_violation, nothing kept) and the retry finds that claim's record.
             const record = newIdentity(now);
-            await db.query(CLAIM_NEW, [record.id, keysJson(plan.next), now, ...pairsOf(plan.point)]);
+            await db.query(CLAIM_NEW, [
+              record.id,
+              keysJson(plan.next),
+              now,
+              ...pairsOf(plan.point),
+            ]);
             remember(record.id, plan.next);
             return {
               record: { ...record, createdAt: iso(now), updatedAt: iso(now) },
