@@ -206,6 +206,18 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
               true) AS commit_mode
        FROM up`;
 
+  /**
+   * PostgreSQL: a new contact whose keys nobody holds, its record and index entries in one
+   * statement. No `ON CONFLICT`: a key taken meanwhile is a unique violation (retried).
+   */
+  const CLAIM_NEW = `WITH rec AS (
+       INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
+       VALUES ($1, '{}'::jsonb, '{}'::jsonb, $2::jsonb, $3::timestamptz, $3::timestamptz)
+       RETURNING id
+     )
+     INSERT INTO ${keysTable} (kind, value, record_id)
+     SELECT u.kind, u.value, rec.id FROM unnest($4::text[], $5::text[]) AS u (kind, value), rec`;
+
   const upsertParams = (
     record: IdentityRecord,
     keys: IdentityKeyValues,
@@ -305,10 +317,33 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       // New: the first attempt creates it from what that statement saw (the compare-and-set
       // inserts below notice a concurrent change, and a retry looks again inside the transaction).
       let first: typeof seen | null = seen;
-      return withRetry(() =>
-        db.transaction(async (tx) => {
-          const { found, row } = first ?? (await findIn(tx, keys));
-          first = null;
+      return withRetry(async () => {
+        const looked = first;
+        first = null;
+        if (looked && db.engine === 'postgres') {
+          const plan = planReindex({}, keys);
+          if (
+            plan.point.every(([kind, value]) => looked.found.pointer(kind, value) === undefined)
+          ) {
+            // Every key was free: the record and its index entries in one statement (one round
+            // trip, one commit). A key a concurrent claim inserted meanwhile fails it whole
+            // (unique_violation, nothing kept) and the retry finds that claim's record.
+            const record = newIdentity(now);
+            await db.query(CLAIM_NEW, [
+              record.id,
+              keysJson(plan.next),
+              now,
+              ...pairsOf(plan.point),
+            ]);
+            remember(record.id, plan.next);
+            return {
+              record: { ...record, createdAt: iso(now), updatedAt: iso(now) },
+              created: true,
+            };
+          }
+        }
+        return db.transaction(async (tx) => {
+          const { found, row } = looked ?? (await findIn(tx, keys));
           if (row) {
             return { record: toRecord(row), created: false };
           }
@@ -342,8 +377,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           }
           remember(record.id, plan.next);
           return { record: { ...record, createdAt: iso(now), updatedAt: iso(now) }, created: true };
-        }),
-      );
+        });
+      });
     },
 
     async claimMany(list, now) {

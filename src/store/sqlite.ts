@@ -209,6 +209,11 @@ export async function openSqlite(
     db.function('now', () => new Date().toISOString());
     db.pragma('foreign_keys = ON');
     if (dir !== null) {
+      // One process per data directory (`lockDataDir`): this connection keeps the file locked
+      // from its first statement to its close, so a statement takes no file lock (fcntl) and no
+      // shared-memory wal-index (no `-shm` file, kept on the heap: set before WAL is first used).
+      // Commits still append to the WAL file as they return: durability is unchanged.
+      db.pragma(`${quote(schema)}.locking_mode = EXCLUSIVE`);
       db.pragma(`${quote(schema)}.journal_mode = WAL`);
       db.pragma(`${quote(schema)}.synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
     }
