@@ -8,7 +8,13 @@ import { toProviderErrorInfo } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
 import { alignByKey } from '../providers/align.js';
 import { dispatchWrites, type WriteOp } from '../providers/engine.js';
-import type { ProviderAdapter, ReadKey, ReadResult, WriteItem } from '../providers/types.js';
+import type {
+  CallContext,
+  ProviderAdapter,
+  ReadKey,
+  ReadResult,
+  WriteItem,
+} from '../providers/types.js';
 
 /** Everything that lives for one GraphQL request. */
 export interface RequestScope {
@@ -27,8 +33,12 @@ export interface ProviderLoaders {
 }
 
 /** The write engine's call context of a request. */
-function callContext(scope: RequestScope) {
-  return { stats: scope.stats, ...(scope.signal ? { signal: scope.signal } : {}) };
+function callContext(scope: RequestScope): CallContext {
+  const ctx: CallContext = { stats: scope.stats };
+  if (scope.signal) {
+    ctx.signal = scope.signal;
+  }
+  return ctx;
 }
 
 /**

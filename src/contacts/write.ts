@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import {
   applyPatch,
   type ContactPatch,
@@ -64,6 +63,34 @@ interface Resolved {
 }
 
 /**
+ * One slice of an upsert being planned. Items of one request that name the same contact with the
+ * same provider options are written once per provider: their patches merged in input order (later
+ * wins field by field), every item answered with the shared result.
+ */
+interface Slice {
+  /** Input index of each planned item. */
+  at: number[];
+  planned: Resolved[];
+  /** Per planned item: the planned index of the write that carries it. */
+  leaderOf: number[];
+  /** Leader index → its merged write, when items were merged into it. */
+  writes: Map<number, Resolved>;
+  /** Write key (gateway id + options) → leader index. */
+  leaders: Map<string, number>;
+  /** Distinct writes so far. */
+  count: number;
+}
+
+/** A planned item that is its own write (the first of its key). */
+function lead(slice: Slice, resolved: Resolved, key: string, index: number): void {
+  slice.count += 1;
+  slice.leaders.set(key, slice.planned.length);
+  slice.leaderOf.push(slice.planned.length);
+  slice.at.push(index);
+  slice.planned.push(resolved);
+}
+
+/**
  * The write path: validation, identity, fan-out onto the request's loaders (which batch onto each
  * provider's write engine), then the identity map, the outbox and the payloads.
  */
@@ -81,7 +108,7 @@ export class ContactWrites {
    * provider that cannot be called becomes a SKIPPED outcome saying why.
    */
   #targets(requested: readonly ProviderId[] | null | undefined): {
-    adapters: ProviderAdapter[];
+    adapters: readonly ProviderAdapter[];
     skipped: Outcome[];
   } {
     if (!requested) {
@@ -136,23 +163,14 @@ export class ContactWrites {
     scope: RequestScope,
     pathOf: (index: number) => string,
   ): Promise<WritePayload[]> {
-    const enabled = this.#targets(undefined).adapters;
-    const validate = (i: number) =>
-      checkPassThrough(
-        validateContactInput(inputs[i]!, pathOf(i), {
-          requireIdentity: true,
-          jsonLimits: this.#d.jsonLimits,
-        }),
-        pathOf(i),
-        enabled,
-      );
+    const enabled = this.#d.registry.enabled();
     const { adapters, skipped: skippedOutcomes } = this.#targets(options.providers);
     const now = this.#d.now().toISOString();
 
     if (options.dryRun) {
       const answers: WritePayload[] = [];
       for (let i = 0; i < inputs.length; i += 1) {
-        const v = validate(i);
+        const v = this.#validate(inputs[i]!, pathOf(i), enabled);
         if (!v.ok) {
           answers.push(rejected(v.errors));
           continue;
@@ -188,38 +206,34 @@ export class ContactWrites {
     const reclaim = inputs.length > size ? heapReclaimer() : null;
     try {
       while (next < inputs.length || carried) {
-        const at: number[] = [];
-        const planned: Resolved[] = [];
-        // Items of one request that name the same contact with the same provider options are
-        // written once per provider: their patches merged in input order (later wins field by
-        // field), every item answered with the shared result. Identity goes first, one item after
-        // another, so that two items naming the same contact resolve to the same gateway id.
-        const leaderOf: number[] = [];
-        const writes = new Map<number, Resolved>();
-        const leaders = new Map<string, number>();
-        let count = 0;
-        const lead = (resolved: Resolved, key: string, index: number) => {
-          count += 1;
-          leaders.set(key, planned.length);
-          leaderOf.push(planned.length);
-          at.push(index);
-          planned.push(resolved);
+        const slice: Slice = {
+          at: [],
+          planned: [],
+          leaderOf: [],
+          writes: new Map(),
+          leaders: new Map(),
+          count: 0,
         };
+        const { at, planned, leaderOf, writes, leaders } = slice;
+        // Identity goes first, one item after another, so that two items naming the same contact
+        // resolve to the same gateway id.
         if (carried) {
-          lead(carried.resolved, carried.key, carried.index);
+          lead(slice, carried.resolved, carried.key, carried.index);
           carried = null;
         }
         while (next < inputs.length) {
           const index = next;
           next += 1;
-          const v = validate(index);
+          const v = this.#validate(inputs[index]!, pathOf(index), enabled);
           if (!v.ok) {
             answers[index] = rejected(v.errors);
             continue;
           }
           const record = (await this.#d.store.claim(identityKeysOf(v.value.patch), now)).record;
           const resolved: Resolved = { record, ...v.value };
-          const key = `${record.id}\u0000${JSON.stringify(resolved.options)}`;
+          // One input alone has nothing to share a write with: no key to compare.
+          const key =
+            inputs.length === 1 ? '' : `${record.id}\u0000${JSON.stringify(resolved.options)}`;
           const first = leaders.get(key);
           const base = first === undefined ? undefined : (writes.get(first) ?? planned[first]!);
           const patch = base ? mergePatches(base.patch, resolved.patch) : null;
@@ -228,8 +242,8 @@ export class ContactWrites {
             leaderOf.push(first);
             at.push(index);
             planned.push(resolved);
-          } else if (count < size) {
-            lead(resolved, key, index);
+          } else if (slice.count < size) {
+            lead(slice, resolved, key, index);
           } else {
             // A new write past this slice's last: it opens the next slice.
             carried = { index, resolved, key };
@@ -264,7 +278,7 @@ export class ContactWrites {
           adapters,
           results,
           skippedOutcomes,
-          { kind: 'upsert', options, log: () => scope.log },
+          { kind: 'upsert', options, scope },
         );
         done.forEach((payload, k) => {
           answers[at[k]!] = payload;
@@ -346,9 +360,21 @@ export class ContactWrites {
     const [payload] = await this.#finish([planned], [v], adapters, [results], skippedOutcomes, {
       kind: 'update',
       options,
-      log: () => scope.log,
+      scope,
     });
     return payload!;
+  }
+
+  /** One input of an upsert, validated and its pass-through checked with every enabled adapter. */
+  #validate(input: RawContactInput, path: string, enabled: readonly ProviderAdapter[]) {
+    return checkPassThrough(
+      validateContactInput(input, path, {
+        requireIdentity: true,
+        jsonLimits: this.#d.jsonLimits,
+      }),
+      path,
+      enabled,
+    );
   }
 
   #item(adapter: ProviderAdapter, p: Resolved, write: WriteOptions): WriteItem {
@@ -391,10 +417,9 @@ export class ContactWrites {
     adapters: readonly ProviderAdapter[],
     results: ReadonlyArray<Outcome[] | null>,
     skippedOutcomes: readonly Outcome[],
-    /** `log`: the request's logger, made only when something is logged (most writes log nothing). */
-    write: { kind: OutboxKind; options: WriteOptions; log?: () => Logger | undefined },
+    /** `scope.log`: the request's logger, read only when something is logged (most writes log nothing). */
+    write: { kind: OutboxKind; options: WriteOptions; scope?: RequestScope },
   ): Promise<WritePayload[]> {
-    const log = () => write.log?.() ?? this.#d.logger;
     const now = this.#d.now().toISOString();
     const working = new Map<string, IdentityRecord>();
     const shared = new SharedPieces();
@@ -448,7 +473,7 @@ export class ContactWrites {
       }
       for (const o of outcomes) {
         if (o.status === 'FAILED') {
-          log().warn(
+          (write.scope?.log ?? this.#d.logger).warn(
             {
               provider: o.provider,
               code: o.error?.code,
@@ -465,7 +490,10 @@ export class ContactWrites {
         outcomes: [...outcomes, ...skippedOutcomes],
       });
     }
-    await Promise.all([...working.values()].map((r) => this.#d.store.save(r)));
+    const touched = [...working.values()];
+    await (touched.length === 1
+      ? this.#d.store.save(touched[0]!)
+      : Promise.all(touched.map((r) => this.#d.store.save(r))));
     if (this.#d.outbox && toQueue.length > 0) {
       // Stored before the answer: a QUEUED write survives a crash after it was reported.
       const stored = await this.#d.outbox.enqueue(

@@ -5,9 +5,7 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
-  DelegateBackoff,
   handleWhen,
-  retry,
 } from 'cockatiel';
 import { RateLimiterQueue } from 'rate-limiter-flexible';
 import type { ProviderId } from '../model/contact.js';
@@ -112,6 +110,80 @@ const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Isolated]: 'OPEN',
 };
 
+/**
+ * The end of one attempt's budget: `gaveUp` rejects with the deadline error when `spendBudget`
+ * runs (whichever race settles first handles it; an unobserved copy must not count as unhandled).
+ */
+class AttemptDeadline {
+  spent = false;
+  readonly gaveUp: Promise<never>;
+  readonly #reject: (err: UpstreamError) => void;
+
+  constructor() {
+    let reject: (err: UpstreamError) => void = ignore;
+    this.gaveUp = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    this.gaveUp.catch(ignore);
+    this.#reject = reject;
+  }
+
+  giveUp(err: UpstreamError): void {
+    this.spent = true;
+    this.#reject(err);
+  }
+}
+
+function ignore(): void {}
+
+/** The attempt's budget ran out: a queued attempt leaves the queue, a running one is given up. */
+function spendBudget(
+  out: AttemptDeadline,
+  queued: AbortController | null,
+  provider: ProviderId,
+  deadlineMs: number,
+): void {
+  out.spent = true;
+  queued?.abort();
+  out.giveUp(deadlineError(provider, deadlineMs));
+}
+
+/**
+ * The wait before another attempt after the `failures`-th failure of a call, or null when the
+ * failure is not worth one. The wait is full jitter in [0, min(maxDelayMs, base·2ⁿ⁻¹)], but never
+ * less than the provider asked for (Retry-After is a floor). A retry whose wait would not end
+ * before the deadline is not made: the call ends now with this, retryable, error instead of
+ * attempting with no time left. Only idempotent calls are retried, and never a cancelled one (it
+ * is retryable later, by the outbox, but nobody waits for it now).
+ */
+function retryWait(
+  call: CallDescriptor,
+  settings: ResilienceSettings,
+  err: unknown,
+  failures: number,
+  deadline: number,
+  now: () => number,
+): number | null {
+  if (
+    !call.idempotent ||
+    !(err instanceof UpstreamError) ||
+    !err.retryable ||
+    err instanceof UpstreamCancelledError
+  ) {
+    return null;
+  }
+  const cap = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (failures - 1));
+  const wait = Math.max(askedWaitMs(err), Math.random() * cap);
+  return now() + wait < deadline ? wait : null;
+}
+
+/** A retry's wait, on a referenced timer (a pending retry keeps the process alive). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+}
+
 interface ProviderGuard {
   settings: ResilienceSettings;
   breaker: CircuitBreakerPolicy;
@@ -184,39 +256,30 @@ export function createResiliencePolicy(
     budgetMs: number,
     run: () => Promise<T>,
   ): Promise<T> {
-    // Built only when the budget runs out: an Error captures a stack, and most attempts succeed.
-    const expired = () => deadlineError(provider, g.settings.deadlineMs);
     if (budgetMs <= 0) {
-      throw expired();
+      throw deadlineError(provider, g.settings.deadlineMs);
     }
-    let giveUp: (err: UpstreamError) => void = () => {};
-    const gaveUp = new Promise<never>((_, reject) => {
-      giveUp = reject;
-    });
-    // Whichever race settles first handles it; an unobserved copy must not count as unhandled.
-    gaveUp.catch(() => undefined);
+    // One settle-once handle per attempt, no named closures (under tsx each costs a
+    // defineProperty per call). The deadline error is built only when the budget runs out: an
+    // Error captures a stack, and most attempts succeed.
+    const out = new AttemptDeadline();
     // The bulkhead's queue takes a signal to drop an attempt whose budget ran out while it
     // waited; an attempt that gets a slot at once (checked just before, on this same turn) needs
     // none, and an AbortController costs ~15 µs of CPU on Node 20.
     const queued = g.limit.executionSlots > 0 ? null : new AbortController();
-    let spent = false;
-    const timer = setTimeout(() => {
-      spent = true;
-      queued?.abort();
-      giveUp(expired());
-    }, budgetMs);
+    const timer = setTimeout(spendBudget, budgetMs, out, queued, provider, g.settings.deadlineMs);
     try {
       return await Promise.race([
         g.limit.execute(async () => {
           if (g.rate) {
             await g.rate.removeTokens(1);
           }
-          if (spent) {
-            throw expired();
+          if (out.spent) {
+            throw deadlineError(provider, g.settings.deadlineMs);
           }
-          return g.breaker.execute(() => Promise.race([run(), gaveUp]));
+          return g.breaker.execute(() => Promise.race([run(), out.gaveUp]));
         }, queued?.signal),
-        gaveUp,
+        out.gaveUp,
       ]);
     } finally {
       clearTimeout(timer);
@@ -231,43 +294,28 @@ export function createResiliencePolicy(
       const g = guard(call.provider);
       const { settings } = g;
       const deadline = now() + settings.deadlineMs;
+      const maxRetries = Math.max(0, settings.maxAttempts - 1);
       let attempts = 0;
       let failures = 0;
-      /** The wait before the next attempt, chosen when the failure is judged (see shouldRetry). */
-      let nextDelayMs = 0;
-      /**
-       * Whether the failure is worth another attempt within the budget. The wait is chosen here:
-       * full jitter in [0, min(maxDelayMs, base·2ⁿ⁻¹)], but never less than the provider asked for
-       * (Retry-After is a floor). A retry whose wait would not end before the deadline is not made:
-       * the call ends now with this, retryable, error instead of attempting with no time left.
-       */
-      const shouldRetry = (err: unknown): boolean => {
-        failures += 1;
-        // A cancelled call is retryable later (outbox), but nobody waits for it now.
-        if (
-          !call.idempotent ||
-          !(err instanceof UpstreamError) ||
-          !err.retryable ||
-          err instanceof UpstreamCancelledError
-        ) {
-          return false;
-        }
-        const cap = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (failures - 1));
-        nextDelayMs = Math.max(askedWaitMs(err), Math.random() * cap);
-        return now() + nextDelayMs < deadline;
-      };
-      const policy = retry(handleWhen(shouldRetry), {
-        maxAttempts: Math.max(0, settings.maxAttempts - 1),
-        backoff: new DelegateBackoff(() => nextDelayMs),
-      });
       try {
-        const value = await policy.execute(() =>
-          attempt(call.provider, g, deadline - now(), () => {
-            attempts += 1;
-            return fn(attempts);
-          }),
-        );
-        return { ok: true, value, attempts };
+        // The retry loop (what cockatiel's `retry` did, without building a policy per call): a
+        // failure is judged once; a retry waits the chosen time on a referenced timer.
+        for (let retries = 0; ; retries += 1) {
+          try {
+            const value = await attempt(call.provider, g, deadline - now(), () => {
+              attempts += 1;
+              return fn(attempts);
+            });
+            return { ok: true, value, attempts };
+          } catch (err) {
+            failures += 1;
+            const wait = retryWait(call, settings, err, failures, deadline, now);
+            if (wait === null || retries >= maxRetries) {
+              throw err;
+            }
+            await sleep(wait);
+          }
+        }
       } catch (err) {
         if (err instanceof BrokenCircuitError) {
           return {

@@ -62,8 +62,8 @@ export interface ProviderEntry {
 export interface ProviderRegistry {
   /** Every provider of the `Provider` enum, in enum order. */
   readonly entries: readonly ProviderEntry[];
-  /** Adapters that can be called, in enum order (the default fan-out and merge order). */
-  enabled(): ProviderAdapter[];
+  /** Adapters that can be called, in enum order (the default fan-out and merge order): one list, shared. */
+  enabled(): readonly ProviderAdapter[];
   get(id: ProviderId): ProviderEntry;
   /** The circuit breaker of a provider (always CLOSED under a policy without breakers). */
   circuit(id: ProviderId): CircuitStatus;
@@ -110,9 +110,13 @@ export function createRegistry(config: RegistryConfig, deps: RegistryDeps): Prov
     const sandboxed = deps.sandboxed?.has(id) ?? false;
     return { id, mode: sandboxed ? 'SANDBOX' : 'LIVE', adapter, reason: null };
   });
+  // Entries never change once made: every write and read shares the one list.
+  const enabled: readonly ProviderAdapter[] = Object.freeze(
+    entries.flatMap((e) => (e.adapter ? [e.adapter] : [])),
+  );
   return {
     entries,
-    enabled: () => entries.flatMap((e) => (e.adapter ? [e.adapter] : [])),
+    enabled: () => enabled,
     get(id) {
       return entries.find((e) => e.id === id)!;
     },

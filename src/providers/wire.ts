@@ -54,6 +54,8 @@ export function bodyRequest<B>(method: HttpMethod, path: string): (body: B) => H
   return (body) => ({ method, path, body });
 }
 
+const OK: readonly number[] = Object.freeze([200]);
+
 /**
  * A client's way to send: `req` with the caller's abort signal, its answer checked with
  * `expectStatus` against `ok` (200 unless said), any other status thrown as `refuse(res)`.
@@ -66,7 +68,7 @@ export function sender(
     req: HttpRequest,
     stats: CallStats,
     signal?: AbortSignal,
-    ok: readonly number[] = [200],
+    ok: readonly number[] = OK,
   ): Promise<HttpResponse> =>
     expectStatus(await http.request(withSignal(req, signal), stats), ok, refuse);
 }
