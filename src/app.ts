@@ -23,6 +23,7 @@ import {
   useRequestParseErrors,
 } from './http-server/errors.js';
 import { createReadiness, type Readiness, useReadiness } from './http-server/health.js';
+import { createFastLane, type FastLane } from './http-server/lane.js';
 import {
   NESTING_ALLOWANCE,
   useListArgumentLimit,
@@ -71,12 +72,16 @@ export interface GatewayDeps {
   sandboxed?: ReadonlySet<ProviderId>;
   /** Shared undici dispatcher for every provider (tests); by default each origin gets its own Pool. */
   dispatcher?: Dispatcher;
+  /** Serve plain JSON POSTs on the fast lane (src/http-server/lane.ts). @default true */
+  fastLane?: boolean;
 }
 
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
-  /** The node:http request listener (`createServer(gateway.listener)`): `yoga` behind a guard for requests it cannot build a URL for. */
+  /** The node:http request listener (`createServer(gateway.listener)`): `yoga` behind a guard for requests it cannot build a URL for, with the fast lane in front. */
   listener: RequestListener;
+  /** The fast lane's counts (null when it is off). */
+  lane: FastLane['stats'] | null;
   registry: ProviderRegistry;
   service: ContactsService;
   lifecycle: Lifecycle;
@@ -166,6 +171,28 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const options = config.gateway;
   const graphqlEndpoint = '/graphql';
 
+  // Order matters for onRequest: the exact router first (404 for any other path), then the
+  // request id, the key and its rate limit, all before the body is read. Limits run at
+  // parse/validate/execute start, i.e. before any resolver.
+  const plugins = [
+    useExactRoutes({ graphqlEndpoint }),
+    useReadiness(readiness),
+    useRequestContext({ logger }),
+    ...observability.early(graphqlEndpoint),
+    useApiKeyAuth({ keys: options.apiKeys }),
+    useKeyRateLimit({ perMinute: options.rateLimitPerMinute, limiters }),
+    useRequestParseErrors(),
+    ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+    ...useOperationLimits(options.limits),
+    useNestingLimit(options.limits.maxDepth + NESTING_ALLOWANCE),
+    useListArgumentLimit(config.maxBatchInputs),
+    useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
+    ...(options.graphiql ? [] : [useDisableIntrospection()]),
+    ...(options.production ? useNoSuggestions() : []),
+    ...observability.plugins(),
+    useBodyLimit(options.maxBodyBytes),
+  ];
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint,
@@ -197,28 +224,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             maxAge: 600,
           })
         : false,
-    // Order matters for onRequest: the exact router first (404 for any other path), then the
-    // request id, the key and its rate limit, all before the body is read. Limits run at
-    // parse/validate/execute start, i.e. before any resolver.
-    plugins: [
-      useExactRoutes({ graphqlEndpoint }),
-      useReadiness(readiness),
-      useRequestContext({ logger }),
-      ...observability.early(graphqlEndpoint),
-      useApiKeyAuth({ keys: options.apiKeys }),
-      useKeyRateLimit({ perMinute: options.rateLimitPerMinute, limiters }),
-      useRequestParseErrors(),
-      ...(options.corsOrigins.length > 0 ? [useVaryOrigin()] : []),
-      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
-      ...useOperationLimits(options.limits),
-      useNestingLimit(options.limits.maxDepth + NESTING_ALLOWANCE),
-      useListArgumentLimit(config.maxBatchInputs),
-      useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
-      ...(options.graphiql ? [] : [useDisableIntrospection()]),
-      ...(options.production ? useNoSuggestions() : []),
-      ...observability.plugins(),
-      useBodyLimit(options.maxBodyBytes),
-    ],
+    plugins,
     logging: {
       // Yoga's own debug lines ("Processing GraphQL Parameters" …) know no request, so they could
       // not carry its id: the request context writes its own debug line per request instead.
@@ -258,9 +264,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
   });
 
+  const lane =
+    deps.fastLane === false || observability.tracing
+      ? null
+      : createFastLane({
+          yoga: yoga as unknown as YogaServerInstance<Record<string, never>, object>,
+          plugins,
+          graphqlEndpoint,
+          maxBodyBytes: options.maxBodyBytes,
+          keysRequired: options.apiKeys.length > 0,
+          logger,
+        });
   return {
     yoga,
-    listener: createNodeListener(yoga),
+    listener: createNodeListener(yoga, lane ?? undefined),
+    lane: lane?.stats ?? null,
     registry,
     service,
     lifecycle,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import { graphqlErrorResponse } from './responses.js';
 
@@ -202,12 +202,18 @@ function hasUrl(req: IncomingMessage): boolean {
  * the `Host` header and the request-target before any plugin runs, and answers a URL it cannot
  * build (`Host: a b`, `Host: h:99999`, `GET * HTTP/1.1`, an absolute-form target with a Host) with
  * a 500 whose body is the error's stack trace. Those requests get a 400 with a JSON body here
- * instead and never reach Yoga; everything else goes to `yoga` unchanged.
+ * instead and never reach Yoga; everything else goes to the fast `lane` when given and it takes
+ * the request (src/http-server/lane.ts), else to `yoga` unchanged.
  */
-export function createNodeListener(yoga: RequestListener): RequestListener {
+export function createNodeListener(
+  yoga: RequestListener,
+  lane?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): RequestListener {
   return (req, res) => {
     if (hasUrl(req)) {
-      yoga(req, res);
+      if (!lane?.(req, res)) {
+        yoga(req, res);
+      }
       return;
     }
     res.writeHead(400, {

@@ -60,6 +60,28 @@ function reindexPlan(previous: IdentityKeyValues, wanted: IdentityKeys) {
   };
 }
 
+/**
+ * Embedded: a record's links as the merge patch SQLite's `json_patch` applies to the stored ones.
+ * That patch merges recursively (RFC 7396) where jsonb `||` replaces a provider's link whole, so
+ * each optional member a link lacks is sent as null, which the patch removes: a cleared `staleAt`
+ * is cleared in the row too, as on PostgreSQL and in memory.
+ */
+function linksJson(links: Partial<Record<ProviderId, ProviderRecord>>): string {
+  const patch: Record<string, { [K in keyof Required<ProviderRecord>]: ProviderRecord[K] | null }> =
+    {};
+  for (const provider in links) {
+    const link = links[provider as ProviderId]!;
+    // Every member of a link, each one named (the type makes a new member a compile error here).
+    patch[provider] = {
+      provider: link.provider,
+      remoteId: link.remoteId,
+      syncedAt: link.syncedAt,
+      staleAt: link.staleAt ?? null,
+    };
+  }
+  return JSON.stringify(patch);
+}
+
 /** `[kinds, values]`: the two array parameters of a list of index entries. */
 function pairsOf(entries: ReadonlyArray<readonly [IdentityKeyKind, string]>): [string[], string[]] {
   return [entries.map(([k]) => k), entries.map(([, v]) => v)];
@@ -130,14 +152,16 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     };
   }
 
+  const postgres = db.engine === 'postgres';
   // Links are only ever added (`||` keeps the stored providers the copy does not have): a
   // concurrent writer holding an older copy must not drop one. With `$7` set, the row is only
-  // changed while it still holds the keys `$7` (else the statement changes nothing).
+  // changed while it still holds the keys `$7` (else the statement changes nothing). Embedded:
+  // `$3` is a merge patch (see `linksJson`), applied to `{}` for a new row.
   const UPSERT = `INSERT INTO ${records} AS r (id, view, records, keys, created_at, updated_at)
-     VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::timestamptz, $6::timestamptz)
+     VALUES ($1, $2::jsonb, ${postgres ? '$3::jsonb' : `json_patch('{}', $3)`}, $4::jsonb, $5::timestamptz, $6::timestamptz)
      ON CONFLICT (id) DO UPDATE SET
        view = excluded.view,
-       records = ${jsonMerge(db, 'r.records', 'excluded.records')},
+       records = ${jsonMerge(db, 'r.records', postgres ? 'excluded.records' : '$3')},
        keys = excluded.keys,
        created_at = excluded.created_at,
        updated_at = excluded.updated_at
@@ -166,6 +190,20 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
              WHERE k.record_id = $1
                AND (k.kind, k.value) IN (SELECT kind, value FROM ${unnest(db, 'u', { kind: '$8::text[]', value: '$9::text[]' })})) = $10`,
   )}`;
+  /**
+   * Embedded, SAVE_POINTED's common case (one key, held by the record already: a known contact
+   * written again by its email): the row updated in place (it exists), the entry checked by its
+   * primary key.
+   */
+  const SAVE_POINTED_ONE = `UPDATE ${records} AS r SET
+       view = $2::jsonb,
+       records = ${jsonMerge(db, 'r.records', '$3')},
+       keys = $4::jsonb,
+       created_at = $5::timestamptz,
+       updated_at = $6::timestamptz
+     WHERE r.id = $1 AND r.keys = $7::jsonb
+       AND EXISTS (SELECT 1 FROM ${keysTable} k WHERE k.kind = $8 AND k.value = $9 AND k.record_id = $1)
+     RETURNING id`;
   /**
    * PostgreSQL: the whole conditional save as one statement (one round trip, one commit): the
    * upsert, then, only when it changed the row, the index entries released and pointed.
@@ -225,7 +263,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   ) => [
     record.id,
     json(record.view),
-    json(record.records),
+    postgres ? json(record.records) : linksJson(record.records),
     keysJson(keys),
     record.createdAt,
     record.updatedAt,
@@ -253,12 +291,17 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       saved = rows.length > 0;
     } else if (
       plan.release.length === 0 &&
-      (
-        await db.query(SAVE_POINTED, [
-          ...upsertParams(record, plan.next, expected),
-          ...pairsOf(plan.point),
-          plan.point.length,
-        ])
+      (plan.point.length === 1
+        ? await db.query(SAVE_POINTED_ONE, [
+            ...upsertParams(record, plan.next, expected),
+            plan.point[0]![0],
+            plan.point[0]![1],
+          ])
+        : await db.query(SAVE_POINTED, [
+            ...upsertParams(record, plan.next, expected),
+            ...pairsOf(plan.point),
+            plan.point.length,
+          ])
       ).length > 0
     ) {
       saved = true;

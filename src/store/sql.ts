@@ -88,7 +88,12 @@ export function inArray(db: Dialect, param: string): string {
     : `IN (SELECT value FROM json_each(${param}))`;
 }
 
-/** Two JSON objects merged key by key, the second's keys winning (jsonb `||`; SQLite `json_patch`). */
+/**
+ * Two JSON objects merged key by key, the second's keys winning (jsonb `||`; SQLite `json_patch`).
+ * `json_patch` is a merge patch (RFC 7396): it merges nested objects too and a null member removes
+ * the key, so a second object whose values must replace the first's whole sends the members they
+ * lack as null (as the identity store's links do).
+ */
 export function jsonMerge(db: Dialect, a: string, b: string): string {
   return db.engine === 'postgres' ? `${a} || ${b}` : `json_patch(${a}, ${b})`;
 }

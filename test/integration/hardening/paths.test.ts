@@ -1,12 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config.js';
-import { createLogger } from '../../../src/logger.js';
-import { type RunningSandboxes, startSandboxes } from '../../../src/sandbox-mode.js';
-import { FULL_KEY, KEYS_ENV, READ_KEY, upstreamRequests } from './keys.js';
+import { FULL_KEY, READ_KEY, upstreamRequests } from './keys.js';
 import { type RawResponse, rawRequest, withQuery } from './raw-http.js';
+import { type ServedGateway, serveGateway } from './served.js';
 
 /**
  * Only the exact path `/graphql` serves GraphQL, and every request that can reach GraphQL
@@ -14,44 +9,6 @@ import { type RawResponse, rawRequest, withQuery } from './raw-http.js';
  * go over a real port byte for byte (`rawRequest`), since `fetch` would normalise `/./graphql` or
  * `//graphql` before sending.
  */
-interface ServedGateway {
-  gateway: Gateway;
-  sandboxes: RunningSandboxes;
-  port: number;
-  /** `request` log lines by request id. */
-  logged(requestId: string): Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-async function serve(env: Record<string, string>): Promise<ServedGateway> {
-  const lines: string[] = [];
-  const sandboxes = await startSandboxes(
-    loadConfig({ ...KEYS_ENV, NODE_ENV: 'production', ...env }),
-  );
-  const gateway = createGateway(sandboxes.config, {
-    sandboxed: sandboxes.sandboxed,
-    logger: createLogger('info', {
-      write: (l: string) => lines.push(l),
-    } as unknown as NodeJS.WritableStream),
-  });
-  const server: Server = createServer(gateway.listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    gateway,
-    sandboxes,
-    port: (server.address() as AddressInfo).port,
-    logged: (requestId) =>
-      lines
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((e) => e['msg'] === 'request' && e['requestId'] === requestId),
-    async close() {
-      await new Promise((resolve) => server.close(resolve));
-      await gateway.close();
-      await sandboxes.close();
-    },
-  };
-}
-
 const SEED_EMAIL = 'seed.paths@example.com';
 const WRONG_KEY = 'test-wrong-key-0123456789abcdef';
 const READ_SEED = `{ contact(email: "${SEED_EMAIL}") { email } }`;
@@ -117,7 +74,7 @@ describe('path variants × callers × methods (production, keys set, real port)'
   let g: ServedGateway;
   const written: string[] = [];
   beforeAll(async () => {
-    g = await serve({});
+    g = await serveGateway({});
     const seeded = await g.gateway.yoga.fetch('http://gateway/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${FULL_KEY}` },
@@ -290,7 +247,7 @@ describe('path variants × callers × methods (production, keys set, real port)'
 describe('the rest of the edge on other paths (GraphiQL on, CORS, a small rate limit)', () => {
   let g: ServedGateway;
   beforeAll(async () => {
-    g = await serve({
+    g = await serveGateway({
       GATEWAY_GRAPHIQL: '1',
       GATEWAY_CORS_ORIGINS: 'https://app.example.com',
       GATEWAY_RATE_LIMIT_PER_MINUTE: '4',

@@ -237,13 +237,23 @@ describe.each(engines)('stores on $name', (engine) => {
       });
       expect((await h.identity.get(record.id))?.records.NOTIFUSE?.remoteId).toBe('new-id');
       expect((await h.identity.find({ email: 'links@x.io' }))?.id).toBe(record.id);
+      // A link replaces the stored one whole: a stale mark the new link lacks is gone.
+      const stale = { provider: 'NOTIFUSE', remoteId: 'new-id', syncedAt: at(9), staleAt: at(10) };
+      await h.identity.save({ ...full, records: { NOTIFUSE: { ...stale, provider: 'NOTIFUSE' } } });
+      expect((await h.identity.get(record.id))?.records.NOTIFUSE).toStrictEqual(stale);
+      const fresh = { provider: 'NOTIFUSE' as const, remoteId: 'new-id', syncedAt: at(11) };
+      await h.identity.save({ ...full, records: { NOTIFUSE: fresh } });
+      expect((await h.identity.get(record.id))?.records).toStrictEqual({
+        NOTIFUSE: fresh,
+        DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '42', syncedAt: at(2) },
+      });
     });
 
     it('saves a record it never claimed, and indexes it', async () => {
       const record: IdentityRecord = {
         id: '7f1c1f4e-6a0e-4a57-9a57-2a3a2c6d7e01',
         view: { externalId: 'ext-1' },
-        records: {},
+        records: { NOTIFUSE: { provider: 'NOTIFUSE', remoteId: 'n-1', syncedAt: now } },
         createdAt: now,
         updatedAt: now,
       };
