@@ -67,9 +67,17 @@ function reindexPlan(previous: IdentityKeyValues, wanted: IdentityKeys) {
  * is cleared in the row too, as on PostgreSQL and in memory.
  */
 function linksJson(links: Partial<Record<ProviderId, ProviderRecord>>): string {
-  const patch: Record<string, unknown> = {};
-  for (const [provider, link] of Object.entries(links)) {
-    patch[provider] = link.staleAt === undefined ? { ...link, staleAt: null } : link;
+  const patch: Record<string, { [K in keyof Required<ProviderRecord>]: ProviderRecord[K] | null }> =
+    {};
+  for (const provider in links) {
+    const link = links[provider as ProviderId]!;
+    // Every member of a link, each one named (the type makes a new member a compile error here).
+    patch[provider] = {
+      provider: link.provider,
+      remoteId: link.remoteId,
+      syncedAt: link.syncedAt,
+      staleAt: link.staleAt ?? null,
+    };
   }
   return JSON.stringify(patch);
 }
