@@ -16,6 +16,7 @@ import { createResiliencePolicy } from './http/resilience.js';
 import { useBodyLimit } from './http-server/body-limit.js';
 import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
+import { useGraphQLExecute } from './http-server/engine.js';
 import {
   isDeferredLog,
   maskError,
@@ -176,6 +177,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // parse/validate/execute start, i.e. before any resolver.
   const plugins = [
     useExactRoutes({ graphqlEndpoint }),
+    useGraphQLExecute(),
     useReadiness(readiness),
     useRequestContext({ logger }),
     ...observability.early(graphqlEndpoint),

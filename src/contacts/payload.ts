@@ -73,9 +73,10 @@ export const EMPTY_LIST: never[] = Object.freeze([]) as unknown as never[];
  * contacts' answers. One per batch (or slice): what it keeps lives no longer than the answer.
  */
 export class SharedPieces {
-  readonly #lists = new Map<string, string[]>();
-  readonly #flat = new Map<string, Record<string, unknown>>();
-  readonly #times = new Map<string, string>();
+  // Each made on first use: a single write's answer needs one of them at most.
+  #lists: Map<string, string[]> | null = null;
+  #flat: Map<string, Record<string, unknown>> | null = null;
+  #times: Map<string, string> | null = null;
 
   /**
    * A provider outcome as the answer keeps it: without the provider's view of the contact (that
@@ -99,6 +100,7 @@ export class SharedPieces {
       view.smsConsent = this.#flatObject(view.smsConsent) ?? view.smsConsent;
     }
     if (view.createdAt) {
+      this.#times ??= new Map();
       const time = this.#times.get(view.createdAt);
       if (time === undefined) {
         this.#times.set(view.createdAt, view.createdAt);
@@ -115,6 +117,7 @@ export class SharedPieces {
       return EMPTY_LIST;
     }
     const key = xs.join('\u0000');
+    this.#lists ??= new Map();
     let shared = this.#lists.get(key);
     if (!shared) {
       shared = Object.freeze([...xs]) as string[];
@@ -142,6 +145,7 @@ export class SharedPieces {
       }
       key += `${k}\u0000${typeof v}\u0000${String(v)}\u0000`;
     }
+    this.#flat ??= new Map();
     let shared = this.#flat.get(key);
     if (!shared) {
       shared = Object.freeze({ ...o }) as Record<string, unknown>;

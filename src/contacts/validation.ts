@@ -293,7 +293,9 @@ function address(c: Collector, path: string, value: unknown): Address | null | u
   return nested(c, path, value, (v) => {
     const out: Address = {};
     for (const key of ADDRESS_TEXT) {
-      set(out, key, text(c, `${path}.${key}`, v[key]));
+      if (v[key] !== undefined) {
+        set(out, key, text(c, `${path}.${key}`, v[key]));
+      }
     }
     set(out, 'country', country(c, `${path}.country`, v['country']));
     return out;
@@ -447,12 +449,17 @@ export function validateContactInput(
 ): ValidationResult {
   const c = new Collector();
   const patch: ContactPatch = {};
+  // An absent field is left out before its path is even named (most inputs carry a few fields).
   for (const key of TEXT_FIELDS) {
-    set(patch, key, text(c, `${path}.${key}`, raw[key]));
+    if (raw[key] !== undefined) {
+      set(patch, key, text(c, `${path}.${key}`, raw[key]));
+    }
   }
   set(patch, 'email', email(c, `${path}.email`, raw['email']));
   for (const key of PHONE_FIELDS) {
-    set(patch, key, phone(c, `${path}.${key}`, raw[key]));
+    if (raw[key] !== undefined) {
+      set(patch, key, phone(c, `${path}.${key}`, raw[key]));
+    }
   }
   set(patch, 'address', address(c, `${path}.address`, raw['address']));
   set(patch, 'birthdate', isoDate(c, `${path}.birthdate`, raw['birthdate']));

@@ -129,7 +129,8 @@ export function outcomesOf(provider: ProviderId) {
  * idempotent (upserts by key, an Idempotency-Key, reads, polls), so the policy may repeat any.
  */
 export function callsOf(policy: CallPolicy, provider: ProviderId) {
-  const call = <T>(fn: () => Promise<T>) => policy.execute({ provider, idempotent: true }, fn);
+  const descriptor = Object.freeze({ provider, idempotent: true });
+  const call = <T>(fn: () => Promise<T>) => policy.execute(descriptor, fn);
   return {
     call,
     /**
@@ -216,6 +217,22 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     return fanOut(spec, entries, await b.send(entries, ctx), spec.itemDetails);
   }
 
+  /**
+   * One item alone in its call: what `write` does with it (planned alone, sent as a single under
+   * the shared limit, if any), without its maps and lists.
+   */
+  async function writeAlone(item: WriteItem, ctx: CallContext, op: WriteOp): Promise<Outcome> {
+    const plan = spec.plan(item, { op, alone: true });
+    if (!plan.ok) {
+      return refused(provider, item, plan);
+    }
+    const { ok: _ok, ...rest } = plan;
+    const job: Job<P> = { item, plan: rest as unknown as P };
+    return shared
+      ? shared(() => spec.sendOne(job, ctx, { op, keyKnown: false }))
+      : spec.sendOne(job, ctx, { op, keyKnown: false });
+  }
+
   async function write(
     items: readonly WriteItem[],
     ctx: CallContext,
@@ -223,6 +240,9 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
   ): Promise<Outcome[]> {
     await spec.beforePlan?.(items, ctx);
     const alone = items.length === 1;
+    if (alone) {
+      return [await writeAlone(items[0]!, ctx, op)];
+    }
     const out = new Map<WriteItem, Outcome>();
     const singles = new Map<string, Array<Job<P>>>();
     const groups = new Map<string, Array<Job<P>>>();
