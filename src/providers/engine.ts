@@ -239,7 +239,9 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     ctx: CallContext,
     op: WriteOp,
   ): Promise<Outcome[]> {
-    await spec.beforePlan?.(items, ctx);
+    if (spec.beforePlan) {
+      await spec.beforePlan(items, ctx);
+    }
     const alone = items.length === 1;
     if (alone) {
       return [await writeAlone(items[0]!, ctx, op)];
