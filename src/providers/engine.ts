@@ -114,13 +114,14 @@ export function outcomesOf(provider: ProviderId) {
     failedResult: (
       error: ProviderErrorInfo,
       fields: Partial<Omit<Outcome, 'provider' | 'status' | 'error'>> = {},
-    ): Outcome => outcome(provider, 'FAILED', { ...fields, error }),
+    ): Outcome => outcome(provider, 'FAILED', Object.assign({}, fields, { error })),
     /** The same FAILED outcome for each entry of a request that failed as a whole. */
     failedAll: (
       entries: readonly unknown[],
       error: ProviderErrorInfo,
       fields: Partial<Omit<Outcome, 'provider' | 'status' | 'error'>> = {},
-    ): Outcome[] => entries.map(() => outcome(provider, 'FAILED', { ...fields, error })),
+    ): Outcome[] =>
+      entries.map(() => outcome(provider, 'FAILED', Object.assign({}, fields, { error }))),
   };
 }
 
