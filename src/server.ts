@@ -1,3 +1,5 @@
+// First: graphql-js in its production mode (src/runtime/graphql-mode.ts).
+import './runtime/graphql-mode.js';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';

@@ -35,6 +35,26 @@ export interface ExactRoutesOptions {
 }
 
 const routes = new WeakMap<Request, { route: Route; path: string }>();
+
+/** Pathnames of the URLs seen last (at most 256 kept): a client sends the same URL again and again. */
+const pathnames = new Map<string, string | null>();
+
+/** The pathname a URL parser makes of `url`, or null when it does not parse. */
+function pathnameOf(url: string): string | null {
+  let pathname = pathnames.get(url);
+  if (pathname === undefined) {
+    try {
+      pathname = new URL(url, 'http://localhost').pathname;
+    } catch {
+      pathname = null;
+    }
+    if (pathnames.size >= 256) {
+      pathnames.clear();
+    }
+    pathnames.set(url, pathname);
+  }
+  return pathname;
+}
 const notFoundResponses = new WeakSet<Response>();
 
 /**
@@ -84,12 +104,7 @@ function decide(
   const target = requestTarget(request, serverContext);
   const end = target.search(/[?#]/);
   const sent = end === -1 ? target : target.slice(0, end);
-  let parsed: string | null;
-  try {
-    parsed = new URL(request.url, 'http://localhost').pathname;
-  } catch {
-    parsed = null;
-  }
+  const parsed = pathnameOf(request.url);
   const route: Route =
     sent !== parsed
       ? 'not-found'

@@ -114,13 +114,14 @@ export function outcomesOf(provider: ProviderId) {
     failedResult: (
       error: ProviderErrorInfo,
       fields: Partial<Omit<Outcome, 'provider' | 'status' | 'error'>> = {},
-    ): Outcome => outcome(provider, 'FAILED', { ...fields, error }),
+    ): Outcome => outcome(provider, 'FAILED', Object.assign({}, fields, { error })),
     /** The same FAILED outcome for each entry of a request that failed as a whole. */
     failedAll: (
       entries: readonly unknown[],
       error: ProviderErrorInfo,
       fields: Partial<Omit<Outcome, 'provider' | 'status' | 'error'>> = {},
-    ): Outcome[] => entries.map(() => outcome(provider, 'FAILED', { ...fields, error })),
+    ): Outcome[] =>
+      entries.map(() => outcome(provider, 'FAILED', Object.assign({}, fields, { error }))),
   };
 }
 
@@ -238,7 +239,9 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     ctx: CallContext,
     op: WriteOp,
   ): Promise<Outcome[]> {
-    await spec.beforePlan?.(items, ctx);
+    if (spec.beforePlan) {
+      await spec.beforePlan(items, ctx);
+    }
     const alone = items.length === 1;
     if (alone) {
       return [await writeAlone(items[0]!, ctx, op)];

@@ -29,7 +29,9 @@ describe('loadConfig', () => {
   it('sizes provider pools by their in-flight limit unless HTTP_CONNECTIONS is set', () => {
     const unset = loadConfig({});
     expect(unset.http.connections).toBeNull();
-    expect(unset.resilience.NOTIFUSE.maxInFlight).toBe(16);
+    // Notifuse documents no limit on its authenticated routes; the others are held to 16.
+    expect(unset.resilience.NOTIFUSE.maxInFlight).toBe(64);
+    expect(unset.resilience.DOTDIGITAL.maxInFlight).toBe(16);
     expect(loadConfig({ HTTP_CONNECTIONS: '48' }).http.connections).toBe(48);
     expect(() => loadConfig({ HTTP_CONNECTIONS: '0' })).toThrow(/HTTP_CONNECTIONS/);
   });

@@ -39,8 +39,9 @@ export const notifuseProvider = defineProvider({
   key: 'notifuse',
   envPrefixes: ['NOTIFUSE_'],
   providerOptions: notifuseProviderOptions,
-  // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s.
-  resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 16 },
+  // Notifuse publishes nothing (and has no limiter on API routes); a self-hosted service: 15 s,
+  // and 64 calls at once (the others' 16 capped one provider at 16 / latency calls per second).
+  resilience: { prefix: 'NOTIFUSE', timeoutMs: 15_000, ratePerSecond: 0, maxInFlight: 64 },
   createAdapter: createNotifuseAdapter,
   sandbox: SANDBOX,
   env: {
