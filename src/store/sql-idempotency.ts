@@ -36,6 +36,16 @@ export function createSqlIdempotencyStore<T = unknown>(
   let begins = 0;
 
   const at = (ms: number) => new Date(ms).toISOString();
+  /**
+   * PostgreSQL: a reservation commits without waiting for the WAL flush (`synchronous_commit = off`
+   * for its transaction alone). Kept if the gateway dies; a crash of the database server within
+   * ~3 × `wal_writer_delay` can lose it, which leaves the key free, as an abandoned reservation is
+   * after `inProgressTtlMs`. The completion (the answer) waits for the flush, and flushes this too.
+   */
+  const reserveCommit =
+    db.engine === 'postgres'
+      ? `, set_config('synchronous_commit', 'off', true) AS commit_mode`
+      : '';
 
   async function purge(now: number) {
     await db.query(
@@ -66,7 +76,7 @@ export function createSqlIdempotencyStore<T = unknown>(
              expires_at = excluded.expires_at
            WHERE i.expires_at <= excluded.reserved_at
               OR (NOT i.completed AND i.reserved_at <= $5::timestamptz)
-           RETURNING key`,
+           RETURNING key${reserveCommit}`,
           [key, fingerprint, at(now), at(now + ttlMs), abandonedBefore],
         );
         if (taken.length > 0) {

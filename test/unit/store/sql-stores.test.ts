@@ -9,7 +9,10 @@ import { openDatabase } from '../../../src/store/db.js';
 import type { IdentityRecord } from '../../../src/store/identity.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import type { NewOutboxItem } from '../../../src/store/outbox.js';
-import { createSqlIdentityStore } from '../../../src/store/sql-stores.js';
+import {
+  createSqlIdempotencyStore,
+  createSqlIdentityStore,
+} from '../../../src/store/sql-stores.js';
 import { allEngines, DATABASE_URL, type Harness, STARTUP_MS } from './engines.js';
 
 const now = '2026-01-01T00:00:00.000Z';
@@ -562,6 +565,32 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
         view: { email: 'wal2@x.io', firstName: 'B' },
         records: { NOTIFUSE: { remoteId: 'other-id' }, DOTDIGITAL: { remoteId: '42' } },
       });
+      expect(await db.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
+    });
+
+    it('an idempotency reservation commits without waiting; the answer is kept as usual', async () => {
+      const modes: string[] = [];
+      const db = h.db!;
+      const store = createSqlIdempotencyStore({
+        ...db,
+        async query<T>(sql: string, params?: unknown[]) {
+          const rows = await db.query<T>(sql, params);
+          for (const row of rows as Array<Record<string, unknown>>) {
+            if (typeof row['commit_mode'] === 'string') {
+              modes.push(row['commit_mode']);
+            }
+          }
+          return rows;
+        },
+      });
+      expect(await store.begin('wal-key', 'fp', T0)).toEqual({ state: 'new' });
+      expect(await store.begin('wal-key', 'fp', T0 + 1)).toEqual({ state: 'in_progress' });
+      await store.complete('wal-key', { ok: true }, T0 + 2);
+      expect(await store.begin('wal-key', 'fp', T0 + 3)).toEqual({
+        state: 'replay',
+        result: { ok: true },
+      });
+      expect(modes).toEqual(['off']);
       expect(await db.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
     });
   },
