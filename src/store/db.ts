@@ -33,6 +33,22 @@ export interface Database extends Queryable {
   ping(timeoutMs: number): Promise<string | null>;
   /** Releases this handle (the embedded instance closes with its last handle). */
   close(): Promise<void>;
+  /** The embedded engine's synchronous access (null on PostgreSQL). */
+  readonly embedded: EmbeddedAccess | null;
+}
+
+/**
+ * The embedded engine as the process's own: this process is the only one that opens its file (the
+ * data directory's lock and SQLite's exclusive locking mode), so what it wrote is what is stored.
+ */
+export interface EmbeddedAccess {
+  /**
+   * Runs one statement now, synchronously, and answers its rows; null (nothing run) while a
+   * transaction is open on the connection (its statements come first: use `query`).
+   */
+  run<T = Record<string, unknown>>(sql: string, params?: unknown[]): T[] | null;
+  /** One object per connection, the same for every handle on it: a key for per-database state. */
+  readonly connection: object;
 }
 
 export interface OpenDatabaseOptions {
@@ -68,6 +84,7 @@ interface Tx extends Queryable {
 
 interface Engine {
   engine: Database['engine'];
+  embedded?: EmbeddedAccess;
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   release(): Promise<void>;
@@ -127,6 +144,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     query: (sql, params) => engine.query(sql, params),
     transaction: (fn) => engine.transaction(fn),
     ping: (timeoutMs) => ping(engine, timeoutMs),
+    embedded: engine.embedded ?? null,
     async close() {
       if (!closed) {
         closed = true;
@@ -386,6 +404,7 @@ async function openEmbedded(dataDir: string, schema: string): Promise<Engine> {
   };
   return {
     engine: 'embedded',
+    embedded: { run: (sql, params) => conn.runNow(sql, params), connection: conn },
     query: (sql, params) => conn.query(sql, params),
     transaction: (fn) => conn.transaction(() => fn(tx)),
     async release() {

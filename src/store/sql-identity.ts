@@ -67,19 +67,35 @@ function reindexPlan(previous: IdentityKeyValues, wanted: IdentityKeys) {
  * is cleared in the row too, as on PostgreSQL and in memory.
  */
 function linksJson(links: Partial<Record<ProviderId, ProviderRecord>>): string {
-  const patch: Record<string, { [K in keyof Required<ProviderRecord>]: ProviderRecord[K] | null }> =
-    {};
+  const patch: Record<string, StoredLink> = {};
   for (const provider in links) {
-    const link = links[provider as ProviderId]!;
-    // Every member of a link, each one named (the type makes a new member a compile error here).
-    patch[provider] = {
-      provider: link.provider,
-      remoteId: link.remoteId,
-      syncedAt: link.syncedAt,
-      staleAt: link.staleAt ?? null,
-    };
+    patch[provider] = storedLink(links[provider as ProviderId]!, null);
   }
   return JSON.stringify(patch);
+}
+
+type StoredLink = { [K in keyof Required<ProviderRecord>]: ProviderRecord[K] | null | undefined };
+
+/**
+ * A link as the links patch sends it (a missing `staleAt` as `absent`): every member named, so the
+ * type makes a new member of ProviderRecord a compile error here.
+ */
+function storedLink(link: ProviderRecord, absent: null | undefined): StoredLink {
+  return {
+    provider: link.provider,
+    remoteId: link.remoteId,
+    syncedAt: link.syncedAt,
+    staleAt: link.staleAt ?? absent,
+  };
+}
+
+/** The stored links (JSON) after the links patch of `links`: what `json_patch` makes of them. */
+function patchedLinks(stored: string, links: Partial<Record<ProviderId, ProviderRecord>>): string {
+  const out = JSON.parse(stored) as Record<string, StoredLink>;
+  for (const provider in links) {
+    out[provider] = storedLink(links[provider as ProviderId]!, undefined);
+  }
+  return JSON.stringify(out);
 }
 
 /** `[kinds, values]`: the two array parameters of a list of index entries. */
@@ -89,6 +105,102 @@ function pairsOf(entries: ReadonlyArray<readonly [IdentityKeyKind, string]>): [s
 
 /** Records whose stored keys this handle last saw (a hint for `save`, checked when used). */
 const KNOWN_KEYS_MAX = 10_000;
+
+/** A record as stored, found by one of its index entries (JSON columns as their text). */
+interface MemoEntry {
+  id: string;
+  view: string;
+  records: string;
+  keys: IdentityKeyValues;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Most index entries the memo of one embedded database keeps. */
+const MEMO_MAX = 10_000;
+
+/**
+ * Embedded only: the stored rows of records this process last read or wrote, by index entry
+ * (`kind\0value`), shared by every identity store on the connection. The process is the database's
+ * only writer, so an entry is what is stored as long as: an entry is only made right where the
+ * statement that read or wrote the row ran (synchronously, no transaction open), and every write
+ * of the identity tables drops the entries it may change, before it is sent and again once it is
+ * done (a read between the two sees either state, and the second drop clears what it made). A
+ * known contact found by one key (most writes) is then claimed without a statement.
+ */
+class Memo {
+  readonly #byKey = new Map<string, MemoEntry>();
+  readonly #keysOf = new Map<string, Set<string>>();
+
+  static #of = new WeakMap<object, Memo>();
+  static of(connection: object): Memo {
+    let memo = Memo.#of.get(connection);
+    if (!memo) {
+      memo = new Memo();
+      Memo.#of.set(connection, memo);
+    }
+    return memo;
+  }
+
+  static key(kind: IdentityKeyKind, value: string): string {
+    return `${kind}\u0000${value}`;
+  }
+
+  get(kind: IdentityKeyKind, value: string): MemoEntry | undefined {
+    return this.#byKey.get(Memo.key(kind, value));
+  }
+
+  /** Any entry of record `id`. */
+  entryOf(id: string): MemoEntry | undefined {
+    const first = this.#keysOf.get(id)?.values().next().value;
+    return first === undefined ? undefined : this.#byKey.get(first);
+  }
+
+  set(kind: IdentityKeyKind, value: string, entry: MemoEntry): void {
+    const key = Memo.key(kind, value);
+    this.#drop(key);
+    this.#byKey.set(key, entry);
+    let keys = this.#keysOf.get(entry.id);
+    if (!keys) {
+      keys = new Set();
+      this.#keysOf.set(entry.id, keys);
+    }
+    keys.add(key);
+    if (this.#byKey.size > MEMO_MAX) {
+      this.#drop(this.#byKey.keys().next().value!);
+    }
+  }
+
+  /** Drops the entries of record `id` and those of `pairs` (whichever record they name). */
+  forget(id: string | null, pairs: Iterable<readonly [IdentityKeyKind, string]>): void {
+    if (id !== null) {
+      for (const key of this.#keysOf.get(id) ?? []) {
+        this.#byKey.delete(key);
+      }
+      this.#keysOf.delete(id);
+    }
+    for (const [kind, value] of pairs) {
+      this.#drop(Memo.key(kind, value));
+    }
+  }
+
+  #drop(key: string): void {
+    const entry = this.#byKey.get(key);
+    if (entry) {
+      this.#byKey.delete(key);
+      const keys = this.#keysOf.get(entry.id);
+      keys?.delete(key);
+      if (keys?.size === 0) {
+        this.#keysOf.delete(entry.id);
+      }
+    }
+  }
+}
+
+/** The (kind, value) pairs of the keys given as non-empty strings. */
+function givenPairs(keys: IdentityKeys): [IdentityKeyKind, string][] {
+  return Object.entries(presentIdentityKeys(keys)) as [IdentityKeyKind, string][];
+}
 
 /**
  * The identity map in SQL (embedded SQLite or PostgreSQL), with the memory store's semantics:
@@ -118,6 +230,58 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
      FROM ${keysTable} k JOIN ${records} r ON r.id = k.record_id
     WHERE k.kind = $1 AND k.value = $2`;
 
+  const embedded = db.embedded;
+  const memo = embedded ? Memo.of(embedded.connection) : null;
+  /** Drops what a write of record `id` (null: a new one) and of the index entries `pairs` changes. */
+  const forget = (id: string | null, pairs: Iterable<readonly [IdentityKeyKind, string]>) =>
+    memo?.forget(id, pairs);
+
+  /**
+   * Embedded, one key, outside a transaction: the record from the memo, or read now (and kept).
+   * Undefined when that does not apply (several keys, a transaction open): read as usual.
+   */
+  function lookupNow(keys: IdentityKeys): LookupRow[] | undefined {
+    if (!memo || !embedded) {
+      return undefined;
+    }
+    const pairs = givenPairs(keys);
+    if (pairs.length !== 1) {
+      return undefined;
+    }
+    const [kind, value] = pairs[0]!;
+    const hit = memo.get(kind, value);
+    if (hit) {
+      return [
+        {
+          kind,
+          value,
+          id: hit.id,
+          view: JSON.parse(hit.view) as ContactPatch,
+          records: JSON.parse(hit.records) as RecordRow['records'],
+          keys: hit.keys,
+          created_at: hit.createdAt,
+          updated_at: hit.updatedAt,
+        },
+      ];
+    }
+    const rows = embedded.run<LookupRow>(LOOKUP_ONE, [kind, value]);
+    if (rows === null) {
+      return undefined;
+    }
+    const row = rows[0];
+    if (row) {
+      memo.set(kind, value, {
+        id: row.id,
+        view: JSON.stringify(row.view ?? {}),
+        records: JSON.stringify(row.records ?? {}),
+        keys: row.keys ?? {},
+        createdAt: iso(row.created_at),
+        updatedAt: iso(row.updated_at),
+      });
+    }
+    return rows;
+  }
+
   /** The index entries of the given (kind, value) pairs with their records, in one statement. */
   async function lookupRows(
     q: Queryable,
@@ -139,8 +303,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   }
 
   /** The index entries of the given keys with their records, read in one statement. */
-  async function lookup(q: Queryable, given: IdentityKeyValues) {
-    const rows = await lookupRows(q, Object.entries(given) as [IdentityKeyKind, string][]);
+  async function lookup(q: Queryable, given: IdentityKeyValues, now?: LookupRow[]) {
+    const rows = now ?? (await lookupRows(q, Object.entries(given) as [IdentityKeyKind, string][]));
     const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const r of rows) {
@@ -289,36 +453,56 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         ...pairsOf(plan.point),
       ]);
       saved = rows.length > 0;
-    } else if (
-      plan.release.length === 0 &&
-      (plan.point.length === 1
-        ? await db.query(SAVE_POINTED_ONE, [
-            ...upsertParams(record, plan.next, expected),
-            plan.point[0]![0],
-            plan.point[0]![1],
-          ])
-        : await db.query(SAVE_POINTED, [
-            ...upsertParams(record, plan.next, expected),
-            ...pairsOf(plan.point),
-            plan.point.length,
-          ])
-      ).length > 0
-    ) {
-      saved = true;
     } else {
-      saved = await db.transaction(async (tx) => {
-        const rows = await tx.query(UPSERT, upsertParams(record, plan.next, expected));
-        if (rows.length === 0) {
-          return false;
+      const up = upsertParams(record, plan.next, expected);
+      const touched = [...plan.release, ...plan.point];
+      const before = memo?.entryOf(record.id);
+      forget(record.id, touched);
+      saved = false;
+      if (plan.release.length === 0) {
+        const [statement, params] =
+          plan.point.length === 1
+            ? [SAVE_POINTED_ONE, [...up, plan.point[0]![0], plan.point[0]![1]]]
+            : [SAVE_POINTED, [...up, ...pairsOf(plan.point), plan.point.length]];
+        const now = embedded?.run(statement, params) ?? null;
+        if (now === null) {
+          saved = (await db.query(statement, params)).length > 0;
+          forget(record.id, touched);
+        } else {
+          saved = now.length > 0;
+          if (saved && before && memo) {
+            // Stored just now: the row as it was (`before`) with this save applied (links
+            // replace a provider's link whole, others stay), each entry pointed at it.
+            const entry: MemoEntry = {
+              id: record.id,
+              view: up[1] as string,
+              records: patchedLinks(before.records, record.records),
+              keys: plan.next,
+              createdAt: iso(record.createdAt),
+              updatedAt: iso(record.updatedAt),
+            };
+            for (const [kind, value] of plan.point) {
+              memo.set(kind, value, entry);
+            }
+          }
         }
-        if (plan.release.length > 0) {
-          await tx.query(RELEASE, [record.id, ...pairsOf(plan.release)]);
-        }
-        if (plan.point.length > 0) {
-          await tx.query(POINT, [record.id, ...pairsOf(plan.point)]);
-        }
-        return true;
-      });
+      }
+      if (!saved) {
+        saved = await db.transaction(async (tx) => {
+          const rows = await tx.query(UPSERT, up);
+          if (rows.length === 0) {
+            return false;
+          }
+          if (plan.release.length > 0) {
+            await tx.query(RELEASE, [record.id, ...pairsOf(plan.release)]);
+          }
+          if (plan.point.length > 0) {
+            await tx.query(POINT, [record.id, ...pairsOf(plan.point)]);
+          }
+          return true;
+        });
+        forget(record.id, touched);
+      }
     }
     if (saved) {
       remember(record.id, plan.next);
@@ -329,7 +513,12 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   }
 
   async function findIn(q: Queryable, keys: IdentityKeys) {
-    const found = await lookup(q, presentIdentityKeys(keys));
+    // Outside a transaction (q is the database): the embedded memo or a read now.
+    const found = await lookup(
+      q,
+      presentIdentityKeys(keys),
+      q === db ? lookupNow(keys) : undefined,
+    );
     const id = matchIdentity(keys, found.pointer, (id) => found.row(id)?.keys ?? {});
     return { found, row: id === null ? undefined : found.row(id) };
   }
@@ -385,48 +574,58 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             };
           }
         }
-        return db.transaction(async (tx) => {
-          const { found, row } = looked ?? (await findIn(tx, keys));
-          if (row) {
-            return { record: toRecord(row), created: false };
-          }
-          const record = newIdentity(now);
-          const plan = planReindex({}, keys);
-          await tx.query(
-            `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
-             VALUES ($1, '{}'::jsonb, '{}'::jsonb, $2::jsonb, $3::timestamptz, $3::timestamptz)`,
-            [record.id, keysJson(plan.next), now],
-          );
-          for (const [kind, value] of plan.point) {
-            // Compare-and-set against what the lookup saw: a key nobody held must still be free
-            // (a concurrent claim of it makes this wait for that one, then see it taken), and a
-            // key another record held (the matching rule turned it down) must still be theirs.
-            const holder = found.pointer(kind, value);
-            const done =
-              holder === undefined
-                ? await tx.query(
-                    `INSERT INTO ${keysTable} (kind, value, record_id) VALUES ($1, $2, $3)
-                     ON CONFLICT (kind, value) DO NOTHING RETURNING record_id`,
-                    [kind, value, record.id],
-                  )
-                : await tx.query(
-                    `UPDATE ${keysTable} SET record_id = $3
-                      WHERE kind = $1 AND value = $2 AND record_id = $4 RETURNING record_id`,
-                    [kind, value, record.id, holder],
-                  );
-            if (done.length === 0) {
-              throw new Contended(`identity key ${kind}`);
+        // A key another record holds may be taken over: its memo entry goes (before and after).
+        const touched = givenPairs(keys);
+        forget(null, touched);
+        return db
+          .transaction(async (tx) => {
+            const { found, row } = looked ?? (await findIn(tx, keys));
+            if (row) {
+              return { record: toRecord(row), created: false };
             }
-          }
-          remember(record.id, plan.next);
-          return { record: { ...record, createdAt: iso(now), updatedAt: iso(now) }, created: true };
-        });
+            const record = newIdentity(now);
+            const plan = planReindex({}, keys);
+            await tx.query(
+              `INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
+             VALUES ($1, '{}'::jsonb, '{}'::jsonb, $2::jsonb, $3::timestamptz, $3::timestamptz)`,
+              [record.id, keysJson(plan.next), now],
+            );
+            for (const [kind, value] of plan.point) {
+              // Compare-and-set against what the lookup saw: a key nobody held must still be free
+              // (a concurrent claim of it makes this wait for that one, then see it taken), and a
+              // key another record held (the matching rule turned it down) must still be theirs.
+              const holder = found.pointer(kind, value);
+              const done =
+                holder === undefined
+                  ? await tx.query(
+                      `INSERT INTO ${keysTable} (kind, value, record_id) VALUES ($1, $2, $3)
+                     ON CONFLICT (kind, value) DO NOTHING RETURNING record_id`,
+                      [kind, value, record.id],
+                    )
+                  : await tx.query(
+                      `UPDATE ${keysTable} SET record_id = $3
+                      WHERE kind = $1 AND value = $2 AND record_id = $4 RETURNING record_id`,
+                      [kind, value, record.id, holder],
+                    );
+              if (done.length === 0) {
+                throw new Contended(`identity key ${kind}`);
+              }
+            }
+            remember(record.id, plan.next);
+            return {
+              record: { ...record, createdAt: iso(now), updatedAt: iso(now) },
+              created: true,
+            };
+          })
+          .finally(() => forget(null, touched));
       });
     },
 
     async claimMany(list, now) {
       const given = list.map((k) => presentIdentityKeys(k));
       const slow: number[] = [];
+      // It only points keys nobody held (no memo entry names them); dropped anyway, to be sure.
+      const touched = given.flatMap((g) => Object.entries(g) as [IdentityKeyKind, string][]);
       const out = await withRetry(() =>
         db.transaction(async (tx) => {
           slow.length = 0;
@@ -498,7 +697,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           }
           return result;
         }),
-      );
+      ).finally(() => forget(null, touched));
       const claimed: IdentityRecord[] = [];
       for (const [i, record] of out.entries()) {
         claimed.push(record ?? (await this.claim(list[i]!, now)).record);
@@ -516,6 +715,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       if (hint && (await saveIf(record, hint, wanted))) {
         return;
       }
+      const touched = givenPairs(wanted);
+      forget(record.id, touched);
       await withRetry(() =>
         db.transaction(async (tx) => {
           const current = await tx.query<{ keys: IdentityKeyValues }>(
@@ -532,7 +733,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           }
           remember(record.id, plan.next);
         }),
-      );
+      ).finally(() => forget(record.id, touched));
     },
 
     async close() {

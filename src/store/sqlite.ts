@@ -140,6 +140,11 @@ export class SqliteConnection {
     this.#db.exec(toSqlite(sql));
   }
 
+  /** One statement at once, synchronously; null (nothing run) while a transaction is open. */
+  runNow<T>(sql: string, params?: unknown[]): T[] | null {
+    return this.#inTransaction ? null : this.run<T>(sql, params);
+  }
+
   /** One statement: at once, or after the open transaction ends. */
   query<T>(sql: string, params?: unknown[]): Promise<T[]> {
     if (!this.#inTransaction) {

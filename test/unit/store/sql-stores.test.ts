@@ -598,6 +598,71 @@ describe.each(sqlEngines)('two database handles on $name', (engine) => {
     expect((await b.identity.get(record.id))?.view).toEqual({ email: 'third@x.io' });
   });
 
+  it('a claim by one key answers the record as stored, whatever either handle wrote before', async () => {
+    // The embedded engine answers a known contact's claim from what the process last read or
+    // wrote; every answer here is checked against the row as a fresh read gives it.
+    const stored = async (email: string) => {
+      const claimed = (await a.identity.claim({ email }, now)).record;
+      const found = await b.identity.find({ email });
+      const row = await b.identity.get(claimed.id);
+      expect(claimed).toStrictEqual(row);
+      expect(found).toStrictEqual(row);
+      return row!;
+    };
+    const first = (await a.identity.claim({ email: 'm1@x.io' }, now)).record;
+    await stored('m1@x.io');
+    const link = (remoteId: string, ms: number, staleAt?: string) => ({
+      provider: 'NOTIFUSE' as const,
+      remoteId,
+      syncedAt: at(ms),
+      ...(staleAt ? { staleAt } : {}),
+    });
+    // A known contact written again and again, on one handle, then the other.
+    let r = await stored('m1@x.io');
+    await a.identity.save({
+      ...r,
+      view: { email: 'm1@x.io', firstName: 'A' },
+      records: { NOTIFUSE: link('n1', 1) },
+      updatedAt: at(1),
+    });
+    r = await stored('m1@x.io');
+    await b.identity.save({
+      ...r,
+      view: { email: 'm1@x.io', firstName: 'B' },
+      records: { DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '7', syncedAt: at(2) } },
+      updatedAt: at(2),
+    });
+    r = await stored('m1@x.io');
+    expect(Object.keys(r.records)).toEqual(['NOTIFUSE', 'DOTDIGITAL']);
+    // A stale mark, then a write that clears it.
+    await a.identity.save({ ...r, records: { NOTIFUSE: link('n1', 3, at(3)) }, updatedAt: at(3) });
+    r = await stored('m1@x.io');
+    expect(r.records.NOTIFUSE?.staleAt).toBe(at(3));
+    await a.identity.save({ ...r, records: { NOTIFUSE: link('n2', 4) }, updatedAt: at(4) });
+    r = await stored('m1@x.io');
+    expect(r.records.NOTIFUSE).toStrictEqual(link('n2', 4));
+    // Another contact takes the email over; the first one moves to another email.
+    const second = (await b.identity.claim({ email: 'm2@x.io' }, now)).record;
+    await b.identity.save({ ...second, view: { email: 'm1@x.io' }, updatedAt: at(5) });
+    expect((await stored('m1@x.io')).id).toBe(second.id);
+    await a.identity.save({ ...r, view: { email: 'm3@x.io' }, updatedAt: at(6) });
+    expect((await stored('m3@x.io')).id).toBe(first.id);
+    expect((await stored('m1@x.io')).id).toBe(second.id);
+    expect(await b.identity.find({ email: 'm2@x.io' })).toBeNull();
+    // Two writes of one contact at once, from copies claimed before either.
+    const x = await stored('m3@x.io');
+    await Promise.all([
+      a.identity.save({ ...x, records: { NOTIFUSE: link('n3', 7) }, updatedAt: at(7) }),
+      b.identity.save({
+        ...x,
+        records: { SALESFORCE_MC: { provider: 'SALESFORCE_MC', remoteId: 's', syncedAt: at(8) } },
+        updatedAt: at(8),
+      }),
+    ]);
+    const both = await stored('m3@x.io');
+    expect(Object.keys(both.records).sort()).toEqual(['DOTDIGITAL', 'NOTIFUSE', 'SALESFORCE_MC']);
+  });
+
   it('race on one claim: one record', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
