@@ -16,7 +16,7 @@ import { createResiliencePolicy } from './http/resilience.js';
 import { useBodyLimit } from './http-server/body-limit.js';
 import { useUpstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
-import { useGraphQLExecute } from './http-server/engine.js';
+import { useGraphQLExecute, useValidationCache } from './http-server/engine.js';
 import {
   isDeferredLog,
   maskError,
@@ -194,6 +194,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ...(options.production ? useNoSuggestions() : []),
     ...observability.plugins(),
     useBodyLimit(options.maxBodyBytes),
+    // After every plugin that adds a validation rule.
+    useValidationCache(),
   ];
   const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
@@ -201,6 +203,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // `/health` is answered by the router (useExactRoutes): Yoga's matches any URL ending in it.
     healthCheckEndpoint: YOGA_HEALTH_CHECK_OFF,
     landingPage: false,
+    // Documents by text stay cached by Yoga; their validation results by useValidationCache.
+    parserAndValidationCache: { validationCache: false },
     maskedErrors: { maskError },
     // Enforced by useBodyLimit (last plugin), which skips the counting stream where Node's parser
     // already bounds the body.

@@ -442,12 +442,15 @@ export class ContactWrites {
       const record = working.get(p.record.id) ?? { ...p.record, records: { ...p.record.records } };
       // The provider's view of the contact goes into the identity map below, not the payload.
       const outcomes = itemResults.map((r) => shared.outcome(r));
-      const successes = itemResults
-        .map((r, k) => ({ r, adapter: adapters[k]! }))
-        .filter(({ r }) => SUCCESS.has(r.status));
-      if (successes.length > 0) {
+      const written: Array<{ provider: ProviderId; outcome: Outcome }> = [];
+      for (let k = 0; k < itemResults.length; k += 1) {
+        const r = itemResults[k]!;
+        if (SUCCESS.has(r.status)) {
+          written.push({ provider: adapters[k]!.id, outcome: r });
+        }
+      }
+      if (written.length > 0) {
         // What a provider says it stored overrides what we sent.
-        const written = successes.map(({ r, adapter }) => ({ provider: adapter.id, outcome: r }));
         recordWritten(record, p.patch, written, now);
       }
       working.set(record.id, record);
@@ -487,7 +490,8 @@ export class ContactWrites {
       // The record as this item left it: later items replace `view`, never change it in place.
       answers.push({
         record: { ...record, records: { ...record.records } },
-        outcomes: [...outcomes, ...skippedOutcomes],
+        // `outcomes` is this item's own list (made above).
+        outcomes: skippedOutcomes.length > 0 ? outcomes.concat(skippedOutcomes) : outcomes,
       });
     }
     const touched = [...working.values()];

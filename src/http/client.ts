@@ -289,14 +289,27 @@ function oversized(provider: ProviderId, max: number): UpstreamBadResponseError 
   });
 }
 
-function flattenHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string> {
+/**
+ * Raw response headers as one object, in one pass: names lower-cased as undici's `parseHeaders`
+ * names them, values read as Latin-1 as it reads them, a repeated header's values joined with
+ * ", " (what `parseHeaders` and then a join of its lists gave). A name the object would inherit
+ * (`constructor`, …) is still an own key; `__proto__` is none.
+ */
+function readHeaders(raw: ReadonlyArray<Buffer | string | Buffer[]>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined) {
-      out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = util.headerNameToString(raw[i] as Buffer | string);
+    if (key === '__proto__') {
+      continue;
     }
+    const v = raw[i + 1]!;
+    const value =
+      typeof v === 'string'
+        ? v
+        : Array.isArray(v)
+          ? v.map((x) => x.toString('latin1')).join(', ')
+          : v.toString('latin1');
+    out[key] = Object.hasOwn(out, key) ? `${out[key]}, ${value}` : value;
   }
   return out;
 }
@@ -371,16 +384,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) {
       return true;
     }
-    const parsed = util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>;
-    const declared = parsed['content-length'];
-    const length =
-      typeof declared === 'string' && /^\d{1,15}$/.test(declared) ? Number(declared) : -1;
+    const headers = readHeaders(rawHeaders);
+    const declared = headers['content-length'];
+    // A repeated Content-Length (joined with ", ") is no length: counted as it comes.
+    const length = declared !== undefined && /^\d{1,15}$/.test(declared) ? Number(declared) : -1;
     if (length > this.#max) {
       // Thrown: undici aborts the request with it, and `onError` fails the attempt.
       throw oversized(this.#provider, this.#max);
     }
     this.#status = statusCode;
-    this.#headers = flattenHeaders(parsed);
+    this.#headers = headers;
     this.#declared = length;
     return true;
   }

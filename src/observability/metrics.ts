@@ -57,18 +57,25 @@ export function operationLabel(method: string, path: string): string {
  * `/api/contacts.upsert`), so that a request to one does not split and rebuild its path. A path
  * carrying an id is templated each time: never kept, it may hold contact data.
  */
-const fixedOperations = new Map<string, string>();
+const fixedOperations = new Map<string, Map<string, string>>();
 const MAX_FIXED_OPERATIONS = 256;
+let fixedCount = 0;
 
 function observedOperation(method: string, path: string): string {
-  const key = `${method} ${path}`;
-  const known = fixedOperations.get(key);
+  // By method, then path: a known request builds no key string.
+  const known = fixedOperations.get(method)?.get(path);
   if (known !== undefined) {
     return known;
   }
   const label = operationLabel(method, path);
-  if (label === key && fixedOperations.size < MAX_FIXED_OPERATIONS) {
-    fixedOperations.set(key, label);
+  if (label === `${method} ${path}` && fixedCount < MAX_FIXED_OPERATIONS) {
+    let paths = fixedOperations.get(method);
+    if (!paths) {
+      paths = new Map();
+      fixedOperations.set(method, paths);
+    }
+    paths.set(path, label);
+    fixedCount += 1;
   }
   return label;
 }
