@@ -116,8 +116,11 @@ interface MemoEntry {
   updatedAt: string;
 }
 
-/** Most index entries the memo of one embedded database keeps. */
+/** Most index entries the memo of one embedded database keeps, and most characters of JSON. */
 const MEMO_MAX = 10_000;
+const MEMO_MAX_CHARS = 4_000_000;
+
+const charsOf = (entry: MemoEntry) => entry.view.length + entry.records.length;
 
 /**
  * Embedded only: the stored rows of records this process last read or wrote, by index entry
@@ -131,6 +134,8 @@ const MEMO_MAX = 10_000;
 class Memo {
   readonly #byKey = new Map<string, MemoEntry>();
   readonly #keysOf = new Map<string, Set<string>>();
+  /** The JSON characters of `#byKey`'s entries (an entry under two keys counts twice). */
+  #chars = 0;
 
   static #of = new WeakMap<object, Memo>();
   static of(connection: object): Memo {
@@ -166,7 +171,8 @@ class Memo {
       this.#keysOf.set(entry.id, keys);
     }
     keys.add(key);
-    if (this.#byKey.size > MEMO_MAX) {
+    this.#chars += charsOf(entry);
+    while (this.#byKey.size > MEMO_MAX || this.#chars > MEMO_MAX_CHARS) {
       this.#drop(this.#byKey.keys().next().value!);
     }
   }
@@ -174,10 +180,9 @@ class Memo {
   /** Drops the entries of record `id` and those of `pairs` (whichever record they name). */
   forget(id: string | null, pairs: Iterable<readonly [IdentityKeyKind, string]>): void {
     if (id !== null) {
-      for (const key of this.#keysOf.get(id) ?? []) {
-        this.#byKey.delete(key);
+      for (const key of [...(this.#keysOf.get(id) ?? [])]) {
+        this.#drop(key);
       }
-      this.#keysOf.delete(id);
     }
     for (const [kind, value] of pairs) {
       this.#drop(Memo.key(kind, value));
@@ -188,6 +193,7 @@ class Memo {
     const entry = this.#byKey.get(key);
     if (entry) {
       this.#byKey.delete(key);
+      this.#chars -= charsOf(entry);
       const keys = this.#keysOf.get(entry.id);
       keys?.delete(key);
       if (keys?.size === 0) {
