@@ -5,7 +5,9 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
+  DelegateBackoff,
   handleWhen,
+  retry,
 } from 'cockatiel';
 import { RateLimiterQueue } from 'rate-limiter-flexible';
 import type { ProviderId } from '../model/contact.js';
@@ -177,13 +179,6 @@ function retryWait(
   return now() + wait < deadline ? wait : null;
 }
 
-/** A retry's wait, on a referenced timer (a pending retry keeps the process alive). */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    setTimeout(resolve, ms);
-  });
-}
-
 interface ProviderGuard {
   settings: ResilienceSettings;
   breaker: CircuitBreakerPolicy;
@@ -298,24 +293,25 @@ export function createResiliencePolicy(
       let attempts = 0;
       let failures = 0;
       try {
-        // The retry loop (what cockatiel's `retry` did, without building a policy per call): a
-        // failure is judged once; a retry waits the chosen time on a referenced timer.
-        for (let retries = 0; ; retries += 1) {
-          try {
-            const value = await attempt(call.provider, g, deadline - now(), () => {
-              attempts += 1;
-              return fn(attempts);
-            });
-            return { ok: true, value, attempts };
-          } catch (err) {
+        // cockatiel's retry, the decision made once per failure by `retryWait` (its wait is
+        // handed to the backoff).
+        let nextDelayMs = 0;
+        const policy = retry(
+          handleWhen((err) => {
             failures += 1;
             const wait = retryWait(call, settings, err, failures, deadline, now);
-            if (wait === null || retries >= maxRetries) {
-              throw err;
-            }
-            await sleep(wait);
-          }
-        }
+            nextDelayMs = wait ?? 0;
+            return wait !== null;
+          }),
+          { maxAttempts: maxRetries, backoff: new DelegateBackoff(() => nextDelayMs) },
+        );
+        const value = await policy.execute(() =>
+          attempt(call.provider, g, deadline - now(), () => {
+            attempts += 1;
+            return fn(attempts);
+          }),
+        );
+        return { ok: true, value, attempts };
       } catch (err) {
         if (err instanceof BrokenCircuitError) {
           return {
