@@ -72,8 +72,12 @@ function scrubDeep(value: unknown, depth: number): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
 }
 
-/** Log bytes gathered into one write to stdout, and the longest a line waits for its write. */
-const LOG_BATCH_BYTES = 4096;
+/**
+ * Log bytes gathered into one write to stdout, and the longest a line waits for its write. The
+ * batch stays below sonic-boom's largest single write (16 KiB); 4 KiB meant ~60 writes a second
+ * at 850 requests a second, 1.3 % of the CPU under load.
+ */
+const LOG_BATCH_BYTES = 12_288;
 const LOG_FLUSH_MS = 100;
 
 /** Loggers made by {@link createLogger}, whose configuration {@link writeRequestLine} knows. */
