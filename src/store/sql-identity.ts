@@ -115,13 +115,58 @@ function storedLink(link: ProviderRecord, absent: null | undefined): StoredLink 
   };
 }
 
-/** The stored links (JSON) after the links patch of `links`: what `json_patch` makes of them. */
-function patchedLinks(stored: string, links: Partial<Record<ProviderId, ProviderRecord>>): string {
-  const out = JSON.parse(stored) as Record<string, StoredLink>;
+/**
+ * A record's links as the memo keeps them: the stored JSON's objects (an undefined member is one
+ * the row lacks), never handed out nor changed (`copyLinks` hands out copies).
+ */
+type MemoLinks = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
+/** The stored links after the links patch of `links`: what `json_patch` makes of them. */
+function patchedLinks(
+  stored: MemoLinks,
+  links: Partial<Record<ProviderId, ProviderRecord>>,
+): MemoLinks {
+  const out: Record<string, Readonly<Record<string, unknown>>> = {};
+  for (const provider in stored) {
+    out[provider] = stored[provider]!;
+  }
   for (const provider in links) {
     out[provider] = storedLink(links[provider as ProviderId]!, undefined);
   }
-  return JSON.stringify(out);
+  return out;
+}
+
+/**
+ * The links as a read of the row gives them: new objects, without the undefined members (a link's
+ * members are strings, so one level of copying is a copy).
+ */
+function copyLinks(links: MemoLinks): RecordRow['records'] {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const provider in links) {
+    const link = links[provider]!;
+    const copy: Record<string, unknown> = {};
+    for (const member in link) {
+      if (link[member] !== undefined) {
+        copy[member] = link[member];
+      }
+    }
+    out[provider] = copy;
+  }
+  return out as RecordRow['records'];
+}
+
+/** About how many characters of JSON `links` are (the memo's bound). */
+function linkChars(links: MemoLinks): number {
+  let chars = 2;
+  for (const provider in links) {
+    chars += provider.length + 64;
+    const link = links[provider]!;
+    for (const member in link) {
+      const v = link[member];
+      chars += typeof v === 'string' ? v.length : 16;
+    }
+  }
+  return chars;
 }
 
 /** `[kinds, values]`: the two array parameters of a list of index entries. */
@@ -132,21 +177,26 @@ function pairsOf(entries: ReadonlyArray<readonly [IdentityKeyKind, string]>): [s
 /** Records whose stored keys this handle last saw (a hint for `save`, checked when used). */
 const KNOWN_KEYS_MAX = 10_000;
 
-/** A record as stored, found by one of its index entries (JSON columns as their text). */
+/** A record as stored, found by one of its index entries (`view` as its JSON text). */
 interface MemoEntry {
   id: string;
   view: string;
-  records: string;
+  records: MemoLinks;
+  /** `linkChars(records)`. */
+  recordsChars: number;
   keys: IdentityKeyValues;
   createdAt: string;
   updatedAt: string;
 }
 
-/** Most index entries the memo of one embedded database keeps, and most characters of JSON. */
+/**
+ * Most index entries the memo of one embedded database keeps, and most characters of JSON (the
+ * views' text, the links' estimated by `linkChars`).
+ */
 const MEMO_MAX = 10_000;
 const MEMO_MAX_CHARS = 4_000_000;
 
-const charsOf = (entry: MemoEntry) => entry.view.length + entry.records.length;
+const charsOf = (entry: MemoEntry) => entry.view.length + entry.recordsChars;
 
 /**
  * Embedded only: the stored rows of records this process last read or wrote, by index entry
@@ -270,6 +320,42 @@ function givenPairs(keys: IdentityKeys): [IdentityKeyKind, string][] {
   return Object.entries(presentIdentityKeys(keys)) as [IdentityKeyKind, string][];
 }
 
+/** A look-up's answer: the record an index entry points at, and the records by id. */
+interface Found {
+  pointer(kind: IdentityKeyKind, value: string): string | undefined;
+  row(id: string): LookupRow | undefined;
+}
+
+/** A look-up that found at most one entry (one key given: most writes). */
+class FoundOne implements Found {
+  readonly #only: LookupRow | undefined;
+  constructor(only: LookupRow | undefined) {
+    this.#only = only;
+  }
+  pointer(kind: IdentityKeyKind, value: string): string | undefined {
+    const r = this.#only;
+    return r !== undefined && r.kind === kind && r.value === value ? r.id : undefined;
+  }
+  row(id: string): LookupRow | undefined {
+    return this.#only !== undefined && this.#only.id === id ? this.#only : undefined;
+  }
+}
+
+class FoundMany implements Found {
+  readonly #pointer: Map<string, string>;
+  readonly #byId: Map<string, LookupRow>;
+  constructor(rows: readonly LookupRow[]) {
+    this.#pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
+    this.#byId = new Map(rows.map((r) => [r.id, r]));
+  }
+  pointer(kind: IdentityKeyKind, value: string): string | undefined {
+    return this.#pointer.get(`${kind}:${value}`);
+  }
+  row(id: string): LookupRow | undefined {
+    return this.#byId.get(id);
+  }
+}
+
 /** The one key given (`presentIdentityKeys`' answer), or null when it gives none or several. */
 function onlyKey(given: IdentityKeyValues): readonly [IdentityKeyKind, string] | null {
   let only: IdentityKeyKind | undefined;
@@ -333,7 +419,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           value,
           id: hit.id,
           view: JSON.parse(hit.view) as ContactPatch,
-          records: JSON.parse(hit.records) as RecordRow['records'],
+          records: copyLinks(hit.records),
           keys: hit.keys,
           created_at: hit.createdAt,
           updated_at: hit.updatedAt,
@@ -346,10 +432,13 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     }
     const row = rows[0];
     if (row) {
+      // The caller gets `row` (and may change it): the memo keeps its own copy.
+      const records = JSON.parse(JSON.stringify(row.records ?? {})) as MemoLinks;
       memo.set(kind, value, {
         id: row.id,
         view: JSON.stringify(row.view ?? {}),
-        records: JSON.stringify(row.records ?? {}),
+        records,
+        recordsChars: linkChars(records),
         keys: row.keys ?? {},
         createdAt: iso(row.created_at),
         updatedAt: iso(row.updated_at),
@@ -379,24 +468,11 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   }
 
   /** The index entries `rows` (the look-up's answer) by key, and their records by id. */
-  function lookup(rows: LookupRow[]) {
+  function lookup(rows: LookupRow[]): Found {
     for (const r of rows) {
       remember(r.id, r.keys ?? {});
     }
-    if (rows.length <= 1) {
-      const only = rows[0];
-      return {
-        pointer: (kind: IdentityKeyKind, value: string) =>
-          only !== undefined && only.kind === kind && only.value === value ? only.id : undefined,
-        row: (id: string) => (only !== undefined && only.id === id ? only : undefined),
-      };
-    }
-    const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return {
-      pointer: (kind: IdentityKeyKind, value: string) => pointer.get(`${kind}:${value}`),
-      row: (id: string) => byId.get(id),
-    };
+    return rows.length <= 1 ? new FoundOne(rows[0]) : new FoundMany(rows);
   }
 
   const postgres = db.engine === 'postgres';
@@ -564,11 +640,13 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
           if (saved && before && memo) {
             // Stored just now: the row as it was (`before`) with this save applied (links
             // replace a provider's link whole, others stay), each entry pointed at it.
+            const links = patchedLinks(before.records, record.records);
             memo.saved(
               {
                 id: record.id,
                 view: up[1] as string,
-                records: patchedLinks(before.records, record.records),
+                records: links,
+                recordsChars: linkChars(links),
                 keys: plan.next,
                 createdAt: iso(record.createdAt),
                 updatedAt: iso(record.updatedAt),
@@ -622,7 +700,11 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       // One key: its entry's record (no higher key given for it to contradict).
       return { found, row: rows[0] };
     }
-    const id = matchIdentity(keys, found.pointer, (id) => found.row(id)?.keys ?? {});
+    const id = matchIdentity(
+      keys,
+      (kind, value) => found.pointer(kind, value),
+      (id) => found.row(id)?.keys ?? {},
+    );
     return { found, row: id === null ? undefined : found.row(id) };
   }
 
