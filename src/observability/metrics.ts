@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { HttpObserver, ObservedResult } from '../http/observer.js';
 import type { CallPolicy } from '../http/policy.js';
 import type { ProviderId } from '../model/contact.js';
@@ -8,6 +8,7 @@ import type { UpstreamKind } from '../model/errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { PROVIDER_IDS } from '../providers/registry.js';
 import type { OutboxStore } from '../store/outbox.js';
+import { FastCounter, FastHistogram } from './series.js';
 import { useYogaMetrics } from './yoga-metrics.js';
 
 /** Prefix of every metric the gateway defines itself. */
@@ -126,23 +127,21 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
   const registry = new Registry();
   const now = sources.now ?? Date.now;
-  const requests = new Counter({
+  // The per-request families are ./series.ts's (a series found by its label values).
+  const requests = new FastCounter({
     name: `${METRIC_PREFIX}provider_requests_total`,
     help: 'HTTP requests sent to providers (each attempt), by provider, templated operation and outcome (2xx, 4xx, 429, 5xx, timeout, connection_error, cancelled, bad_response).',
-    labelNames: ['provider', 'operation', 'outcome'] as const,
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new FastHistogram({
     name: `${METRIC_PREFIX}provider_request_duration_seconds`,
     help: 'Duration of HTTP requests to providers (each attempt, until the body is read), by provider and templated operation.',
-    labelNames: ['provider', 'operation'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
-  const outcomes = new Counter({
+  const outcomes = new FastCounter({
     name: `${METRIC_PREFIX}write_outcomes_total`,
     help: 'Per-provider outcomes of the writes carried out (replays and dry runs excluded), by provider and status.',
-    labelNames: ['provider', 'status'] as const,
     registers: [registry],
   });
   const retries = new Counter({
@@ -204,8 +203,15 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
       return {
         end(result) {
           const operation = observedOperation(method, path);
-          requests.inc({ provider, operation, outcome: outcomeLabel(result) });
-          duration.observe({ provider, operation }, (performance.now() - started) / 1000);
+          const outcome = outcomeLabel(result);
+          (
+            requests.at3(provider, operation, outcome) ??
+            requests.add({ provider, operation, outcome }, provider, operation, outcome)
+          ).inc();
+          (
+            duration.at2(provider, operation) ??
+            duration.add({ provider, operation }, provider, operation)
+          ).observe((performance.now() - started) / 1000);
         },
       };
     },
@@ -234,7 +240,11 @@ export function createGatewayMetrics(sources: MetricsSources): GatewayMetrics {
             typeof o.status === 'string' &&
             o.status !== 'DRY_RUN'
           ) {
-            outcomes.inc({ provider: o.provider, status: o.status.slice(0, 20) });
+            const { provider } = o;
+            const status = o.status.slice(0, 20);
+            (
+              outcomes.at2(provider, status) ?? outcomes.add({ provider, status }, provider, status)
+            ).inc();
           }
         }
       }
