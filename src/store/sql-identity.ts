@@ -36,28 +36,54 @@ const toRecord = (row: RecordRow): IdentityRecord => ({
   updatedAt: iso(row.updated_at),
 });
 
+/**
+ * The text `keysJson` made of a keys object. The store never changes a keys object once made (a
+ * plan's `next` is a new one, or the previous one itself when the keys stay), so a record's keys
+ * are stringified once, not on every save that names them (as `$7`, and as `$4` when unchanged).
+ */
+const keysTexts = new WeakMap<IdentityKeyValues, string>();
+
 /** A record's keys as stored: JSON with the kinds in one order, so equal keys are equal text. */
 function keysJson(keys: IdentityKeyValues): string {
-  const ordered: IdentityKeyValues = {};
-  for (const kind of IDENTITY_KEY_ORDER) {
-    if (keys[kind] !== undefined) {
-      ordered[kind] = keys[kind];
+  let text = keysTexts.get(keys);
+  if (text === undefined) {
+    const ordered: IdentityKeyValues = {};
+    for (const kind of IDENTITY_KEY_ORDER) {
+      if (keys[kind] !== undefined) {
+        ordered[kind] = keys[kind];
+      }
     }
+    text = JSON.stringify(ordered);
+    keysTexts.set(keys, text);
   }
-  return JSON.stringify(ordered);
+  return text;
 }
+
+type ReindexPlan = ReturnType<typeof planReindex>;
 
 /**
  * `planReindex` without the no-op: an entry released and pointed again (the record keeps a key)
- * is only pointed (the release would drop it and the point put it straight back).
+ * is only pointed (the release would drop it and the point put it straight back). When every key
+ * `wanted` names is one the record holds (a known contact written again), `next` is `previous`
+ * itself.
  */
-function reindexPlan(previous: IdentityKeyValues, wanted: IdentityKeys) {
-  const plan = planReindex(previous, wanted);
-  const pointed = new Set(plan.point.map(([kind, value]) => `${kind}:${value}`));
-  return {
-    ...plan,
-    release: plan.release.filter(([kind, value]) => !pointed.has(`${kind}:${value}`)),
-  };
+function reindexPlan(previous: IdentityKeyValues, wanted: IdentityKeys): ReindexPlan {
+  const point: [IdentityKeyKind, string][] = [];
+  for (const kind of IDENTITY_KEY_ORDER) {
+    const v = wanted[kind];
+    if (v === null || (typeof v === 'string' && v !== '')) {
+      if (v !== previous[kind]) {
+        const plan = planReindex(previous, wanted);
+        const pointed = new Set(plan.point.map(([k, value]) => `${k}:${value}`));
+        return {
+          ...plan,
+          release: plan.release.filter(([k, value]) => !pointed.has(`${k}:${value}`)),
+        };
+      }
+      point.push([kind, v]);
+    }
+  }
+  return { next: previous, release: [], point };
 }
 
 /**
@@ -129,7 +155,9 @@ const charsOf = (entry: MemoEntry) => entry.view.length + entry.records.length;
  * statement that read or wrote the row ran (synchronously, no transaction open), and every write
  * of the identity tables drops the entries it may change, before it is sent and again once it is
  * done (a read between the two sees either state, and the second drop clears what it made). A
- * known contact found by one key (most writes) is then claimed without a statement.
+ * write run synchronously (a known contact's one-statement save) has nothing between its send and
+ * its answer: its record's entries are replaced right after it (dropped if it throws). A known
+ * contact found by one key (most writes) is then claimed without a statement.
  */
 class Memo {
   readonly #byKey = new Map<string, MemoEntry>();
@@ -162,7 +190,38 @@ class Memo {
   }
 
   set(kind: IdentityKeyKind, value: string, entry: MemoEntry): void {
-    const key = Memo.key(kind, value);
+    this.#put(Memo.key(kind, value), entry);
+    this.#bound();
+  }
+
+  /**
+   * After a save of record `entry.id` that changed no index entry (every one of `pairs` pointed
+   * at it already): the record under `pairs` is `entry`, and under no other key. An entry the
+   * record already had is replaced where it is (no reinsertion).
+   */
+  saved(entry: MemoEntry, pairs: ReadonlyArray<readonly [IdentityKeyKind, string]>): void {
+    const wanted = pairs.map(([kind, value]) => Memo.key(kind, value));
+    const had = this.#keysOf.get(entry.id);
+    if (had) {
+      for (const key of had) {
+        if (!wanted.includes(key)) {
+          this.#drop(key);
+        }
+      }
+    }
+    for (const key of wanted) {
+      const old = this.#byKey.get(key);
+      if (old !== undefined && old.id === entry.id) {
+        this.#byKey.set(key, entry);
+        this.#chars += charsOf(entry) - charsOf(old);
+      } else {
+        this.#put(key, entry);
+      }
+    }
+    this.#bound();
+  }
+
+  #put(key: string, entry: MemoEntry): void {
     this.#drop(key);
     this.#byKey.set(key, entry);
     let keys = this.#keysOf.get(entry.id);
@@ -172,6 +231,9 @@ class Memo {
     }
     keys.add(key);
     this.#chars += charsOf(entry);
+  }
+
+  #bound(): void {
     while (this.#byKey.size > MEMO_MAX || this.#chars > MEMO_MAX_CHARS) {
       this.#drop(this.#byKey.keys().next().value!);
     }
@@ -208,6 +270,18 @@ function givenPairs(keys: IdentityKeys): [IdentityKeyKind, string][] {
   return Object.entries(presentIdentityKeys(keys)) as [IdentityKeyKind, string][];
 }
 
+/** The one key given (`presentIdentityKeys`' answer), or null when it gives none or several. */
+function onlyKey(given: IdentityKeyValues): readonly [IdentityKeyKind, string] | null {
+  let only: IdentityKeyKind | undefined;
+  for (const kind in given) {
+    if (only !== undefined) {
+      return null;
+    }
+    only = kind as IdentityKeyKind;
+  }
+  return only === undefined ? null : [only, given[only]!];
+}
+
 /**
  * The identity map in SQL (embedded SQLite or PostgreSQL), with the memory store's semantics:
  * the same matching rule (`matchIdentity`), the same re-indexing (`planReindex`), links only ever
@@ -224,10 +298,11 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
    * without reading the row again, on the condition that the row still holds them (else it reads).
    */
   const known = new Map<string, IdentityKeyValues>();
+  /** A record already known is updated in place; the first remembered goes first. */
   const remember = (id: string, keys: IdentityKeyValues) => {
-    known.delete(id);
+    const size = known.size;
     known.set(id, keys);
-    if (known.size > KNOWN_KEYS_MAX) {
+    if (known.size > size && known.size > KNOWN_KEYS_MAX) {
       known.delete(known.keys().next().value!);
     }
   };
@@ -244,17 +319,12 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
 
   /**
    * Embedded, one key, outside a transaction: the record from the memo, or read now (and kept).
-   * Undefined when that does not apply (several keys, a transaction open): read as usual.
+   * Undefined when that does not apply (PostgreSQL, a transaction open): read as usual.
    */
-  function lookupNow(keys: IdentityKeys): LookupRow[] | undefined {
+  function lookupNow(kind: IdentityKeyKind, value: string): LookupRow[] | undefined {
     if (!memo || !embedded) {
       return undefined;
     }
-    const pairs = givenPairs(keys);
-    if (pairs.length !== 1) {
-      return undefined;
-    }
-    const [kind, value] = pairs[0]!;
     const hit = memo.get(kind, value);
     if (hit) {
       return [
@@ -291,7 +361,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   /** The index entries of the given (kind, value) pairs with their records, in one statement. */
   async function lookupRows(
     q: Queryable,
-    pairs: readonly [IdentityKeyKind, string][],
+    pairs: ReadonlyArray<readonly [IdentityKeyKind, string]>,
   ): Promise<LookupRow[]> {
     if (pairs.length === 0) {
       return [];
@@ -308,14 +378,21 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     );
   }
 
-  /** The index entries of the given keys with their records, read in one statement. */
-  async function lookup(q: Queryable, given: IdentityKeyValues, now?: LookupRow[]) {
-    const rows = now ?? (await lookupRows(q, Object.entries(given) as [IdentityKeyKind, string][]));
-    const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
-    const byId = new Map(rows.map((r) => [r.id, r]));
+  /** The index entries `rows` (the look-up's answer) by key, and their records by id. */
+  function lookup(rows: LookupRow[]) {
     for (const r of rows) {
       remember(r.id, r.keys ?? {});
     }
+    if (rows.length <= 1) {
+      const only = rows[0];
+      return {
+        pointer: (kind: IdentityKeyKind, value: string) =>
+          only !== undefined && only.kind === kind && only.value === value ? only.id : undefined,
+        row: (id: string) => (only !== undefined && only.id === id ? only : undefined),
+      };
+    }
+    const pointer = new Map(rows.map((r) => [`${r.kind}:${r.value}`, r.id]));
+    const byId = new Map(rows.map((r) => [r.id, r]));
     return {
       pointer: (kind: IdentityKeyKind, value: string) => pointer.get(`${kind}:${value}`),
       row: (id: string) => byId.get(id),
@@ -461,39 +538,51 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       saved = rows.length > 0;
     } else {
       const up = upsertParams(record, plan.next, expected);
-      const touched = [...plan.release, ...plan.point];
-      const before = memo?.entryOf(record.id);
-      forget(record.id, touched);
       saved = false;
       if (plan.release.length === 0) {
-        const [statement, params] =
+        const statement = plan.point.length === 1 ? SAVE_POINTED_ONE : SAVE_POINTED;
+        const params =
           plan.point.length === 1
-            ? [SAVE_POINTED_ONE, [...up, plan.point[0]![0], plan.point[0]![1]]]
-            : [SAVE_POINTED, [...up, ...pairsOf(plan.point), plan.point.length]];
-        const now = embedded?.run(statement, params) ?? null;
+            ? [...up, plan.point[0]![0], plan.point[0]![1]]
+            : [...up, ...pairsOf(plan.point), plan.point.length];
+        const before = memo?.entryOf(record.id);
+        let now: unknown[] | null;
+        try {
+          // Run now (synchronously, nothing else between): the memo is brought up to date right
+          // after it, not dropped before it.
+          now = embedded?.run(statement, params) ?? null;
+        } catch (err) {
+          forget(record.id, plan.point);
+          throw err;
+        }
         if (now === null) {
+          forget(record.id, plan.point);
           saved = (await db.query(statement, params)).length > 0;
-          forget(record.id, touched);
+          forget(record.id, plan.point);
         } else {
           saved = now.length > 0;
           if (saved && before && memo) {
             // Stored just now: the row as it was (`before`) with this save applied (links
             // replace a provider's link whole, others stay), each entry pointed at it.
-            const entry: MemoEntry = {
-              id: record.id,
-              view: up[1] as string,
-              records: patchedLinks(before.records, record.records),
-              keys: plan.next,
-              createdAt: iso(record.createdAt),
-              updatedAt: iso(record.updatedAt),
-            };
-            for (const [kind, value] of plan.point) {
-              memo.set(kind, value, entry);
-            }
+            memo.saved(
+              {
+                id: record.id,
+                view: up[1] as string,
+                records: patchedLinks(before.records, record.records),
+                keys: plan.next,
+                createdAt: iso(record.createdAt),
+                updatedAt: iso(record.updatedAt),
+              },
+              plan.point,
+            );
+          } else {
+            forget(record.id, plan.point);
           }
         }
       }
       if (!saved) {
+        const touched = [...plan.release, ...plan.point];
+        forget(record.id, touched);
         saved = await db.transaction(async (tx) => {
           const rows = await tx.query(UPSERT, up);
           if (rows.length === 0) {
@@ -519,12 +608,20 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   }
 
   async function findIn(q: Queryable, keys: IdentityKeys) {
-    // Outside a transaction (q is the database): the embedded memo or a read now.
-    const found = await lookup(
-      q,
-      presentIdentityKeys(keys),
-      q === db ? lookupNow(keys) : undefined,
-    );
+    const given = presentIdentityKeys(keys);
+    const one = onlyKey(given);
+    // One key outside a transaction (q is the database): the embedded memo or a read now.
+    const rows =
+      (one !== null && q === db ? lookupNow(one[0], one[1]) : undefined) ??
+      (await lookupRows(
+        q,
+        one !== null ? [one] : (Object.entries(given) as [IdentityKeyKind, string][]),
+      ));
+    const found = lookup(rows);
+    if (one !== null) {
+      // One key: its entry's record (no higher key given for it to contradict).
+      return { found, row: rows[0] };
+    }
     const id = matchIdentity(keys, found.pointer, (id) => found.row(id)?.keys ?? {});
     return { found, row: id === null ? undefined : found.row(id) };
   }

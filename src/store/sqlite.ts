@@ -104,19 +104,24 @@ export class SqliteConnection {
   /** Runs one statement now (the caller holds the turn). */
   run<T>(sql: string, params?: unknown[]): T[] {
     const p = this.#prepare(sql);
-    const args: Record<number, unknown>[] = [];
+    let rows: Record<string, unknown>[];
     if (params && params.length > 0) {
       const bound: Record<number, unknown> = {};
-      params.forEach((v, i) => {
-        bound[i + 1] = bindable(v);
-      });
-      args.push(bound);
+      for (let i = 0; i < params.length; i += 1) {
+        bound[i + 1] = bindable(params[i]);
+      }
+      if (!p.reader) {
+        p.stmt.run(bound);
+        return [];
+      }
+      rows = p.stmt.all(bound) as Record<string, unknown>[];
+    } else {
+      if (!p.reader) {
+        p.stmt.run();
+        return [];
+      }
+      rows = p.stmt.all() as Record<string, unknown>[];
     }
-    if (!p.reader) {
-      p.stmt.run(...args);
-      return [];
-    }
-    const rows = p.stmt.all(...args) as Record<string, unknown>[];
     if (p.json.length > 0 || p.booleans.length > 0) {
       for (const row of rows) {
         for (const c of p.json) {
