@@ -25,6 +25,15 @@ export const DEFAULT_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** A family's values as a prom-client metric's `get()` hands them to the registry. */
+export interface Exported<V> {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  aggregator: 'sum';
+  values: V[];
+}
+
 interface FamilyOptions {
   name: string;
   help: string;
@@ -35,7 +44,7 @@ abstract class Family<S> {
   readonly name: string;
   readonly help: string;
   abstract readonly type: 'counter' | 'histogram';
-  readonly aggregator = 'sum';
+  readonly aggregator: 'sum' = 'sum';
   /** Every series, in order of creation (that of first observation). */
   protected readonly list: S[] = [];
   /**
@@ -91,6 +100,12 @@ abstract class Family<S> {
     return series;
   }
 
+  /** What prom-client's metrics hand the registry: the family and its values. */
+  protected exported<V>(values: V[]): Promise<Exported<V>> {
+    const { name, help, type, aggregator } = this;
+    return Promise.resolve({ name, help, type, aggregator, values });
+  }
+
   reset(): void {
     this.root.clear();
     this.list.length = 0;
@@ -116,21 +131,8 @@ export class FastCounter extends Family<CounterSeries> {
     return new CounterSeries(labels);
   }
 
-  get(): Promise<{
-    name: string;
-    help: string;
-    type: 'counter';
-    aggregator: 'sum';
-    values: { value: number; labels: SeriesLabels }[];
-  }> {
-    const values = this.list.map(({ value, labels }) => ({ value, labels }));
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      aggregator: this.aggregator,
-      values,
-    });
+  get(): Promise<Exported<{ value: number; labels: SeriesLabels }>> {
+    return this.exported(this.list.map(({ value, labels }) => ({ value, labels })));
   }
 }
 
@@ -185,13 +187,7 @@ export class FastHistogram extends Family<HistogramSeries> {
   }
 
   /** What prom-client's `Histogram.getForPromString()` returns for the same observations. */
-  getForPromString(): Promise<{
-    name: string;
-    help: string;
-    type: 'histogram';
-    aggregator: 'sum';
-    values: ExportValue[];
-  }> {
+  getForPromString(): Promise<Exported<ExportValue>> {
     const bucketName = `${this.name}_bucket`;
     const values: ExportValue[] = [];
     for (const series of this.list) {
@@ -228,23 +224,11 @@ export class FastHistogram extends Family<HistogramSeries> {
         },
       );
     }
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      aggregator: this.aggregator,
-      values,
-    });
+    return this.exported(values);
   }
 
   /** As prom-client's `Histogram.get()`: the series' labels spread into each value's. */
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: 'histogram';
-    aggregator: 'sum';
-    values: Omit<ExportValue, 'sharedLabels'>[];
-  }> {
+  async get(): Promise<Exported<Omit<ExportValue, 'sharedLabels'>>> {
     const data = await this.getForPromString();
     return {
       ...data,
