@@ -67,14 +67,22 @@ export function createObservability(config: Config, sources: MetricsSources): Ob
         return service;
       }
       const methods = service as Record<string, unknown>;
+      const count = (result: unknown) => {
+        metrics.writeOutcomes(result);
+        return result;
+      };
       for (const name of WRITE_METHODS) {
         const original = methods[name];
         if (typeof original === 'function') {
           // An own property over the prototype's method: callers keep calling `service.<name>`.
-          methods[name] = async (...args: unknown[]) => {
-            const result: unknown = await original.apply(service, args);
-            metrics.writeOutcomes(result);
-            return result;
+          // No async frame of its own: one `then` on the method's promise (a throw rejects, as
+          // from an async function).
+          methods[name] = (...args: unknown[]) => {
+            try {
+              return Promise.resolve(original.apply(service, args)).then(count);
+            } catch (error) {
+              return Promise.reject(error);
+            }
           };
         }
       }

@@ -1,6 +1,7 @@
 import { type DocumentNode, type ExecutionResult, getOperationAST, type Source } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { FastCounter, FastHistogram } from './series.js';
 
 /**
  * The operation metrics of `@graphql-yoga/plugin-prometheus` as the gateway configured it
@@ -21,86 +22,84 @@ import { Counter, Histogram, type Registry } from 'prom-client';
  *   count once, execution errors once per error in the result.
  */
 export function useYogaMetrics(registry: Registry): Plugin {
-  const histogram = (name: string, help: string, labelNames: string[]) =>
-    new Histogram({ name, help, labelNames, registers: [registry] });
-  const http = histogram('graphql_yoga_http_duration', 'Time spent on HTTP connection', [
-    'operationType',
-    'method',
-    'statusCode',
-  ]);
+  const registers = [registry];
+  const histogram = (name: string, help: string) => new FastHistogram({ name, help, registers });
+  // Series found by their label values (see ./series.ts).
+  const http = histogram('graphql_yoga_http_duration', 'Time spent on HTTP connection');
   const parse = histogram(
     'graphql_envelop_phase_parse',
     'Time spent on running GraphQL "parse" function',
-    ['operationType'],
   );
   const validate = histogram(
     'graphql_envelop_phase_validate',
     'Time spent on running GraphQL "validate" function',
-    ['operationType'],
   );
   const execute = histogram(
     'graphql_envelop_phase_execute',
     'Time spent on running the GraphQL "execute" function',
-    ['operationType'],
   );
   const requestDuration = histogram(
     'graphql_envelop_request_duration',
     'Time spent on running the GraphQL operation from parse to execute',
-    ['operationType'],
   );
+  // Errors are rare: prom-client's own counter.
   const errors = new Counter({
     name: 'graphql_envelop_error_result',
     help: 'Counts the amount of errors reported from all phases',
     labelNames: ['operationType', 'phase'],
-    registers: [registry],
+    registers,
   });
-  const requests = new Counter({
+  const requests = new FastCounter({
     name: 'graphql_envelop_request',
     help: 'Counts the amount of GraphQL requests executed through Envelop',
-    labelNames: ['operationType'],
-    registers: [registry],
+    registers,
   });
+  const byType = (family: FastHistogram, operationType: string) =>
+    family.at(operationType) ?? family.add({ operationType }, operationType);
 
   /** The operation type of each parsed operation, by its envelop context (absent: not counted). */
   const operations = new WeakMap<object, string>();
-  const httpStart = new WeakMap<Request, number>();
-  /** The type of the operation run, by request, once its document parsed. */
-  const httpType = new WeakMap<Request, string>();
+  /** Each request's HTTP timing, from its first hook. */
+  const httpTimings = new WeakMap<Request, HttpTiming>();
 
   const seconds = (start: number) => (Date.now() - start) / 1000;
-  const countErrors = (operationType: string, phase: 'execute', result: ExecutionResult) => {
+  const countErrors = (operationType: string, result: ExecutionResult) => {
     for (const _ of result.errors ?? []) {
-      errors.inc({ operationType, phase });
+      errors.inc({ operationType, phase: 'execute' });
     }
   };
-  /** The execute (or subscribe) phase's hooks for an operation of this type. */
+  const ended = (operationType: string, timed: boolean, start: number) => {
+    const elapsed = seconds(start);
+    if (timed) {
+      byType(execute, operationType).observe(elapsed);
+    }
+    byType(requestDuration, operationType).observe(elapsed);
+    (requests.at(operationType) ?? requests.add({ operationType }, operationType)).inc();
+  };
+  /**
+   * The execute (or subscribe) phase's end for an operation of this type: at once for a single
+   * result (one closure per operation, no more), after the last event of a stream.
+   */
   const phaseEnd = (operationType: string, timed: boolean) => {
     const start = Date.now();
-    const end = () => {
-      const elapsed = seconds(start);
-      if (timed) {
-        execute.observe({ operationType }, elapsed);
-      }
-      requestDuration.observe({ operationType }, elapsed);
-      requests.inc({ operationType });
-    };
-    // Errors in a subscription's events count under phase `execute` too, as the plugin counts them.
-    const next = ({ result }: { result: ExecutionResult }) =>
-      countErrors(operationType, 'execute', result);
-    // The phase's end: at once for a single result, after the last event of a stream.
     return ({ result }: { result: ExecutionResult | AsyncIterable<ExecutionResult> }) => {
       if (isAsyncIterable(result)) {
-        return { onNext: next, onEnd: end };
+        return {
+          // Errors in a subscription's events count under phase `execute` too, as the plugin counts them.
+          onNext: ({ result: event }: { result: ExecutionResult }) =>
+            countErrors(operationType, event),
+          onEnd: () => ended(operationType, timed, start),
+        };
       }
-      next({ result });
-      end();
+      countErrors(operationType, result);
+      ended(operationType, timed, start);
       return undefined;
     };
   };
 
   return {
     onRequest({ request }) {
-      httpStart.set(request, Date.now());
+      httpTimings.set(request, new HttpTiming(Date.now()));
     },
     onParse({ context, params }) {
       const request = (context as { request?: Request }).request;
@@ -109,15 +108,16 @@ export function useYogaMetrics(registry: Registry): Plugin {
       const start = Date.now();
       return ({ result }) => {
         const document = result instanceof Error || result === null ? null : result;
-        if (request && document) {
+        const timing = request && document ? httpTimings.get(request) : undefined;
+        if (timing && document) {
           const operation = getOperationAST(document, context.params?.operationName);
-          httpType.set(request, operation?.operation ?? 'unknown');
+          timing.operationType = operation?.operation ?? 'unknown';
         }
         if (!counted) {
           return;
         }
         const operationType = document ? firstOperationType(document) : 'undefined';
-        parse.observe({ operationType }, seconds(start));
+        byType(parse, operationType).observe(seconds(start));
         if (document) {
           operations.set(context, operationType);
         } else {
@@ -132,7 +132,7 @@ export function useYogaMetrics(registry: Registry): Plugin {
       }
       const start = Date.now();
       return ({ valid }) => {
-        validate.observe({ operationType }, seconds(start));
+        byType(validate, operationType).observe(seconds(start));
         if (!valid) {
           errors.inc({ operationType, phase: 'validate' });
         }
@@ -159,16 +159,24 @@ export function useYogaMetrics(registry: Registry): Plugin {
       };
     },
     onResponse({ request, response }) {
-      const start = httpStart.get(request);
-      const operationType = httpType.get(request);
-      if (start !== undefined && operationType !== undefined) {
-        http.observe(
-          { method: request.method, statusCode: response.status, operationType },
-          seconds(start),
-        );
+      const timing = httpTimings.get(request);
+      const operationType = timing?.operationType;
+      if (timing && operationType !== undefined) {
+        const { method } = request;
+        const statusCode = response.status;
+        (
+          http.at3(operationType, statusCode, method) ??
+          http.add({ method, statusCode, operationType }, operationType, statusCode, method)
+        ).observe(seconds(timing.start));
       }
     },
   };
+}
+
+/** A request's start, and the type of the operation it runs once its document parsed. */
+class HttpTiming {
+  operationType: string | undefined = undefined;
+  constructor(readonly start: number) {}
 }
 
 /** The operation type of the document's first definition, as `@envelop/prometheus` labels it. */
