@@ -12,7 +12,7 @@ import {
   planReindex,
   presentIdentityKeys,
 } from './identity.js';
-import { Contended, iso, json, jsonMerge, unnest, withRetry } from './sql.js';
+import { Contended, isCanonicalIso, iso, json, jsonMerge, unnest, withRetry } from './sql.js';
 
 interface RecordRow {
   id: string;
@@ -518,15 +518,21 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
    * written again by its email): the row updated in place (it exists), the entry checked by its
    * primary key.
    */
-  const SAVE_POINTED_ONE = `UPDATE ${records} AS r SET
+  const savePointedOne = (timestamp: string) => `UPDATE ${records} AS r SET
        view = $2::jsonb,
        records = ${jsonMerge(db, 'r.records', '$3')},
        keys = $4::jsonb,
-       created_at = $5::timestamptz,
-       updated_at = $6::timestamptz
+       created_at = $5${timestamp},
+       updated_at = $6${timestamp}
      WHERE r.id = $1 AND r.keys = $7::jsonb
        AND EXISTS (SELECT 1 FROM ${keysTable} k WHERE k.kind = $8 AND k.value = $9 AND k.record_id = $1)
      RETURNING id`;
+  const SAVE_POINTED_ONE = savePointedOne('::timestamptz');
+  /**
+   * SAVE_POINTED_ONE when both timestamps are already as stored (`isCanonicalIso`: what the
+   * gateway's clock and a read give): bound as they are, not reformatted by `strftime`.
+   */
+  const SAVE_POINTED_ONE_ISO = savePointedOne('');
   /**
    * PostgreSQL: the whole conditional save as one statement (one round trip, one commit): the
    * upsert, then, only when it changed the row, the index entries released and pointed.
@@ -616,7 +622,12 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       const up = upsertParams(record, plan.next, expected);
       saved = false;
       if (plan.release.length === 0) {
-        const statement = plan.point.length === 1 ? SAVE_POINTED_ONE : SAVE_POINTED;
+        const statement =
+          plan.point.length !== 1
+            ? SAVE_POINTED
+            : isCanonicalIso(record.createdAt) && isCanonicalIso(record.updatedAt)
+              ? SAVE_POINTED_ONE_ISO
+              : SAVE_POINTED_ONE;
         const params =
           plan.point.length === 1
             ? [...up, plan.point[0]![0], plan.point[0]![1]]

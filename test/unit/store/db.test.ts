@@ -175,6 +175,36 @@ describe.each(engines)('database on $name', ({ name, open }) => {
     }
   });
 
+  it("stores a known contact's timestamps as UTC instants with milliseconds, however given", async () => {
+    const db = await open(fresh());
+    try {
+      const { identity } = createSqlStores(db);
+      const { record } = await identity.claim({ email: 'ts@x.io' }, now);
+      const view = { email: 'ts@x.io' };
+      await identity.save({ ...record, view, updatedAt: '2026-01-31T23:59:59.999Z' });
+      expect(await identity.get(record.id)).toMatchObject({
+        createdAt: now,
+        updatedAt: '2026-01-31T23:59:59.999Z',
+      });
+      await identity.save({
+        ...record,
+        view,
+        createdAt: '2026-01-01T02:00:00+02:00',
+        updatedAt: '2026-02-01T03:04:05Z',
+      });
+      expect(await identity.get(record.id)).toMatchObject({
+        createdAt: now,
+        updatedAt: '2026-02-01T03:04:05.000Z',
+      });
+      expect((await identity.claim({ email: 'ts@x.io' }, now)).record).toMatchObject({
+        createdAt: now,
+        updatedAt: '2026-02-01T03:04:05.000Z',
+      });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('rejects a schema name that is not a plain identifier', async () => {
     await expect(open('bad"; DROP TABLE x; --')).rejects.toThrow(/invalid database schema/);
   });
