@@ -140,6 +140,9 @@ export function createDotdigitalAdapter(
       if (remaining <= 0 || ctx.signal?.aborted) {
         return { status: null, lastError };
       }
+      // The wait that takes what is left of the budget is the last one: after it, one more poll
+      // and no other (a timer may fire a little before performance.now() reaches the deadline).
+      const last = delay >= remaining;
       try {
         await sleep(
           Math.min(delay, remaining),
@@ -153,13 +156,16 @@ export function createDotdigitalAdapter(
       const outcome = await call(() => client.importStatus(importId, ctx.stats, ctx.signal));
       if (!outcome.ok) {
         lastError = outcome.error.toInfo();
-        if (!lastError.retryable) {
+        if (!lastError.retryable || last) {
           return { status: null, lastError };
         }
         continue;
       }
       if (readImportState(outcome.value.status) !== 'RUNNING') {
         return { status: outcome.value, lastError: null };
+      }
+      if (last) {
+        return { status: null, lastError };
       }
     }
   }
