@@ -24,8 +24,10 @@ function authorizationHeaders(serverContext: unknown): readonly string[] | undef
  * `Authorization: Bearer <key>` on every request when keys are configured, except the public
  * paths (`/health`, `/ready`; see `PUBLIC_PATHS`): fail closed, so a request the router did not
  * classify is checked too. GraphiQL's page and CORS preflights are answered by Yoga before this
- * runs. A missing, unknown or repeated key is answered 401 before the body is read or the document
- * parsed, so an anonymous caller learns nothing about the schema. The matched key's name and
+ * runs. A missing, unknown or repeated key is answered 401 before the GraphQL document is parsed,
+ * so an anonymous caller learns nothing about the schema; a missing or repeated one before the body
+ * is read (the fast lane, src/http-server/lane.ts, takes only a request with exactly one key, and
+ * reads its bounded JSON body before this runs). The matched key's name and
  * scopes become the request's caller; per-field scopes are enforced by the schema
  * (`@pothos/plugin-scope-auth`).
  */

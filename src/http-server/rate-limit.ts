@@ -16,8 +16,8 @@ export interface KeyRateLimitOptions {
 /**
  * A fixed window of `perMinute` requests per API key (rate-limiter-flexible; in PostgreSQL with
  * `DATABASE_URL`, so shared by every replica, else in memory, per process), counting every request with a key except the public paths (fail closed, like the key
- * check). Runs after authentication and before the body is read: a refused request costs
- * nothing. The anonymous loopback caller (no keys configured) is not limited. A refusal is a 429
+ * check). Runs after authentication and before the GraphQL document is parsed: a refused
+ * request costs nothing but its (bounded) body, which the fast lane has read by then. The anonymous loopback caller (no keys configured) is not limited. A refusal is a 429
  * with `Retry-After` and a GraphQL error body whose code is `RATE_LIMITED`.
  */
 export function useKeyRateLimit(options: KeyRateLimitOptions): Plugin {
