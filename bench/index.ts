@@ -73,8 +73,8 @@ export const KNOBS = {
   /** sequential requests per variant per round, at 0 ms and at a delay above 0 */
   hopBlockFast: num('BENCH_HOP_BLOCK', 300),
   hopBlockSlow: num('BENCH_HOP_BLOCK_SLOW', 50),
-  loadRounds: num('BENCH_LOAD_ROUNDS', 2),
-  loadSeconds: num('BENCH_LOAD_SECONDS', 3),
+  loadRounds: num('BENCH_LOAD_ROUNDS', 4),
+  loadSeconds: num('BENCH_LOAD_SECONDS', 5),
   loadWarmSeconds: num('BENCH_LOAD_WARM_SECONDS', 1),
   connections: num('BENCH_CONNECTIONS', 32),
   /** the sandbox's delay during the load test (ms) */
