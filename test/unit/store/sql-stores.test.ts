@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProviderErrorInfo } from '../../../src/model/errors.js';
 import type { WriteItem } from '../../../src/providers/types.js';
-import { openDatabase } from '../../../src/store/db.js';
+import { type Database, openDatabase } from '../../../src/store/db.js';
 import type { IdentityRecord } from '../../../src/store/identity.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import type { NewOutboxItem } from '../../../src/store/outbox.js';
@@ -509,6 +509,24 @@ describe.each(engines)('stores on $name', (engine) => {
 
 const sqlEngines = engines.filter((e) => e.sql);
 
+/** `db` recording the commit mode each statement chose (its `commit_mode` column), in order. */
+function commitModes(db: Database): { modes: string[]; recording: Database } {
+  const modes: string[] = [];
+  const recording: Database = {
+    ...db,
+    async query<T>(sql: string, params?: unknown[]) {
+      const rows = await db.query<T>(sql, params);
+      for (const row of rows as Array<Record<string, unknown>>) {
+        if (typeof row['commit_mode'] === 'string') {
+          modes.push(row['commit_mode']);
+        }
+      }
+      return rows;
+    },
+  };
+  return { modes, recording };
+}
+
 describe.each(engines.filter((e) => e.name === 'postgres'))(
   'identity saves that wait for the WAL flush on $name',
   (engine) => {
@@ -521,21 +539,9 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
     });
 
     it('only a save that changes no link and no index entry commits without waiting', async () => {
-      // The commit mode each save statement chose (its `commit_mode` column).
-      const modes: string[] = [];
       const db = h.db!;
-      const identity = createSqlIdentityStore({
-        ...db,
-        async query<T>(sql: string, params?: unknown[]) {
-          const rows = await db.query<T>(sql, params);
-          for (const row of rows as Array<Record<string, unknown>>) {
-            if (typeof row['commit_mode'] === 'string') {
-              modes.push(row['commit_mode']);
-            }
-          }
-          return rows;
-        },
-      });
+      const { modes, recording } = commitModes(db);
+      const identity = createSqlIdentityStore(recording);
       const link = (provider: 'NOTIFUSE' | 'DOTDIGITAL', remoteId: string, ms: number) => ({
         [provider]: { provider, remoteId, syncedAt: at(ms) },
       });
@@ -569,20 +575,9 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
     });
 
     it('an idempotency reservation commits without waiting; the answer is kept as usual', async () => {
-      const modes: string[] = [];
       const db = h.db!;
-      const store = createSqlIdempotencyStore({
-        ...db,
-        async query<T>(sql: string, params?: unknown[]) {
-          const rows = await db.query<T>(sql, params);
-          for (const row of rows as Array<Record<string, unknown>>) {
-            if (typeof row['commit_mode'] === 'string') {
-              modes.push(row['commit_mode']);
-            }
-          }
-          return rows;
-        },
-      });
+      const { modes, recording } = commitModes(db);
+      const store = createSqlIdempotencyStore(recording);
       expect(await store.begin('wal-key', 'fp', T0)).toEqual({ state: 'new' });
       expect(await store.begin('wal-key', 'fp', T0 + 1)).toEqual({ state: 'in_progress' });
       await store.complete('wal-key', { ok: true }, T0 + 2);
