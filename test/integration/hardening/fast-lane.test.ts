@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FULL_KEY, READ_KEY, WRITE_KEY } from './keys.js';
 import { type RawResponse, rawRequest } from './raw-http.js';
@@ -412,4 +414,62 @@ describe('the fast lane counts against the rate limit and keeps the Notifuse wri
       await Promise.all([lane.close(), yoga.close()]);
     }
   });
+});
+
+describe('a client that hangs up on the fast lane', () => {
+  const UPSERT_PATH = { method: 'POST', path: '/api/contacts.upsert' };
+  const notifuse = (s: Served) =>
+    s.sandboxes.sandboxes.find((x) => x.provider === 'NOTIFUSE')!.sandbox;
+
+  /** Sends an upsert, hangs up once Notifuse has it, and counts the calls Notifuse then received. */
+  async function hangUp(s: Served, email: string): Promise<number> {
+    const sandbox = notifuse(s);
+    sandbox.controls.inject({ ...UPSERT_PATH, faults: [{ kind: 'delay', ms: 1_500 }] });
+    const before = sandbox.controls.requestCount(UPSERT_PATH);
+    const body = upsert(email);
+    const socket = connect(s.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:${s.port}\r\ncontent-type: application/json\r\n` +
+        `accept: application/json\r\nauthorization: Bearer ${WRITE_KEY}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    for (let i = 0; i < 300 && sandbox.controls.requestCount(UPSERT_PATH) === before; i += 1) {
+      await sleep(10);
+    }
+    socket.destroy();
+    // Past the delayed answer: a retry would have arrived by now.
+    await sleep(1_800);
+    return sandbox.controls.requestCount(UPSERT_PATH) - before;
+  }
+
+  const circuit = async (s: Served) => {
+    const res = await rawRequest(s.port, {
+      method: 'POST',
+      target: '/graphql',
+      headers: [...JSON_HEADERS, auth(FULL_KEY)],
+      body: gql('{ providers { provider circuit { state consecutiveFailures } } }'),
+    });
+    const data = JSON.parse(res.body) as {
+      data: { providers: Array<{ provider: string; circuit: unknown }> };
+    };
+    return data.data.providers.find((p) => p.provider === 'NOTIFUSE')?.circuit;
+  };
+
+  it('cancels the call as Yoga does: sent once, not retried, the breaker not blamed', async () => {
+    // An attempt gives up after 600 ms (retryable) and Notifuse answers after 1.5 s: were the call
+    // not cancelled with its request, it would time out, be sent again and count against the breaker.
+    const env = { NOTIFUSE_TIMEOUT_MS: '600' };
+    const [lane, yoga] = await Promise.all([serve(env, true), serve(env, false)]);
+    try {
+      const served = lane.gateway.lane!.served;
+      expect(await hangUp(lane, 'gone.lane@example.com')).toBe(1);
+      expect(lane.gateway.lane!.served).toBe(served + 1);
+      expect(await hangUp(yoga, 'gone.yoga@example.com')).toBe(1);
+      expect(await circuit(lane)).toEqual({ state: 'CLOSED', consecutiveFailures: 0 });
+      expect(await circuit(yoga)).toEqual({ state: 'CLOSED', consecutiveFailures: 0 });
+    } finally {
+      await Promise.all([lane.close(), yoga.close()]);
+    }
+  }, 30_000);
 });
