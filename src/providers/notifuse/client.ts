@@ -9,11 +9,9 @@ import {
   GetContactResponseSchema,
   type ImportRequestBody,
   ImportResponseSchema,
-  isPlainUpsertResponse,
   type UpdateListStatusRequestBody,
   UpdateListStatusResponseSchema,
   type UpsertRequestBody,
-  type UpsertResponse,
   UpsertResponseSchema,
 } from './wire.js';
 
@@ -99,19 +97,9 @@ export function createNotifuseClient(config: NotifuseConfig, http: HttpClient) {
       return parsed.data.found !== false;
     },
 
-    /**
-     * Sends an `upsertRequest` (the request a dry run shows is the one sent). The usual answer is
-     * taken as it is; only another one goes through the schema (which copies what it reads).
-     */
-    async upsert(
-      req: HttpRequest,
-      stats: CallStats,
-      signal?: AbortSignal,
-    ): Promise<UpsertResponse> {
-      const res = await send(req, stats, signal);
-      return isPlainUpsertResponse(res.json)
-        ? res.json
-        : parse(res, UpsertResponseSchema, 'an upsert result');
+    /** Sends an `upsertRequest` (the request a dry run shows is the one sent). */
+    upsert(req: HttpRequest, stats: CallStats, signal?: AbortSignal) {
+      return sendParsed(req, UpsertResponseSchema, 'an upsert result', stats, signal);
     },
 
     /** Sends an `importRequest`. */

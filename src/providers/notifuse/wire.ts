@@ -49,32 +49,6 @@ export const UpsertResponseSchema = z.looseObject({
   error: z.string().nullish(),
 });
 
-export type UpsertResponse = z.infer<typeof UpsertResponseSchema>;
-
-const isNullishString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * The common answers `UpsertResponseSchema` accepts, recognised without copying them: an object
- * whose `email`, `action` and `error` are strings or null (or absent) and whose `contact` is an
- * object (no own `__proto__` key) or null. Anything else is read by the schema itself.
- */
-export function isPlainUpsertResponse(v: unknown): v is UpsertResponse {
-  if (!isRecord(v)) {
-    return false;
-  }
-  const { contact } = v;
-  return (
-    isNullishString(v['email']) &&
-    isNullishString(v['action']) &&
-    isNullishString(v['error']) &&
-    (contact === undefined ||
-      contact === null ||
-      (isRecord(contact) && !Object.hasOwn(contact, '__proto__')))
-  );
-}
-
 export const ImportResponseSchema = z.looseObject({
   operations: z.array(
     z.looseObject({
