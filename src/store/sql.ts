@@ -5,21 +5,17 @@ import type { Queryable } from './db.js';
 /** ISO-8601 UTC with milliseconds, as `toISOString` writes it (and the embedded engine stores). */
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** `ISO_UTC` with each field in range (day 29–31 checked against its month by a round trip). */
-const ISO_UTC_FIELDS =
-  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-
 /**
  * Whether `value` is a valid instant exactly as `toISOString` writes it, so the embedded engine's
  * `strftime('%Y-%m-%dT%H:%M:%fZ', value)` (what `$n::timestamptz` becomes) is `value` itself.
  */
 export function isCanonicalIso(value: unknown): value is string {
-  if (typeof value !== 'string' || !ISO_UTC_FIELDS.test(value)) {
-    return false;
-  }
-  return value.charCodeAt(8) < 0x32 || (value[8] === '2' && value[9] !== '9')
-    ? true
-    : new Date(value).toISOString() === value;
+  return typeof value === 'string' && ISO_UTC.test(value) && toIso(value) === value;
+}
+
+function toIso(value: string): string | null {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** A timestamptz column as the ISO string the stores hand out. */
