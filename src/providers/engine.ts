@@ -218,17 +218,25 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     return fanOut(spec, entries, await b.send(entries, ctx), spec.itemDetails);
   }
 
+  /** `item` planned into a job, or the outcome of its refusal. */
+  function planJob(item: WriteItem, op: WriteOp, alone: boolean): Job<P> | Outcome {
+    const plan = spec.plan(item, { op, alone });
+    if (!plan.ok) {
+      return refused(provider, item, plan);
+    }
+    const { ok: _ok, ...rest } = plan;
+    return { item, plan: rest as unknown as P };
+  }
+
   /**
    * One item alone in its call: what `write` does with it (planned alone, sent as a single under
    * the shared limit, if any), without its maps and lists.
    */
   async function writeAlone(item: WriteItem, ctx: CallContext, op: WriteOp): Promise<Outcome> {
-    const plan = spec.plan(item, { op, alone: true });
-    if (!plan.ok) {
-      return refused(provider, item, plan);
+    const job = planJob(item, op, true);
+    if (!('plan' in job)) {
+      return job;
     }
-    const { ok: _ok, ...rest } = plan;
-    const job: Job<P> = { item, plan: rest as unknown as P };
     return shared
       ? shared(() => spec.sendOne(job, ctx, { op, keyKnown: false }))
       : spec.sendOne(job, ctx, { op, keyKnown: false });
@@ -250,13 +258,11 @@ export function createWriteEngine<P extends { droppedFields: string[] }, B = unk
     const singles = new Map<string, Array<Job<P>>>();
     const groups = new Map<string, Array<Job<P>>>();
     for (const item of items) {
-      const plan = spec.plan(item, { op, alone });
-      if (!plan.ok) {
-        out.set(item, refused(provider, item, plan));
+      const job = planJob(item, op, alone);
+      if (!('plan' in job)) {
+        out.set(item, job);
         continue;
       }
-      const { ok: _ok, ...rest } = plan;
-      const job: Job<P> = { item, plan: rest as unknown as P };
       const group = bulk && op === 'upsert' && !alone ? bulk.groupKey(job) : null;
       if (group === null) {
         push(singles, spec.contactKey(job), job);
