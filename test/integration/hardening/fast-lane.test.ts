@@ -40,6 +40,8 @@ interface Case {
   name: string;
   /** Whether the lane is expected to answer it (else Yoga does). */
   lane: boolean;
+  /** Read by the lane and handed to Yoga with its body (else never entered, or served). */
+  handedBack?: true;
   method?: string;
   target?: string;
   headers: ReadonlyArray<readonly [string, string]>;
@@ -196,42 +198,66 @@ const CASES: Case[] = [
   {
     name: 'malformed JSON',
     lane: false,
+    handedBack: true,
     headers: [...JSON_HEADERS, auth(FULL_KEY)],
     body: '{"query": "{ __typename }"',
   },
   {
     name: 'batch array',
     lane: false,
+    handedBack: true,
     headers: [...JSON_HEADERS, auth(FULL_KEY)],
     body: `[${gql('{ __typename }')}]`,
   },
   {
     name: 'unknown parameter',
     lane: false,
+    handedBack: true,
     headers: [...JSON_HEADERS, auth(FULL_KEY)],
     body: gql('{ __typename }', { query2: 1 }),
   },
   {
     name: 'query not a string',
     lane: false,
+    handedBack: true,
     headers: [...JSON_HEADERS, auth(FULL_KEY)],
     body: JSON.stringify({ query: 1 }),
   },
   {
     name: 'variables an array',
     lane: false,
+    handedBack: true,
     headers: [...JSON_HEADERS, auth(FULL_KEY)],
     body: gql('{ __typename }', { variables: [] }),
   },
-  { name: 'empty query', lane: false, headers: [...JSON_HEADERS, auth(FULL_KEY)], body: gql('') },
+  {
+    name: 'empty query',
+    lane: false,
+    handedBack: true,
+    headers: [...JSON_HEADERS, auth(FULL_KEY)],
+    body: gql(''),
+  },
   {
     name: 'malformed JSON, wrong key',
     lane: false,
+    handedBack: true,
     headers: [...JSON_HEADERS, auth('test-wrong-key-0123456789abcdef')],
     body: '{',
   },
-  { name: 'empty body', lane: false, headers: [...JSON_HEADERS, auth(FULL_KEY)], body: '' },
-  { name: 'JSON null', lane: false, headers: [...JSON_HEADERS, auth(FULL_KEY)], body: 'null' },
+  {
+    name: 'empty body',
+    lane: false,
+    handedBack: true,
+    headers: [...JSON_HEADERS, auth(FULL_KEY)],
+    body: '',
+  },
+  {
+    name: 'JSON null',
+    lane: false,
+    handedBack: true,
+    headers: [...JSON_HEADERS, auth(FULL_KEY)],
+    body: 'null',
+  },
   // Never entered: decided from the request line and headers.
   { name: 'no key', lane: false, headers: [...JSON_HEADERS], body: upsert('lane.e@example.com') },
   {
@@ -320,7 +346,10 @@ describe('the fast lane answers exactly as Yoga does', () => {
   const env = { GATEWAY_MAX_BODY_BYTES: '65536', GATEWAY_MAX_ALIASES: '30' };
   let lane: Served;
   let yoga: Served;
-  const answers = new Map<string, { lane: RawResponse; yoga: RawResponse; served: boolean }>();
+  const answers = new Map<
+    string,
+    { lane: RawResponse; yoga: RawResponse; served: boolean; handedBack: boolean }
+  >();
 
   beforeAll(async () => {
     [lane, yoga] = await Promise.all([serve(env, true), serve(env, false)]);
@@ -333,10 +362,12 @@ describe('the fast lane answers exactly as Yoga does', () => {
         ...(c.body === undefined ? {} : { body: c.body }),
       };
       const before = lane.gateway.lane!.served;
+      const handedBefore = lane.gateway.lane!.handedBack;
       const a = await rawRequest(lane.port, req);
       const served = lane.gateway.lane!.served === before + 1;
+      const handedBack = lane.gateway.lane!.handedBack === handedBefore + 1;
       const b = await rawRequest(yoga.port, req);
-      answers.set(c.name, { lane: a, yoga: b, served });
+      answers.set(c.name, { lane: a, yoga: b, served, handedBack });
     }
   }, 60_000);
   afterAll(async () => {
@@ -344,9 +375,10 @@ describe('the fast lane answers exactly as Yoga does', () => {
   });
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (name, c) => {
-    const { lane: a, yoga: b, served } = answers.get(name)!;
+    const { lane: a, yoga: b, served, handedBack } = answers.get(name)!;
     expect(comparable(a)).toEqual(comparable(b));
     expect(served).toBe(c.lane);
+    expect(handedBack).toBe(c.handedBack === true);
   });
 
   it('the lane really served the happy path: created then updated, stored at Notifuse, one request line each', () => {
