@@ -263,3 +263,68 @@ describe.each(engines)('database on $name', ({ name, open }) => {
     }
   });
 });
+
+describe.runIf(DATABASE_URL)('PostgreSQL connection pool', () => {
+  /** Backend pids of `n` statements run at once (each on its own connection). */
+  const busyPids = async (db: Database, n: number) =>
+    new Set(
+      (
+        await Promise.all(
+          Array.from({ length: n }, () =>
+            db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.05)'),
+          ),
+        )
+      ).map((rows) => rows[0]!.pid),
+    );
+  /** Which of `pids` still have a server process (an open connection). */
+  const stillOpen = async (db: Database, pids: Set<number>) =>
+    (
+      await db.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) ORDER BY pid',
+        [[...pids]],
+      )
+    ).map((r) => r.pid);
+
+  it('keeps two connections open however long it sits idle, and closes the rest', async () => {
+    const schema = newSchema();
+    const db = await openDatabase({
+      databaseUrl: DATABASE_URL,
+      dataDir: '',
+      schema,
+      poolIdleMs: 150,
+    });
+    try {
+      const used = await busyPids(db, 4);
+      expect(used.size).toBe(4);
+      await new Promise((r) => setTimeout(r, 700));
+      // Two of the four are still there (the next write needs no new connection), two closed.
+      const open = await stillOpen(db, used);
+      expect(open).toHaveLength(2);
+      // And the next statements run on them.
+      const next = await busyPids(db, 2);
+      expect([...next].sort((a, b) => a - b)).toEqual(open);
+    } finally {
+      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await db.close();
+    }
+  });
+
+  it('with none kept open, an idle pool closes every connection (the contrast)', async () => {
+    const schema = newSchema();
+    const db = await openDatabase({
+      databaseUrl: DATABASE_URL,
+      dataDir: '',
+      schema,
+      poolIdleMs: 150,
+      poolKeepOpen: 0,
+    });
+    try {
+      const used = await busyPids(db, 2);
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await stillOpen(db, used)).toEqual([]);
+    } finally {
+      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await db.close();
+    }
+  });
+});
