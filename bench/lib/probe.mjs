@@ -7,9 +7,14 @@
  *
  * Commands: `cpu` (user + system µs so far), `mem` (after a full GC when `--expose-gc`), `rss`,
  * `sampleStart` / `sampleStop` (peak heap: sampled every 2 ms and read before every GC; the
- * largest heap left after a GC; peak RSS; GCs by type).
+ * largest heap left after a GC; peak RSS; GCs by type), `segmentsStart` / `segmentsStop` (for
+ * one request in flight at a time: where each request's time went, from Node's and undici's own
+ * diagnostics channels, so any Node server can be measured without changing its code; see
+ * bench/segments.ts).
  */
+import dc from 'node:diagnostics_channel';
 import { connect } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 
 const port = Number(process.env.BENCH_PROBE_PORT);
@@ -64,6 +69,86 @@ const handlers = {
     };
   },
 };
+
+/**
+ * Per request (one in flight at a time): `pre` from its headers parsed (`http.server.request.start`)
+ * to its first upstream request's headers written (`undici:client:sendHeaders`), `upstream` until
+ * that answer's last byte (`undici:request:trailers`), `post` from there to the response handed to
+ * the kernel (`http.server.response.finish`). GC pauses (perf_hooks) are matched to the requests
+ * they fell in.
+ */
+const segments = {
+  rows: [],
+  gcs: [],
+  current: null,
+  listeners: null,
+  observer: null,
+};
+const SEGMENT_CHANNELS = {
+  'http.server.request.start': () => {
+    segments.current = { start: performance.now(), sent: 0, answered: 0 };
+  },
+  'undici:client:sendHeaders': () => {
+    const c = segments.current;
+    if (c && !c.sent) {
+      c.sent = performance.now();
+    }
+  },
+  'undici:request:trailers': () => {
+    const c = segments.current;
+    if (c?.sent && !c.answered) {
+      c.answered = performance.now();
+    }
+  },
+  'http.server.response.finish': () => {
+    const c = segments.current;
+    if (c) {
+      c.end = performance.now();
+      segments.rows.push(c);
+      segments.current = null;
+    }
+  },
+};
+Object.assign(handlers, {
+  segmentsStart: () => {
+    segments.rows = [];
+    segments.gcs = [];
+    if (!segments.listeners) {
+      segments.listeners = Object.entries(SEGMENT_CHANNELS);
+      for (const [name, fn] of segments.listeners) {
+        dc.subscribe(name, fn);
+      }
+      segments.observer = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          segments.gcs.push({ at: e.startTime, ms: e.duration, kind: e.detail?.kind });
+        }
+      });
+      segments.observer.observe({ entryTypes: ['gc'] });
+    }
+    return true;
+  },
+  segmentsStop: () => {
+    for (const [name, fn] of segments.listeners ?? []) {
+      dc.unsubscribe(name, fn);
+    }
+    segments.observer?.disconnect();
+    segments.listeners = null;
+    const rows = segments.rows
+      .filter((r) => r.sent && r.answered)
+      .map((r) => {
+        const gc = segments.gcs
+          .filter((g) => g.at + g.ms > r.start && g.at < r.end)
+          .reduce((sum, g) => sum + g.ms, 0);
+        return {
+          pre: r.sent - r.start,
+          upstream: r.answered - r.sent,
+          post: r.end - r.answered,
+          gc,
+        };
+      });
+    return { rows, gcs: segments.gcs };
+  },
+});
 
 /**
  * Answers the runner's commands over the IPC channel: `extra` and the built-in ones above. The
