@@ -17,18 +17,22 @@ import { runInNewContext } from 'node:vm';
  */
 export const RECLAIM_AFTER_BYTES = 16 * 2 ** 20;
 
-let collect: (() => void) | null | undefined;
+/** V8's `gc` function (`gc()` a full collection, `gc({ type: 'minor' })` a scavenge). */
+export type GcFunction = (options?: { type: 'minor' | 'major' }) => void;
 
-function collector(): (() => void) | null {
+let collect: GcFunction | null | undefined;
+
+/** V8's `gc` function, exposed at run time on first use; null where that is refused. */
+export function gcFunction(): GcFunction | null {
   if (collect === undefined) {
     try {
-      const exposed = (globalThis as { gc?: () => void }).gc;
+      const exposed = (globalThis as { gc?: GcFunction }).gc;
       if (typeof exposed === 'function') {
         collect = exposed;
       } else {
         setFlagsFromString('--expose-gc');
         const made = runInNewContext('gc') as unknown;
-        collect = typeof made === 'function' ? (made as () => void) : null;
+        collect = typeof made === 'function' ? (made as GcFunction) : null;
       }
     } catch {
       collect = null;
@@ -45,7 +49,7 @@ export const RECLAIM_CHECK_MS = 50;
  * answer (every contact's, then the GraphQL result) is built on a heap without the slices' garbage.
  */
 export function collectGarbage(): boolean {
-  const gc = collector();
+  const gc = gcFunction();
   gc?.();
   return gc !== null;
 }
@@ -65,7 +69,7 @@ export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
     if (used - mark < threshold) {
       return false;
     }
-    const gc = collector();
+    const gc = gcFunction();
     if (!gc) {
       return false;
     }

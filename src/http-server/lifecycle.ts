@@ -12,7 +12,10 @@ export interface RequestTracker {
   drain(): void;
 }
 
-export function trackRequests(listener: RequestListener): RequestTracker {
+/**
+ * @param onIdle called each time the last request in flight has closed (src/runtime/idle-gc.ts).
+ */
+export function trackRequests(listener: RequestListener, onIdle?: () => void): RequestTracker {
   let count = 0;
   let draining = false;
   const waiters: Array<() => void> = [];
@@ -22,6 +25,7 @@ export function trackRequests(listener: RequestListener): RequestTracker {
       for (const wake of waiters.splice(0)) {
         wake();
       }
+      onIdle?.();
     }
   };
   return {
