@@ -3,10 +3,9 @@ import './runtime/graphql-mode.js';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { type RequestTracker, shutdown, trackRequests } from './http-server/lifecycle.js';
+import { shutdown, trackRequests } from './http-server/lifecycle.js';
 import { createHttpServer } from './http-server/server-options.js';
 import { createLogger } from './logger.js';
-import { idleScavenger } from './runtime/idle-gc.js';
 import { startSandboxes } from './sandbox-mode.js';
 import {
   describeListenError,
@@ -64,12 +63,7 @@ async function main() {
     ...(sandboxes ? { sandboxed: sandboxes.sandboxed } : {}),
   });
 
-  // Between requests, the young generation is collected while it is half full (not inside the
-  // next request): src/runtime/idle-gc.ts.
-  const tracker: RequestTracker = trackRequests(
-    gateway.listener,
-    idleScavenger({ busy: () => tracker.inFlight() > 0 }),
-  );
+  const tracker = trackRequests(gateway.listener);
   const server = createHttpServer(tracker.listener, config.server);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

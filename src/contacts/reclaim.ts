@@ -17,22 +17,18 @@ import { runInNewContext } from 'node:vm';
  */
 export const RECLAIM_AFTER_BYTES = 16 * 2 ** 20;
 
-/** V8's `gc` function (`gc()` a full collection, `gc({ type: 'minor' })` a scavenge). */
-export type GcFunction = (options?: { type: 'minor' | 'major' }) => void;
+let collect: (() => void) | null | undefined;
 
-let collect: GcFunction | null | undefined;
-
-/** V8's `gc` function, exposed at run time on first use; null where that is refused. */
-export function gcFunction(): GcFunction | null {
+function collector(): (() => void) | null {
   if (collect === undefined) {
     try {
-      const exposed = (globalThis as { gc?: GcFunction }).gc;
+      const exposed = (globalThis as { gc?: () => void }).gc;
       if (typeof exposed === 'function') {
         collect = exposed;
       } else {
         setFlagsFromString('--expose-gc');
         const made = runInNewContext('gc') as unknown;
-        collect = typeof made === 'function' ? (made as GcFunction) : null;
+        collect = typeof made === 'function' ? (made as () => void) : null;
       }
     } catch {
       collect = null;
@@ -49,7 +45,7 @@ export const RECLAIM_CHECK_MS = 50;
  * answer (every contact's, then the GraphQL result) is built on a heap without the slices' garbage.
  */
 export function collectGarbage(): boolean {
-  const gc = gcFunction();
+  const gc = collector();
   gc?.();
   return gc !== null;
 }
@@ -69,7 +65,7 @@ export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
     if (used - mark < threshold) {
       return false;
     }
-    const gc = gcFunction();
+    const gc = collector();
     if (!gc) {
       return false;
     }

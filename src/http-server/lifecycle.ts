@@ -12,10 +12,7 @@ export interface RequestTracker {
   drain(): void;
 }
 
-/**
- * @param onIdle called each time the last request in flight has closed (src/runtime/idle-gc.ts).
- */
-export function trackRequests(listener: RequestListener, onIdle?: () => void): RequestTracker {
+export function trackRequests(listener: RequestListener): RequestTracker {
   let count = 0;
   let draining = false;
   const waiters: Array<() => void> = [];
@@ -25,7 +22,6 @@ export function trackRequests(listener: RequestListener, onIdle?: () => void): R
       for (const wake of waiters.splice(0)) {
         wake();
       }
-      onIdle?.();
     }
   };
   return {
