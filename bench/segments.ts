@@ -1,6 +1,6 @@
 /**
  * Where one sequential upsert's time goes, per server: before the provider call, the call itself,
- * after it, and the GC pauses that fell inside requests.
+ * after it, and the GC pauses that delayed requests (before the call or after its answer).
  *
  *   node --import tsx bench/segments.ts                      # the gateway, 20 ms upstream
  *   DATABASE_URL=postgres://… node --import tsx bench/segments.ts   # plus the gateway on PostgreSQL
@@ -95,7 +95,7 @@ try {
   );
   console.log('');
   console.log(
-    '| server | client p50 | before the call p50 | the call p50 | after the call p50 | before + after p50 | requests with a GC pause | GC in them, p50 / max |',
+    '| server | client p50 | before the call p50 | the call p50 | after the call p50 | before + after p50 | requests a GC pause delayed | those pauses, p50 / max |',
   );
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const s of servers) {

@@ -74,8 +74,9 @@ const handlers = {
  * Per request (one in flight at a time): `pre` from its headers parsed (`http.server.request.start`)
  * to its first upstream request's headers written (`undici:client:sendHeaders`), `upstream` until
  * that answer's last byte (`undici:request:trailers`), `post` from there to the response handed to
- * the kernel (`http.server.response.finish`). GC pauses (perf_hooks) are matched to the requests
- * they fell in.
+ * the kernel (`http.server.response.finish`). A GC pause (perf_hooks) counts for the request it
+ * delayed: one that fell between an answer and the next request's headers delayed that request,
+ * one that fell while its upstream call was out did not.
  */
 const segments = {
   rows: [],
@@ -133,19 +134,30 @@ Object.assign(handlers, {
     }
     segments.observer?.disconnect();
     segments.listeners = null;
-    const rows = segments.rows
-      .filter((r) => r.sent && r.answered)
-      .map((r) => {
-        const gc = segments.gcs
-          .filter((g) => g.at + g.ms > r.start && g.at < r.end)
-          .reduce((sum, g) => sum + g.ms, 0);
-        return {
-          pre: r.sent - r.start,
-          upstream: r.answered - r.sent,
-          post: r.end - r.answered,
-          gc,
-        };
+    // A pause counts for the request it delayed: from the previous answer (a request arriving
+    // while the process collects waits in the socket before its headers are parsed) to its own.
+    const rows = [];
+    let previousEnd = Number.NEGATIVE_INFINITY;
+    for (const r of segments.rows) {
+      const from = Math.max(previousEnd, r.start - 1000);
+      previousEnd = r.end;
+      if (!r.sent || !r.answered) {
+        continue;
+      }
+      // Not while the upstream call was out: a pause then delayed nothing unless it outlasted it.
+      const gc = segments.gcs
+        .filter(
+          (g) =>
+            (g.at + g.ms > from && g.at < r.sent) || (g.at + g.ms > r.answered && g.at < r.end),
+        )
+        .reduce((sum, g) => sum + g.ms, 0);
+      rows.push({
+        pre: r.sent - r.start,
+        upstream: r.answered - r.sent,
+        post: r.end - r.answered,
+        gc,
       });
+    }
     return { rows, gcs: segments.gcs };
   },
 });
