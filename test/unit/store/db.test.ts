@@ -264,7 +264,9 @@ describe.each(engines)('database on $name', ({ name, open }) => {
   });
 });
 
-describe.runIf(DATABASE_URL)('PostgreSQL connection pool', () => {
+// PostgreSQL only (present when DATABASE_URL is set, as the engines above).
+const postgresOnly = DATABASE_URL ? [{ name: 'postgres', url: DATABASE_URL }] : [];
+describe.each(postgresOnly)('connection pool on $name', ({ url }) => {
   /** Backend pids of `n` statements run at once (each on its own connection). */
   const busyPids = async (db: Database, n: number) =>
     new Set(
@@ -312,7 +314,7 @@ describe.runIf(DATABASE_URL)('PostgreSQL connection pool', () => {
   it('with none kept open, an idle pool closes every connection (the contrast)', async () => {
     const schema = newSchema();
     const db = await openDatabase({
-      databaseUrl: DATABASE_URL,
+      databaseUrl: url,
       dataDir: '',
       schema,
       poolIdleMs: 150,
