@@ -83,8 +83,9 @@ export interface OpenDatabaseOptions {
  * Connections the PostgreSQL pool never closes for idleness. Without them (pg-pool's default), a
  * gateway idle for 10 s closed its last connection, and its next write paid a new one first: a
  * connect, a fresh server process, and every named statement prepared again (22 ms on a local
- * server here, against 0.3 ms for a query on an open connection; more over TLS or a network). Two:
- * a write's statements run one at a time, and the outbox and jobs run beside it.
+ * server here, against 2.6 ms for the same query on a kept connection after the same 10.5 s idle;
+ * more over TLS or a network). Two: a write's statements run one at a time, and the outbox and
+ * jobs run beside it.
  */
 export const POOL_KEEP_OPEN = 2;
 /** @see OpenDatabaseOptions.poolIdleMs */
