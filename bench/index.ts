@@ -37,11 +37,11 @@ import { renderChart } from './lib/svg.js';
 import { type BatchRow, batchSizes, contacts, runBatch } from './parts/batching.js';
 import {
   baselineTargets,
-  type DirectCall,
   GRAPHQL_HEADERS,
   gatewayTarget,
   type HopResult,
   PROBE_INPUT,
+  plannedDirectCall,
   runHop,
 } from './parts/hop.js';
 import { gatewayBulk, type MemoryResult, peerBulk, runMemory } from './parts/memory.js';
@@ -266,25 +266,8 @@ try {
 
     // The direct call: exactly the request the adapter sends (from a dry run), checked against
     // what the sandbox records for a real write.
-    const dry = await gql<{
-      upsertContact: { outcomes: Array<{ request: { url: string; body: unknown } }> };
-    }>(
-      gwOrigin,
-      'mutation($i: ContactInput!) { upsertContact(input: $i, options: { dryRun: true }) { outcomes { request } } }',
-      { i: PROBE_INPUT },
-    );
-    const planned = dry.upsertContact.outcomes[0]!.request;
-    const url = new URL(planned.url);
-    const direct: DirectCall = {
-      origin: url.origin,
-      path: url.pathname,
-      headers: {
-        accept: 'application/json',
-        authorization: `Bearer ${SANDBOX_CREDENTIALS.notifuse.apiKey}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(planned.body),
-    };
+    const direct = await plannedDirectCall(gwOrigin);
+    const plannedBody = JSON.parse(direct.body) as unknown;
     await gql(
       gwOrigin,
       'mutation($i: ContactInput!) { upsertContact(input: $i) { outcomes { status } } }',
@@ -307,7 +290,7 @@ try {
       // Checked once: the peer's call reaches the sandbox with the adapter's body.
       const peerBody = JSON.stringify({
         query: PEER_UPSERT_DOCUMENT,
-        variables: { i: planned.body },
+        variables: { i: plannedBody },
       });
       await sb.call('clear');
       const res = await fetch(`${peerOrigin}/graphql`, {
@@ -320,7 +303,7 @@ try {
         Array<{ rawBody: string; path: string; method: string; headers: Record<string, string> }>
       >('requests', { provider: 'NOTIFUSE', limit: 1 });
       const sameBody =
-        call !== undefined && isDeepStrictEqual(JSON.parse(call.rawBody), planned.body);
+        call !== undefined && isDeepStrictEqual(JSON.parse(call.rawBody), plannedBody);
       if (
         res.status !== 200 ||
         !peerUpsertAnswer(text) ||

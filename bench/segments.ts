@@ -16,11 +16,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { SANDBOX_CREDENTIALS } from '../src/sandbox-mode.js';
 import { type Child, hasTaskset, type ServerReady, startChild } from './lib/child.js';
-import { gql, probe, upsertOk } from './lib/client.js';
+import { probe, upsertOk } from './lib/client.js';
 import { dropDatabases, gatewaySpecs, type Store, startSut } from './lib/suts.js';
-import { GRAPHQL_HEADERS, PROBE_INPUT, UPSERT_BODY } from './parts/hop.js';
+import { GRAPHQL_HEADERS, plannedDirectCall, UPSERT_BODY } from './parts/hop.js';
 import type { SandboxInfo } from './servers/sandboxes.js';
 
 const delayMs = Number(process.env['SEGMENTS_DELAY'] ?? 20);
@@ -60,26 +59,10 @@ try {
     servers.push({ name: spec.name, child, path: '/graphql' });
   }
   // The floor makes the adapter's exact request (from a dry run), as in `npm run bench`.
-  const dry = await gql<{
-    upsertContact: { outcomes: Array<{ request: { url: string; body: unknown } }> };
-  }>(
-    `http://127.0.0.1:${servers[0]!.child.ready.port}`,
-    'mutation($i: ContactInput!) { upsertContact(input: $i, options: { dryRun: true }) { outcomes { request } } }',
-    { i: PROBE_INPUT },
-  );
-  const planned = dry.upsertContact.outcomes[0]!.request;
+  const direct = await plannedDirectCall(`http://127.0.0.1:${servers[0]!.child.ready.port}`);
   const floor = await startChild<{ port: number }>('bare-proxy', 'bare.ts', {
     env: {
-      BENCH_UPSTREAM: JSON.stringify({
-        url: notifuse.url,
-        path: new URL(planned.url).pathname,
-        headers: {
-          accept: 'application/json',
-          authorization: `Bearer ${SANDBOX_CREDENTIALS.notifuse.apiKey}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify(planned.body),
-      }),
+      BENCH_UPSTREAM: JSON.stringify({ url: notifuse.url, ...direct }),
       BENCH_UPSTREAM_CONNECTIONS: '1',
     },
     ...(cpu ? { cpu: cpu.server } : {}),
@@ -116,28 +99,10 @@ try {
     await client.close();
     const kept = rows.slice(Math.floor(rows.length / 4));
     const paused = kept.filter((r) => r.gc > 0).map((r) => r.gc);
+    const p50 = (of: (r: Row) => number) => ms(pct(kept.map(of), 0.5));
+    const delayed = paused.length ? `${ms(pct(paused, 0.5))} / ${ms(Math.max(...paused))}` : '–';
     console.log(
-      `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${ms(
-        pct(
-          kept.map((r) => r.pre),
-          0.5,
-        ),
-      )} | ${ms(
-        pct(
-          kept.map((r) => r.upstream),
-          0.5,
-        ),
-      )} | ${ms(
-        pct(
-          kept.map((r) => r.post),
-          0.5,
-        ),
-      )} | ${ms(
-        pct(
-          kept.map((r) => r.pre + r.post),
-          0.5,
-        ),
-      )} | ${paused.length} of ${kept.length} | ${paused.length ? `${ms(pct(paused, 0.5))} / ${ms(Math.max(...paused))}` : '–'} |`,
+      `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${p50((r) => r.pre)} | ${p50((r) => r.upstream)} | ${p50((r) => r.post)} | ${p50((r) => r.pre + r.post)} | ${paused.length} of ${kept.length} | ${delayed} |`,
     );
   }
 } finally {

@@ -121,7 +121,7 @@ Object.assign(handlers, {
       }
       segments.observer = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
-          segments.gcs.push({ at: e.startTime, ms: e.duration, kind: e.detail?.kind });
+          segments.gcs.push({ at: e.startTime, ms: e.duration });
         }
       });
       segments.observer.observe({ entryTypes: ['gc'] });
@@ -137,9 +137,9 @@ Object.assign(handlers, {
     // A pause counts for the request it delayed: from the previous answer (a request arriving
     // while the process collects waits in the socket before its headers are parsed) to its own.
     const rows = [];
-    let previousEnd = Number.NEGATIVE_INFINITY;
+    let previousEnd = null;
     for (const r of segments.rows) {
-      const from = Math.max(previousEnd, r.start - 1000);
+      const from = previousEnd ?? r.start;
       previousEnd = r.end;
       if (!r.sent || !r.answered) {
         continue;

@@ -11,7 +11,8 @@
  * Blocks of `block` requests per variant, variants rotated every round (A/B/C/D, B/C/D/A, …); the
  * first round is warm-up and discarded.
  */
-import { probe, type Target, upsertOk } from '../lib/client.js';
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
+import { gql, probe, type Target, upsertOk } from '../lib/client.js';
 import { percentile, sorted } from '../lib/stats.js';
 
 /** The baselines every run measures; the servers under test are added by name. */
@@ -64,6 +65,32 @@ export interface DirectCall {
   path: string;
   headers: Record<string, string>;
   body: string;
+}
+
+/**
+ * The direct call: exactly the request the adapter sends for {@link PROBE_INPUT}, taken from a dry
+ * run of the gateway at `gatewayOrigin` (the floor and `direct` make this call).
+ */
+export async function plannedDirectCall(gatewayOrigin: string): Promise<DirectCall> {
+  const dry = await gql<{
+    upsertContact: { outcomes: Array<{ request: { url: string; body: unknown } }> };
+  }>(
+    gatewayOrigin,
+    'mutation($i: ContactInput!) { upsertContact(input: $i, options: { dryRun: true }) { outcomes { request } } }',
+    { i: PROBE_INPUT },
+  );
+  const planned = dry.upsertContact.outcomes[0]!.request;
+  const url = new URL(planned.url);
+  return {
+    origin: url.origin,
+    path: url.pathname,
+    headers: {
+      accept: 'application/json',
+      authorization: `Bearer ${SANDBOX_CREDENTIALS.notifuse.apiKey}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(planned.body),
+  };
 }
 
 export function baselineTargets(direct: DirectCall, bareOrigin: string): Target[] {

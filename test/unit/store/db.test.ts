@@ -287,15 +287,23 @@ describe.each(postgresOnly)('connection pool on $name', ({ url }) => {
       )
     ).map((r) => r.pid);
 
-  it('keeps two connections open however long it sits idle, and closes the rest', async () => {
+  /** A fresh schema on `url` with these pool options, dropped and closed after `fn`. */
+  const withPool = async (
+    pool: { poolIdleMs: number; poolKeepOpen?: number },
+    fn: (db: Database) => Promise<void>,
+  ) => {
     const schema = newSchema();
-    const db = await openDatabase({
-      databaseUrl: DATABASE_URL,
-      dataDir: '',
-      schema,
-      poolIdleMs: 150,
-    });
+    const db = await openDatabase({ databaseUrl: url, dataDir: '', schema, ...pool });
     try {
+      await fn(db);
+    } finally {
+      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await db.close();
+    }
+  };
+
+  it('keeps two connections open however long it sits idle, and closes the rest', async () => {
+    await withPool({ poolIdleMs: 150 }, async (db) => {
       const used = await busyPids(db, 4);
       expect(used.size).toBe(4);
       await new Promise((r) => setTimeout(r, 700));
@@ -305,28 +313,14 @@ describe.each(postgresOnly)('connection pool on $name', ({ url }) => {
       // And the next statements run on them.
       const next = await busyPids(db, 2);
       expect([...next].sort((a, b) => a - b)).toEqual(open);
-    } finally {
-      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-      await db.close();
-    }
+    });
   });
 
   it('with none kept open, an idle pool closes every connection (the contrast)', async () => {
-    const schema = newSchema();
-    const db = await openDatabase({
-      databaseUrl: url,
-      dataDir: '',
-      schema,
-      poolIdleMs: 150,
-      poolKeepOpen: 0,
-    });
-    try {
+    await withPool({ poolIdleMs: 150, poolKeepOpen: 0 }, async (db) => {
       const used = await busyPids(db, 2);
       await new Promise((r) => setTimeout(r, 700));
       expect(await stillOpen(db, used)).toEqual([]);
-    } finally {
-      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-      await db.close();
-    }
+    });
   });
 });
