@@ -27,6 +27,27 @@ const n = Number(process.env['SEGMENTS_N'] ?? 400);
 const databaseUrl = process.env['DATABASE_URL'] || null;
 const stores: Store[] = databaseUrl ? ['embedded', 'postgres'] : ['embedded'];
 const cpu = hasTaskset() ? { server: 0, client: 1 } : null;
+/** `SEGMENTS_CPU_PROF=<dir>`: a V8 CPU profile of each gateway (sampled every 50 µs) into <dir>/<name>-segments. */
+const cpuProf = process.env['SEGMENTS_CPU_PROF'] ?? '';
+/** Requests of the allocation pass (0: none); `SEGMENTS_ALLOC_TOP`: allocating functions listed per server. */
+const allocN = Number(process.env['SEGMENTS_ALLOC_N'] ?? 300);
+const allocTop = Number(process.env['SEGMENTS_ALLOC_TOP'] ?? 0);
+/**
+ * `SEGMENTS_ALLOC=all` (default): every allocation; `old`: what no scavenge collected (promoted, or
+ * allocated in the old generation); `live`: what is still in the heap after the pass.
+ */
+const allocKind = (process.env['SEGMENTS_ALLOC'] ?? 'all') as 'all' | 'old' | 'live';
+const ALLOC_TEXT = {
+  all: 'allocated',
+  old: 'allocated and not collected by a scavenge (promoted, or allocated in the old generation)',
+  live: 'left in the heap (retained)',
+};
+
+interface Allocations {
+  total: number;
+  byFunction: Array<{ name: string; bytes: number }>;
+  byOwner: Array<{ name: string; bytes: number }>;
+}
 
 interface Row {
   pre: number;
@@ -51,10 +72,15 @@ try {
   children.push(sb as Child<unknown>);
   await sb.call('latency', { ms: delayMs });
   const notifuse = sb.ready.find((s) => s.provider === 'NOTIFUSE')!;
-  const ctx = { runDir, databaseUrl, cpuProf: '', ...(cpu ? { cpu: cpu.server } : {}) };
+  const ctx = { runDir, databaseUrl, cpuProf, ...(cpu ? { cpu: cpu.server } : {}) };
   const servers: Array<{ name: string; child: Child<ServerReady>; path: string }> = [];
   for (const spec of gatewaySpecs(stores)) {
-    const child = await startSut(spec, ctx, { phase: 'segments', env: notifuse.env, fresh: true });
+    const child = await startSut(spec, ctx, {
+      phase: 'segments',
+      env: notifuse.env,
+      fresh: true,
+      ...(cpuProf ? { nodeFlags: ['--cpu-prof-interval=50'] } : {}),
+    });
     children.push(child as Child<unknown>);
     servers.push({ name: spec.name, child, path: '/graphql' });
   }
@@ -81,6 +107,7 @@ try {
     '| server | client p50 | before the call p50 | the call p50 | after the call p50 | before + after p50 | requests a GC pause delayed | those pauses, p50 / max |',
   );
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
+  const allocated: Array<{ name: string; perRequest: Allocations }> = [];
   for (const s of servers) {
     const client = probe({
       name: s.name,
@@ -96,6 +123,28 @@ try {
       latencies.push(await client.once());
     }
     const { rows } = await s.child.call<{ rows: Row[] }>('segmentsStop');
+    if (allocN > 0) {
+      // A separate pass: the sampling heap profiler costs time of its own.
+      await s.child.call('allocStart', {
+        collected: { all: true, old: 'old', live: false }[allocKind],
+      });
+      for (let i = 0; i < allocN; i += 1) {
+        await client.once();
+      }
+      const a = await s.child.call<Allocations>('allocStop', { top: Math.max(allocTop, 10) });
+      const per = (e: { name: string; bytes: number }) => ({
+        name: e.name,
+        bytes: e.bytes / allocN,
+      });
+      allocated.push({
+        name: s.name,
+        perRequest: {
+          total: a.total / allocN,
+          byFunction: a.byFunction.map(per),
+          byOwner: a.byOwner.map(per),
+        },
+      });
+    }
     await client.close();
     const kept = rows.slice(Math.floor(rows.length / 4));
     const paused = kept.filter((r) => r.gc > 0).map((r) => r.gc);
@@ -104,6 +153,30 @@ try {
     console.log(
       `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${p50((r) => r.pre)} | ${p50((r) => r.upstream)} | ${p50((r) => r.post)} | ${p50((r) => r.pre + r.post)} | ${paused.length} of ${kept.length} | ${delayed} |`,
     );
+  }
+  if (allocated.length > 0) {
+    const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+    console.log('');
+    console.log(
+      `${ALLOC_TEXT[allocKind]} per request (V8's sampling heap profiler over ${allocN} more requests), KB:`,
+    );
+    console.log('');
+    console.log('| server | in all | the largest owners (package or file) |');
+    console.log('|---|--:|---|');
+    for (const a of allocated) {
+      const owners = a.perRequest.byOwner
+        .slice(0, 6)
+        .map((o) => `${o.name} ${kb(o.bytes)}`)
+        .join(', ');
+      console.log(`| ${a.name} | ${kb(a.perRequest.total)} | ${owners} |`);
+    }
+    for (const a of allocTop > 0 ? allocated : []) {
+      console.log('');
+      console.log(`${a.name}: the ${allocTop} largest allocating functions, KB per request`);
+      for (const f of a.perRequest.byFunction.slice(0, allocTop)) {
+        console.log(`  ${kb(f.bytes).padStart(6)}  ${f.name}`);
+      }
+    }
   }
 } finally {
   await Promise.all(children.map((c) => c.stop()));

@@ -10,9 +10,11 @@
  * largest heap left after a GC; peak RSS; GCs by type), `segmentsStart` / `segmentsStop` (for
  * one request in flight at a time: where each request's time went, from Node's and undici's own
  * diagnostics channels, so any Node server can be measured without changing its code; see
- * bench/segments.ts).
+ * bench/segments.ts), `allocStart` / `allocStop` (V8's sampling heap profiler, counting what was
+ * collected too: the bytes allocated and by which functions and packages).
  */
 import dc from 'node:diagnostics_channel';
+import { Session } from 'node:inspector';
 import { connect } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
@@ -110,7 +112,73 @@ const SEGMENT_CHANNELS = {
     }
   },
 };
+/** The inspector session of `allocStart` / `allocStop` (one at a time). */
+let allocSession = null;
+const post = (session, method, params = {}) =>
+  new Promise((resolve, reject) =>
+    session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+  );
+/** `node_modules/<package>` or the file path of a call frame (native and V8 frames by name). */
+const frameOwner = (frame) => {
+  const url = frame.url ?? '';
+  if (url === '') {
+    return `(${frame.functionName || 'native'})`;
+  }
+  const m = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  return m ? m[1] : url.replace(/^file:\/\//, '').replace(process.cwd(), '.');
+};
+
 Object.assign(handlers, {
+  /**
+   * Samples allocations every `interval` bytes (default 8 KiB). `collected`: `true` counts every
+   * allocation; `'old'` leaves out what a scavenge collected (what was promoted or allocated in
+   * the old generation, collected later or not); `false` counts only what is still in the heap.
+   */
+  allocStart: async ({ interval = 8192, collected = true } = {}) => {
+    allocSession = new Session();
+    allocSession.connect();
+    await post(allocSession, 'HeapProfiler.enable');
+    await post(allocSession, 'HeapProfiler.startSampling', {
+      samplingInterval: interval,
+      includeObjectsCollectedByMajorGC: collected !== false,
+      includeObjectsCollectedByMinorGC: collected === true,
+    });
+    return true;
+  },
+  /** Bytes sampled since `allocStart`, in all and by the allocating function and its owner. */
+  allocStop: async ({ top = 25 } = {}) => {
+    const session = allocSession;
+    allocSession = null;
+    if (!session) {
+      return null;
+    }
+    const { profile } = await post(session, 'HeapProfiler.stopSampling');
+    await post(session, 'HeapProfiler.disable');
+    session.disconnect();
+    const byFunction = new Map();
+    const byOwner = new Map();
+    let total = 0;
+    const walk = (node) => {
+      if (node.selfSize > 0) {
+        const f = node.callFrame;
+        const owner = frameOwner(f);
+        const name = `${f.functionName || '(anonymous)'} ${owner}:${f.lineNumber + 1}`;
+        byFunction.set(name, (byFunction.get(name) ?? 0) + node.selfSize);
+        byOwner.set(owner, (byOwner.get(owner) ?? 0) + node.selfSize);
+        total += node.selfSize;
+      }
+      for (const child of node.children ?? []) {
+        walk(child);
+      }
+    };
+    walk(profile.head);
+    const largest = (m) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, bytes]) => ({ name, bytes }));
+    return { total, byFunction: largest(byFunction), byOwner: largest(byOwner) };
+  },
   segmentsStart: () => {
     segments.rows = [];
     segments.gcs = [];
