@@ -14,7 +14,7 @@ import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import type { CallPolicy } from './http/policy.js';
 import { createResiliencePolicy } from './http/resilience.js';
 import { useBodyLimit } from './http-server/body-limit.js';
-import { useUpstreamBudget } from './http-server/budget.js';
+import { upstreamBudget } from './http-server/budget.js';
 import { corsForOrigins, useVaryOrigin } from './http-server/cors.js';
 import { useGraphQLExecute, useValidationCache } from './http-server/engine.js';
 import {
@@ -26,8 +26,8 @@ import {
 import { createReadiness, type Readiness, useReadiness } from './http-server/health.js';
 import { createFastLane, type FastLane } from './http-server/lane.js';
 import {
+  listArgumentLimit,
   NESTING_ALLOWANCE,
-  useListArgumentLimit,
   useNestingLimit,
   useNoSuggestions,
   useOperationLimits,
@@ -177,7 +177,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // parse/validate/execute start, i.e. before any resolver.
   const plugins = [
     useExactRoutes({ graphqlEndpoint }),
-    useGraphQLExecute(),
     useReadiness(readiness),
     useRequestContext({ logger }),
     ...observability.early(graphqlEndpoint),
@@ -188,8 +187,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
     ...useOperationLimits(options.limits),
     useNestingLimit(options.limits.maxDepth + NESTING_ALLOWANCE),
-    useListArgumentLimit(config.maxBatchInputs),
-    useUpstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
+    // The item and upstream-call limits, then graphql-js's execute (one onExecute hook).
+    useGraphQLExecute([
+      listArgumentLimit(config.maxBatchInputs),
+      upstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
+    ]),
     ...(options.graphiql ? [] : [useDisableIntrospection()]),
     ...(options.production ? useNoSuggestions() : []),
     ...observability.plugins(),

@@ -1,14 +1,8 @@
-import {
-  type DocumentNode,
-  type FieldNode,
-  GraphQLError,
-  type GraphQLSchema,
-  valueFromAST,
-} from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { type FieldNode, GraphQLError, type GraphQLSchema, valueFromAST } from 'graphql';
 import type { ProviderId } from '../model/contact.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
+import type { ExecutionCheck } from './engine.js';
 import { fieldItems, operationRoots } from './limits.js';
 
 /** Root fields that write, and those that read. */
@@ -114,29 +108,25 @@ export function tooManyUpstreamCalls(
  * TOO_MANY_UPSTREAM_CALLS. The per-request counter in the HTTP client is the backstop for what
  * cannot be computed here (polls, retries, follow-ups).
  */
-export function useUpstreamBudget(options: {
+export function upstreamBudget(options: {
   registry: ProviderRegistry;
   maxCalls: number;
-}): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const roots = operationRoots(args.document as DocumentNode, args.operationName);
-      if (!roots) {
-        return;
-      }
-      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const needed = minimumUpstreamCalls(
-        roots.fields,
-        roots.operation.operation,
-        options.registry,
-        args.schema,
-        variables,
-      );
-      if (needed > options.maxCalls) {
-        setResultAndStopExecution({
-          errors: [tooManyUpstreamCalls(options.maxCalls, needed, roots.fields)],
-        });
-      }
-    },
+}): ExecutionCheck {
+  return (args) => {
+    const roots = operationRoots(args.document, args.operationName);
+    if (!roots) {
+      return undefined;
+    }
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const needed = minimumUpstreamCalls(
+      roots.fields,
+      roots.operation.operation,
+      options.registry,
+      args.schema,
+      variables,
+    );
+    return needed > options.maxCalls
+      ? { errors: [tooManyUpstreamCalls(options.maxCalls, needed, roots.fields)] }
+      : undefined;
   };
 }

@@ -18,6 +18,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { ExecutionCheck } from './engine.js';
 import type { OperationLimits } from './options.js';
 
 /**
@@ -269,44 +270,42 @@ export function fieldItems(
  * — before anything executes, so no earlier mutation field of the same operation runs either.
  * Code TOO_MANY_ITEMS.
  */
-export function useListArgumentLimit(maxItems: number): Plugin {
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const roots = operationRoots(args.document as DocumentNode, args.operationName);
-      if (!roots) {
-        return;
-      }
-      const { operation, fields } = roots;
-      if (operation.operation === 'subscription') {
-        return;
-      }
-      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const counted = fields
-        .map((field) => ({ field, items: fieldItems(field, operation.operation, variables) }))
-        .filter((c) => c.items > 0);
-      const count = counted.reduce((sum, c) => sum + c.items, 0);
-      if (count <= maxItems) {
-        return;
-      }
-      const names = [...new Set(counted.map((c) => c.field.name.value))].join(', ');
-      const fieldCount = counted.length;
-      setResultAndStopExecution({
-        errors: [
-          new GraphQLError(
-            fieldCount === 1
-              ? `${names} takes at most ${maxItems} ${NOUN[operation.operation]} (got ${count}); split the request.`
-              : `An operation takes at most ${maxItems} ${NOUN[operation.operation]} in all (got ${count} over ${fieldCount} fields: ${names}); split the request.`,
-            {
-              nodes: counted.map((c) => c.field),
-              extensions: {
-                code: 'TOO_MANY_ITEMS',
-                limit: maxItems,
-                http: { status: 400, spec: true },
-              },
+export function listArgumentLimit(maxItems: number): ExecutionCheck {
+  return (args) => {
+    const roots = operationRoots(args.document, args.operationName);
+    if (!roots) {
+      return undefined;
+    }
+    const { operation, fields } = roots;
+    if (operation.operation === 'subscription') {
+      return undefined;
+    }
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const counted = fields
+      .map((field) => ({ field, items: fieldItems(field, operation.operation, variables) }))
+      .filter((c) => c.items > 0);
+    const count = counted.reduce((sum, c) => sum + c.items, 0);
+    if (count <= maxItems) {
+      return undefined;
+    }
+    const names = [...new Set(counted.map((c) => c.field.name.value))].join(', ');
+    const fieldCount = counted.length;
+    return {
+      errors: [
+        new GraphQLError(
+          fieldCount === 1
+            ? `${names} takes at most ${maxItems} ${NOUN[operation.operation]} (got ${count}); split the request.`
+            : `An operation takes at most ${maxItems} ${NOUN[operation.operation]} in all (got ${count} over ${fieldCount} fields: ${names}); split the request.`,
+          {
+            nodes: counted.map((c) => c.field),
+            extensions: {
+              code: 'TOO_MANY_ITEMS',
+              limit: maxItems,
+              http: { status: 400, spec: true },
             },
-          ),
-        ],
-      });
-    },
+          },
+        ),
+      ],
+    };
   };
 }
