@@ -43,6 +43,7 @@ import {
   PROBE_INPUT,
   plannedDirectCall,
   runHop,
+  warmUp,
 } from './parts/hop.js';
 import { gatewayBulk, type MemoryResult, peerBulk, runMemory } from './parts/memory.js';
 import { type LoadStats, loadTarget, runLoad, trivialTarget } from './parts/throughput.js';
@@ -69,6 +70,11 @@ export const KNOBS = {
   /** the peer (Hive Gateway + Mesh): `npm run bench -- --peer` or BENCH_PEER=1 */
   peer: process.argv.includes('--peer') || process.env['BENCH_PEER'] === '1',
   hopDelays: list('BENCH_HOP_DELAYS', '0,20').map(Number),
+  /**
+   * sequential upserts every server serves at 0 ms before parts 1 and 2 (not recorded): V8 went on
+   * optimizing the gateway's code for its first ~2,500–3,000 (`--trace-opt`)
+   */
+  hopWarm: num('BENCH_HOP_WARM', 3000),
   hopRounds: num('BENCH_HOP_ROUNDS', 4),
   /**
    * measured rounds at a delay above 0: 12, because with 4 two identical checkouts differed by up
@@ -350,6 +356,11 @@ try {
     const cpuOf = (name: string) =>
       running.has(name) ? () => running.get(name)!.call<number>('cpu') : bareCpu;
 
+    if ((want('hop') || want('throughput')) && KNOBS.hopWarm > 0) {
+      log(`warm-up: ${KNOBS.hopWarm} sequential upserts per server at 0 ms, not recorded`);
+      await warmUp(targets, { n: KNOBS.hopWarm, setDelay, log });
+      await sb.call('clear');
+    }
     if (want('hop')) {
       for (const delayMs of KNOBS.hopDelays) {
         log(`part 1: hop overhead, sandbox delay ${delayMs} ms`);

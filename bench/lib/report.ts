@@ -313,7 +313,7 @@ export function verdicts(r: ReportInput, name: string): Verdict[] {
   return out;
 }
 
-function hopSection(h: HopResult, describe: (name: string) => string): string {
+function hopSection(h: HopResult, describe: (name: string) => string, warm: number): string {
   const f = h.variants['bare-proxy']!;
   const rows = h.order.map((v) => {
     const s = h.variants[v]!;
@@ -329,7 +329,7 @@ function hopSection(h: HopResult, describe: (name: string) => string): string {
   return [
     `### Sandbox delay ${h.delayMs} ms`,
     '',
-    `${h.rounds} rounds × ${h.block} sequential requests per variant (plus one warm-up round, discarded); latencies in ms, client-side hrtime from request start to the last body byte.`,
+    `${h.rounds} rounds × ${h.block} sequential requests per variant (plus one warm-up round, discarded${warm > 0 ? `, after ${warm.toLocaleString('en-US')} sequential requests per server at 0 ms before part 1, not recorded: steady state, not the JIT's warm-up` : ''}); latencies in ms, client-side hrtime from request start to the last body byte.`,
     '',
     '| variant | path | n | p50 | p90 | p99 | mean | p50 vs floor | p99 vs floor | p50 added (ms) |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -514,7 +514,7 @@ export function renderResults(r: ReportInput): string {
       '',
       '![latency distributions](latency.svg)',
       '',
-      ...r.hop.map((h) => hopSection(h, describe)),
+      ...r.hop.map((h) => hopSection(h, describe, Number(r.knobs['hopWarm'] ?? 0))),
     );
   }
   if (r.trivial.length > 0 || r.upsertLoad.length > 0) {
