@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrubLogText, writeRequestLine } from '../../src/logger.js';
+import { createLogger, LineBatcher, scrubLogText, writeRequestLine } from '../../src/logger.js';
 
 describe('scrubLogText', () => {
   it('returns text no pattern can match as it is', () => {
@@ -87,5 +87,78 @@ describe('writeRequestLine', () => {
       operationName: null,
     };
     expect(writeRequestLine(logger.child({ x: 1 }), { requestId: 'r' }, line)).toBe(false);
+  });
+});
+
+describe('LineBatcher (stdout batches)', () => {
+  const sink = () => {
+    const writes: string[] = [];
+    let syncFlushes = 0;
+    return {
+      writes,
+      get syncFlushes() {
+        return syncFlushes;
+      },
+      write: (data: string) => writes.push(data),
+      flush: (cb?: () => void) => cb?.(),
+      flushSync: () => {
+        syncFlushes += 1;
+      },
+    };
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('hands lines on as one write, in order, once the first has waited flushMs', async () => {
+    const s = sink();
+    const batcher = new LineBatcher(s, 10_000, 30);
+    batcher.write('a\n');
+    batcher.write('b\n');
+    expect(s.writes).toEqual([]);
+    await sleep(60);
+    batcher.write('c\n');
+    expect(s.writes).toEqual(['a\nb\n']);
+    await sleep(60);
+    expect(s.writes).toEqual(['a\nb\n', 'c\n']);
+  });
+
+  it('hands a batch on at once when it reaches batchBytes', () => {
+    const s = sink();
+    const batcher = new LineBatcher(s, 8, 10_000);
+    batcher.write('1234\n');
+    expect(s.writes).toEqual([]);
+    batcher.write('5678\n');
+    expect(s.writes).toEqual(['1234\n5678\n']);
+  });
+
+  it('writes nothing while idle (no timer left running after a batch)', async () => {
+    const s = sink();
+    const batcher = new LineBatcher(s, 10_000, 10);
+    batcher.write('one\n');
+    await sleep(30);
+    expect(s.writes).toEqual(['one\n']);
+    await sleep(60);
+    expect(s.writes).toEqual(['one\n']);
+  });
+
+  it('flushSync hands on what is held and writes it synchronously', () => {
+    const s = sink();
+    const batcher = new LineBatcher(s, 10_000, 10_000);
+    batcher.write('held\n');
+    batcher.flushSync();
+    expect(s.writes).toEqual(['held\n']);
+    expect(s.syncFlushes).toBe(1);
+  });
+
+  it('carries a logger: its lines reach the sink in order', async () => {
+    const s = sink();
+    const logger = createLogger(
+      'info',
+      new LineBatcher(s, 10_000, 10) as unknown as NodeJS.WritableStream,
+    );
+    logger.info('first');
+    logger.info('second');
+    await sleep(40);
+    const lines = s.writes.join('').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['first', 'second']);
   });
 });
