@@ -1,3 +1,7 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger, LineBatcher, scrubLogText, writeRequestLine } from '../../src/logger.js';
 
@@ -147,6 +151,39 @@ describe('LineBatcher (stdout batches)', () => {
     batcher.flushSync();
     expect(s.writes).toEqual(['held\n']);
     expect(s.syncFlushes).toBe(1);
+  });
+
+  describe('on sonic-boom (the default stdout sink) writing to a file', () => {
+    const open = (minLength: number) => {
+      const dir = mkdtempSync(join(tmpdir(), 'cg-log-'));
+      const file = join(dir, 'out.log');
+      const sonic = pino.destination({ dest: file, sync: false, minLength, mkdir: true });
+      return { file, sonic, read: () => (existsSync(file) ? readFileSync(file, 'utf8') : '') };
+    };
+    const ready = (sonic: ReturnType<typeof pino.destination>) =>
+      new Promise<void>((resolve) => sonic.once('ready', () => resolve()));
+
+    it('a batch smaller than minLength is written once its timer fires', async () => {
+      const { sonic, read } = open(10_000);
+      await ready(sonic);
+      const batcher = new LineBatcher(sonic, 10_000, 20);
+      batcher.write('a\n');
+      batcher.write('b\n');
+      await sleep(120);
+      expect(read()).toBe('a\nb\n');
+      sonic.destroy();
+    });
+
+    it('flushSync (the exit path) writes held lines before it returns', async () => {
+      const { sonic, read } = open(10_000);
+      await ready(sonic);
+      const batcher = new LineBatcher(sonic, 10_000, 10_000);
+      batcher.write('first\n');
+      batcher.write('second\n');
+      batcher.flushSync();
+      expect(read()).toBe('first\nsecond\n');
+      sonic.destroy();
+    });
   });
 
   it('carries a logger: its lines reach the sink in order', async () => {
