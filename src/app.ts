@@ -177,6 +177,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // parse/validate/execute start, i.e. before any resolver.
   const plugins = [
     useExactRoutes({ graphqlEndpoint }),
+    // The item and upstream-call limits, then graphql-js's execute: one onExecute hook, first
+    // (a plugin after it may still wrap the execute function it sets).
+    useGraphQLExecute([
+      listArgumentLimit(config.maxBatchInputs),
+      upstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
+    ]),
     useReadiness(readiness),
     useRequestContext({ logger }),
     ...observability.early(graphqlEndpoint),
@@ -187,11 +193,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
     ...useOperationLimits(options.limits),
     useNestingLimit(options.limits.maxDepth + NESTING_ALLOWANCE),
-    // The item and upstream-call limits, then graphql-js's execute (one onExecute hook).
-    useGraphQLExecute([
-      listArgumentLimit(config.maxBatchInputs),
-      upstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
-    ]),
     ...(options.graphiql ? [] : [useDisableIntrospection()]),
     ...(options.production ? useNoSuggestions() : []),
     ...observability.plugins(),
