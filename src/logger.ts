@@ -86,6 +86,8 @@ interface LineSink {
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
   readonly destroyed?: boolean;
+  /** sonic-boom's events: `write` (bytes written), `drain` (its writing stopped). */
+  on?(event: 'write' | 'drain', listener: (bytes?: number) => void): unknown;
 }
 
 /** Batchers holding lines not yet handed on: written out when the process exits. */
@@ -103,7 +105,10 @@ let exitHooked = false;
  *
  * The sink keeps its `minLength` at `batchBytes`: a full batch starts its own write, a smaller one
  * waits in the sink until `flush` starts it (the timer) or `flushSync` writes it (on exit, when an
- * asynchronous write would never finish). Lines still held when the process exits are written.
+ * asynchronous write would never finish). A `flush` while the sink is still writing starts
+ * nothing, and what is left after that write may be under `minLength`: the bytes handed on and
+ * not yet written are counted (its `write` events), and when it stops writing (`drain`) with some
+ * left, it is flushed again. Lines still held when the process exits are written.
  */
 export class LineBatcher {
   readonly #sink: LineSink;
@@ -112,11 +117,21 @@ export class LineBatcher {
   #lines: string[] = [];
   #units = 0;
   #timer: NodeJS.Timeout | null = null;
+  /** Bytes handed to the sink and not yet written. */
+  #unwritten = 0;
 
   constructor(sink: LineSink, batchBytes = LOG_BATCH_BYTES, flushMs = LOG_FLUSH_MS) {
     this.#sink = sink;
     this.#batchBytes = batchBytes;
     this.#flushMs = flushMs;
+    sink.on?.('write', (bytes) => {
+      this.#unwritten = Math.max(0, this.#unwritten - (bytes ?? 0));
+    });
+    sink.on?.('drain', () => {
+      if (this.#unwritten > 0 && !this.#sink.destroyed) {
+        this.#sink.flush();
+      }
+    });
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => {
@@ -155,6 +170,7 @@ export class LineBatcher {
     this.#handOn();
     if (!this.#sink.destroyed) {
       this.#sink.flushSync();
+      this.#unwritten = 0;
     }
   }
 
@@ -170,6 +186,7 @@ export class LineBatcher {
     const data = this.#lines.length === 1 ? this.#lines[0]! : this.#lines.join('');
     this.#lines = [];
     this.#units = 0;
+    this.#unwritten += Buffer.byteLength(data);
     this.#sink.write(data);
   }
 }

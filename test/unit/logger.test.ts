@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +152,43 @@ describe('LineBatcher (stdout batches)', () => {
     batcher.flushSync();
     expect(s.writes).toEqual(['held\n']);
     expect(s.syncFlushes).toBe(1);
+  });
+
+  it('a batch flushed while the sink was still writing is written once that write ends', async () => {
+    // A sink that behaves as sonic-boom with minLength: it buffers, `flush` starts a write only
+    // when none is running, and a write that ends with less than minLength left stops ('drain').
+    class SlowSink extends EventEmitter {
+      written = '';
+      #buffered = '';
+      #writing = false;
+      write(data: string) {
+        this.#buffered += data;
+      }
+      flush() {
+        if (this.#writing || this.#buffered === '') {
+          return;
+        }
+        this.#writing = true;
+        const chunk = this.#buffered;
+        this.#buffered = '';
+        setTimeout(() => {
+          this.written += chunk;
+          this.emit('write', Buffer.byteLength(chunk));
+          this.#writing = false;
+          this.emit('drain');
+        }, 50);
+      }
+      flushSync() {}
+    }
+    const s = new SlowSink();
+    const batcher = new LineBatcher(s, 10_000, 10);
+    batcher.write('a\n');
+    await sleep(25); // a's batch handed on and its (slow) write started
+    batcher.write('b\n');
+    await sleep(25); // b's batch handed on while a's write runs: that flush starts nothing
+    expect(s.written).toBe('');
+    await sleep(150);
+    expect(s.written).toBe('a\nb\n');
   });
 
   describe('on sonic-boom (the default stdout sink) writing to a file', () => {
