@@ -3,7 +3,7 @@
  * what `npm run bench` resolves on a shared machine (its servers are separate processes measured
  * at different moments; here the blocks alternate within seconds and share every disturbance):
  *
- *   node --import tsx bench/ab.ts before=/path/to/checkout after=.      [AB_N=300 AB_ROUNDS=20 AB_CLIENTS=16]
+ *   node --import tsx bench/ab.ts before=/path/to/checkout after=.      [AB_N=300 AB_ROUNDS=20 AB_CLIENTS=16 AB_DELAY=0]
  *
  * Each checkout's `createGateway` (its own modules, its own `node_modules`), the embedded store
  * in a fresh data directory and the default log level (JSON lines to stdout: redirect it), behind
@@ -23,6 +23,8 @@ const N = Number(process.env['AB_N'] ?? 300);
 const ROUNDS = Number(process.env['AB_ROUNDS'] ?? 20);
 const CLIENTS = Number(process.env['AB_CLIENTS'] ?? 16);
 const WARM = 2000;
+/** The sandbox's answer delay (ms): 20 with 32 clients is part 2's load of `npm run bench`. */
+const DELAY_MS = Number(process.env['AB_DELAY'] ?? 0);
 
 const checkouts = process.argv.slice(2).map((arg) => {
   const [name, root] = arg.split('=');
@@ -45,7 +47,7 @@ const running = (await mode['startSandboxes']!(first['loadConfig']!({ LOG_LEVEL:
   sandboxes: Array<{ sandbox: { url: string; controls: { setLatency(ms: number): void } } }>;
 };
 const sandbox = running.sandboxes[0]!.sandbox;
-sandbox.controls.setLatency(0);
+sandbox.controls.setLatency(DELAY_MS);
 const descriptors = (mode['SANDBOXES'] as unknown as Array<{
   provider: string;
   env(url: string): Record<string, string>;
