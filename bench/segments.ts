@@ -17,9 +17,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type Child, hasTaskset, type ServerReady, startChild } from './lib/child.js';
-import { probe, upsertOk } from './lib/client.js';
+import { probe } from './lib/client.js';
 import { dropDatabases, gatewaySpecs, type Store, startSut } from './lib/suts.js';
-import { GRAPHQL_HEADERS, plannedDirectCall, UPSERT_BODY, warmUp } from './parts/hop.js';
+import { gatewayTarget, plannedDirectCall, warmUp } from './parts/hop.js';
 import type { SandboxInfo } from './servers/sandboxes.js';
 
 const delayMs = Number(process.env['SEGMENTS_DELAY'] ?? 20);
@@ -101,12 +101,8 @@ try {
     path: '/proxy',
   });
   const targets = servers.map((s) => ({
-    name: s.name,
-    origin: `http://127.0.0.1:${s.child.ready.port}`,
+    ...gatewayTarget(s.name, `http://127.0.0.1:${s.child.ready.port}`),
     path: s.path,
-    headers: GRAPHQL_HEADERS,
-    body: UPSERT_BODY,
-    check: upsertOk,
   }));
   if (warm > 0) {
     await warmUp(targets, {

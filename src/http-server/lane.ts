@@ -499,6 +499,10 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
       await paramsHooksRan;
     }
     result ||= await handler({ request, params, context });
+    if (executionResultHooks!.length === 0) {
+      // The gateway's plugins have none: no payload to build per request.
+      return result;
+    }
     const executionHooksRan = runHooks(executionResultHooks!, {
       get result() {
         return result;

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, LineBatcher, scrubLogText, writeRequestLine } from '../../src/logger.js';
 
 describe('scrubLogText', () => {
@@ -192,19 +192,25 @@ describe('LineBatcher (stdout batches)', () => {
   });
 
   describe('on sonic-boom (the default stdout sink) writing to a file', () => {
-    const open = (minLength: number) => {
+    const dirs: string[] = [];
+    afterEach(() => {
+      for (const dir of dirs.splice(0)) {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+    /** A batcher (10,000-unit batches) over sonic-boom with minLength 10,000, as createLogger builds it. */
+    const open = async (flushMs: number) => {
       const dir = mkdtempSync(join(tmpdir(), 'cg-log-'));
+      dirs.push(dir);
       const file = join(dir, 'out.log');
-      const sonic = pino.destination({ dest: file, sync: false, minLength, mkdir: true });
-      return { file, sonic, read: () => (existsSync(file) ? readFileSync(file, 'utf8') : '') };
+      const sonic = pino.destination({ dest: file, sync: false, minLength: 10_000 });
+      await new Promise<void>((resolve) => sonic.once('ready', () => resolve()));
+      const read = () => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+      return { batcher: new LineBatcher(sonic, 10_000, flushMs), sonic, read };
     };
-    const ready = (sonic: ReturnType<typeof pino.destination>) =>
-      new Promise<void>((resolve) => sonic.once('ready', () => resolve()));
 
     it('a batch smaller than minLength is written once its timer fires', async () => {
-      const { sonic, read } = open(10_000);
-      await ready(sonic);
-      const batcher = new LineBatcher(sonic, 10_000, 20);
+      const { batcher, sonic, read } = await open(20);
       batcher.write('a\n');
       batcher.write('b\n');
       await sleep(120);
@@ -213,9 +219,7 @@ describe('LineBatcher (stdout batches)', () => {
     });
 
     it('flushSync (the exit path) writes held lines before it returns', async () => {
-      const { sonic, read } = open(10_000);
-      await ready(sonic);
-      const batcher = new LineBatcher(sonic, 10_000, 10_000);
+      const { batcher, sonic, read } = await open(10_000);
       batcher.write('first\n');
       batcher.write('second\n');
       batcher.flushSync();
