@@ -99,13 +99,20 @@ describe('LineBatcher (stdout batches)', () => {
   const sink = () => {
     const writes: string[] = [];
     let syncFlushes = 0;
+    let flushes = 0;
     return {
       writes,
       get syncFlushes() {
         return syncFlushes;
       },
+      get flushes() {
+        return flushes;
+      },
       write: (data: string) => writes.push(data),
-      flush: (cb?: () => void) => cb?.(),
+      flush: (cb?: () => void) => {
+        flushes += 1;
+        cb?.();
+      },
       flushSync: () => {
         syncFlushes += 1;
       },
@@ -141,8 +148,11 @@ describe('LineBatcher (stdout batches)', () => {
     batcher.write('one\n');
     await sleep(30);
     expect(s.writes).toEqual(['one\n']);
+    expect(s.flushes).toBe(1);
     await sleep(60);
+    // Not even an empty flush (sonic-boom's periodicFlush wrote an empty string every period).
     expect(s.writes).toEqual(['one\n']);
+    expect(s.flushes).toBe(1);
   });
 
   it('flushSync hands on what is held and writes it synchronously', () => {
