@@ -4,6 +4,7 @@
  * at different moments; here the blocks alternate within seconds and share every disturbance):
  *
  *   node --import tsx bench/ab.ts before=/path/to/checkout after=.      [AB_N=300 AB_ROUNDS=20 AB_CLIENTS=16 AB_DELAY=0]
+ *   node --import tsx bench/ab.ts embedded=. memory=.#memory            # what the embedded store costs
  *
  * Each checkout's `createGateway` (its own modules, its own `node_modules`), the embedded store
  * in a fresh data directory and the default log level (JSON lines to stdout: redirect it), behind
@@ -27,8 +28,10 @@ const WARM = 2000;
 const DELAY_MS = Number(process.env['AB_DELAY'] ?? 0);
 
 const checkouts = process.argv.slice(2).map((arg) => {
-  const [name, root] = arg.split('=');
-  return { name: name ?? '', root: resolve(root ?? '') };
+  const [name, spec] = arg.split('=');
+  // `name=<checkout>#memory`: that checkout with createGateway's in-memory stores (what the store costs).
+  const [root, store] = (spec ?? '').split('#');
+  return { name: name ?? '', root: resolve(root ?? ''), memory: store === 'memory' };
 });
 if (checkouts.length !== 2 || checkouts.some((c) => !c.name)) {
   process.stderr.write('usage: node --import tsx bench/ab.ts A=<checkout> B=<checkout>\n');
@@ -60,7 +63,7 @@ interface Variant {
   cpu: number[];
 }
 const variants: Variant[] = [];
-for (const { name, root } of checkouts) {
+for (const { name, root, memory } of checkouts) {
   const config = (await load(root, 'src/config.ts'))['loadConfig']!({
     ...sandboxEnv,
     GATEWAY_DATA_DIR: mkdtempSync(join(tmpdir(), `ab-${name}-`)),
@@ -72,10 +75,12 @@ for (const { name, root } of checkouts) {
     undefined,
     'json',
   );
-  const stores = await (await load(root, 'src/store/open.ts'))['openStores']!(config.storage);
+  const stores = memory
+    ? undefined
+    : await (await load(root, 'src/store/open.ts'))['openStores']!(config.storage);
   const gateway = (await load(root, 'src/app.ts'))['createGateway']!(config, {
     logger,
-    stores,
+    ...(stores ? { stores } : {}),
   }) as {
     listener: unknown;
   };

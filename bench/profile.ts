@@ -1,7 +1,7 @@
 /**
  * Summarises V8 CPU profiles (`BENCH_CPU_PROF=dir npm run bench` writes one per gateway process):
  *
- *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 30]
+ *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 30] [--last SECONDS]
  *
  * Prints self time by function and by package / source file, and inclusive ("total") time of the
  * gateway's own functions, so the hot spots are visible without opening DevTools.
@@ -25,7 +25,15 @@ interface Profile {
 const args = process.argv.slice(2);
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
-const files = args.filter((a, i) => !a.startsWith('--') && (topIndex < 0 || i !== topIndex + 1));
+/** `--last S`: only the samples of the profile's last S seconds (e.g. a run's measured phase after its warm-up). */
+const lastIndex = args.indexOf('--last');
+const lastUs = lastIndex >= 0 ? Number(args[lastIndex + 1]) * 1e6 : Number.POSITIVE_INFINITY;
+const files = args.filter(
+  (a, i) =>
+    !a.startsWith('--') &&
+    (topIndex < 0 || i !== topIndex + 1) &&
+    (lastIndex < 0 || i !== lastIndex + 1),
+);
 if (files.length === 0) {
   console.error('usage: node --import tsx bench/profile.ts <file.cpuprofile>… [--top N]');
   process.exit(2);
@@ -59,8 +67,13 @@ for (const file of files) {
   }
   // Self time per node from samples × time deltas (µs).
   const self = new Map<number, number>();
+  const from = p.endTime - lastUs;
+  let at = p.startTime;
   p.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    at += p.timeDeltas[i] ?? 0;
+    if (at >= from) {
+      self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    }
   });
   const total = [...self.values()].reduce((s, v) => s + v, 0);
   const idle = [...self.entries()]
