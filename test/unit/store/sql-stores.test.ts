@@ -574,6 +574,40 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
       expect(await db.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
     });
 
+    it('a known contact written again by its one key is one UPDATE, with or without a new link', async () => {
+      const db = h.db!;
+      const { modes, recording } = commitModes(db);
+      const sent: string[] = [];
+      const counting: Database = {
+        ...recording,
+        async query<T>(sql: string, params?: unknown[]) {
+          sent.push(sql.trimStart().split(/\s+/, 1)[0]!);
+          return recording.query<T>(sql, params);
+        },
+      };
+      const identity = createSqlIdentityStore(counting);
+      const { record } = await identity.claim({ email: 'one@x.io' }, now);
+      sent.length = 0;
+      const view = { email: 'one@x.io', firstName: 'A' };
+      const notifuse = { provider: 'NOTIFUSE' as const, remoteId: 'one@x.io', syncedAt: at(1) };
+      // A new link (waits for the WAL flush), then the same link again (does not).
+      await identity.save({ ...record, view, records: { NOTIFUSE: notifuse } });
+      await identity.save({
+        ...record,
+        view: { ...view, firstName: 'B' },
+        records: { NOTIFUSE: { ...notifuse, syncedAt: at(2) } },
+        updatedAt: at(2),
+      });
+      expect(sent).toEqual(['UPDATE', 'UPDATE']);
+      expect(modes).toEqual(['on', 'off']);
+      expect(await identity.get(record.id)).toMatchObject({
+        view: { email: 'one@x.io', firstName: 'B' },
+        records: { NOTIFUSE: { remoteId: 'one@x.io', syncedAt: at(2) } },
+        updatedAt: at(2),
+      });
+      expect((await identity.find({ email: 'one@x.io' }))?.id).toBe(record.id);
+    });
+
     it('an idempotency reservation commits without waiting; the answer is kept as usual', async () => {
       const db = h.db!;
       const { modes, recording } = commitModes(db);
@@ -620,6 +654,23 @@ describe.each(sqlEngines)('two database handles on $name', (engine) => {
     expect(await b.identity.find({ email: 'second@x.io' })).toBeNull();
     expect(await b.identity.find({ email: 'first@x.io' })).toBeNull();
     expect((await b.identity.get(record.id))?.view).toEqual({ email: 'third@x.io' });
+  });
+
+  it('a save by the key a handle last saw, after another handle moved that key on, points it back', async () => {
+    const { record } = await a.identity.claim({ email: 'back@x.io' }, now);
+    await a.identity.save({ ...record, view: { email: 'back@x.io' } });
+    const seen = (await b.identity.get(record.id))!;
+    await b.identity.save({ ...seen, view: { email: 'moved@x.io' }, updatedAt: at(1) });
+    // `a` writes the contact again by the email it last saw: the row's keys are not what `a`
+    // believes, so its in-place save must not apply; the key is pointed back and the other released.
+    await a.identity.save({
+      ...record,
+      view: { email: 'back@x.io', firstName: 'A' },
+      updatedAt: at(2),
+    });
+    expect((await b.identity.find({ email: 'back@x.io' }))?.id).toBe(record.id);
+    expect(await b.identity.find({ email: 'moved@x.io' })).toBeNull();
+    expect((await b.identity.get(record.id))?.view).toEqual({ email: 'back@x.io', firstName: 'A' });
   });
 
   it('a claim by one key answers the record as stored, whatever either handle wrote before', async () => {
