@@ -3,7 +3,7 @@
  * users run, beside the floor (a bare node:http proxy making the same upstream call), a bare Yoga
  * pass-through, the in-memory store, PostgreSQL (when `DATABASE_URL` is set), another checkout
  * (`BENCH_COMPARE`) and the peer (Hive Gateway + Mesh). Every figure is measured in the same
- * session, interleaved (A/B/C…, rotated every round, warm-up discarded, every response checked).
+ * session, interleaved (A/B/C…, a fresh seeded order every round, warm-up discarded, every response checked).
  * Writes bench/RESULTS.md and bench/latency.svg. Knobs (env): see bench/README.md and `KNOBS`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';

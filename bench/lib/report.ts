@@ -510,7 +510,7 @@ export function renderResults(r: ReportInput): string {
     out.push(
       '## 1. Hop overhead: one `upsertContact` to Notifuse',
       '',
-      "The same GraphQL request (`upsertContact(input) { outcomes { status } }`, one contact) sent one at a time to every gateway variant (Notifuse only), to a bare Yoga whose resolver makes the one upstream call with undici, and to a bare node:http proxy that parses the body and makes that call; the peer gets `upsertContact(input: $i) { … on UpsertContactResponse { action } }` with the adapter's body as `$i`; `direct` sends the adapter's exact body (taken from a dry run, checked against what the sandbox recorded) straight to the sandbox. Same sandbox, variants interleaved in blocks and rotated every round.",
+      "The same GraphQL request (`upsertContact(input) { outcomes { status } }`, one contact) sent one at a time to every gateway variant (Notifuse only), to a bare Yoga whose resolver makes the one upstream call with undici, and to a bare node:http proxy that parses the body and makes that call; the peer gets `upsertContact(input: $i) { … on UpsertContactResponse { action } }` with the adapter's body as `$i`; `direct` sends the adapter's exact body (taken from a dry run, checked against what the sandbox recorded) straight to the sandbox. Same sandbox, variants interleaved in blocks, in a fresh order every round (seeded, `BENCH_SEED`).",
       '',
       '![latency distributions](latency.svg)',
       '',
@@ -522,7 +522,7 @@ export function renderResults(r: ReportInput): string {
     out.push(
       '## 2. Throughput under autocannon',
       '',
-      `${k.connections} connections, ${k.loadRounds} rounds × ${k.loadSeconds} s per server (plus a shorter warm-up round, discarded), servers rotated every round; every body checked. Latencies are autocannon's per-response times; server CPU is the server process's user + system time over the measured rounds.`,
+      `${k.connections} connections, ${k.loadRounds} rounds × ${k.loadSeconds} s per server (plus a shorter warm-up round, discarded), servers in a fresh order every round (seeded, \`BENCH_SEED\`); every body checked. Latencies are autocannon's per-response times; server CPU is the server process's user + system time over the measured rounds.`,
       '',
     );
     if (r.upsertLoad.length > 0) {

@@ -59,3 +59,38 @@ export function spread(values: readonly number[], digits = 3): string {
   const s = sorted(values);
   return `${s[0]!.toFixed(digits)}–${s[s.length - 1]!.toFixed(digits)}`;
 }
+
+/**
+ * The order variants run in during `round`: as given in round 0 (the warm-up), then a fresh
+ * permutation per round, seeded (`BENCH_SEED`, default 1) so a run can be repeated. A rotation
+ * (A/B/C, B/C/A, …) keeps who runs right before whom: on 2026-12-07 a gateway checkout always run
+ * after bare Yoga trailed the identical code always run after the in-memory gateway by 6–11 % in
+ * throughput, in three runs of three, while in the next pair the order of the two favoured the
+ * other. A fresh order each round spreads such neighbour effects over every variant.
+ */
+export function roundOrder<T>(items: readonly T[], round: number, seed = benchSeed()): T[] {
+  const out = [...items];
+  if (round === 0) {
+    return out;
+  }
+  // mulberry32, seeded per round.
+  let state = (Math.imul(seed, 0x9e3779b1) + Math.imul(round, 0x85ebca6b)) >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** `BENCH_SEED` (an integer), default 1. */
+export function benchSeed(): number {
+  const n = Number(process.env['BENCH_SEED'] ?? 1);
+  return Number.isInteger(n) ? n : 1;
+}

@@ -9,12 +9,12 @@
  *   peer         undici → Hive Gateway + Mesh → sandbox (the same call, Notifuse's field names)
  *
  * Every variant first serves `BENCH_HOP_WARM` requests at 0 ms (`warmUp`, not recorded). Then
- * blocks of `block` requests per variant, variants rotated every round (A/B/C/D, B/C/D/A, …); the
+ * blocks of `block` requests per variant, in a fresh (seeded) order every round (`roundOrder`); the
  * first round is warm-up and discarded.
  */
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox-mode.js';
 import { gql, probe, type Target, upsertOk } from '../lib/client.js';
-import { percentile, sorted } from '../lib/stats.js';
+import { percentile, roundOrder, sorted } from '../lib/stats.js';
 
 /** The baselines every run measures; the servers under test are added by name. */
 export const BASELINES = ['direct', 'bare-proxy', 'yoga-pass'] as const;
@@ -180,8 +180,7 @@ export async function runHop(
   try {
     // Round 0 is warm-up (JIT, connections, caches): measured the same way, then dropped.
     for (let round = 0; round <= opts.rounds; round += 1) {
-      const rotated = order.map((_, i) => order[(i + round) % order.length]!);
-      for (const variant of rotated) {
+      for (const variant of roundOrder(order, round)) {
         const block: number[] = [];
         for (let i = 0; i < opts.block; i += 1) {
           block.push(await probes.get(variant)!.once());

@@ -3,12 +3,12 @@
  * sandbox answering after 20 ms; the floor's upstream pool has as many connections as there are
  * clients). The servers run on core 0, autocannon (this process) and the sandbox on core 1 where
  * taskset exists. Variants run
- * in blocks of `seconds`, rotated every round; the first round is warm-up and discarded. Every
+ * in blocks of `seconds`, in a fresh (seeded) order every round (`roundOrder`); the first round is warm-up and discarded. Every
  * response body is checked (`verifyBody`): a mismatch, error or non-2xx fails the bench.
  */
 import autocannon from 'autocannon';
 import type { Target } from '../lib/client.js';
-import { percentile, sorted } from '../lib/stats.js';
+import { percentile, roundOrder, sorted } from '../lib/stats.js';
 import { GRAPHQL_HEADERS } from './hop.js';
 
 export interface LoadTarget {
@@ -121,8 +121,10 @@ export async function runLoad(
     cpuUs: 0,
   }));
   for (let round = 0; round <= opts.rounds; round += 1) {
-    for (let k = 0; k < targets.length; k += 1) {
-      const i = (k + round) % targets.length;
+    for (const i of roundOrder(
+      targets.map((_, k) => k),
+      round,
+    )) {
       const target = targets[i]!;
       await opts.between?.();
       const r = await block(
