@@ -63,10 +63,10 @@ export function spread(values: readonly number[], digits = 3): string {
 /**
  * The order variants run in during `round`: as given in round 0 (the warm-up), then a fresh
  * permutation per round, seeded (`BENCH_SEED`, default 1) so a run can be repeated. A rotation
- * (A/B/C, B/C/A, …) keeps who runs right before whom: on 2026-12-07 a gateway checkout always run
- * after bare Yoga trailed the identical code always run after the in-memory gateway by 6–11 % in
- * throughput, in three runs of three, while in the next pair the order of the two favoured the
- * other. A fresh order each round spreads such neighbour effects over every variant.
+ * (A/B/C, B/C/A, …) keeps who runs right before whom: on 2026-12-07 the embedded gateway of one
+ * checkout, always run after bare Yoga, trailed the identical code of another, always run after the
+ * in-memory gateway, by 6–11 % in throughput in three runs of three (shuffled: level). A fresh
+ * order each round spreads such neighbour effects over every variant.
  */
 export function roundOrder<T>(items: readonly T[], round: number, seed = benchSeed()): T[] {
   const out = [...items];

@@ -2,9 +2,9 @@
  * Part 2, throughput under autocannon (closed loop, `connections` in flight, 32 by default, the
  * sandbox answering after 20 ms; the floor's upstream pool has as many connections as there are
  * clients). The servers run on core 0, autocannon (this process) and the sandbox on core 1 where
- * taskset exists. Variants run
- * in blocks of `seconds`, in a fresh (seeded) order every round (`roundOrder`); the first round is warm-up and discarded. Every
- * response body is checked (`verifyBody`): a mismatch, error or non-2xx fails the bench.
+ * taskset exists. Variants run in blocks of `seconds`, in a fresh (seeded) order every round
+ * (`roundOrder`); the first round is warm-up and discarded. Every response body is checked
+ * (`verifyBody`): a mismatch, error or non-2xx fails the bench.
  */
 import autocannon from 'autocannon';
 import type { Target } from '../lib/client.js';
