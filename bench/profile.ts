@@ -35,7 +35,9 @@ const files = args.filter(
     (lastIndex < 0 || i !== lastIndex + 1),
 );
 if (files.length === 0) {
-  console.error('usage: node --import tsx bench/profile.ts <file.cpuprofile>… [--top N] [--last SECONDS]');
+  console.error(
+    'usage: node --import tsx bench/profile.ts <file.cpuprofile>… [--top N] [--last SECONDS]',
+  );
   process.exit(2);
 }
 
