@@ -47,6 +47,8 @@ export interface EmbeddedAccess {
    * transaction is open on the connection (its statements come first: use `query`).
    */
   run<T = Record<string, unknown>>(sql: string, params?: unknown[]): T[] | null;
+  /** Runs one statement that answers no rows now, and answers how many rows it changed (null as `run`). */
+  change(sql: string, params: unknown[]): number | null;
   /** One object per connection, the same for every handle on it: a key for per-database state. */
   readonly connection: object;
 }
@@ -428,7 +430,11 @@ async function openEmbedded(dataDir: string, schema: string): Promise<Engine> {
   };
   return {
     engine: 'embedded',
-    embedded: { run: (sql, params) => conn.runNow(sql, params), connection: conn },
+    embedded: {
+      run: (sql, params) => conn.runNow(sql, params),
+      change: (sql, params) => conn.changeNow(sql, params),
+      connection: conn,
+    },
     query: (sql, params) => conn.query(sql, params),
     transaction: (fn) => conn.transaction(() => fn(tx)),
     async release() {

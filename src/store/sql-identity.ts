@@ -347,6 +347,20 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
      }`;
   const SAVE_POINTED_ONE = savePointedOne('::timestamptz');
   /**
+   * Embedded, a known contact's save when the memo holds its row under the one entry it points (so
+   * that entry points at the record, and the row's keys and links are the memo's: the process is the
+   * database's only writer): the row replaced in place with the links already merged (`$3` is the
+   * whole links object), no index look-up, no `json_patch`, no `RETURNING` (the count of changed
+   * rows answers). After 20 ms of idle it took ~85 µs where SAVE_POINTED_ONE took ~130 µs
+   * (p50 of 300 on the bench's machine). Its keys are still compared: no row changes unless
+   * they are the ones the memo says.
+   */
+  const saveKnown = (timestamp: string) => `UPDATE ${records} SET
+       view = $2, records = $3, keys = $4, created_at = $5${timestamp}, updated_at = $6${timestamp}
+     WHERE id = $1 AND keys = $7`;
+  const SAVE_KNOWN = saveKnown('::timestamptz');
+  const SAVE_KNOWN_ISO = saveKnown('');
+  /**
    * SAVE_POINTED_ONE when both timestamps are already as stored (`isCanonicalIso`: what the
    * gateway's clock and a read give): bound as they are, not reformatted by `strftime`.
    */
@@ -418,6 +432,58 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   ];
 
   /**
+   * Embedded: `record` saved by SAVE_KNOWN when the memo holds its row, with the keys `expected`,
+   * under the one entry the save points and no entry released (a known contact written again by its
+   * email). The memo then has the row as stored, the save applied. False when that does not hold
+   * or the row did not change (the general save runs).
+   */
+  function saveKnownNow(
+    record: IdentityRecord,
+    plan: ReturnType<typeof reindexPlan>,
+    expected: string,
+    up: unknown[],
+  ): boolean {
+    if (!memo || !embedded || plan.release.length > 0 || plan.point.length !== 1) {
+      return false;
+    }
+    const [kind, value] = plan.point[0]!;
+    const stored = memo.get(kind, value);
+    if (!stored || stored.id !== record.id || keysJson(stored.keys) !== expected) {
+      return false;
+    }
+    const links = patchedLinks(stored.records, record.records);
+    const params = up.slice();
+    params[2] = JSON.stringify(links);
+    const asStored = isCanonicalIso(record.createdAt) && isCanonicalIso(record.updatedAt);
+    let changed: number | null;
+    try {
+      changed = embedded.change(asStored ? SAVE_KNOWN_ISO : SAVE_KNOWN, params);
+    } catch (err) {
+      forget(record.id, plan.point);
+      throw err;
+    }
+    if (changed !== 1) {
+      if (changed !== null) {
+        forget(record.id, plan.point);
+      }
+      return false;
+    }
+    memo.saved(
+      {
+        id: record.id,
+        view: up[1] as string,
+        records: links,
+        recordsChars: linkChars(links),
+        keys: plan.next,
+        createdAt: iso(record.createdAt),
+        updatedAt: iso(record.updatedAt),
+      },
+      plan.point,
+    );
+    return true;
+  }
+
+  /**
    * Saves `record` if its row still holds the keys `previous` (what this handle last saw), without
    * reading it first. False when the row's keys changed meanwhile (nothing written).
    */
@@ -446,8 +512,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       }
     } else {
       const up = upsertParams(record, plan.next, expected);
-      saved = false;
-      if (plan.release.length === 0) {
+      saved = saveKnownNow(record, plan, expected, up);
+      if (!saved && plan.release.length === 0) {
         const statement =
           plan.point.length !== 1
             ? SAVE_POINTED

@@ -62,6 +62,15 @@ function bindable(value: unknown): unknown {
   return value;
 }
 
+/** Parameters as better-sqlite3 binds `?1`, `?2` … (what `$1`, `$2` … become). */
+function bindAll(params: readonly unknown[]): Record<number, unknown> {
+  const bound: Record<number, unknown> = {};
+  for (let i = 0; i < params.length; i += 1) {
+    bound[i + 1] = bindable(params[i]);
+  }
+  return bound;
+}
+
 interface Prepared {
   stmt: Statement;
   reader: boolean;
@@ -106,10 +115,7 @@ export class SqliteConnection {
     const p = this.#prepare(sql);
     let rows: Record<string, unknown>[];
     if (params && params.length > 0) {
-      const bound: Record<number, unknown> = {};
-      for (let i = 0; i < params.length; i += 1) {
-        bound[i + 1] = bindable(params[i]);
-      }
+      const bound = bindAll(params);
       if (!p.reader) {
         p.stmt.run(bound);
         return [];
@@ -148,6 +154,18 @@ export class SqliteConnection {
   /** One statement at once, synchronously; null (nothing run) while a transaction is open. */
   runNow<T>(sql: string, params?: unknown[]): T[] | null {
     return this.#inTransaction ? null : this.run<T>(sql, params);
+  }
+
+  /**
+   * A statement that answers no rows (an `UPDATE` without `RETURNING`) at once, synchronously: how
+   * many rows it changed; null (nothing run) while a transaction is open. Counting them costs
+   * nothing, where `RETURNING` built a result row (~25 µs of a save after 20 ms of idle).
+   */
+  changeNow(sql: string, params: unknown[]): number | null {
+    if (this.#inTransaction) {
+      return null;
+    }
+    return this.#prepare(sql).stmt.run(bindAll(params)).changes;
   }
 
   /** One statement: at once, or after the open transaction ends. */

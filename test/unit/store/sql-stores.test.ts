@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProviderErrorInfo } from '../../../src/model/errors.js';
 import type { WriteItem } from '../../../src/providers/types.js';
-import { type Database, openDatabase } from '../../../src/store/db.js';
+import { type Database, openDatabase, quoteIdent } from '../../../src/store/db.js';
 import type { IdentityRecord } from '../../../src/store/identity.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import type { NewOutboxItem } from '../../../src/store/outbox.js';
@@ -621,6 +621,132 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
       });
       expect(modes).toEqual(['off']);
       expect(await db.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
+    });
+  },
+);
+
+describe.each(engines.filter((e) => e.name.startsWith('embedded')))(
+  "a known contact's save on $name",
+  (engine) => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await engine.open();
+    }, STARTUP_MS);
+    afterEach(async () => {
+      await h.close();
+    });
+
+    /** The statements a store sends, by way of `query` or run at once (`embedded.run`/`change`). */
+    function recorded(db: Database) {
+      const sent: Array<{ via: string; sql: string }> = [];
+      const embedded = db.embedded!;
+      const counting: Database = {
+        ...db,
+        async query<T>(sql: string, params?: unknown[]) {
+          sent.push({ via: 'query', sql });
+          return db.query<T>(sql, params);
+        },
+        embedded: {
+          connection: embedded.connection,
+          run<T>(sql: string, params?: unknown[]) {
+            sent.push({ via: 'run', sql });
+            return embedded.run<T>(sql, params);
+          },
+          change(sql: string, params: unknown[]) {
+            sent.push({ via: 'change', sql });
+            return embedded.change(sql, params);
+          },
+        },
+      };
+      return { sent, counting };
+    }
+    const stored = async (db: Database, id: string) =>
+      (
+        await db.query<{ view: unknown; records: unknown; keys: unknown }>(
+          `SELECT view, records, keys FROM ${quoteIdent(db.schema)}.identity_records WHERE id = $1`,
+          [id],
+        )
+      )[0];
+    const link = (remoteId: string, ms: number, staleAt?: string) => ({
+      provider: 'NOTIFUSE' as const,
+      remoteId,
+      syncedAt: at(ms),
+      ...(staleAt ? { staleAt } : {}),
+    });
+
+    it('is one UPDATE of the row with the links merged in JS: no index look-up, no json_patch, no RETURNING', async () => {
+      const { sent, counting } = recorded(h.db!);
+      const identity = createSqlIdentityStore(counting);
+      const { record } = await identity.claim({ email: 'known@x.io' }, now);
+      await identity.save({
+        ...record,
+        view: { email: 'known@x.io' },
+        records: {
+          NOTIFUSE: link('n1', 1, at(1)),
+          DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '7', syncedAt: at(1) },
+        },
+      });
+      const known = (await identity.claim({ email: 'known@x.io' }, now)).record;
+      sent.length = 0;
+      // Written again: a new view, the Notifuse link replaced whole (its stale mark cleared).
+      await identity.save({
+        ...known,
+        view: { email: 'known@x.io', firstName: 'B' },
+        records: { NOTIFUSE: link('n2', 2) },
+        updatedAt: at(2),
+      });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.via).toBe('change');
+      expect(sent[0]!.sql.trimStart()).toMatch(/^UPDATE /);
+      expect(sent[0]!.sql).not.toMatch(/json_patch|RETURNING|identity_keys/i);
+      const row = await stored(h.db!, record.id);
+      expect(row?.view).toEqual({ email: 'known@x.io', firstName: 'B' });
+      expect(row?.records).toStrictEqual({
+        NOTIFUSE: { provider: 'NOTIFUSE', remoteId: 'n2', syncedAt: at(2) },
+        DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '7', syncedAt: at(1) },
+      });
+      // The memo answers the next claim as the row is stored.
+      sent.length = 0;
+      const again = (await identity.claim({ email: 'known@x.io' }, now)).record;
+      expect(sent).toEqual([]);
+      expect(again).toStrictEqual(await identity.get(record.id));
+    });
+
+    it('changes nothing when the row is not as the memo holds it, and the general save runs', async () => {
+      const { sent, counting } = recorded(h.db!);
+      const identity = createSqlIdentityStore(counting);
+      const { record } = await identity.claim({ email: 'behind@x.io' }, now);
+      await identity.save({ ...record, view: { email: 'behind@x.io' } });
+      const known = (await identity.claim({ email: 'behind@x.io' }, now)).record;
+      // Changed behind the memo's back (no writer but the process may do this; a test can): keys
+      // the memo does not know, and a link it does not hold.
+      await h.db!.query(
+        `UPDATE ${quoteIdent(h.db!.schema)}.identity_records
+            SET keys = $2, records = $3 WHERE id = $1`,
+        [
+          record.id,
+          JSON.stringify({ email: 'behind@x.io', phone: '+41790000000' }),
+          JSON.stringify({
+            DOTDIGITAL: { provider: 'DOTDIGITAL', remoteId: '9', syncedAt: at(0) },
+          }),
+        ],
+      );
+      sent.length = 0;
+      await identity.save({
+        ...known,
+        view: { email: 'behind@x.io', firstName: 'C' },
+        records: { NOTIFUSE: link('n3', 3) },
+        updatedAt: at(3),
+      });
+      // The in-place save found other keys and changed no row; the general save merged the links.
+      expect(sent[0]).toMatchObject({ via: 'change' });
+      expect(sent.length).toBeGreaterThan(1);
+      const row = await stored(h.db!, record.id);
+      expect(row?.records).toMatchObject({
+        DOTDIGITAL: { remoteId: '9' },
+        NOTIFUSE: { remoteId: 'n3', syncedAt: at(3) },
+      });
+      expect(row?.view).toEqual({ email: 'behind@x.io', firstName: 'C' });
     });
   },
 );
