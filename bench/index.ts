@@ -6,7 +6,7 @@
  * session, interleaved (A/B/C…, a fresh seeded order every round, warm-up discarded, every response checked).
  * Writes bench/RESULTS.md and bench/latency.svg. Knobs (env): see bench/README.md and `KNOBS`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { SANDBOX_CREDENTIALS } from '../src/sandbox-mode.js';
-import { type Child, hasTaskset, type ServerReady, startChild } from './lib/child.js';
+import { type Child, hasTaskset, pinRunner, type ServerReady, startChild } from './lib/child.js';
 import { gql, type Target } from './lib/client.js';
 import { machine, quietness } from './lib/machine.js';
 import {
@@ -114,26 +114,10 @@ export const KNOBS = {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-// Pin this process (the probe and autocannon) to core 1 and the servers under test to core 0:
-// re-exec under taskset once.
-// os.cpus(), not availableParallelism(): once pinned, the latter is 1.
+// Pin this process (the probe and autocannon) to core 1 and the servers under test to core 0.
 const cores = os.cpus().length;
 const pin = hasTaskset() && cores >= 2;
-if (pin && process.env['BENCH_PINNED'] !== '1') {
-  const res = spawnSync(
-    'taskset',
-    [
-      '-c',
-      '1',
-      process.execPath,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } },
-  );
-  process.exit(res.status ?? 1);
-}
+pinRunner(1, fileURLToPath(import.meta.url));
 const CPU = { server: 0, client: 1, sandbox: cores > 2 ? 2 : 1 };
 
 const log = (line: string) => console.log(line);

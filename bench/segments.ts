@@ -16,7 +16,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { type Child, hasTaskset, type ServerReady, startChild } from './lib/child.js';
+import { fileURLToPath } from 'node:url';
+import { type Child, hasTaskset, pinRunner, type ServerReady, startChild } from './lib/child.js';
 import { probe } from './lib/client.js';
 import { dropDatabases, gatewaySpecs, type Store, startSut } from './lib/suts.js';
 import { gatewayTarget, plannedDirectCall, warmUp } from './parts/hop.js';
@@ -29,6 +30,10 @@ const warm = Number(process.env['SEGMENTS_WARM'] ?? 3000);
 const databaseUrl = process.env['DATABASE_URL'] || null;
 const stores: Store[] = databaseUrl ? ['embedded', 'postgres'] : ['embedded'];
 const cpu = hasTaskset() ? { server: 0, client: 1 } : null;
+// The probe (this process) on the client's core, as `npm run bench` runs it.
+if (cpu) {
+  pinRunner(cpu.client, fileURLToPath(import.meta.url));
+}
 /** `SEGMENTS_CPU_PROF=<dir>`: a V8 CPU profile of each gateway (sampled every 50 µs) into <dir>/<name>-segments. */
 const cpuProf = process.env['SEGMENTS_CPU_PROF'] ?? '';
 /** Requests of the allocation pass (0: none); `SEGMENTS_ALLOC_TOP`: allocating functions listed per server. */
