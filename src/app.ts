@@ -354,8 +354,11 @@ function startOutboxDelivery(service: ContactsService, config: Config, logger: L
 /**
  * The request's abort signal, handed to every provider call it makes: a batch makes hundreds, each
  * adding a listener, which is expected here and not the leak Node's default limit of 10 warns about.
+ * The fast lane's (a ClientGone, not an EventTarget) has no such limit.
  */
 function requestSignal(signal: AbortSignal): AbortSignal {
-  setMaxListeners(0, signal);
+  if (signal instanceof EventTarget) {
+    setMaxListeners(0, signal);
+  }
   return signal;
 }

@@ -89,6 +89,69 @@ class NodeHeaders {
   }
 }
 
+type AbortListener =
+  | ((this: ClientGone, event: { type: 'abort'; target: ClientGone }) => void)
+  | { handleEvent(event: { type: 'abort'; target: ClientGone }): void };
+
+/**
+ * A lane request's signal: aborted when the client goes away before its answer is written, as
+ * whatwg-node's request signal is. Only the gateway reads it (every provider call adds and removes
+ * an `abort` listener; an adapter's waits between polls pass it to `timers/promises`), so it is the part
+ * of an AbortSignal they use: `aborted`, `reason`, `onabort`, `throwIfAborted` and `abort`
+ * listeners (functions or `handleEvent` objects, `once` or not, a listener added twice kept once).
+ * An AbortController with a listener added and removed took ~6.5 µs of CPU, ~20 µs after 20 ms of
+ * idle; this ~0.1 µs and ~1–2 µs.
+ */
+export class ClientGone {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: ((event: { type: 'abort'; target: ClientGone }) => void) | null = null;
+  #listeners: AbortListener[] | null = null;
+
+  addEventListener(type: string, listener: AbortListener | null, _options?: unknown): void {
+    if (type !== 'abort' || !listener || this.aborted) {
+      return;
+    }
+    this.#listeners ??= [];
+    if (!this.#listeners.includes(listener)) {
+      this.#listeners.push(listener);
+    }
+  }
+
+  removeEventListener(type: string, listener: AbortListener | null, _options?: unknown): void {
+    const at = type === 'abort' && listener ? (this.#listeners?.indexOf(listener) ?? -1) : -1;
+    if (at >= 0) {
+      this.#listeners!.splice(at, 1);
+    }
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) {
+      throw this.reason;
+    }
+  }
+
+  /** The client went away: `abort` once (every listener then removed, as `once` or not). */
+  abort(): void {
+    if (this.aborted) {
+      return;
+    }
+    this.aborted = true;
+    this.reason = new DOMException('This operation was aborted', 'AbortError');
+    const event = { type: 'abort' as const, target: this };
+    const listeners = this.#listeners ?? [];
+    this.#listeners = null;
+    this.onabort?.(event);
+    for (const listener of listeners) {
+      if (typeof listener === 'function') {
+        listener.call(this, event);
+      } else {
+        listener.handleEvent(event);
+      }
+    }
+  }
+}
+
 /** The request as the hooks see it: method, URL, headers and an abort signal (the client went away). */
 class LaneRequest {
   readonly method = 'POST';
@@ -96,7 +159,7 @@ class LaneRequest {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #params: Params | undefined;
-  #signal: AbortSignal | undefined;
+  #signal: ClientGone | undefined;
   constructor(req: IncomingMessage, res: ServerResponse, params?: Params) {
     this.#req = req;
     this.#res = res;
@@ -111,18 +174,19 @@ class LaneRequest {
   get url(): string {
     return `http://${this.#req.headers.host ?? 'localhost'}${this.#req.url ?? '/'}`;
   }
+  /** A ClientGone, typed as what Yoga's request has (only the gateway reads it). */
   get signal(): AbortSignal {
     if (!this.#signal) {
-      const controller = new AbortController();
+      const signal = new ClientGone();
       const res = this.#res;
       res.once('close', () => {
         if (!res.writableFinished) {
-          controller.abort();
+          signal.abort();
         }
       });
-      this.#signal = controller.signal;
+      this.#signal = signal;
     }
-    return this.#signal;
+    return this.#signal as unknown as AbortSignal;
   }
 }
 
