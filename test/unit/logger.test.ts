@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,37 +167,47 @@ describe('LineBatcher (stdout batches)', () => {
   it('a batch flushed while the sink was still writing is written once that write ends', async () => {
     // A sink that behaves as sonic-boom with minLength: it buffers, `flush` starts a write only
     // when none is running, and a write that ends with less than minLength left stops ('drain').
+    // Its writes end when the test says so (`finish`), not after a time: no race with a busy machine.
     class SlowSink extends EventEmitter {
       written = '';
+      /** The chunk being written, or null. */
+      writing: string | null = null;
       #buffered = '';
-      #writing = false;
       write(data: string) {
         this.#buffered += data;
       }
       flush() {
-        if (this.#writing || this.#buffered === '') {
+        if (this.writing !== null || this.#buffered === '') {
           return;
         }
-        this.#writing = true;
-        const chunk = this.#buffered;
+        this.writing = this.#buffered;
         this.#buffered = '';
-        setTimeout(() => {
-          this.written += chunk;
-          this.emit('write', Buffer.byteLength(chunk));
-          this.#writing = false;
-          this.emit('drain');
-        }, 50);
+        this.emit('started');
+      }
+      finish() {
+        const chunk = this.writing!;
+        this.writing = null;
+        this.written += chunk;
+        this.emit('write', Buffer.byteLength(chunk));
+        this.emit('drain');
       }
       flushSync() {}
     }
     const s = new SlowSink();
     const batcher = new LineBatcher(s, 10_000, 10);
+    const started = once(s, 'started');
     batcher.write('a\n');
-    await sleep(25); // a's batch handed on and its (slow) write started
+    await started; // a's batch handed on (its 10 ms timer) and its write started
     batcher.write('b\n');
-    await sleep(25); // b's batch handed on while a's write runs: that flush starts nothing
+    await sleep(40); // b's batch's timer fired while a's write runs: that flush started nothing
+    expect(s.writing).toBe('a\n');
     expect(s.written).toBe('');
-    await sleep(150);
+    s.finish(); // a's write ends ('drain'): b's batch is handed on
+    for (let i = 0; i < 100 && s.writing === null; i += 1) {
+      await sleep(5);
+    }
+    expect(s.writing).toBe('b\n');
+    s.finish();
     expect(s.written).toBe('a\nb\n');
   });
 
