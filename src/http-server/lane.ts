@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { DEFERRED, runDeferred } from './after-write.js';
 
 /**
  * The fast lane: the one request shape nearly every caller sends — `POST` to the exact GraphQL
@@ -155,6 +156,8 @@ export class ClientGone {
 /** The request as the hooks see it: method, URL, headers and an abort signal (the client went away). */
 class LaneRequest {
   readonly method = 'POST';
+  /** Recording work its hooks deferred until the response is written (./after-write.ts). */
+  [DEFERRED]: Array<() => void> | null = [];
   readonly headers: NodeHeaders;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
@@ -394,6 +397,23 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
     }
     stats.served += 1;
     const request = new LaneRequest(req, res, params) as unknown as Request;
+    try {
+      await answer(req, res, accept, request);
+    } finally {
+      runDeferred(request, onRecordError);
+    }
+  }
+
+  const onRecordError = (err: unknown) =>
+    logger.error({ err }, 'fast lane: recording a request failed');
+
+  /** The lane's answer to `request`: its hooks, the operation, the response written. */
+  async function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    accept: string,
+    request: Request,
+  ) {
     const serverContext = { req, res };
     let early: Response | undefined;
     const requestHooksRan = runHooks(

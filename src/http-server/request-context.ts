@@ -5,6 +5,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { ANONYMOUS_CALLER, type Caller } from '../auth/scopes.js';
 import { type RequestLine, writeRequestLine } from '../logger.js';
+import { afterWrite } from './after-write.js';
 import { withRequestId } from './errors.js';
 import { routeOf, sentPath } from './routes.js';
 
@@ -92,6 +93,18 @@ function stamped<R extends ExecutionResult>(result: R, state: RequestState, fall
   return changed ? { ...result, errors } : result;
 }
 
+/** The `request` line: straight to the stream (no child logger) unless the logger is not one of ours. */
+function logRequest(state: RequestState, line: RequestLine, logger: Logger): void {
+  const ids = { requestId: state.id, traceId: state.traceId };
+  if (!writeRequestLine(state.base ?? logger, ids, line)) {
+    const { operationName, ...fields } = line;
+    (requestLogger(state, logger) ?? logger).info(
+      operationName ? { ...fields, operationName } : fields,
+      'request',
+    );
+  }
+}
+
 /**
  * One request id per request, without an async context: the request's state (id, caller, trace)
  * hangs off the `Request`, and its logger ({@link requestLogger}) is handed on explicitly, so
@@ -159,15 +172,8 @@ export function useRequestContext(options: { logger: Logger }): Plugin {
         keyName: state.caller.keyName,
         operationName: state.operationName,
       };
-      // Straight to the stream (no child logger) unless the logger is not one of ours.
-      const ids = { requestId: state.id, traceId: state.traceId };
-      if (!writeRequestLine(state.base ?? logger, ids, line)) {
-        const { operationName, ...fields } = line;
-        (requestLogger(state, logger) ?? logger).info(
-          operationName ? { ...fields, operationName } : fields,
-          'request',
-        );
-      }
+      // Written once the response is (on the fast lane), as measured now.
+      afterWrite(request, () => logRequest(state, line, logger));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { type DocumentNode, type ExecutionResult, getOperationAST, type Source } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
+import { afterWrite } from '../http-server/after-write.js';
 import { FastCounter, FastHistogram } from './series.js';
 
 /**
@@ -68,8 +69,7 @@ export function useYogaMetrics(registry: Registry): Plugin {
       errors.inc({ operationType, phase: 'execute' });
     }
   };
-  const ended = (operationType: string, timed: boolean, start: number) => {
-    const elapsed = seconds(start);
+  const ended = (operationType: string, timed: boolean, elapsed: number) => {
     if (timed) {
       byType(execute, operationType).observe(elapsed);
     }
@@ -80,7 +80,7 @@ export function useYogaMetrics(registry: Registry): Plugin {
    * The execute (or subscribe) phase's end for an operation of this type: at once for a single
    * result (one closure per operation, no more), after the last event of a stream.
    */
-  const phaseEnd = (operationType: string, timed: boolean) => {
+  const phaseEnd = (operationType: string, timed: boolean, request: object | undefined) => {
     const start = Date.now();
     return ({ result }: { result: ExecutionResult | AsyncIterable<ExecutionResult> }) => {
       if (isAsyncIterable(result)) {
@@ -88,11 +88,15 @@ export function useYogaMetrics(registry: Registry): Plugin {
           // Errors in a subscription's events count under phase `execute` too, as the plugin counts them.
           onNext: ({ result: event }: { result: ExecutionResult }) =>
             countErrors(operationType, event),
-          onEnd: () => ended(operationType, timed, start),
+          onEnd: () => ended(operationType, timed, seconds(start)),
         };
       }
-      countErrors(operationType, result);
-      ended(operationType, timed, start);
+      // Observed once the response is written (on the fast lane), as measured now.
+      const elapsed = seconds(start);
+      afterWrite(request, () => {
+        countErrors(operationType, result);
+        ended(operationType, timed, elapsed);
+      });
       return undefined;
     };
   };
@@ -117,7 +121,8 @@ export function useYogaMetrics(registry: Registry): Plugin {
           return;
         }
         const operationType = document ? firstOperationType(document) : 'undefined';
-        byType(parse, operationType).observe(seconds(start));
+        const elapsed = seconds(start);
+        afterWrite(request, () => byType(parse, operationType).observe(elapsed));
         if (document) {
           operations.set(context, operationType);
         } else {
@@ -132,7 +137,8 @@ export function useYogaMetrics(registry: Registry): Plugin {
       }
       const start = Date.now();
       return ({ valid }) => {
-        byType(validate, operationType).observe(seconds(start));
+        const elapsed = seconds(start);
+        afterWrite(requestOf(context), () => byType(validate, operationType).observe(elapsed));
         if (!valid) {
           errors.inc({ operationType, phase: 'validate' });
         }
@@ -143,7 +149,7 @@ export function useYogaMetrics(registry: Registry): Plugin {
       if (operationType === undefined) {
         return;
       }
-      return { onExecuteDone: phaseEnd(operationType, true) };
+      return { onExecuteDone: phaseEnd(operationType, true, requestOf(args.contextValue)) };
     },
     onSubscribe({ args }) {
       const operationType = operations.get(args.contextValue as object);
@@ -151,7 +157,7 @@ export function useYogaMetrics(registry: Registry): Plugin {
         return;
       }
       return {
-        onSubscribeResult: phaseEnd(operationType, false),
+        onSubscribeResult: phaseEnd(operationType, false, undefined),
         // As the plugin counts it: no phase is known for an error thrown by subscribe.
         onSubscribeError() {
           errors.inc({ operationType, phase: 'undefined' });
@@ -164,13 +170,21 @@ export function useYogaMetrics(registry: Registry): Plugin {
       if (timing && operationType !== undefined) {
         const { method } = request;
         const statusCode = response.status;
-        (
-          http.at3(operationType, statusCode, method) ??
-          http.add({ method, statusCode, operationType }, operationType, statusCode, method)
-        ).observe(seconds(timing.start));
+        const elapsed = seconds(timing.start);
+        afterWrite(request, () =>
+          (
+            http.at3(operationType, statusCode, method) ??
+            http.add({ method, statusCode, operationType }, operationType, statusCode, method)
+          ).observe(elapsed),
+        );
       }
     },
   };
+}
+
+/** The request an envelop context belongs to (Yoga puts it there). */
+function requestOf(context: unknown): object | undefined {
+  return (context as { request?: object } | undefined)?.request;
 }
 
 /** A request's start, and the type of the operation it runs once its document parsed. */

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -500,6 +501,71 @@ describe('a client that hangs up on the fast lane', () => {
       expect(await hangUp(yoga, 'gone.yoga@example.com')).toBe(1);
       expect(await circuit(lane)).toEqual({ state: 'CLOSED', consecutiveFailures: 0 });
       expect(await circuit(yoga)).toEqual({ state: 'CLOSED', consecutiveFailures: 0 });
+    } finally {
+      await Promise.all([lane.close(), yoga.close()]);
+    }
+  }, 30_000);
+});
+
+describe('recording work on the fast lane', () => {
+  const METRICS_TOKEN = 'metrics-token-0123456789abcdef0123';
+  const requestLines = (s: Served) => s.lines.filter((l) => l['msg'] === 'request').length;
+  const httpCount = async (s: Served) => {
+    const res = await rawRequest(s.port, {
+      method: 'GET',
+      target: '/metrics',
+      headers: [['authorization', `Bearer ${METRICS_TOKEN}`]],
+    });
+    const m =
+      /^graphql_yoga_http_duration_count\{[^}]*operationType="mutation"[^}]*\} (\d+)$/m.exec(
+        res.body,
+      );
+    return Number(m?.[1] ?? 0);
+  };
+
+  it('writes the request line and the metrics once the response is written, with what was measured before', async () => {
+    const env = { GATEWAY_METRICS_TOKEN: METRICS_TOKEN };
+    const [lane, yoga] = await Promise.all([serve(env, true), serve(env, false)]);
+    try {
+      for (const s of [lane, yoga]) {
+        // How many request lines there were when Node's response to the upsert was ended.
+        const atEnd: number[] = [];
+        s.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+          if (req.method !== 'POST') {
+            return;
+          }
+          const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+          res.end = ((...args: unknown[]) => {
+            atEnd.push(requestLines(s));
+            return end(...args);
+          }) as typeof res.end;
+        });
+        const counted = await httpCount(s);
+        const lines = requestLines(s);
+        const served = s.gateway.lane?.served ?? 0;
+        const res = await rawRequest(s.port, {
+          method: 'POST',
+          target: '/graphql',
+          headers: [...JSON_HEADERS, auth(WRITE_KEY)],
+          body: upsert(`recorded.${s === lane ? 'lane' : 'yoga'}@example.com`),
+        });
+        expect(res.status).toBe(200);
+        expect(requestLines(s)).toBe(lines + 1);
+        const line = s.lines
+          .filter((l) => l['msg'] === 'request' && l['method'] === 'POST')
+          .at(-1)!;
+        expect(line).toMatchObject({ status: 200, path: '/graphql', operationName: 'Up' });
+        expect(line['durationMs']).toBeGreaterThan(0);
+        expect(await httpCount(s)).toBe(counted + 1);
+        expect(atEnd).toHaveLength(1);
+        if (s === lane) {
+          expect(s.gateway.lane?.served).toBe(served + 1);
+          // The lane wrote the answer first; the line came right after, before the client read it.
+          expect(atEnd.at(-1)).toBe(lines);
+        } else {
+          expect(atEnd.at(-1)).toBe(lines + 1);
+        }
+      }
     } finally {
       await Promise.all([lane.close(), yoga.close()]);
     }

@@ -10,6 +10,7 @@ import { KEYS_ENV } from './keys.js';
 export interface ServedGateway {
   gateway: Gateway;
   sandboxes: RunningSandboxes;
+  server: Server;
   port: number;
   /** Every log line so far, parsed. */
   lines: Array<Record<string, unknown>>;
@@ -38,6 +39,7 @@ export async function serveGateway(
   return {
     gateway,
     sandboxes,
+    server,
     port: (server.address() as AddressInfo).port,
     lines,
     logged: (requestId) =>
