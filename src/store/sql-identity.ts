@@ -468,10 +468,22 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       }
       return false;
     }
-    memo.saved(
+    memoSaved(memo, record, links, up[1] as string, plan);
+    return true;
+  }
+
+  /** Puts `record` in the memo as just stored: `view` as sent, `links` the row's links now. */
+  function memoSaved(
+    into: Memo,
+    record: IdentityRecord,
+    links: MemoLinks,
+    view: string,
+    plan: ReturnType<typeof reindexPlan>,
+  ): void {
+    into.saved(
       {
         id: record.id,
-        view: up[1] as string,
+        view,
         records: links,
         recordsChars: linkChars(links),
         keys: plan.next,
@@ -480,7 +492,6 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       },
       plan.point,
     );
-    return true;
   }
 
   /**
@@ -544,18 +555,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             // Stored just now: the row as it was (`before`) with this save applied (links
             // replace a provider's link whole, others stay), each entry pointed at it.
             const links = patchedLinks(before.records, record.records);
-            memo.saved(
-              {
-                id: record.id,
-                view: up[1] as string,
-                records: links,
-                recordsChars: linkChars(links),
-                keys: plan.next,
-                createdAt: iso(record.createdAt),
-                updatedAt: iso(record.updatedAt),
-              },
-              plan.point,
-            );
+            memoSaved(memo, record, links, up[1] as string, plan);
           } else {
             forget(record.id, plan.point);
           }
