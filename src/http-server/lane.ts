@@ -96,12 +96,12 @@ type AbortListener =
 
 /**
  * A lane request's signal: aborted when the client goes away before its answer is written, as
- * whatwg-node's request signal is. Only the gateway reads it (every provider call adds and removes
- * an `abort` listener; an adapter's waits between polls pass it to `timers/promises`), so it is the part
- * of an AbortSignal they use: `aborted`, `reason`, `onabort`, `throwIfAborted` and `abort`
- * listeners (functions or `handleEvent` objects, `once` or not, a listener added twice kept once).
- * An AbortController with a listener added and removed took ~6.5 µs of CPU, ~20 µs after 20 ms of
- * idle; this ~0.1 µs and ~1–2 µs.
+ * whatwg-node's request signal is. Only the gateway reads it (every provider call adds and
+ * removes an `abort` listener; an adapter's waits between polls pass it to `timers/promises`), so
+ * it is the part of an AbortSignal they use: `aborted`, `reason`, `onabort`, `throwIfAborted` and
+ * `abort` listeners (functions or `handleEvent` objects, `once` or not, a listener added twice
+ * kept once). An AbortController with a listener added and removed took ~6.5 µs of CPU, ~20 µs
+ * after 20 ms of idle; this ~0.1 µs and ~1–2 µs.
  */
 export class ClientGone {
   aborted = false;
