@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
+import { DueGate, gatedStore, nextDueAt } from '../store/due-gate.js';
 import { claimDue, iso, json } from '../store/sql.js';
 
 /** A kind of background job: how many to take per look, and what doing one means. */
@@ -154,50 +155,66 @@ const toJob = (r: Row): Job => ({
 
 export function createSqlJobStore(db: Database): JobStore {
   const t = db.table('jobs');
-  return {
-    async add(list, now) {
-      for (let i = 0; i < list.length; i += 500) {
-        const params: unknown[] = [];
-        const values = list.slice(i, i + 500).map((n) => {
-          const p = params.length;
-          params.push(n.id ?? randomUUID(), n.type, json(n.payload), n.nextAttemptAt, now);
-          return `($${p + 1}, $${p + 2}, $${p + 3}::jsonb, $${p + 4}::timestamptz, $${p + 5}::timestamptz)`;
-        });
-        await db.query(
-          `INSERT INTO ${t} (id, type, payload, next_attempt_at, created_at)
+  // Embedded: a poll with nothing due sends no statement (src/store/due-gate.ts).
+  const gate = DueGate.of(db, t);
+  return gatedStore<JobStore>(
+    {
+      async add(list, now) {
+        for (let i = 0; i < list.length; i += 500) {
+          const params: unknown[] = [];
+          const values = list.slice(i, i + 500).map((n) => {
+            const p = params.length;
+            params.push(n.id ?? randomUUID(), n.type, json(n.payload), n.nextAttemptAt, now);
+            return `($${p + 1}, $${p + 2}, $${p + 3}::jsonb, $${p + 4}::timestamptz, $${p + 5}::timestamptz)`;
+          });
+          await db.query(
+            `INSERT INTO ${t} (id, type, payload, next_attempt_at, created_at)
            VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`,
-          params,
+            params,
+          );
+        }
+      },
+      async claimDue(type, now, limit, leaseMs) {
+        if (gate?.idle(type, Date.parse(now))) {
+          return [];
+        }
+        const epoch = gate?.epoch ?? 0;
+        const open = 'done_at IS NULL AND type = $4';
+        const returning =
+          'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq';
+        const rows = await claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [
+          type,
+        ]);
+        if (gate && limit > 0) {
+          gate.settle(type, epoch, await nextDueAt(db, t, 'done_at IS NULL AND type = $1', [type]));
+        }
+        return rows.map(toJob);
+      },
+      async extend(id, until) {
+        await db.query(`UPDATE ${t} SET leased_until = $2::timestamptz WHERE id = $1`, [id, until]);
+      },
+      async done(id, now) {
+        await db.query(
+          `UPDATE ${t} SET done_at = $2::timestamptz, leased_until = NULL WHERE id = $1`,
+          [id, now],
         );
-      }
-    },
-    async claimDue(type, now, limit, leaseMs) {
-      const open = 'done_at IS NULL AND type = $4';
-      const returning = 'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq';
-      const rows = await claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [type]);
-      return rows.map(toJob);
-    },
-    async extend(id, until) {
-      await db.query(`UPDATE ${t} SET leased_until = $2::timestamptz WHERE id = $1`, [id, until]);
-    },
-    async done(id, now) {
-      await db.query(
-        `UPDATE ${t} SET done_at = $2::timestamptz, leased_until = NULL WHERE id = $1`,
-        [id, now],
-      );
-    },
-    async retry(id, nextAttemptAt, error) {
-      await db.query(
-        `UPDATE ${t} SET next_attempt_at = $2::timestamptz, last_error = $3, leased_until = NULL
+      },
+      async retry(id, nextAttemptAt, error) {
+        await db.query(
+          `UPDATE ${t} SET next_attempt_at = $2::timestamptz, last_error = $3, leased_until = NULL
           WHERE id = $1 AND done_at IS NULL`,
-        [id, nextAttemptAt, error],
-      );
+          [id, nextAttemptAt, error],
+        );
+      },
+      async purge(before) {
+        const rows = await db.query<{ id: string }>(
+          `DELETE FROM ${t} WHERE done_at IS NOT NULL AND done_at < $1::timestamptz RETURNING id`,
+          [before],
+        );
+        return rows.length;
+      },
     },
-    async purge(before) {
-      const rows = await db.query<{ id: string }>(
-        `DELETE FROM ${t} WHERE done_at IS NOT NULL AND done_at < $1::timestamptz RETURNING id`,
-        [before],
-      );
-      return rows.length;
-    },
-  };
+    gate,
+    [],
+  );
 }

@@ -1,0 +1,220 @@
+/**
+ * Polling the queue tables (the outbox, the jobs) with nothing due: on the embedded engine a poll
+ * sends no statement until something can be taken (src/store/due-gate.ts); on PostgreSQL, shared
+ * with other replicas, every poll asks. Each case also checks that what becomes due is found.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqlJobStore } from '../../../src/lifecycle/jobs.js';
+import type { Database } from '../../../src/store/db.js';
+import type { NewOutboxItem } from '../../../src/store/outbox.js';
+import { createSqlOutboxStore } from '../../../src/store/sql-stores.js';
+import { allEngines, type Harness, STARTUP_MS } from './engines.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+const item = (email: string, nextAttemptAt: string): NewOutboxItem => ({
+  provider: 'NOTIFUSE',
+  kind: 'upsert',
+  gatewayId: `g-${email}`,
+  item: {
+    ref: 'r',
+    gatewayId: `g-${email}`,
+    patch: { email },
+    known: {},
+    remoteId: null,
+    options: {},
+    idempotencyKey: null,
+  },
+  lastError: null,
+  nextAttemptAt,
+});
+const failed = { code: 'UPSTREAM_UNAVAILABLE', message: 'HTTP 503', retryable: true };
+
+/**
+ * The statements sent through `db` (it has no other way to the database: the stores use `query`),
+ * and a hook run right after a statement whose text matches, before its rows are handed back.
+ */
+function recorded(db: Database) {
+  const sent: string[] = [];
+  let after: { match: RegExp; run: () => Promise<void> } | null = null;
+  const counting: Database = {
+    ...db,
+    async query<T>(sql: string, params?: unknown[]) {
+      sent.push(sql);
+      const rows = await db.query<T>(sql, params);
+      const hook = after;
+      if (hook?.match.test(sql)) {
+        after = null;
+        await hook.run();
+      }
+      return rows;
+    },
+  };
+  return {
+    counting,
+    /** Statements sent since the last call. */
+    take: () => sent.splice(0),
+    afterNext(match: RegExp, run: () => Promise<void>) {
+      after = { match, run };
+    },
+  };
+}
+
+const engines = allEngines().filter((e) => e.sql);
+afterAll(async () => {
+  for (const e of engines) {
+    await e.teardown();
+  }
+});
+
+describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $name', (engine) => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await engine.open();
+  }, STARTUP_MS);
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('an empty outbox is asked once; later polls send nothing until a write is enqueued, which the next poll takes', async () => {
+    const { counting, take } = recorded(h.db!);
+    const outbox = createSqlOutboxStore(counting);
+    expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
+    expect(take()).toHaveLength(2); // the claim, and when the next row is due
+    for (let ms = 250; ms <= 60_000; ms += 250) {
+      expect(await outbox.claimDue(at(ms), 10, 60_000)).toEqual([]);
+    }
+    expect(take()).toEqual([]);
+
+    const [queued] = await outbox.enqueue([item('a@x.io', at(60_000))], at(60_000));
+    take();
+    const taken = await outbox.claimDue(at(60_001), 10, 60_000);
+    expect(taken.map((i) => [i.id, i.status, i.attempts])).toEqual([[queued!.id, 'DELIVERING', 1]]);
+    expect(take()).toHaveLength(2);
+  });
+
+  it('a write due later is taken at its time, not before, and nothing is sent while it waits', async () => {
+    const { counting, take } = recorded(h.db!);
+    const outbox = createSqlOutboxStore(counting);
+    const [queued] = await outbox.enqueue([item('later@x.io', at(5000))], at(0));
+    expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
+    take();
+    for (let ms = 1000; ms < 5000; ms += 1000) {
+      expect(await outbox.claimDue(at(ms), 10, 60_000)).toEqual([]);
+    }
+    expect(take()).toEqual([]);
+    expect((await outbox.claimDue(at(5000), 10, 60_000)).map((i) => i.id)).toEqual([queued!.id]);
+    expect(take()).toHaveLength(2);
+  });
+
+  it('a leased write is taken again when its lease ends (its taker never finished it)', async () => {
+    const { counting, take } = recorded(h.db!);
+    const outbox = createSqlOutboxStore(counting);
+    const [queued] = await outbox.enqueue([item('lease@x.io', at(0))], at(0));
+    expect((await outbox.claimDue(at(0), 10, 30_000)).map((i) => i.id)).toEqual([queued!.id]);
+    take();
+    expect(await outbox.claimDue(at(29_999), 10, 30_000)).toEqual([]);
+    expect(take()).toEqual([]);
+    const again = await outbox.claimDue(at(30_000), 10, 30_000);
+    expect(again.map((i) => [i.id, i.attempts])).toEqual([[queued!.id, 2]]);
+  });
+
+  it('a reschedule or a finish makes the next poll ask again', async () => {
+    const { counting, take } = recorded(h.db!);
+    const outbox = createSqlOutboxStore(counting);
+    const [a, b] = await outbox.enqueue([item('r1@x.io', at(0)), item('r2@x.io', at(0))], at(0));
+    await outbox.claimDue(at(0), 10, 60_000);
+    await outbox.reschedule(a!.id, at(1000), failed);
+    take();
+    expect((await outbox.claimDue(at(1000), 10, 60_000)).map((i) => i.id)).toEqual([a!.id]);
+    await outbox.finish(b!.id, { status: 'DELIVERED', remoteId: 'n-1', error: null });
+    await outbox.finish(a!.id, { status: 'DELIVERED', remoteId: 'n-2', error: null });
+    take();
+    expect(await outbox.claimDue(at(2000), 10, 60_000)).toEqual([]);
+    expect(take()).toHaveLength(2);
+    expect(await outbox.claimDue(at(3000), 10, 60_000)).toEqual([]);
+    expect(take()).toEqual([]);
+  });
+
+  it('a write enqueued while a poll is reading when the next row is due is found by the next poll', async () => {
+    const { counting, afterNext } = recorded(h.db!);
+    const outbox = createSqlOutboxStore(counting);
+    let added = '';
+    // Right after the poll's look at the next due row (which saw none), before it keeps that.
+    afterNext(/SELECT min\(/, async () => {
+      const [queued] = await outbox.enqueue([item('meanwhile@x.io', at(0))], at(0));
+      added = queued!.id;
+    });
+    expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
+    expect(added).not.toBe('');
+    expect((await outbox.claimDue(at(1), 10, 60_000)).map((i) => i.id)).toEqual([added]);
+  });
+
+  it('every handle on the connection shares what it knows: a write through another is found', async () => {
+    const twin = await engine.twin(h);
+    try {
+      const { counting, take } = recorded(h.db!);
+      const outbox = createSqlOutboxStore(counting);
+      expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
+      const [queued] = await twin.outbox.enqueue([item('twin@x.io', at(0))], at(0));
+      take();
+      expect((await outbox.claimDue(at(1), 10, 60_000)).map((i) => i.id)).toEqual([queued!.id]);
+    } finally {
+      await twin.close();
+    }
+  });
+
+  it('jobs: each type is asked once while none is due; a retry is taken at its time', async () => {
+    const { counting, take } = recorded(h.db!);
+    const jobs = createSqlJobStore(counting);
+    await jobs.add([{ id: 'w1', type: 'webhook', payload: { n: 1 }, nextAttemptAt: at(0) }], at(0));
+    expect((await jobs.claimDue('webhook', at(0), 10, 60_000)).map((j) => j.id)).toEqual(['w1']);
+    expect(await jobs.claimDue('batch', at(0), 10, 60_000)).toEqual([]);
+    await jobs.retry('w1', at(10_000), 'HTTP 500');
+    take();
+    expect(await jobs.claimDue('webhook', at(1), 10, 60_000)).toEqual([]);
+    expect(await jobs.claimDue('batch', at(1), 10, 60_000)).toEqual([]);
+    expect(take()).toHaveLength(4);
+    for (let ms = 250; ms < 10_000; ms += 250) {
+      expect(await jobs.claimDue('webhook', at(ms), 10, 60_000)).toEqual([]);
+      expect(await jobs.claimDue('batch', at(ms), 10, 60_000)).toEqual([]);
+    }
+    expect(take()).toEqual([]);
+    const [again] = await jobs.claimDue('webhook', at(10_000), 10, 60_000);
+    expect([again?.id, again?.attempts, again?.lastError]).toEqual(['w1', 2, 'HTTP 500']);
+    await jobs.done('w1', at(10_001));
+    take();
+    expect(await jobs.claimDue('webhook', at(10_002), 10, 60_000)).toEqual([]);
+    expect(await jobs.claimDue('webhook', at(10_003), 10, 60_000)).toEqual([]);
+    expect(take()).toHaveLength(2);
+  });
+});
+
+describe.each(engines.filter((e) => e.name === 'postgres'))('polls on $name', (engine) => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await engine.open();
+  }, STARTUP_MS);
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('every poll asks (other replicas write the same tables)', async () => {
+    const { counting, take } = recorded(h.db!);
+    const outbox = createSqlOutboxStore(counting);
+    const jobs = createSqlJobStore(counting);
+    for (let ms = 0; ms < 1000; ms += 250) {
+      expect(await outbox.claimDue(at(ms), 10, 60_000)).toEqual([]);
+      expect(await jobs.claimDue('webhook', at(ms), 10, 60_000)).toEqual([]);
+    }
+    expect(take()).toHaveLength(8);
+    const twin = await engine.twin(h);
+    try {
+      const [queued] = await twin.outbox.enqueue([item('replica@x.io', at(0))], at(0));
+      expect((await outbox.claimDue(at(1000), 10, 60_000)).map((i) => i.id)).toEqual([queued!.id]);
+    } finally {
+      await twin.close();
+    }
+  });
+});
