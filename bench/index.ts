@@ -92,6 +92,8 @@ export const KNOBS = {
   loadDelayMs: num('BENCH_LOAD_DELAY', 20),
   /** which load tests part 2 runs: `upsert`, `trivial` (`{ __typename }`) */
   loads: list('BENCH_LOADS', 'upsert'),
+  /** how long every server is left idle for its idle CPU (part 3; 0: not measured) */
+  idleMs: num('BENCH_IDLE_MS', 10_000),
   /** idle time between a server's start and its RSS reading */
   settleMs: num('BENCH_SETTLE_MS', 1000),
   batchN: list('BENCH_N', '1,100').map(Number),
@@ -331,6 +333,27 @@ try {
     const bareOrigin = origin(bare.ready.port);
     await sleep(KNOBS.settleMs);
     const bareCpu = () => bare.call<number>('cpu');
+    // Every server idle at once (each has served a request or two): its own timers' CPU.
+    const idleCpu = new Map<string, number>();
+    if (want('rss') && KNOBS.idleMs > 0) {
+      log(`idle: every server left idle for ${KNOBS.idleMs} ms, process CPU read before and after`);
+      const readers: Array<[string, () => Promise<number>]> = [
+        ['bare-proxy', bareCpu],
+        ...[...running].map(([name, c]): [string, () => Promise<number>] => [
+          name,
+          () => c.call<number>('cpu'),
+        ]),
+      ];
+      const before = await Promise.all(readers.map(([, read]) => read()));
+      await sleep(KNOBS.idleMs);
+      const after = await Promise.all(readers.map(([, read]) => read()));
+      readers.forEach(([name], i) => {
+        idleCpu.set(name, (after[i]! - before[i]!) / 1000 / (KNOBS.idleMs / 60_000));
+      });
+      for (const [name, entry] of rss) {
+        entry.idleCpuMsPerMin = idleCpu.get(name);
+      }
+    }
     targets.unshift(
       ...baselineTargets(direct, bareOrigin),
       ...specs
@@ -411,7 +434,15 @@ try {
         log(`  restarted ${spec.name}: RSS ${(bytes / 2 ** 20).toFixed(0)} MB`);
       }
     }
-    results.rss = [{ server: 'bare-proxy', first: bareRss, firstStartMs: 0 }, ...rss.values()];
+    results.rss = [
+      {
+        server: 'bare-proxy',
+        first: bareRss,
+        firstStartMs: 0,
+        ...(idleCpu.has('bare-proxy') ? { idleCpuMsPerMin: idleCpu.get('bare-proxy')! } : {}),
+      },
+      ...rss.values(),
+    ];
   }
 
   // ---- parts 4 and 5: all four providers (BENCH_MEM_PROVIDERS), provider rate limits off ----

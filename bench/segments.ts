@@ -28,7 +28,10 @@ const n = Number(process.env['SEGMENTS_N'] ?? 400);
 /** Sequential requests each server serves at 0 ms first, not recorded (as `npm run bench`: steady state). */
 const warm = Number(process.env['SEGMENTS_WARM'] ?? 3000);
 const databaseUrl = process.env['DATABASE_URL'] || null;
-const stores: Store[] = databaseUrl ? ['embedded', 'postgres'] : ['embedded'];
+/** `SEGMENTS_STORES=embedded,memory`: the gateway variants measured (default: embedded, and postgres with `DATABASE_URL`). */
+const stores = (
+  process.env['SEGMENTS_STORES'] ?? (databaseUrl ? 'embedded,postgres' : 'embedded')
+).split(',') as Store[];
 const cpu = hasTaskset() ? { server: 0, client: 1 } : null;
 // The probe (this process) on the client's core, as `npm run bench` runs it.
 if (cpu) {
@@ -43,6 +46,8 @@ const allocTop = Number(process.env['SEGMENTS_ALLOC_TOP'] ?? 0);
  * `SEGMENTS_ALLOC=all` (default): every allocation; `old`: what no scavenge collected (promoted, or
  * allocated in the old generation); `live`: what is still in the heap after the pass.
  */
+/** `SEGMENTS_WINDOW=100`: also the p50s of every 100 requests in order (0: not shown). */
+const windowN = Number(process.env['SEGMENTS_WINDOW'] ?? 0);
 const allocKind = (process.env['SEGMENTS_ALLOC'] ?? 'all') as 'all' | 'old' | 'live';
 const ALLOC_TEXT = {
   all: 'allocated',
@@ -85,7 +90,10 @@ try {
       phase: 'segments',
       env: notifuse.env,
       fresh: true,
-      ...(cpuProf ? { nodeFlags: ['--cpu-prof-interval=50'] } : {}),
+      nodeFlags: [
+        ...(cpuProf ? ['--cpu-prof-interval=50'] : []),
+        ...(process.env['SEGMENTS_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
+      ],
     });
     children.push(child as Child<unknown>);
     servers.push({ name: spec.name, child, path: '/graphql' });
@@ -129,6 +137,7 @@ try {
   );
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
   const allocated: Array<{ name: string; perRequest: Allocations }> = [];
+  const windows: string[] = [];
   for (const [k, s] of servers.entries()) {
     const client = probe(targets[k]!);
     const latencies: number[] = [];
@@ -160,6 +169,28 @@ try {
       });
     }
     await client.close();
+    if (windowN > 0) {
+      // p50 per window of requests, in order: a step in the middle of a run shows here.
+      const parts: string[] = [];
+      for (let i = 0; i + windowN <= rows.length; i += windowN) {
+        const w = rows.slice(i, i + windowN);
+        const lat = latencies.slice(i, i + windowN);
+        parts.push(
+          `${ms(pct(lat, 0.5))} (${ms(
+            pct(
+              w.map((r) => r.pre),
+              0.5,
+            ),
+          )}+${ms(
+            pct(
+              w.map((r) => r.post),
+              0.5,
+            ),
+          )})`,
+        );
+      }
+      windows.push(`${s.name}: ${parts.join(' ')}`);
+    }
     const kept = rows.slice(Math.floor(rows.length / 4));
     const paused = kept.filter((r) => r.gc > 0).map((r) => r.gc);
     const p50 = (of: (r: Row) => number) => ms(pct(kept.map(of), 0.5));
@@ -167,6 +198,15 @@ try {
     console.log(
       `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${p50((r) => r.pre)} | ${p50((r) => r.upstream)} | ${p50((r) => r.post)} | ${p50((r) => r.pre + r.post)} | ${paused.length} of ${kept.length} | ${delayed} |`,
     );
+  }
+  if (windows.length > 0) {
+    console.log('');
+    console.log(
+      `client p50 (before + after the call p50) per window of ${windowN} requests, in order; ms:`,
+    );
+    for (const w of windows) {
+      console.log(w);
+    }
   }
   if (allocated.length > 0) {
     const kb = (bytes: number) => (bytes / 1024).toFixed(1);

@@ -15,6 +15,8 @@ export interface StartupRss {
   firstStartMs: number;
   restart?: number;
   restartStartMs?: number;
+  /** process CPU while idle (every server idle at once), ms per minute */
+  idleCpuMsPerMin?: number | undefined;
 }
 
 export interface ReportInput {
@@ -172,6 +174,15 @@ function summary(r: ReportInput): string {
         ...cols.map((c) => {
           const s = at(c);
           return s?.restart !== undefined ? `${fmt.mb(s.restart)} MB` : '–';
+        }),
+      ]);
+    }
+    if (r.rss.some((s) => s.idleCpuMsPerMin !== undefined)) {
+      rows.push([
+        'CPU while idle (every server idle at once)',
+        ...cols.map((c) => {
+          const v = at(c)?.idleCpuMsPerMin;
+          return v !== undefined ? `${v.toFixed(1)} ms per minute` : '–';
         }),
       ]);
     }
@@ -434,11 +445,11 @@ function memorySection(ms: MemoryResult[]): string {
 
 function rssSection(r: ReportInput): string {
   return [
-    '| server | RSS after start | after a restart on the same data | start → port open (first / restart) |',
-    '|---|--:|--:|--:|',
+    '| server | RSS after start | after a restart on the same data | start → port open (first / restart) | CPU while idle |',
+    '|---|--:|--:|--:|--:|',
     ...r.rss.map(
       (s) =>
-        `| ${s.server} | ${fmt.mb(s.first)} MB | ${s.restart !== undefined ? `${fmt.mb(s.restart)} MB` : '–'} | ${s.firstStartMs > 0 ? `${fmt.int(s.firstStartMs)} / ${s.restartStartMs !== undefined ? fmt.int(s.restartStartMs) : '–'} ms` : '–'} |`,
+        `| ${s.server} | ${fmt.mb(s.first)} MB | ${s.restart !== undefined ? `${fmt.mb(s.restart)} MB` : '–'} | ${s.firstStartMs > 0 ? `${fmt.int(s.firstStartMs)} / ${s.restartStartMs !== undefined ? fmt.int(s.restartStartMs) : '–'} ms` : '–'} | ${s.idleCpuMsPerMin !== undefined ? `${s.idleCpuMsPerMin.toFixed(1)} ms/min` : '–'} |`,
     ),
   ].join('\n');
 }
