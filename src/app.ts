@@ -162,7 +162,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     lifecycle,
     jsonLimits: config.jsonLimits,
   });
-  const delivery = startOutboxDelivery(service, config, logger);
+  const delivery = startOutboxDelivery(service, outbox, config, logger);
   lifecycle.start();
   const readiness = createReadiness({
     ping: deps.stores?.ping,
@@ -318,11 +318,30 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   };
 }
 
-/** Delivers due outbox items every `OUTBOX_POLL_MS`, one run at a time, until stopped. */
-function startOutboxDelivery(service: ContactsService, config: Config, logger: Logger) {
+/**
+ * Delivers due outbox items every `OUTBOX_POLL_MS`, one run at a time, until stopped. On the
+ * embedded engine, once a run finds no write waiting, the timer stops until a write is enqueued
+ * or changed (`OutboxStore.sleep`, src/store/due-gate.ts).
+ */
+export function startOutboxDelivery(
+  service: Pick<ContactsService, 'deliverOutbox'>,
+  store: OutboxStore | null,
+  config: Pick<Config, 'storage'>,
+  logger: Logger,
+) {
   const { outbox, outboxPollMs, outboxLeaseMs } = config.storage;
   let running: Promise<unknown> | null = null;
   let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const arm = () => {
+    timer = setInterval(tick, outboxPollMs);
+    timer.unref();
+  };
+  const wake = () => {
+    if (!stopped && !timer) {
+      arm();
+    }
+  };
   const tick = () => {
     if (running || stopped) {
       return;
@@ -332,10 +351,15 @@ function startOutboxDelivery(service: ContactsService, config: Config, logger: L
       .catch((err: unknown) => logger.error({ err }, 'outbox delivery failed'))
       .finally(() => {
         running = null;
+        if (!stopped && timer && store?.sleep?.(wake)) {
+          clearInterval(timer);
+          timer = null;
+        }
       });
   };
-  const timer = outbox && outboxPollMs > 0 ? setInterval(tick, outboxPollMs) : null;
-  timer?.unref();
+  if (outbox && outboxPollMs > 0) {
+    arm();
+  }
   return {
     /** No new runs; the one running goes on. */
     pause() {
@@ -345,6 +369,7 @@ function startOutboxDelivery(service: ContactsService, config: Config, logger: L
       stopped = true;
       if (timer) {
         clearInterval(timer);
+        timer = null;
       }
       await running;
     },

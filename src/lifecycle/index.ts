@@ -43,6 +43,8 @@ export class Lifecycle {
   readonly #handlers: JobHandler[] = [];
   readonly #running = new Map<string, Promise<unknown>>();
   #timer: NodeJS.Timeout | null = null;
+  /** The timer's period: `jobsPollMs`, or PURGE_EVERY_MS while no job is open (embedded). */
+  #paceMs = 0;
   #stopped = false;
   #lastPurge = 0;
 
@@ -113,11 +115,46 @@ export class Lifecycle {
     this.kick();
   }
 
-  /** Looks for jobs every `jobsPollMs` until stopped. */
+  /**
+   * Looks for jobs every `jobsPollMs` until stopped. On the embedded engine, once a look finds no
+   * job of any kind open, it looks only every PURGE_EVERY_MS (for the purge) until a job is
+   * written (src/store/due-gate.ts): an idle gateway does not wake four times a second.
+   */
   start(): void {
     if (this.config.jobsPollMs > 0 && !this.#timer) {
-      this.#timer = setInterval(() => this.kick(), this.config.jobsPollMs);
-      this.#timer.unref();
+      this.#pace(this.config.jobsPollMs);
+    }
+  }
+
+  #pace(ms: number): void {
+    if (this.#timer) {
+      clearInterval(this.#timer);
+    }
+    this.#paceMs = ms;
+    this.#timer = setInterval(() => this.#tick(), ms);
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    this.kick();
+    if (!this.jobs.sleep || this.#paceMs !== this.config.jobsPollMs) {
+      return;
+    }
+    void Promise.all(this.#running.values()).then(() => {
+      if (this.#stopped || this.#running.size > 0 || this.#paceMs !== this.config.jobsPollMs) {
+        return;
+      }
+      const types = this.#handlers.map((h) => h.type);
+      if (this.jobs.sleep?.(types, () => this.#wake())) {
+        this.#pace(PURGE_EVERY_MS);
+      }
+    });
+  }
+
+  /** A job was written while the timer slept: look every `jobsPollMs` again. */
+  #wake(): void {
+    if (!this.#stopped && this.#timer && this.#paceMs !== this.config.jobsPollMs) {
+      this.#pace(this.config.jobsPollMs);
     }
   }
 

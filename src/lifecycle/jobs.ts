@@ -46,6 +46,12 @@ export interface JobStore {
   retry(id: string, nextAttemptAt: string, error: string): Promise<void>;
   /** Forgets jobs done before `before`. */
   purge(before: string): Promise<number>;
+  /**
+   * The embedded engine: true when no job of any of `types` is open (each type polled since the
+   * last change, src/store/due-gate.ts); the poller may stop until `wake` is called, once, at the
+   * next write. Absent (memory, PostgreSQL: other replicas add jobs) or false: keep polling.
+   */
+  sleep?(types: readonly string[], wake: () => void): boolean;
 }
 
 interface MemoryJob extends Job {
@@ -206,6 +212,9 @@ export function createSqlJobStore(db: Database): JobStore {
           [id, nextAttemptAt, error],
         );
       },
+      ...(gate
+        ? { sleep: (types: readonly string[], wake: () => void) => gate.sleep(types, wake) }
+        : {}),
       async purge(before) {
         const rows = await db.query<{ id: string }>(
           `DELETE FROM ${t} WHERE done_at IS NOT NULL AND done_at < $1::timestamptz RETURNING id`,
@@ -215,6 +224,6 @@ export function createSqlJobStore(db: Database): JobStore {
       },
     },
     gate,
-    [],
+    ['purge'],
   );
 }

@@ -39,6 +39,8 @@ export class DueGate {
   /** Per partition: nothing can be taken before this instant (ms; Infinity: nothing open). */
   readonly #next = new Map<string, number>();
   #epoch = 0;
+  /** Called once at the next {@link forget} (a poller that stopped while nothing was open). */
+  readonly #wakers = new Set<() => void>();
 
   /** Bumped by every {@link forget}: a poll settles only when it did not change meanwhile. */
   get epoch(): number {
@@ -58,26 +60,46 @@ export class DueGate {
     }
   }
 
+  /**
+   * True when no row of any of `parts` is open (each was polled since the last change and found
+   * none): a poller may stop, and `wake` is called once at the next change. False otherwise.
+   */
+  sleep(parts: readonly string[], wake: () => void): boolean {
+    if (!parts.every((part) => this.#next.get(part) === Number.POSITIVE_INFINITY)) {
+      return false;
+    }
+    this.#wakers.add(wake);
+    return true;
+  }
+
   /** The table may have changed: every partition's next poll asks the database. */
   forget(): void {
     this.#epoch += 1;
     this.#next.clear();
+    if (this.#wakers.size > 0) {
+      const wakers = [...this.#wakers];
+      this.#wakers.clear();
+      for (const wake of wakers) {
+        wake();
+      }
+    }
   }
 }
 
 /**
- * `store` with every method but `claimDue` and the given read-only ones wrapped to forget the
- * gate before and after it runs (a method added later forgets too, which only costs a statement).
+ * `store` with every method but `claimDue`, `sleep` and the given ones (reads, and writes that
+ * only delete ended rows) wrapped to forget the gate before and after it runs (a method added
+ * later forgets too, which only costs a statement).
  */
 export function gatedStore<S extends object>(
   store: S,
   gate: DueGate | null,
-  reads: ReadonlyArray<keyof S>,
+  keeps: ReadonlyArray<keyof S>,
 ): S {
   if (!gate) {
     return store;
   }
-  const skip = new Set<PropertyKey>(['claimDue', ...reads]);
+  const skip = new Set<PropertyKey>(['claimDue', 'sleep', ...keeps]);
   const out = { ...store } as Record<PropertyKey, unknown>;
   for (const [name, value] of Object.entries(store)) {
     if (typeof value !== 'function' || skip.has(name)) {

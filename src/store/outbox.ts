@@ -111,6 +111,12 @@ export interface OutboxStore {
    * Called on shutdown. Returns how many were released.
    */
   releaseLeases(): Promise<number>;
+  /**
+   * The embedded engine: true when no write waits (polled since the last change,
+   * src/store/due-gate.ts); the delivery may stop polling until `wake` is called, once, at the
+   * next write. Absent (memory, PostgreSQL: other replicas enqueue) or false: keep polling.
+   */
+  sleep?(wake: () => void): boolean;
   close(): Promise<void>;
 }
 

@@ -261,11 +261,12 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
         return rows.length;
       },
 
+      ...(gate ? { sleep: (wake: () => void) => gate.sleep([''], wake) } : {}),
       async close() {
         // The database belongs to whoever opened it.
       },
     },
     gate,
-    ['list', 'stats', 'get', 'page', 'changedSince', 'close'],
+    ['list', 'stats', 'get', 'page', 'changedSince', 'purge', 'close'],
   );
 }

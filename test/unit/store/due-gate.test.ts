@@ -189,6 +189,41 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
     expect(await jobs.claimDue('webhook', at(10_003), 10, 60_000)).toEqual([]);
     expect(take()).toHaveLength(2);
   });
+
+  it('may sleep only once a poll found the outbox empty, and is woken once by the next enqueue, not by a purge', async () => {
+    const outbox = createSqlOutboxStore(h.db!);
+    let woken = 0;
+    const wake = () => {
+      woken += 1;
+    };
+    expect(outbox.sleep?.(wake)).toBe(false);
+    await outbox.claimDue(at(0), 10, 60_000);
+    expect(outbox.sleep?.(wake)).toBe(true);
+    await outbox.purge(at(0));
+    expect(woken).toBe(0);
+    await outbox.enqueue([item('wake@x.io', at(0))], at(0));
+    expect(woken).toBe(1);
+    expect(outbox.sleep?.(wake)).toBe(false);
+    await outbox.claimDue(at(1), 10, 60_000);
+    // Taken and leased: open until it ends.
+    expect(outbox.sleep?.(wake)).toBe(false);
+    expect(woken).toBe(1);
+  });
+
+  it('jobs: sleeps only when every type was polled and none is open; a pending retry keeps it awake', async () => {
+    const jobs = createSqlJobStore(h.db!);
+    const wake = () => {};
+    await jobs.claimDue('webhook', at(0), 10, 60_000);
+    expect(jobs.sleep?.(['webhook', 'batch'], wake)).toBe(false);
+    await jobs.claimDue('batch', at(0), 10, 60_000);
+    expect(jobs.sleep?.(['webhook', 'batch'], wake)).toBe(true);
+    await jobs.add([{ id: 'r', type: 'batch', payload: {}, nextAttemptAt: at(0) }], at(0));
+    await jobs.claimDue('batch', at(1), 10, 60_000);
+    await jobs.retry('r', at(5000), 'later');
+    await jobs.claimDue('webhook', at(2), 10, 60_000);
+    await jobs.claimDue('batch', at(2), 10, 60_000);
+    expect(jobs.sleep?.(['webhook', 'batch'], wake)).toBe(false);
+  });
 });
 
 describe.each(engines.filter((e) => e.name === 'postgres'))('polls on $name', (engine) => {
@@ -209,6 +244,8 @@ describe.each(engines.filter((e) => e.name === 'postgres'))('polls on $name', (e
       expect(await jobs.claimDue('webhook', at(ms), 10, 60_000)).toEqual([]);
     }
     expect(take()).toHaveLength(8);
+    expect(outbox.sleep).toBeUndefined();
+    expect(jobs.sleep).toBeUndefined();
     const twin = await engine.twin(h);
     try {
       const [queued] = await twin.outbox.enqueue([item('replica@x.io', at(0))], at(0));
