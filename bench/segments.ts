@@ -85,7 +85,13 @@ try {
   const notifuse = sb.ready.find((s) => s.provider === 'NOTIFUSE')!;
   const ctx = { runDir, databaseUrl, cpuProf, ...(cpu ? { cpu: cpu.server } : {}) };
   const servers: Array<{ name: string; child: Child<ServerReady>; path: string }> = [];
-  for (const spec of gatewaySpecs(stores)) {
+  // `SEGMENTS_COMPARE=<checkout>`: its gateways too (embedded store), as `BENCH_COMPARE` does.
+  const compare = process.env['SEGMENTS_COMPARE'] ?? '';
+  const specs = [
+    ...gatewaySpecs(stores),
+    ...(compare ? gatewaySpecs(['embedded'], compare, compare) : []),
+  ];
+  for (const spec of specs) {
     const child = await startSut(spec, ctx, {
       phase: 'segments',
       env: notifuse.env,
