@@ -55,7 +55,7 @@ export const GOALS = {
   rssMb: 200,
   bulkHeapMb: 64,
   cpuVsYogaPass: 1.5,
-  /** "no RSS trend": RSS of the last quarter of the repeats within this of the second quarter */
+  /** "no RSS trend": RSS of the last whole GC periods of the repeats within this of the ones before (`periodDrift`) */
   rssDriftMb: 4,
   heapDriftMb: 1,
 };
@@ -438,7 +438,7 @@ function memorySection(ms: MemoryResult[]): string {
   const repeated = ms.filter((m) => m.repeats >= 20);
   const trend = repeated.map(
     (m) =>
-      `${m.server}: ${m.repeats} repeats of one upsertContacts of the same ${m.repeatN} contacts, ${fmt.int(m.repeatMs)} ms each; RSS first → last ${mb(m.rss[0]!)} → ${mb(m.rss[m.rss.length - 1]!)} MB, drift (median of the last quarter − median of the second) ${signed(mbOf(m.rssDrift), 1)} MB, slope over the second half ${(m.rssSlope / 1024).toFixed(1)} KB per repeat; heap after full GC every 10 repeats ${mb(m.heap[0]!)} → ${mb(m.heap[m.heap.length - 1]!)} MB, drift ${signed(mbOf(m.heapDrift), 1)} MB.`,
+      `${m.server}: ${m.repeats} repeats of one upsertContacts of the same ${m.repeatN} contacts, ${fmt.int(m.repeatMs)} ms each; RSS first → last ${mb(m.rss[0]!)} → ${mb(m.rss[m.rss.length - 1]!)} MB, drift (median of the last whole 10-repeat periods − median of as many before them, bench/lib/stats.ts \`periodDrift\`) ${signed(mbOf(m.rssDrift), 1)} MB, slope over the second half ${(m.rssSlope / 1024).toFixed(1)} KB per repeat; heap after full GC every 10 repeats ${mb(m.heap[0]!)} → ${mb(m.heap[m.heap.length - 1]!)} MB, drift ${signed(mbOf(m.heapDrift), 1)} MB.`,
   );
   return [...lines, '', ...trend].join('\n');
 }

@@ -13,7 +13,7 @@
 import type { Child } from '../lib/child.js';
 import { gql } from '../lib/client.js';
 import { peerImport } from '../lib/peer.js';
-import { median, slope } from '../lib/stats.js';
+import { median, periodDrift, slope } from '../lib/stats.js';
 import { type Counts, contacts, countWrites, type ProviderCalls } from './batching.js';
 
 export interface MemoryResult {
@@ -40,7 +40,7 @@ export interface MemoryResult {
   /** least-squares slope over the second half, bytes per run */
   rssSlope: number;
   heapSlope: number;
-  /** median RSS of the last quarter minus that of the second quarter (after warm-up) */
+  /** median RSS of the last whole GC periods (10 repeats each) minus that of as many before them (`periodDrift`) */
   rssDrift: number;
   heapDrift: number;
 }
@@ -171,7 +171,7 @@ export async function runMemory(
     heap,
     rssSlope: slope(rss.slice(Math.floor(rss.length / 2))),
     heapSlope: slope(heap.slice(Math.floor(heap.length / 2))) / 10,
-    rssDrift: opts.repeats > 0 ? q(rss, 0.75, 1) - q(rss, 0.25, 0.5) : 0,
+    rssDrift: periodDrift(rss, 10),
     heapDrift: opts.repeats > 0 ? q(heap, 0.75, 1) - q(heap, 0.25, 0.5) : 0,
   };
 }
