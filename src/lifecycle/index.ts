@@ -43,8 +43,8 @@ export class Lifecycle {
   readonly #handlers: JobHandler[] = [];
   readonly #running = new Map<string, Promise<unknown>>();
   #timer: NodeJS.Timeout | null = null;
-  /** The timer's period: `jobsPollMs`, or PURGE_EVERY_MS while no job is open (embedded). */
-  #paceMs = 0;
+  /** No job was open at the last look (embedded): the timer runs at the purge's pace until a write. */
+  #asleep = false;
   #stopped = false;
   #lastPurge = 0;
 
@@ -122,39 +122,39 @@ export class Lifecycle {
    */
   start(): void {
     if (this.config.jobsPollMs > 0 && !this.#timer) {
-      this.#pace(this.config.jobsPollMs);
+      this.#pace(this.config.jobsPollMs, false);
     }
   }
 
-  #pace(ms: number): void {
+  #pace(ms: number, asleep: boolean): void {
     if (this.#timer) {
       clearInterval(this.#timer);
     }
-    this.#paceMs = ms;
+    this.#asleep = asleep;
     this.#timer = setInterval(() => this.#tick(), ms);
     this.#timer.unref();
   }
 
   #tick(): void {
     this.kick();
-    if (!this.jobs.sleep || this.#paceMs !== this.config.jobsPollMs) {
+    if (!this.jobs.sleep || this.#asleep) {
       return;
     }
     void Promise.all(this.#running.values()).then(() => {
-      if (this.#stopped || this.#running.size > 0 || this.#paceMs !== this.config.jobsPollMs) {
+      if (this.#stopped || this.#running.size > 0 || this.#asleep) {
         return;
       }
       const types = this.#handlers.map((h) => h.type);
       if (this.jobs.sleep?.(types, () => this.#wake())) {
-        this.#pace(PURGE_EVERY_MS);
+        this.#pace(Math.max(PURGE_EVERY_MS, this.config.jobsPollMs), true);
       }
     });
   }
 
   /** A job was written while the timer slept: look every `jobsPollMs` again. */
   #wake(): void {
-    if (!this.#stopped && this.#timer && this.#paceMs !== this.config.jobsPollMs) {
-      this.#pace(this.config.jobsPollMs);
+    if (!this.#stopped && this.#timer && this.#asleep) {
+      this.#pace(this.config.jobsPollMs, false);
     }
   }
 
