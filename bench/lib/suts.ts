@@ -11,7 +11,7 @@
  *
  * "Restart" starts the same server again on the same data directory (or database).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -189,11 +189,36 @@ export async function startSut(
     }
     env['GATEWAY_DATA_DIR'] = dir;
   }
-  // `npm start` is `node --import tsx src/server.ts`.
+  // As `npm start` runs it: `node [its flags] --import tsx src/server.ts`.
   return startServer(spec.name, {
     ...common,
     env,
-    nodeFlags: [...nodeFlags, '--import', TSX_LOADER],
+    nodeFlags: [...nodeFlags, ...startFlags(root), '--import', TSX_LOADER],
     argv: [join(root, 'src/server.ts')],
   });
+}
+
+/**
+ * The Node flags a checkout's `npm start` passes (its package.json `start` script, `node <flags>
+ * --import tsx src/server.ts`), other than the tsx loader, which the bench gives by path.
+ */
+export function startFlags(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const words = (pkg.scripts?.['start'] ?? '').trim().split(/\s+/);
+  if (words[0] !== 'node') {
+    throw new Error(
+      `${root}: npm start is not \`node … src/server.ts\`: ${pkg.scripts?.['start']}`,
+    );
+  }
+  const flags: string[] = [];
+  for (let i = 1; i < words.length && words[i]!.startsWith('-'); i += 1) {
+    if (words[i] === '--import' && words[i + 1] === 'tsx') {
+      i += 1;
+      continue;
+    }
+    flags.push(words[i]!);
+  }
+  return flags;
 }

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { periodDrift } from '../../bench/lib/stats.js';
+import { startFlags } from '../../bench/lib/suts.js';
 
 /** 50 repeats of a sawtooth of period 10 (RSS growing between forced GCs), plus `trend` per repeat, starting at `phase`. */
 const sawtooth = (phase: number, trend: number) =>
@@ -22,5 +26,31 @@ describe("the memory part's RSS drift", () => {
   it('falls back to quarters for fewer than three whole periods', () => {
     const xs = Array.from({ length: 20 }, (_, i) => i);
     expect(periodDrift(xs, 10)).toBe(10);
+  });
+});
+
+describe("the bench's command for a checkout's gateway", () => {
+  it("takes the Node flags of the checkout's npm start, not its tsx loader", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'start-flags-'));
+    try {
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          scripts: { start: 'node --max-semi-space-size=32 --import tsx src/server.ts' },
+        }),
+      );
+      expect(startFlags(dir)).toEqual(['--max-semi-space-size=32']);
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ scripts: { start: 'tsx src/server.ts' } }),
+      );
+      expect(() => startFlags(dir)).toThrow(/npm start/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is plain `node --import tsx src/server.ts` here', () => {
+    expect(startFlags('.')).toEqual([]);
   });
 });
