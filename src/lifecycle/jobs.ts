@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../store/db.js';
-import { DueGate, gatedStore, nextDueAt } from '../store/due-gate.js';
+import { DueGate, gatedClaim, gatedStore, nextDueAt } from '../store/due-gate.js';
 import { claimDue, iso, json } from '../store/sql.js';
 
 /** A kind of background job: how many to take per look, and what doing one means. */
@@ -181,19 +181,16 @@ export function createSqlJobStore(db: Database): JobStore {
         }
       },
       async claimDue(type, now, limit, leaseMs) {
-        if (gate?.idle(type, Date.parse(now))) {
-          return [];
-        }
-        const epoch = gate?.epoch ?? 0;
         const open = 'done_at IS NULL AND type = $4';
         const returning =
           'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq';
-        const rows = await claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [
+        const rows = await gatedClaim(
+          gate,
           type,
-        ]);
-        if (gate && limit > 0) {
-          gate.settle(type, epoch, await nextDueAt(db, t, 'done_at IS NULL AND type = $1', [type]));
-        }
+          { now, limit },
+          () => claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [type]),
+          () => nextDueAt(db, t, 'done_at IS NULL AND type = $1', [type]),
+        );
         return rows.map(toJob);
       },
       async extend(id, until) {

@@ -119,6 +119,30 @@ export function gatedStore<S extends object>(
 }
 
 /**
+ * A store's `claimDue` through its gate: nothing and no statement while `part` has nothing due at
+ * `now`; otherwise `claim`, then what `nextDue` reads is kept unless the table changed meanwhile.
+ * Without a gate (PostgreSQL, or `limit` 0): `claim` alone.
+ */
+export async function gatedClaim<R>(
+  gate: DueGate | null,
+  part: string,
+  lease: { now: string; limit: number },
+  claim: () => Promise<R[]>,
+  nextDue: () => Promise<number>,
+): Promise<R[]> {
+  if (!gate || lease.limit <= 0) {
+    return claim();
+  }
+  if (gate.idle(part, Date.parse(lease.now))) {
+    return [];
+  }
+  const epoch = gate.epoch;
+  const rows = await claim();
+  gate.settle(part, epoch, await nextDue());
+  return rows;
+}
+
+/**
  * The earliest instant (ms) any open row of `table` can be taken: `min` over the open rows of
  * their next attempt, or of their lease's end when that is later. Infinity when none is open.
  * `open` names its parameters from `$1` (`more`).

@@ -3,7 +3,7 @@ import type { ProviderId } from '../model/contact.js';
 import type { ProviderErrorInfo } from '../model/errors.js';
 import type { WriteItem } from '../providers/types.js';
 import type { Database } from './db.js';
-import { DueGate, gatedStore, nextDueAt } from './due-gate.js';
+import { DueGate, gatedClaim, gatedStore, nextDueAt } from './due-gate.js';
 import {
   cursorOf,
   type OutboxItem,
@@ -132,28 +132,30 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
       },
 
       async claimDue(now, limit, leaseMs) {
-        if (gate?.idle('', Date.parse(now))) {
-          return [];
-        }
-        const epoch = gate?.epoch ?? 0;
-        // Leased before anyone else sees them (see claimDue in sql.ts).
-        const rows = await claimDue<Row>(
-          db,
-          t,
-          {
-            open: 'ended_at IS NULL',
-            set: "status = 'DELIVERING', updated_at = $4::timestamptz",
-            returning: COLUMNS,
+        const rows = await gatedClaim(
+          gate,
+          '',
+          { now, limit },
+          async () => {
+            // Leased before anyone else sees them (see claimDue in sql.ts).
+            const claimed = await claimDue<Row>(
+              db,
+              t,
+              {
+                open: 'ended_at IS NULL',
+                set: "status = 'DELIVERING', updated_at = $4::timestamptz",
+                returning: COLUMNS,
+              },
+              { now, limit, leaseMs },
+              [new Date().toISOString()],
+            );
+            for (const r of claimed) {
+              held.add(r.id);
+            }
+            return claimed;
           },
-          { now, limit, leaseMs },
-          [new Date().toISOString()],
+          () => nextDueAt(db, t, 'ended_at IS NULL'),
         );
-        for (const r of rows) {
-          held.add(r.id);
-        }
-        if (gate && limit > 0) {
-          gate.settle('', epoch, await nextDueAt(db, t, 'ended_at IS NULL'));
-        }
         return rows.map(toItem);
       },
 
