@@ -3,12 +3,11 @@
  * sends no statement until something can be taken (src/store/due-gate.ts); on PostgreSQL, shared
  * with other replicas, every poll asks. Each case also checks that what becomes due is found.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createSqlJobStore } from '../../../src/lifecycle/jobs.js';
-import type { Database } from '../../../src/store/db.js';
 import type { NewOutboxItem } from '../../../src/store/outbox.js';
 import { createSqlOutboxStore } from '../../../src/store/sql-stores.js';
-import { allEngines, type Harness, STARTUP_MS } from './engines.js';
+import { allEngines, freshHarness, recordStatements } from './engines.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -31,36 +30,6 @@ const item = (email: string, nextAttemptAt: string): NewOutboxItem => ({
 });
 const failed = { code: 'UPSTREAM_UNAVAILABLE', message: 'HTTP 503', retryable: true };
 
-/**
- * The statements sent through `db` (it has no other way to the database: the stores use `query`),
- * and a hook run right after a statement whose text matches, before its rows are handed back.
- */
-function recorded(db: Database) {
-  const sent: string[] = [];
-  let after: { match: RegExp; run: () => Promise<void> } | null = null;
-  const counting: Database = {
-    ...db,
-    async query<T>(sql: string, params?: unknown[]) {
-      sent.push(sql);
-      const rows = await db.query<T>(sql, params);
-      const hook = after;
-      if (hook?.match.test(sql)) {
-        after = null;
-        await hook.run();
-      }
-      return rows;
-    },
-  };
-  return {
-    counting,
-    /** Statements sent since the last call. */
-    take: () => sent.splice(0),
-    afterNext(match: RegExp, run: () => Promise<void>) {
-      after = { match, run };
-    },
-  };
-}
-
 const engines = allEngines().filter((e) => e.sql);
 afterAll(async () => {
   for (const e of engines) {
@@ -69,16 +38,10 @@ afterAll(async () => {
 });
 
 describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $name', (engine) => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await engine.open();
-  }, STARTUP_MS);
-  afterEach(async () => {
-    await h.close();
-  });
+  const harness = freshHarness(engine);
 
   it('an empty outbox is asked once; later polls send nothing until a write is enqueued, which the next poll takes', async () => {
-    const { counting, take } = recorded(h.db!);
+    const { counting, take } = recordStatements(harness().db!);
     const outbox = createSqlOutboxStore(counting);
     expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
     expect(take()).toHaveLength(2); // the claim, and when the next row is due
@@ -95,7 +58,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('a write due later is taken at its time, not before, and nothing is sent while it waits', async () => {
-    const { counting, take } = recorded(h.db!);
+    const { counting, take } = recordStatements(harness().db!);
     const outbox = createSqlOutboxStore(counting);
     const [queued] = await outbox.enqueue([item('later@x.io', at(5000))], at(0));
     expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
@@ -109,7 +72,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('a leased write is taken again when its lease ends (its taker never finished it)', async () => {
-    const { counting, take } = recorded(h.db!);
+    const { counting, take } = recordStatements(harness().db!);
     const outbox = createSqlOutboxStore(counting);
     const [queued] = await outbox.enqueue([item('lease@x.io', at(0))], at(0));
     expect((await outbox.claimDue(at(0), 10, 30_000)).map((i) => i.id)).toEqual([queued!.id]);
@@ -121,7 +84,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('a reschedule or a finish makes the next poll ask again', async () => {
-    const { counting, take } = recorded(h.db!);
+    const { counting, take } = recordStatements(harness().db!);
     const outbox = createSqlOutboxStore(counting);
     const [a, b] = await outbox.enqueue([item('r1@x.io', at(0)), item('r2@x.io', at(0))], at(0));
     await outbox.claimDue(at(0), 10, 60_000);
@@ -138,7 +101,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('a write enqueued while a poll is reading when the next row is due is found by the next poll', async () => {
-    const { counting, afterNext } = recorded(h.db!);
+    const { counting, afterNext } = recordStatements(harness().db!);
     const outbox = createSqlOutboxStore(counting);
     let added = '';
     // Right after the poll's look at the next due row (which saw none), before it keeps that.
@@ -152,9 +115,9 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('every handle on the connection shares what it knows: a write through another is found', async () => {
-    const twin = await engine.twin(h);
+    const twin = await engine.twin(harness());
     try {
-      const { counting, take } = recorded(h.db!);
+      const { counting, take } = recordStatements(harness().db!);
       const outbox = createSqlOutboxStore(counting);
       expect(await outbox.claimDue(at(0), 10, 60_000)).toEqual([]);
       const [queued] = await twin.outbox.enqueue([item('twin@x.io', at(0))], at(0));
@@ -166,7 +129,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('jobs: each type is asked once while none is due; a retry is taken at its time', async () => {
-    const { counting, take } = recorded(h.db!);
+    const { counting, take } = recordStatements(harness().db!);
     const jobs = createSqlJobStore(counting);
     await jobs.add([{ id: 'w1', type: 'webhook', payload: { n: 1 }, nextAttemptAt: at(0) }], at(0));
     expect((await jobs.claimDue('webhook', at(0), 10, 60_000)).map((j) => j.id)).toEqual(['w1']);
@@ -191,7 +154,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('may sleep only once a poll found the outbox empty, and is woken once by the next enqueue, not by a purge', async () => {
-    const outbox = createSqlOutboxStore(h.db!);
+    const outbox = createSqlOutboxStore(harness().db!);
     let woken = 0;
     const wake = () => {
       woken += 1;
@@ -211,7 +174,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
   });
 
   it('jobs: sleeps only when every type was polled and none is open; a pending retry keeps it awake', async () => {
-    const jobs = createSqlJobStore(h.db!);
+    const jobs = createSqlJobStore(harness().db!);
     const wake = () => {};
     await jobs.claimDue('webhook', at(0), 10, 60_000);
     expect(jobs.sleep?.(['webhook', 'batch'], wake)).toBe(false);
@@ -227,16 +190,10 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
 });
 
 describe.each(engines.filter((e) => e.name === 'postgres'))('polls on $name', (engine) => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await engine.open();
-  }, STARTUP_MS);
-  afterEach(async () => {
-    await h.close();
-  });
+  const harness = freshHarness(engine);
 
   it('every poll asks (other replicas write the same tables)', async () => {
-    const { counting, take } = recorded(h.db!);
+    const { counting, take } = recordStatements(harness().db!);
     const outbox = createSqlOutboxStore(counting);
     const jobs = createSqlJobStore(counting);
     for (let ms = 0; ms < 1000; ms += 250) {
@@ -246,7 +203,7 @@ describe.each(engines.filter((e) => e.name === 'postgres'))('polls on $name', (e
     expect(take()).toHaveLength(8);
     expect(outbox.sleep).toBeUndefined();
     expect(jobs.sleep).toBeUndefined();
-    const twin = await engine.twin(h);
+    const twin = await engine.twin(harness());
     try {
       const [queued] = await twin.outbox.enqueue([item('replica@x.io', at(0))], at(0));
       expect((await outbox.claimDue(at(1000), 10, 60_000)).map((i) => i.id)).toEqual([queued!.id]);

@@ -4,6 +4,7 @@
  * `DATABASE_URL` is set (CI sets it; without it that engine is simply not in the list).
  */
 import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
 import { type Database, openDatabase, quoteIdent } from '../../../src/store/db.js';
 import {
   createMemoryIdempotencyStore,
@@ -148,4 +149,66 @@ export function allEngines(): Engine[] {
     sqlEngine('embedded (SQLite)', null),
     ...(DATABASE_URL ? [sqlEngine('postgres', DATABASE_URL)] : []),
   ];
+}
+
+/** A fresh harness on `engine` for every test of the calling `describe` block, closed after it. */
+export function freshHarness(engine: Engine): () => Harness {
+  let h: Harness | undefined;
+  beforeEach(async () => {
+    h = await engine.open();
+  }, STARTUP_MS);
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+  return () => {
+    if (!h) {
+      throw new Error('freshHarness: used outside a test');
+    }
+    return h;
+  };
+}
+
+/**
+ * `db` with every statement a store sends recorded, by way of `query` or, on the embedded engine,
+ * run at once (`embedded.run`/`change`). `afterNext(match, run)` runs `run` right after the next
+ * `query` whose text matches, before its rows are handed back (a write in the middle of a read).
+ */
+export function recordStatements(db: Database) {
+  const sent: Array<{ via: 'query' | 'run' | 'change'; sql: string }> = [];
+  let after: { match: RegExp; run: () => Promise<void> } | null = null;
+  const embedded = db.embedded;
+  const counting: Database = {
+    ...db,
+    async query<T>(sql: string, params?: unknown[]) {
+      sent.push({ via: 'query', sql });
+      const rows = await db.query<T>(sql, params);
+      const hook = after;
+      if (hook?.match.test(sql)) {
+        after = null;
+        await hook.run();
+      }
+      return rows;
+    },
+    embedded: embedded && {
+      connection: embedded.connection,
+      run<T>(sql: string, params?: unknown[]) {
+        sent.push({ via: 'run', sql });
+        return embedded.run<T>(sql, params);
+      },
+      change(sql: string, params: unknown[]) {
+        sent.push({ via: 'change', sql });
+        return embedded.change(sql, params);
+      },
+    },
+  };
+  return {
+    sent,
+    counting,
+    /** The statements sent since the last call. */
+    take: () => sent.splice(0),
+    afterNext(match: RegExp, run: () => Promise<void>) {
+      after = { match, run };
+    },
+  };
 }

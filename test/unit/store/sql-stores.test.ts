@@ -13,7 +13,7 @@ import {
   createSqlIdempotencyStore,
   createSqlIdentityStore,
 } from '../../../src/store/sql-stores.js';
-import { allEngines, DATABASE_URL, type Harness, STARTUP_MS } from './engines.js';
+import { allEngines, DATABASE_URL, type Harness, recordStatements, STARTUP_MS } from './engines.js';
 
 const now = '2026-01-01T00:00:00.000Z';
 const T0 = Date.parse(now);
@@ -636,30 +636,6 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))(
       await h.close();
     });
 
-    /** The statements a store sends, by way of `query` or run at once (`embedded.run`/`change`). */
-    function recorded(db: Database) {
-      const sent: Array<{ via: string; sql: string }> = [];
-      const embedded = db.embedded!;
-      const counting: Database = {
-        ...db,
-        async query<T>(sql: string, params?: unknown[]) {
-          sent.push({ via: 'query', sql });
-          return db.query<T>(sql, params);
-        },
-        embedded: {
-          connection: embedded.connection,
-          run<T>(sql: string, params?: unknown[]) {
-            sent.push({ via: 'run', sql });
-            return embedded.run<T>(sql, params);
-          },
-          change(sql: string, params: unknown[]) {
-            sent.push({ via: 'change', sql });
-            return embedded.change(sql, params);
-          },
-        },
-      };
-      return { sent, counting };
-    }
     const stored = async (db: Database, id: string) =>
       (
         await db.query<{ view: unknown; records: unknown; keys: unknown }>(
@@ -675,7 +651,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))(
     });
 
     it('is one UPDATE of the row with the links merged in JS: no index look-up, no json_patch, no RETURNING', async () => {
-      const { sent, counting } = recorded(h.db!);
+      const { sent, counting } = recordStatements(h.db!);
       const identity = createSqlIdentityStore(counting);
       const { record } = await identity.claim({ email: 'known@x.io' }, now);
       await identity.save({
@@ -713,7 +689,7 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))(
     });
 
     it('changes nothing when the row is not as the memo holds it, and the general save runs', async () => {
-      const { sent, counting } = recorded(h.db!);
+      const { sent, counting } = recordStatements(h.db!);
       const identity = createSqlIdentityStore(counting);
       const { record } = await identity.claim({ email: 'behind@x.io' }, now);
       await identity.save({ ...record, view: { email: 'behind@x.io' } });
