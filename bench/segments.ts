@@ -73,6 +73,8 @@ const pct = (values: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
 };
 const ms = (v: number) => v.toFixed(3);
+/** The p50 of one segment over `rows`, as printed. */
+const p50Of = (rows: Row[], of: (r: Row) => number) => ms(pct(rows.map(of), 0.5));
 
 const runDir = mkdtempSync(join(os.tmpdir(), 'contact-gateway-segments-'));
 const children: Array<Child<unknown>> = [];
@@ -181,25 +183,13 @@ try {
       for (let i = 0; i + windowN <= rows.length; i += windowN) {
         const w = rows.slice(i, i + windowN);
         const lat = latencies.slice(i, i + windowN);
-        parts.push(
-          `${ms(pct(lat, 0.5))} (${ms(
-            pct(
-              w.map((r) => r.pre),
-              0.5,
-            ),
-          )}+${ms(
-            pct(
-              w.map((r) => r.post),
-              0.5,
-            ),
-          )})`,
-        );
+        parts.push(`${ms(pct(lat, 0.5))} (${p50Of(w, (r) => r.pre)}+${p50Of(w, (r) => r.post)})`);
       }
       windows.push(`${s.name}: ${parts.join(' ')}`);
     }
     const kept = rows.slice(Math.floor(rows.length / 4));
     const paused = kept.filter((r) => r.gc > 0).map((r) => r.gc);
-    const p50 = (of: (r: Row) => number) => ms(pct(kept.map(of), 0.5));
+    const p50 = (of: (r: Row) => number) => p50Of(kept, of);
     const delayed = paused.length ? `${ms(pct(paused, 0.5))} / ${ms(Math.max(...paused))}` : '–';
     console.log(
       `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${p50((r) => r.pre)} | ${p50((r) => r.upstream)} | ${p50((r) => r.post)} | ${p50((r) => r.pre + r.post)} | ${paused.length} of ${kept.length} | ${delayed} |`,

@@ -34,14 +34,19 @@ export function periodDrift(xs: readonly number[], period: number): number {
   const cycles = Math.floor(xs.length / period);
   const k = Math.floor((cycles - 1) / 2);
   if (k < 1) {
-    const q = (from: number, to: number) =>
-      median(xs.slice(Math.floor(xs.length * from), Math.floor(xs.length * to)));
-    return xs.length > 0 ? q(0.75, 1) - q(0.25, 0.5) : 0;
+    return quarterDrift(xs);
   }
   const end = cycles * period;
   const late = xs.slice(end - k * period, end);
   const early = xs.slice(end - 2 * k * period, end - k * period);
   return median(late) - median(early);
+}
+
+/** The median of a series' last quarter minus that of its second quarter (0 when empty). */
+export function quarterDrift(xs: readonly number[]): number {
+  const q = (from: number, to: number) =>
+    median(xs.slice(Math.floor(xs.length * from), Math.floor(xs.length * to)));
+  return xs.length > 0 ? q(0.75, 1) - q(0.25, 0.5) : 0;
 }
 
 export function slope(ys: readonly number[]): number {

@@ -13,7 +13,7 @@
 import type { Child } from '../lib/child.js';
 import { gql } from '../lib/client.js';
 import { peerImport } from '../lib/peer.js';
-import { median, periodDrift, slope } from '../lib/stats.js';
+import { periodDrift, quarterDrift, slope } from '../lib/stats.js';
 import { type Counts, contacts, countWrites, type ProviderCalls } from './batching.js';
 
 export interface MemoryResult {
@@ -149,8 +149,6 @@ export async function runMemory(
   }
   await sandboxes.call('clear');
   const repeatMs = opts.repeats > 0 ? (performance.now() - t1) / opts.repeats : 0;
-  const q = (xs: number[], from: number, to: number) =>
-    median(xs.slice(Math.floor(xs.length * from), Math.floor(xs.length * to)));
   return {
     server: opts.server,
     providers: opts.providers,
@@ -172,6 +170,6 @@ export async function runMemory(
     rssSlope: slope(rss.slice(Math.floor(rss.length / 2))),
     heapSlope: slope(heap.slice(Math.floor(heap.length / 2))) / 10,
     rssDrift: periodDrift(rss, 10),
-    heapDrift: opts.repeats > 0 ? q(heap, 0.75, 1) - q(heap, 0.25, 0.5) : 0,
+    heapDrift: quarterDrift(heap),
   };
 }
