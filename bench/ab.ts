@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/ab.ts before=/path/to/checkout after=.      [AB_N=300 AB_ROUNDS=20 AB_CLIENTS=16 AB_DELAY=0]
  *   node --import tsx bench/ab.ts embedded=. memory=.#memory            # what the embedded store costs
+ *   DATABASE_URL=postgres://… node --import tsx bench/ab.ts before=<checkout>#pg after=.#pg   # on PostgreSQL
  *
  * Each checkout's `createGateway` (its own modules, its own `node_modules`), the embedded store
  * in a fresh data directory and the default log level (JSON lines to stdout: redirect it), behind
@@ -18,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
+import { dropDatabases, freshDatabase } from './lib/suts.js';
 import { UPSERT_BODY } from './parts/hop.js';
 
 const N = Number(process.env['AB_N'] ?? 300);
@@ -29,9 +31,15 @@ const DELAY_MS = Number(process.env['AB_DELAY'] ?? 0);
 
 const checkouts = process.argv.slice(2).map((arg) => {
   const [name, spec] = arg.split('=');
-  // `name=<checkout>#memory`: that checkout with createGateway's in-memory stores (what the store costs).
+  // `name=<checkout>#memory`: that checkout with createGateway's in-memory stores (what the store
+  // costs); `#pg`: with `DATABASE_URL` (a fresh database per variant, dropped at the end).
   const [root, store] = (spec ?? '').split('#');
-  return { name: name ?? '', root: resolve(root ?? ''), memory: store === 'memory' };
+  return {
+    name: name ?? '',
+    root: resolve(root ?? ''),
+    memory: store === 'memory',
+    pg: store === 'pg',
+  };
 });
 if (checkouts.length !== 2 || checkouts.some((c) => !c.name)) {
   process.stderr.write('usage: node --import tsx bench/ab.ts A=<checkout> B=<checkout>\n');
@@ -63,9 +71,23 @@ interface Variant {
   cpu: number[];
 }
 const variants: Variant[] = [];
-for (const { name, root, memory } of checkouts) {
+const databaseUrl = process.env['DATABASE_URL'] ?? '';
+if (checkouts.some((c) => c.pg) && !databaseUrl) {
+  process.stderr.write('a #pg variant needs DATABASE_URL\n');
+  process.exit(2);
+}
+for (const { name, root, memory, pg } of checkouts) {
+  let pgUrl: string | null = null;
+  if (pg) {
+    const db = `ab_${name.replace(/\W/g, '_').toLowerCase()}`;
+    await freshDatabase(databaseUrl, db);
+    const url = new URL(databaseUrl);
+    url.pathname = `/${db}`;
+    pgUrl = url.toString();
+  }
   const config = (await load(root, 'src/config.ts'))['loadConfig']!({
     ...sandboxEnv,
+    ...(pgUrl ? { DATABASE_URL: pgUrl } : {}),
     GATEWAY_DATA_DIR: mkdtempSync(join(tmpdir(), `ab-${name}-`)),
     HOST: '127.0.0.1',
     PORT: '0',
@@ -140,4 +162,5 @@ for (const v of variants) {
 process.stderr.write(
   `${b.name}/${a.name} per round: median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(' ')})\n`,
 );
+await dropDatabases(databaseUrl || null).catch(() => undefined);
 process.exit(0);

@@ -146,6 +146,7 @@ try {
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
   const allocated: Array<{ name: string; perRequest: Allocations }> = [];
   const windows: string[] = [];
+  const tails: string[] = [];
   for (const [k, s] of servers.entries()) {
     const client = probe(targets[k]!);
     const latencies: number[] = [];
@@ -191,9 +192,21 @@ try {
     const paused = kept.filter((r) => r.gc > 0).map((r) => r.gc);
     const p50 = (of: (r: Row) => number) => p50Of(kept, of);
     const delayed = paused.length ? `${ms(pct(paused, 0.5))} / ${ms(Math.max(...paused))}` : '–';
+    const tail = (values: number[]) => `${ms(pct(values, 0.99))} / ${ms(Math.max(...values))}`;
+    tails.push(
+      `| ${s.name} | ${tail(latencies.slice(Math.floor(n / 4)))} | ${tail(kept.map((r) => r.pre))} | ${tail(kept.map((r) => r.upstream))} | ${tail(kept.map((r) => r.post))} |`,
+    );
     console.log(
       `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${p50((r) => r.pre)} | ${p50((r) => r.upstream)} | ${p50((r) => r.post)} | ${p50((r) => r.pre + r.post)} | ${paused.length} of ${kept.length} | ${delayed} |`,
     );
+  }
+  console.log('');
+  console.log('tails of the same requests (p99 / max), ms:');
+  console.log('');
+  console.log('| server | client | before the call | the call | after the call |');
+  console.log('|---|--:|--:|--:|--:|');
+  for (const t of tails) {
+    console.log(t);
   }
   if (windows.length > 0) {
     console.log('');

@@ -96,7 +96,8 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
   }
 }
 
-async function freshDatabase(url: string, db: string): Promise<void> {
+/** Drops and creates database `db` on the server of `url` (dropped again by {@link dropDatabases}). */
+export async function freshDatabase(url: string, db: string): Promise<void> {
   await admin(url, async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await c.query(`CREATE DATABASE ${db}`);

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { type ExecutionResult, GraphQLError } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DEFERRED, runDeferred } from './after-write.js';
+import { createOperationHandler, type OperationYoga, yogaErrors } from './operation.js';
 
 /**
  * The fast lane: the one request shape nearly every caller sends — `POST` to the exact GraphQL
@@ -11,13 +12,15 @@ import { DEFERRED, runDeferred } from './after-write.js';
  * `Origin` — served without building a WHATWG Request and Response around Node's (whatwg-node's
  * stream plumbing and promise chain took about a sixth of the CPU of an upsert).
  *
- * It runs the hooks Yoga runs, in Yoga's order, and Yoga's own operation handler, not a copy of
- * them: the gateway's plugins' `onRequest` hooks (router, readiness, request id, metrics, API key,
+ * It runs the hooks Yoga runs, in Yoga's order, and the functions Yoga's plugins set, not a copy
+ * of them: the gateway's plugins' `onRequest` hooks (router, readiness, request id, metrics, API key,
  * rate limit …: one of them may answer, e.g. 401 or 429), every `onRequestParse` hook (method,
  * CSRF and body checks; Yoga's parsers, of which the JSON one reads the body already parsed) and
- * the `onRequestParseDone` hooks they return, every `onParams` hook, Yoga's `handleParams` (the
- * envelop pipeline: parser and validation caches, the operation limits, introspection and
- * suggestion rules, the context, execution, error masking), every `onExecutionResult` hook, every
+ * the `onRequestParseDone` hooks they return, every `onParams` hook, Yoga's `handleParams` as
+ * ./operation.ts runs it (envelop's hooks in the same plain loop: parser and validation caches,
+ * the operation limits, introspection and suggestion rules, the context, execution, error
+ * masking; Yoga's own `handleParams` where a plugin needs what that does not run), every
+ * `onExecutionResult` hook, every
  * `onResultProcess` hook (request ids on masked errors, Yoga's result processors), then the
  * plugins' `onResponse` hooks (the `x-request-id` header, the request log line, the HTTP
  * metrics). The hook lists are Yoga's own (read from the server object); they run in a plain loop
@@ -35,8 +38,11 @@ import { DEFERRED, runDeferred } from './after-write.js';
 export interface FastLane {
   /** Serves `req` and returns true, or returns false and leaves it for Yoga. */
   (req: IncomingMessage, res: ServerResponse): boolean;
-  /** Requests this lane answered, and bodies it handed back to Yoga after reading them. */
-  readonly stats: { served: number; handedBack: number };
+  /**
+   * Requests this lane answered, bodies it handed back to Yoga after reading them, and whether it
+   * runs the operation itself (./operation.ts) or through Yoga's `handleParams`.
+   */
+  readonly stats: { served: number; handedBack: number; readonly ownOperation: boolean };
 }
 
 export interface FastLaneOptions {
@@ -305,18 +311,12 @@ function runHooks(
 type Hook<K extends keyof Plugin> = NonNullable<Plugin[K]>;
 
 /** Yoga's internals the lane runs (present on graphql-yoga 5's server object). */
-interface YogaInternals {
+interface YogaInternals extends OperationYoga {
   onRequestParseHooks?: Array<Hook<'onRequestParse'>>;
   onParamsHooks?: Array<Hook<'onParams'>>;
   onExecutionResultHooks?: Array<(payload: never) => unknown>;
   /** The operation: the envelop pipeline (parse, validate, context, execute, masking). */
   handleParams(payload: { request: Request; params: Params; context: object }): unknown;
-  maskedErrorsOpts?: {
-    maskError(error: unknown, message: string, isDev?: boolean): Error;
-    errorMessage: string;
-    isDev?: boolean;
-  } | null;
-  logger: { error(...args: unknown[]): void };
   onResultProcessHooks?: Array<Hook<'onResultProcess'>>;
   fetchAPI: {
     Request: typeof Request;
@@ -349,12 +349,15 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
   ) {
     return null;
   }
+  // Yoga's handleParams without envelop's per-request orchestration (./operation.ts), or Yoga's own.
+  const own = createOperationHandler(yoga);
+  const operate = own ?? yoga.handleParams;
   const fetchAPI = yoga.fetchAPI;
   const plugins = options.plugins as readonly Plugin[];
   const requestHooks = plugins.flatMap((p) => (p.onRequest ? [p.onRequest] : []));
   const responseHooks = plugins.flatMap((p) => (p.onResponse ? [p.onResponse] : []));
   const { graphqlEndpoint, maxBodyBytes, keysRequired, logger } = options;
-  const stats = { served: 0, handedBack: 0 };
+  const stats = { served: 0, handedBack: 0, ownOperation: own !== null };
 
   function enters(req: IncomingMessage): string | null {
     const h = req.headers;
@@ -446,7 +449,8 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
           result = await resultForParams(parsed.params as Params, request, serverContext);
         }
       } catch (error) {
-        result = { errors: [masked(error)] };
+        // As Yoga's `handle` answers an error thrown before or around the operation.
+        result = { errors: yogaErrors(error, yoga) };
       }
       response ??= await respond(request, serverContext, result, accept);
     }
@@ -548,9 +552,9 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
   }
 
   /**
-   * Yoga's `getResultForParams`: every `onParams` hook (one may answer or swap the handler), Yoga's
-   * own `handleParams` (the envelop pipeline), then every `onExecutionResult` hook, in a plain
-   * loop as above.
+   * Yoga's `getResultForParams`: every `onParams` hook (one may answer or swap the handler), the
+   * operation (./operation.ts, or Yoga's own `handleParams`), then every `onExecutionResult` hook,
+   * in a plain loop as above.
    */
   async function resultForParams(
     params: Params,
@@ -558,7 +562,7 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
     context: object,
   ): Promise<unknown> {
     let result: unknown;
-    let handler = yoga.handleParams;
+    let handler = operate;
     const paramsHooksRan = runHooks(paramsHooks!, {
       get params() {
         return params;
@@ -655,21 +659,6 @@ export function createFastLane(options: FastLaneOptions): FastLane | null {
       return { status: 406, headers, body: '' };
     }
     return fromFetchResponse(await chosen.processor(result, fetchAPI, chosen.mediaType));
-  }
-
-  /** A GraphQL error thrown while parsing the request, as Yoga's `handleError` masks and logs it. */
-  function masked(error: unknown): GraphQLError {
-    if (!(error instanceof GraphQLError)) {
-      throw error;
-    }
-    const opts = yoga.maskedErrorsOpts;
-    const result = opts ? opts.maskError(error, opts.errorMessage, opts.isDev) : error;
-    if (result !== error) {
-      yoga.logger.error(error);
-    }
-    return result instanceof GraphQLError
-      ? result
-      : new GraphQLError(result.message, { originalError: result });
   }
 
   function write(res: ServerResponse, response: LaneResponse) {

@@ -382,6 +382,10 @@ describe('the fast lane answers exactly as Yoga does', () => {
     expect(handedBack).toBe(c.handedBack === true);
   });
 
+  it("runs the operation itself (envelop's hooks in a plain loop), not through Yoga's handleParams", () => {
+    expect(lane.gateway.lane!.ownOperation).toBe(true);
+  });
+
   it('the lane really served the happy path: created then updated, stored at Notifuse, one request line each', () => {
     const created = JSON.parse(answers.get('upsert (created)')!.lane.body);
     const updated = JSON.parse(answers.get('upsert again (updated)')!.lane.body);
