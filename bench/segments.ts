@@ -87,11 +87,18 @@ try {
   const notifuse = sb.ready.find((s) => s.provider === 'NOTIFUSE')!;
   const ctx = { runDir, databaseUrl, cpuProf, ...(cpu ? { cpu: cpu.server } : {}) };
   const servers: Array<{ name: string; child: Child<ServerReady>; path: string }> = [];
-  // `SEGMENTS_COMPARE=<checkout>`: its gateways too (embedded store), as `BENCH_COMPARE` does.
+  // `SEGMENTS_COMPARE=<checkout>`: its gateways too (`SEGMENTS_COMPARE_STORES`, default embedded),
+  // as `BENCH_COMPARE` does.
   const compare = process.env['SEGMENTS_COMPARE'] ?? '';
   const specs = [
     ...gatewaySpecs(stores),
-    ...(compare ? gatewaySpecs(['embedded'], compare, compare) : []),
+    ...(compare
+      ? gatewaySpecs(
+          (process.env['SEGMENTS_COMPARE_STORES'] ?? 'embedded').split(',') as Store[],
+          compare,
+          compare,
+        )
+      : []),
   ];
   for (const spec of specs) {
     const child = await startSut(spec, ctx, {

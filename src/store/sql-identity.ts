@@ -21,6 +21,7 @@ import {
   type StoredLink,
   storedLink,
 } from './identity-memo.js';
+import { LookupBatch } from './lookup-batch.js';
 import { Contended, isCanonicalIso, iso, json, jsonMerge, unnest, withRetry } from './sql.js';
 
 interface RecordRow {
@@ -268,6 +269,15 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       [pairs.map(([k]) => k), pairs.map(([, v]) => v)],
     );
   }
+
+  /** PostgreSQL: concurrent requests' one-key look-ups share a statement (./lookup-batch.ts). */
+  const shared =
+    db.engine === 'postgres'
+      ? new LookupBatch<LookupRow>(
+          (kind, value) => db.query<LookupRow>(LOOKUP_ONE, [kind, value]),
+          (pairs) => lookupRows(db, pairs as ReadonlyArray<readonly [IdentityKeyKind, string]>),
+        )
+      : null;
 
   /** The index entries `rows` (the look-up's answer) by key, and their records by id. */
   function lookup(rows: LookupRow[]): Found {
@@ -591,13 +601,17 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   async function findIn(q: Queryable, keys: IdentityKeys) {
     const given = presentIdentityKeys(keys);
     const one = onlyKey(given);
-    // One key outside a transaction (q is the database): the embedded memo or a read now.
+    // One key outside a transaction (q is the database): the embedded memo or a read now; on
+    // PostgreSQL, one statement with the other requests' look-ups of this turn.
+    const alone = one !== null && q === db;
     const rows =
-      (one !== null && q === db ? lookupNow(one[0], one[1]) : undefined) ??
-      (await lookupRows(
-        q,
-        one !== null ? [one] : (Object.entries(given) as [IdentityKeyKind, string][]),
-      ));
+      (alone ? lookupNow(one[0], one[1]) : undefined) ??
+      (alone && shared
+        ? await shared.get(one[0], one[1])
+        : await lookupRows(
+            q,
+            one !== null ? [one] : (Object.entries(given) as [IdentityKeyKind, string][]),
+          ));
     const found = lookup(rows);
     if (one !== null) {
       // One key: its entry's record (no higher key given for it to contradict).

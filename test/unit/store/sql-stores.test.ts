@@ -13,7 +13,14 @@ import {
   createSqlIdempotencyStore,
   createSqlIdentityStore,
 } from '../../../src/store/sql-stores.js';
-import { allEngines, DATABASE_URL, type Harness, recordStatements, STARTUP_MS } from './engines.js';
+import {
+  allEngines,
+  DATABASE_URL,
+  freshHarness,
+  type Harness,
+  recordStatements,
+  STARTUP_MS,
+} from './engines.js';
 
 const now = '2026-01-01T00:00:00.000Z';
 const T0 = Date.parse(now);
@@ -526,6 +533,62 @@ function commitModes(db: Database): { modes: string[]; recording: Database } {
   };
   return { modes, recording };
 }
+
+describe.each(engines.filter((e) => e.name === 'postgres'))(
+  'identity look-ups shared across concurrent requests on $name',
+  (engine) => {
+    const harness = freshHarness(engine);
+
+    it("concurrent requests' one-key look-ups share one statement, each answered its own record", async () => {
+      const { sent, counting } = recordStatements(harness().db!);
+      const identity = createSqlIdentityStore(counting);
+      const emails = ['s1@x.io', 's2@x.io', 's3@x.io'];
+      const ids: string[] = [];
+      for (const email of emails) {
+        ids.push((await identity.claim({ email }, now)).record.id);
+      }
+      sent.length = 0;
+      // Asked in one turn: one statement for three known keys, a repeated one and an unknown one.
+      const [a, b, c, again, none] = await Promise.all([
+        identity.claim({ email: 's1@x.io' }, now),
+        identity.claim({ email: 's2@x.io' }, now),
+        identity.find({ email: 's3@x.io' }),
+        identity.claim({ email: 's1@x.io' }, now),
+        identity.find({ email: 'nobody@x.io' }),
+      ]);
+      expect(sent.map((q) => q.sql)).toHaveLength(1);
+      expect(sent[0]!.sql).toContain(' IN (SELECT kind, value FROM ');
+      expect([a.record.id, b.record.id, c?.id, again.record.id]).toEqual([
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[0],
+      ]);
+      expect([a.created, b.created, again.created]).toEqual([false, false, false]);
+      expect(none).toBeNull();
+      // The repeated key's two answers are copies: changing one leaves the other alone.
+      a.record.view['firstName'] = 'changed';
+      expect(again.record.view['firstName']).toBeUndefined();
+      // One look-up alone is the one-key statement, as before.
+      sent.length = 0;
+      expect((await identity.find({ email: 's2@x.io' }))?.id).toBe(ids[1]);
+      expect(sent.map((q) => q.sql)).toHaveLength(1);
+      expect(sent[0]!.sql).toContain('WHERE k.kind = $1 AND k.value = $2');
+    });
+
+    it('a shared look-up the server refuses is sent again one by one: only the bad value fails', async () => {
+      const identity = createSqlIdentityStore(harness().db!);
+      const { record } = await identity.claim({ email: 'good@x.io' }, now);
+      // PostgreSQL refuses a NUL in a text value: the shared statement fails whole.
+      const [good, bad] = await Promise.allSettled([
+        identity.find({ email: 'good@x.io' }),
+        identity.find({ email: 'bad\u0000@x.io' }),
+      ]);
+      expect(good).toMatchObject({ status: 'fulfilled', value: { id: record.id } });
+      expect(bad).toMatchObject({ status: 'rejected' });
+    });
+  },
+);
 
 describe.each(engines.filter((e) => e.name === 'postgres'))(
   'identity saves that wait for the WAL flush on $name',

@@ -1,0 +1,99 @@
+import { StoreUnavailableError } from './errors.js';
+
+/** A row answered for one index entry (kind, value). */
+interface KeyedRow {
+  kind: string;
+  value: string;
+}
+
+interface Waiter<R> {
+  kind: string;
+  value: string;
+  resolve(rows: R[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * One-key look-ups asked in the same turn of the event loop, sent as one statement: concurrent
+ * requests' look-ups on PostgreSQL (each one a round trip, and on the server a statement to bind
+ * and run) share one. The batch is sent once the turn's I/O callbacks have run (`setImmediate`),
+ * so a look-up alone waits for nothing but that, and goes as the one-key statement it was.
+ *
+ * A statement reads one snapshot, so each look-up of a batch answers what it would have answered
+ * alone at that moment. When the shared statement fails with an SQL error, each look-up is sent
+ * alone (one bad value fails alone); when the store is unreachable, every look-up fails with it.
+ * Two look-ups of the same entry each get their own copy of its row.
+ */
+export class LookupBatch<R extends KeyedRow> {
+  readonly #one: (kind: string, value: string) => Promise<R[]>;
+  readonly #many: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>;
+  #pending: Array<Waiter<R>> | null = null;
+
+  constructor(
+    one: (kind: string, value: string) => Promise<R[]>,
+    many: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>,
+  ) {
+    this.#one = one;
+    this.#many = many;
+  }
+
+  /** The rows of entry (kind, value): at most one, as the one-key statement answers. */
+  get(kind: string, value: string): Promise<R[]> {
+    return new Promise<R[]>((resolve, reject) => {
+      if (this.#pending === null) {
+        this.#pending = [];
+        setImmediate(() => this.#flush());
+      }
+      this.#pending.push({ kind, value, resolve, reject });
+    });
+  }
+
+  #alone(w: Waiter<R>): void {
+    this.#one(w.kind, w.value).then(w.resolve, w.reject);
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending ?? [];
+    this.#pending = null;
+    if (batch.length === 1) {
+      this.#alone(batch[0]!);
+      return;
+    }
+    const pairs = new Map<string, readonly [string, string]>();
+    for (const w of batch) {
+      pairs.set(`${w.kind}\u0000${w.value}`, [w.kind, w.value]);
+    }
+    let rows: R[];
+    try {
+      rows = await this.#many([...pairs.values()]);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        for (const w of batch) {
+          w.reject(err);
+        }
+      } else {
+        for (const w of batch) {
+          this.#alone(w);
+        }
+      }
+      return;
+    }
+    const byKey = new Map<string, R>();
+    for (const row of rows) {
+      byKey.set(`${row.kind}\u0000${row.value}`, row);
+    }
+    const handed = new Set<string>();
+    for (const w of batch) {
+      const key = `${w.kind}\u0000${w.value}`;
+      const row = byKey.get(key);
+      if (row === undefined) {
+        w.resolve([]);
+      } else if (handed.has(key)) {
+        w.resolve([structuredClone(row)]);
+      } else {
+        handed.add(key);
+        w.resolve([row]);
+      }
+    }
+  }
+}
