@@ -14,10 +14,11 @@ interface Waiter<R> {
 }
 
 /**
- * One-key look-ups asked in the same turn of the event loop, sent as one statement: concurrent
- * requests' look-ups on PostgreSQL (each one a round trip, and on the server a statement to bind
- * and run) share one. The batch is sent once the turn's I/O callbacks have run (`setImmediate`),
- * so a look-up alone waits for nothing but that, and goes as the one-key statement it was.
+ * One-key look-ups of concurrent requests, sent as one statement: on PostgreSQL each look-up is a
+ * round trip, and on the server a statement to bind and run. A look-up asked while none is out
+ * goes at once, alone, as the one-key statement it was (a sequential request waits for nothing).
+ * One asked while another is out waits for the end of the event loop's current turn
+ * (`setImmediate`), and goes in one statement with every other look-up asked meanwhile.
  *
  * A statement reads one snapshot, so each look-up of a batch answers what it would have answered
  * alone at that moment. When the shared statement fails with an SQL error, each look-up is sent
@@ -28,6 +29,8 @@ export class LookupBatch<R extends KeyedRow> {
   readonly #one: (kind: string, value: string) => Promise<R[]>;
   readonly #many: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>;
   #pending: Array<Waiter<R>> | null = null;
+  /** Statements sent and not yet answered. */
+  #out = 0;
 
   constructor(
     one: (kind: string, value: string) => Promise<R[]>,
@@ -39,6 +42,9 @@ export class LookupBatch<R extends KeyedRow> {
 
   /** The rows of entry (kind, value): at most one, as the one-key statement answers. */
   get(kind: string, value: string): Promise<R[]> {
+    if (this.#out === 0 && this.#pending === null) {
+      return this.#sent(this.#one(kind, value));
+    }
     return new Promise<R[]>((resolve, reject) => {
       if (this.#pending === null) {
         this.#pending = [];
@@ -48,8 +54,18 @@ export class LookupBatch<R extends KeyedRow> {
     });
   }
 
+  /** `statement`, counted as out until it is answered. */
+  #sent<T>(statement: Promise<T>): Promise<T> {
+    this.#out += 1;
+    const done = () => {
+      this.#out -= 1;
+    };
+    statement.then(done, done);
+    return statement;
+  }
+
   #alone(w: Waiter<R>): void {
-    this.#one(w.kind, w.value).then(w.resolve, w.reject);
+    this.#sent(this.#one(w.kind, w.value)).then(w.resolve, w.reject);
   }
 
   async #flush(): Promise<void> {
@@ -65,7 +81,7 @@ export class LookupBatch<R extends KeyedRow> {
     }
     let rows: R[];
     try {
-      rows = await this.#many([...pairs.values()]);
+      rows = await this.#sent(this.#many([...pairs.values()]));
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         for (const w of batch) {
