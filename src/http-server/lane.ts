@@ -3,7 +3,13 @@ import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DEFERRED, runDeferred } from './after-write.js';
-import { createOperationHandler, type OperationYoga, yogaErrors } from './operation.js';
+import { runHooks, settled } from './hooks.js';
+import {
+  createOperationHandler,
+  type OperationParams,
+  type OperationYoga,
+  yogaErrors,
+} from './operation.js';
 
 /**
  * The fast lane: the one request shape nearly every caller sends — `POST` to the exact GraphQL
@@ -61,12 +67,7 @@ const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8
 const ACCEPTED = new Set(['application/json', 'application/graphql-response+json']);
 const PARAM_NAMES = new Set(['query', 'variables', 'operationName', 'extensions']);
 
-type Params = {
-  query: string;
-  variables?: Record<string, unknown> | null;
-  operationName?: string | null;
-  extensions?: Record<string, unknown> | null;
-};
+type Params = OperationParams;
 
 /** `fetch`-style read-only headers over Node's parsed ones (duplicates joined as whatwg-node joins them). */
 class NodeHeaders {
@@ -275,37 +276,6 @@ function laneParams(text: string): Params | null {
     return null;
   }
   return params as Params;
-}
-
-/** Waits only for a hook that returned a promise (most return nothing: no extra turn). */
-function settled(value: unknown): Promise<unknown> | undefined {
-  return value && typeof (value as Promise<unknown>).then === 'function'
-    ? (value as Promise<unknown>)
-    : undefined;
-}
-
-/**
- * Runs `hooks` in order, as Yoga does, until `done()`. Synchronous while the hooks are (most return
- * nothing): a promise only when one returned a promise, which it waits for before the next. One
- * payload serves them all: what a hook may change (`setResult`, `setResponse`) is read back through
- * its getters. Indexed, not `for … of`: an iterator held across an `await` is allocated per call.
- */
-function runHooks(
-  hooks: ReadonlyArray<(payload: never) => unknown>,
-  payload: object,
-  done?: () => boolean,
-  from = 0,
-): Promise<void> | undefined {
-  for (let i = from; i < hooks.length; i += 1) {
-    const pending = settled(hooks[i]!(payload as never));
-    if (pending) {
-      return pending.then(() => (done?.() ? undefined : runHooks(hooks, payload, done, i + 1)));
-    }
-    if (done?.()) {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 type Hook<K extends keyof Plugin> = NonNullable<Plugin[K]>;

@@ -6,7 +6,13 @@ import {
   type GraphQLSchema,
   getOperationAST,
 } from 'graphql';
-import { createGraphQLError, finalAsyncIterator, mapAsyncIterator } from 'graphql-yoga';
+import {
+  createGraphQLError,
+  finalAsyncIterator,
+  isAsyncIterable,
+  mapAsyncIterator,
+} from 'graphql-yoga';
+import { runHooks, settled } from './hooks.js';
 
 /**
  * Yoga's `handleParams` for the fast lane (./lane.ts): the envelop pipeline — every `onParse`,
@@ -32,12 +38,13 @@ export type OperationHandler = (payload: {
   context: Record<string, unknown>;
 }) => Promise<unknown>;
 
-export interface OperationParams {
+/** GraphQL's request parameters, as the lane reads them from a JSON body. */
+export type OperationParams = {
   query: string;
   variables?: Record<string, unknown> | null;
   operationName?: string | null;
   extensions?: Record<string, unknown> | null;
-}
+};
 
 type AnyFn = (...args: never[]) => unknown;
 
@@ -69,14 +76,6 @@ export interface OperationYoga {
   } | null;
   logger: { debug(...args: unknown[]): void; error(...args: unknown[]): void };
 }
-
-const isPromise = (value: unknown): value is PromiseLike<unknown> =>
-  value != null && typeof (value as PromiseLike<unknown>).then === 'function';
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 
 const missing = (name: string) => () => {
   throw new Error(`No \`${name}\` function found! Register it using "useEngine" plugin.`);
@@ -166,7 +165,7 @@ export function createOperationHandler(yoga: OperationYoga): OperationHandler | 
     plugins.flatMap((p) => (p[k] ? [p[k]!] : []));
   const parseHooks = hooksOf('onParse');
   const validateHooks = hooksOf('onValidate');
-  const contextHooks = plugins.some((p) => p.onContextBuilding);
+  const buildsContext = plugins.some((p) => p.onContextBuilding);
   const executeHooks = hooksOf('onExecute');
   // Set once, by Yoga's schema plugin at init; no plugin can change it after (onSchemaChange).
   const { schema } = yoga.getEnveloped({});
@@ -316,18 +315,14 @@ export function createOperationHandler(yoga: OperationYoga): OperationHandler | 
       },
       args,
     };
-    for (let i = 0; i < executeHooks.length && !stop; i += 1) {
-      let out = executeHooks[i]!(payload as never);
-      if (isPromise(out)) {
-        out = await out;
-      }
-      if (out) {
-        after.push(out as { onExecuteDone?: AnyFn });
-      }
+    const ran = runHooks(executeHooks, payload, () => stop, after);
+    if (ran) {
+      await ran;
     }
     let executed = result || executeFn({ ...args, contextValue: context });
-    if (isPromise(executed)) {
-      executed = await executed;
+    const pending = settled(executed);
+    if (pending) {
+      executed = await pending;
     }
     if (after.length === 0) {
       return executed;
@@ -344,9 +339,11 @@ export function createOperationHandler(yoga: OperationYoga): OperationHandler | 
       },
     };
     for (const hooks of after) {
+      // Called as a method (`this` is what its onExecute hook returned), as envelop calls it.
       let done = hooks.onExecuteDone?.(donePayload as never);
-      if (isPromise(done)) {
-        done = await done;
+      const waiting = settled(done);
+      if (waiting) {
+        done = await waiting;
       }
       const streamed = done as { onNext?: AnyFn; onEnd?: AnyFn } | undefined;
       if (streamed?.onNext) {
@@ -357,7 +354,7 @@ export function createOperationHandler(yoga: OperationYoga): OperationHandler | 
       }
     }
     if (onNext.length > 0 && isAsyncIterable(executed)) {
-      executed = mapAsyncIterator(executed as AsyncIterable<unknown>, async (value: unknown) => {
+      executed = mapAsyncIterator(executed, async (value: unknown) => {
         let next = value;
         for (const fn of onNext) {
           await fn({
@@ -372,7 +369,7 @@ export function createOperationHandler(yoga: OperationYoga): OperationHandler | 
       });
     }
     if (onEnd.length > 0 && isAsyncIterable(executed)) {
-      executed = finalAsyncIterator(executed as AsyncIterable<unknown>, () => {
+      executed = finalAsyncIterator(executed, () => {
         for (const fn of onEnd) {
           fn();
         }
@@ -396,7 +393,9 @@ export function createOperationHandler(yoga: OperationYoga): OperationHandler | 
     }
     // Envelop's own context factory: a hook that throws meets the context error handlers plugins
     // registered at init (masking), which are not reachable from here.
-    const contextValue = contextHooks ? await yoga.getEnveloped(context).contextFactory() : context;
+    const contextValue = buildsContext
+      ? await yoga.getEnveloped(context).contextFactory()
+      : context;
     const args = {
       schema,
       document,

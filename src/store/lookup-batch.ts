@@ -26,24 +26,20 @@ interface Waiter<R> {
  * Two look-ups of the same entry each get their own copy of its row.
  */
 export class LookupBatch<R extends KeyedRow> {
-  readonly #one: (kind: string, value: string) => Promise<R[]>;
-  readonly #many: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>;
+  /** The look-up of index entries: one statement for every pair given (its one-key form for one). */
+  readonly #lookup: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>;
   #pending: Array<Waiter<R>> | null = null;
   /** Statements sent and not yet answered. */
   #out = 0;
 
-  constructor(
-    one: (kind: string, value: string) => Promise<R[]>,
-    many: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>,
-  ) {
-    this.#one = one;
-    this.#many = many;
+  constructor(lookup: (pairs: ReadonlyArray<readonly [string, string]>) => Promise<R[]>) {
+    this.#lookup = lookup;
   }
 
   /** The rows of entry (kind, value): at most one, as the one-key statement answers. */
   get(kind: string, value: string): Promise<R[]> {
     if (this.#out === 0 && this.#pending === null) {
-      return this.#sent(this.#one(kind, value));
+      return this.#sent(this.#lookup([[kind, value]]));
     }
     return new Promise<R[]>((resolve, reject) => {
       if (this.#pending === null) {
@@ -65,7 +61,7 @@ export class LookupBatch<R extends KeyedRow> {
   }
 
   #alone(w: Waiter<R>): void {
-    this.#sent(this.#one(w.kind, w.value)).then(w.resolve, w.reject);
+    this.#sent(this.#lookup([[w.kind, w.value]])).then(w.resolve, w.reject);
   }
 
   async #flush(): Promise<void> {
@@ -81,7 +77,7 @@ export class LookupBatch<R extends KeyedRow> {
     }
     let rows: R[];
     try {
-      rows = await this.#sent(this.#many([...pairs.values()]));
+      rows = await this.#sent(this.#lookup([...pairs.values()]));
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         for (const w of batch) {

@@ -273,9 +273,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   /** PostgreSQL: concurrent requests' one-key look-ups share a statement (./lookup-batch.ts). */
   const shared =
     db.engine === 'postgres'
-      ? new LookupBatch<LookupRow>(
-          (kind, value) => db.query<LookupRow>(LOOKUP_ONE, [kind, value]),
-          (pairs) => lookupRows(db, pairs as ReadonlyArray<readonly [IdentityKeyKind, string]>),
+      ? new LookupBatch<LookupRow>((pairs) =>
+          lookupRows(db, pairs as ReadonlyArray<readonly [IdentityKeyKind, string]>),
         )
       : null;
 
@@ -602,11 +601,11 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
     const given = presentIdentityKeys(keys);
     const one = onlyKey(given);
     // One key outside a transaction (q is the database): the embedded memo or a read now; on
-    // PostgreSQL, one statement with the other requests' look-ups of this turn.
-    const alone = one !== null && q === db;
+    // PostgreSQL, shared with other requests' look-ups asked while one is out (./lookup-batch.ts).
+    const oneOutside = one !== null && q === db;
     const rows =
-      (alone ? lookupNow(one[0], one[1]) : undefined) ??
-      (alone && shared
+      (oneOutside ? lookupNow(one[0], one[1]) : undefined) ??
+      (oneOutside && shared
         ? await shared.get(one[0], one[1])
         : await lookupRows(
             q,
