@@ -66,6 +66,8 @@ interface Row {
   upstream: number;
   post: number;
   gc: number;
+  /** the kinds of the GC pauses that delayed it (`minor`, `major`, `incremental`, …) */
+  gcKinds: string[];
 }
 
 const pct = (values: number[], p: number) => {
@@ -154,6 +156,7 @@ try {
   const allocated: Array<{ name: string; perRequest: Allocations }> = [];
   const windows: string[] = [];
   const tails: string[] = [];
+  const gcKinds: string[] = [];
   for (const [k, s] of servers.entries()) {
     const client = probe(targets[k]!);
     const latencies: number[] = [];
@@ -199,6 +202,11 @@ try {
     const paused = kept.filter((r) => r.gc > 0).map((r) => r.gc);
     const p50 = (of: (r: Row) => number) => p50Of(kept, of);
     const delayed = paused.length ? `${ms(pct(paused, 0.5))} / ${ms(Math.max(...paused))}` : '–';
+    const kinds = new Map<string, number>();
+    for (const kind of kept.flatMap((r) => r.gcKinds)) {
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    gcKinds.push(`${s.name}: ${[...kinds].map(([k, c]) => `${k} ${c}`).join(', ') || 'none'}`);
     const tail = (values: number[]) => `${ms(pct(values, 0.99))} / ${ms(Math.max(...values))}`;
     tails.push(
       `| ${s.name} | ${tail(latencies.slice(Math.floor(n / 4)))} | ${tail(kept.map((r) => r.pre))} | ${tail(kept.map((r) => r.upstream))} | ${tail(kept.map((r) => r.post))} |`,
@@ -207,6 +215,8 @@ try {
       `| ${s.name} | ${ms(pct(latencies.slice(Math.floor(n / 4)), 0.5))} | ${p50((r) => r.pre)} | ${p50((r) => r.upstream)} | ${p50((r) => r.post)} | ${p50((r) => r.pre + r.post)} | ${paused.length} of ${kept.length} | ${delayed} |`,
     );
   }
+  console.log('');
+  console.log(`the GC pauses that delayed them, by kind: ${gcKinds.join('; ')}`);
   console.log('');
   console.log('tails of the same requests (p99 / max), ms:');
   console.log('');

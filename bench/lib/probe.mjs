@@ -80,6 +80,9 @@ const handlers = {
  * delayed: one that fell between an answer and the next request's headers delayed that request,
  * one that fell while its upstream call was out did not.
  */
+/** perf_hooks' GC kinds (`PerformanceEntry.detail.kind`) by name. */
+const GC_KINDS = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weak callbacks' };
+
 const segments = {
   rows: [],
   gcs: [],
@@ -189,7 +192,11 @@ Object.assign(handlers, {
       }
       segments.observer = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
-          segments.gcs.push({ at: e.startTime, ms: e.duration });
+          segments.gcs.push({
+            at: e.startTime,
+            ms: e.duration,
+            kind: GC_KINDS[e.detail?.kind] ?? 'other',
+          });
         }
       });
       segments.observer.observe({ entryTypes: ['gc'] });
@@ -213,17 +220,16 @@ Object.assign(handlers, {
         continue;
       }
       // Not while the upstream call was out: a pause then delayed nothing unless it outlasted it.
-      const gc = segments.gcs
-        .filter(
-          (g) =>
-            (g.at + g.ms > from && g.at < r.sent) || (g.at + g.ms > r.answered && g.at < r.end),
-        )
-        .reduce((sum, g) => sum + g.ms, 0);
+      const delaying = segments.gcs.filter(
+        (g) => (g.at + g.ms > from && g.at < r.sent) || (g.at + g.ms > r.answered && g.at < r.end),
+      );
+      const gc = delaying.reduce((sum, g) => sum + g.ms, 0);
       rows.push({
         pre: r.sent - r.start,
         upstream: r.answered - r.sent,
         post: r.end - r.answered,
         gc,
+        gcKinds: delaying.map((g) => g.kind),
       });
     }
     return { rows, gcs: segments.gcs };

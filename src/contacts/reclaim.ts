@@ -1,5 +1,5 @@
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics } from 'node:v8';
+import { gcFunction } from '../runtime/gc.js';
 
 /**
  * A full garbage collection while a large batch runs (between its slices, and on a timer within
@@ -12,30 +12,10 @@ import { runInNewContext } from 'node:vm';
  * heap grew by 16 MB keeps the peak near the live size, for tens of milliseconds per collection in
  * a batch that takes tens of seconds. Single writes and small batches (one slice) never call it.
  *
- * `global.gc` is exposed by the `--expose-gc` flag set at run time (it applies to contexts made
- * afterwards, hence the new context); where that is refused it does nothing.
+ * `gc` comes from `gcFunction` (`--expose-gc` set at run time); where that is refused it does
+ * nothing.
  */
 export const RECLAIM_AFTER_BYTES = 16 * 2 ** 20;
-
-let collect: (() => void) | null | undefined;
-
-function collector(): (() => void) | null {
-  if (collect === undefined) {
-    try {
-      const exposed = (globalThis as { gc?: () => void }).gc;
-      if (typeof exposed === 'function') {
-        collect = exposed;
-      } else {
-        setFlagsFromString('--expose-gc');
-        const made = runInNewContext('gc') as unknown;
-        collect = typeof made === 'function' ? (made as () => void) : null;
-      }
-    } catch {
-      collect = null;
-    }
-  }
-  return collect;
-}
 
 /** How often a running batch looks at the heap. */
 export const RECLAIM_CHECK_MS = 50;
@@ -45,7 +25,7 @@ export const RECLAIM_CHECK_MS = 50;
  * answer (every contact's, then the GraphQL result) is built on a heap without the slices' garbage.
  */
 export function collectGarbage(): boolean {
-  const gc = collector();
+  const gc = gcFunction();
   gc?.();
   return gc !== null;
 }
@@ -65,7 +45,7 @@ export function heapReclaimer(threshold = RECLAIM_AFTER_BYTES): {
     if (used - mark < threshold) {
       return false;
     }
-    const gc = collector();
+    const gc = gcFunction();
     if (!gc) {
       return false;
     }

@@ -9,6 +9,7 @@ import {
   UpstreamTimeoutError,
 } from '../model/errors.js';
 import type { WireRequest } from '../model/outcome.js';
+import { idleScavenger } from '../runtime/idle-scavenge.js';
 import type { HttpObserver } from './observer.js';
 
 /** Options of the undici Pool each provider origin gets. */
@@ -234,6 +235,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (span?.headers) {
       Object.assign(headers, span.headers);
     }
+    // While this call is out alone the process is idle: the young generation may be collected then
+    // rather than inside a request's work (../runtime/idle-scavenge.ts).
+    const out = idleScavenger.began();
     try {
       const sent: Dispatcher.DispatchOptions = {
         origin: base.origin,
@@ -264,6 +268,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       span?.end({ error });
       throw error;
     } finally {
+      idleScavenger.ended(out);
       clearTimeout(timer);
       callerSignal?.removeEventListener('abort', exchange);
     }
