@@ -77,6 +77,12 @@ export interface GatewayDeps {
   dispatcher?: Dispatcher;
   /** Serve plain JSON POSTs on the fast lane (src/http-server/lane.ts). @default true */
   fastLane?: boolean;
+  /**
+   * Run queries and mutations compiled by graphql-jit once a document runs again
+   * (`compiledExecute` in src/http-server/engine.ts); false: graphql-js's `execute` always.
+   * @default true
+   */
+  compileOperations?: boolean;
 }
 
 export interface Gateway {
@@ -184,10 +190,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     useExactRoutes({ graphqlEndpoint }),
     // The item and upstream-call limits, then graphql-js's execute: one onExecute hook, first
     // (a plugin after it may still wrap the execute function it sets).
-    useGraphQLExecute([
-      listArgumentLimit(config.maxBatchInputs),
-      upstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
-    ]),
+    useGraphQLExecute(
+      [
+        listArgumentLimit(config.maxBatchInputs),
+        upstreamBudget({ registry, maxCalls: config.maxUpstreamCalls }),
+      ],
+      { compile: deps.compileOperations !== false },
+    ),
     useReadiness(readiness),
     useRequestContext({ logger }),
     ...observability.early(graphqlEndpoint),

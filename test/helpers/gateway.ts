@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
-import { createGateway, type Gateway } from '../../src/app.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { ProviderId } from '../../src/model/contact.js';
@@ -41,6 +41,8 @@ export interface TestGatewayOptions {
    * or one gateway before and after a restart. @default a fresh schema
    */
   storeSchema?: string;
+  /** More of createGateway's dependencies (e.g. `compileOperations: false`). */
+  deps?: Pick<GatewayDeps, 'compileOperations' | 'fastLane'>;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function createTestGateway(
     logger: createLogger('silent'),
     sandboxed: sandboxes.sandboxed,
     stores,
+    ...opts.deps,
   });
   const sandbox = <T>(id: ProviderId) => {
     const found = sandboxes.sandboxes.find((s) => s.provider === id);

@@ -1,0 +1,256 @@
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { compiledStats, compilerReady } from '../../src/http-server/engine.js';
+import { createLogger } from '../../src/logger.js';
+import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
+import { createMemoryIdentityStore } from '../../src/store/identity.js';
+
+/**
+ * Queries and mutations compiled by graphql-jit (the default, `compiledExecute`) against
+ * graphql-js's `execute` (`compileOperations: false`): two gateways, each with its own sandboxes
+ * and store, are sent the same operations in the same order, each operation three times (a
+ * document is compiled at its second run), and must answer the same, byte for byte once ids and
+ * times are put aside: data, errors (messages, locations, paths, extensions) and status.
+ */
+interface Op {
+  name: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  operationName?: string;
+}
+
+const CONTACT = `id email firstName lastName phone timezone customFields birthdate createdAt
+  emailConsent { status optInType }
+  address { country postalCode city }
+  records { provider remoteId stale staleSince syncedAt }`;
+
+const OPS: Op[] = [
+  {
+    name: 'upsert with variables, every selection kind',
+    query: `mutation Up($input: ContactInput!, $options: WriteOptions) {
+      first: upsertContact(input: $input, options: $options) {
+        contact { ${CONTACT} }
+        outcomes { __typename provider status droppedFields attempts remoteId
+          error { __typename code message httpStatus retryable ... on Error { message } } }
+        errors { __typename field code message }
+      }
+    }`,
+    variables: {
+      input: {
+        email: 'ada@example.com',
+        firstName: 'Ada',
+        phone: '+14155550123',
+        timezone: 'Europe/London',
+        address: { country: 'GB', postalCode: 'NW1 2DB' },
+        customFields: { tier: 'gold', score: 3, nested: { a: [1, 2] } },
+        birthdate: '1990-12-10',
+        emailConsent: { status: 'SUBSCRIBED' },
+      },
+    },
+  },
+  {
+    name: 'upsert with literals, aliases, fragments, @include/@skip',
+    query: `mutation($yes: Boolean!, $no: Boolean!) {
+      a: upsertContact(input: { email: "grace@example.com", lastName: "Hopper" },
+                       options: { providers: [NOTIFUSE, DOTDIGITAL] }) {
+        ...Payload
+        c2: contact @include(if: $yes) { email }
+        c3: contact @skip(if: $yes) { email }
+        outcomes @include(if: $no) { provider }
+      }
+    }
+    fragment Payload on ContactWritePayload {
+      contact { ... on Contact { id email lastName } }
+      outcomes { provider status }
+    }`,
+    variables: { yes: true, no: false },
+  },
+  {
+    name: 'a batch with one invalid item',
+    query: `mutation($inputs: [ContactInput!]!) {
+      upsertContacts(inputs: $inputs, options: { providers: [NOTIFUSE] }) {
+        items { contact { id email } outcomes { provider status } errors { field code message } }
+        summary { total succeeded failed upstreamRequests }
+      }
+    }`,
+    variables: {
+      inputs: [{ email: 'a@example.com' }, { email: 'broken' }, { email: 'b@example.com' }],
+    },
+  },
+  {
+    name: 'a dry run (the exact wire request, a JSONObject)',
+    query: `mutation {
+      upsertContact(input: { email: "dry@example.com", lastName: "Run" },
+                    options: { dryRun: true, providers: [DOTDIGITAL, SALESFORCE_MC] }) {
+        outcomes { provider status request }
+        errors { field code message }
+      }
+    }`,
+  },
+  {
+    name: 'reads: one contact, many, providers',
+    query: `query Read($email: String, $emails: [String!]) {
+      contact(email: $email) { ${CONTACT} readErrors { provider error { code message } } }
+      contacts(emails: $emails) { email firstName }
+      providers { provider mode enabled maxBatchSize }
+      __typename
+    }`,
+    variables: { email: 'ada@example.com', emails: ['ada@example.com', 'nobody@example.com'] },
+  },
+  {
+    name: 'several operations in one document, by name',
+    query: `query One { providers { provider } } query Two { contact(email: "ada@example.com") { email } }`,
+    operationName: 'Two',
+  },
+  {
+    name: 'a field error thrown by a resolver (located, coded)',
+    query: `query { providers { provider }
+      contact(email: "ada@example.com", externalId: "x-1") { id } }`,
+  },
+  {
+    name: 'an unexpected error (masked, with the request id)',
+    query: `mutation { upsertContact(input: { email: "boom@example.com" }) { contact { id } } }`,
+  },
+  {
+    name: 'variables: an enum value misspelt',
+    query: `mutation($p: Provider!) { upsertContact(input: { email: "x@example.com" }, options: { providers: [$p] }) { contact { id } } }`,
+    variables: { p: 'NOTIFUS' },
+  },
+  {
+    name: 'variables: a JSONObject nested too deep',
+    query: `mutation($input: ContactInput!) { upsertContact(input: $input) { contact { id } } }`,
+    variables: {
+      input: {
+        email: 'deep@example.com',
+        customFields: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`),
+      },
+    },
+  },
+  {
+    name: 'variables: required one missing, another of the wrong type',
+    query: `query($id: ID!, $n: Int) { write(id: $id) { id } pendingWrites(limit: $n) { id } }`,
+    variables: { n: 'ten' },
+  },
+  { name: 'introspection', query: getIntrospectionQuery({ descriptions: true }) },
+];
+
+/** Ids, times and durations differ between two gateways; everything else must not. */
+function normalized(text: string): string {
+  return text
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
+    .replace(/127\.0\.0\.1:\d+/g, '<sandbox>')
+    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>');
+}
+
+async function start(env: Record<string, string>, compile: boolean) {
+  const sandboxes = await startSandboxes(loadConfig(env));
+  const store = createMemoryIdentityStore();
+  const claim = store.claim.bind(store);
+  store.claim = (keys, now) =>
+    keys.email === 'boom@example.com'
+      ? Promise.reject(new TypeError('Cannot read properties of undefined (reading "x")'))
+      : claim(keys, now);
+  const gateway = createGateway(sandboxes.config, {
+    store,
+    sandboxed: sandboxes.sandboxed,
+    logger: createLogger('silent'),
+    compileOperations: compile,
+  });
+  return { sandboxes, gateway };
+}
+
+async function send(gateway: Gateway, op: Op, requestId: string): Promise<string> {
+  const res = await gateway.yoga.fetch('http://gateway/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify({
+      query: op.query,
+      ...(op.variables ? { variables: op.variables } : {}),
+      ...(op.operationName ? { operationName: op.operationName } : {}),
+    }),
+  });
+  return `${res.status} ${normalized(await res.text())}`;
+}
+
+describe.each([
+  // Production: masked errors, no suggestions (introspection on, as with GraphiQL on).
+  { mode: 'production', env: { NODE_ENV: 'production', GATEWAY_GRAPHIQL: '1' } },
+  // Development: unmasked errors, "Did you mean" suggestions.
+  { mode: 'development', env: { NODE_ENV: 'development' } },
+])('compiled execution (graphql-jit) answers as graphql-js does, $mode', ({ mode, env }) => {
+  let compiled: { sandboxes: RunningSandboxes; gateway: Gateway };
+  let plain: { sandboxes: RunningSandboxes; gateway: Gateway };
+  beforeAll(async () => {
+    await compilerReady();
+    compiled = await start(env, true);
+    plain = await start(env, false);
+  });
+  afterAll(async () => {
+    for (const g of [compiled, plain]) {
+      await g?.gateway.close();
+      await g?.sandboxes.close();
+    }
+  });
+
+  it('the same answers for every operation, run three times', async () => {
+    const before = { ...compiledStats };
+    for (const [i, op] of OPS.entries()) {
+      for (let run = 1; run <= 3; run += 1) {
+        const id = `req-${i}-${run}`;
+        const viaJit = await send(compiled.gateway, op, id);
+        const viaJs = await send(plain.gateway, op, id);
+        expect(viaJit, `${op.name}, run ${run}`).toBe(viaJs);
+        // Each operation got past validation (the comparison is of executions).
+        expect(viaJs, op.name).not.toContain('GRAPHQL_VALIDATION_FAILED');
+      }
+    }
+    // Every operation that executes (all but the two refused before execution by validation…
+    // none here) was compiled once and ran compiled on its second and third runs.
+    expect(compiledStats.compiled - before.compiled).toBe(OPS.length);
+    expect(compiledStats.runs - before.runs).toBe(OPS.length * 2);
+  });
+
+  it('the answers compared are the real ones: located, masked, suggested, written', async () => {
+    const op = (name: string) => OPS.find((o) => o.name.startsWith(name))!;
+    const body = async (name: string, id: string) =>
+      JSON.parse((await send(compiled.gateway, op(name), id)).slice(4));
+    const unexpected = await body('an unexpected', 'r1');
+    expect(unexpected.errors[0]).toMatchObject({
+      locations: [{ line: 1, column: 12 }],
+      path: ['upsertContact'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'r1' },
+    });
+    if (mode === 'production') {
+      expect(unexpected.errors[0].message).toBe('Unexpected error.');
+    }
+    const thrown = await body('a field error', 'r2');
+    expect(thrown.errors).toEqual([
+      expect.objectContaining({
+        locations: [{ line: 2, column: 7 }],
+        path: ['contact'],
+        extensions: { code: 'BAD_USER_INPUT' },
+      }),
+    ]);
+    expect(JSON.stringify(await body('variables: a JSONObject', 'r3'))).toContain(
+      'JSONObject nests deeper than 32 levels',
+    );
+    const misspelt = JSON.stringify(await body('variables: an enum', 'r4'));
+    if (mode === 'development') {
+      expect(misspelt).toContain('Did you mean the enum value \\"NOTIFUSE\\"?');
+    } else {
+      expect(misspelt).not.toContain('Did you mean');
+    }
+    const upsert = await body('upsert with variables', 'r5');
+    expect(upsert.data.first.contact, JSON.stringify(upsert)).toMatchObject({
+      email: 'ada@example.com',
+      firstName: 'Ada',
+      address: { country: 'GB', postalCode: 'NW1 2DB' },
+      customFields: { tier: 'gold', score: 3, nested: { a: [1, 2] } },
+    });
+    expect(upsert.data.first.outcomes.map((o: { status: string }) => o.status)).toContain(
+      'UPDATED',
+    );
+  });
+});
