@@ -51,6 +51,58 @@ export function useGraphQLExecute(
  */
 export const COMPILE_AFTER_RUNS = 1;
 
+/**
+ * Longest document text compiled (characters). Compiling costs about what the document's size
+ * does: ~0.4–4 ms for the documents a client sends (an upsert, a read), ~40 ms for one at the
+ * alias and depth limits (15 contact reads of every field, ~5,000 characters), all on the event
+ * loop. Longer documents always run on graphql-js, so no compilation blocks the loop for long.
+ */
+export const MAX_COMPILED_CHARS = 4_000;
+
+/**
+ * Compile time allowed per window: at most `budgetMs` of every `windowMs` (default 100 ms per 10 s,
+ * 1 % of a core). A client sending a new document twice, again and again, makes the gateway
+ * compile each; past the budget, documents run on graphql-js (and are compiled later, once the
+ * window has time again).
+ */
+export class CompileBudget {
+  readonly #budgetMs: number;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  #start = Number.NEGATIVE_INFINITY;
+  #used = 0;
+
+  constructor(budgetMs = 100, windowMs = 10_000, now: () => number = () => performance.now()) {
+    this.#budgetMs = budgetMs;
+    this.#windowMs = windowMs;
+    this.#now = now;
+  }
+
+  /** Whether a compilation may start now. */
+  allows(): boolean {
+    const t = this.#now();
+    if (t - this.#start >= this.#windowMs) {
+      this.#start = t;
+      this.#used = 0;
+    }
+    return this.#used < this.#budgetMs;
+  }
+
+  /** A compilation took `ms`. */
+  spent(ms: number): void {
+    this.#used += ms;
+  }
+}
+
+let budget = new CompileBudget();
+
+/** Replaces the process's compile budget (tests); returns the one it replaced. */
+export function setCompileBudget(next: CompileBudget): CompileBudget {
+  const previous = budget;
+  budget = next;
+  return previous;
+}
+
 interface CompiledEntry {
   schema: GraphQLSchema;
   runs: number;
@@ -95,7 +147,9 @@ const compiled = new WeakMap<DocumentNode, Map<string, CompiledEntry>>();
  * function of its selections (no walk of the document, no per-field argument and variable
  * coercion through the schema), about 12 % less process CPU per upsert in `bench/ab.ts`. Compiled
  * at a document's second run ({@link COMPILE_AFTER_RUNS}), kept as long as Yoga's parse cache keeps
- * the document (a WeakMap on it), and again when the schema object changes.
+ * the document (a WeakMap on it), and again when the schema object changes. Bounded: documents
+ * longer than {@link MAX_COMPILED_CHARS} are never compiled, and compiling stops for the rest of
+ * a window when its {@link CompileBudget} is spent.
  *
  * What a client sees is graphql-js's answer:
  * - A result without `data` is an error raised before execution (variables that do not coerce):
@@ -120,10 +174,16 @@ export function compiledExecute(args: ExecutionArgs): ExecutionResult | Promise<
   if (entry.query === undefined) {
     entry.runs += 1;
     const jitNow = compiler();
-    if (entry.runs <= COMPILE_AFTER_RUNS || jitNow === null) {
+    if (entry.runs <= COMPILE_AFTER_RUNS || jitNow === null || !budget.allows()) {
       return execute(args);
     }
+    if ((args.document.loc?.source.body.length ?? Number.POSITIVE_INFINITY) > MAX_COMPILED_CHARS) {
+      entry.query = null;
+      return execute(args);
+    }
+    const began = performance.now();
     const made = jitNow.compileQuery(args.schema, args.document, args.operationName ?? undefined);
+    budget.spent(performance.now() - began);
     entry.query = jitNow.isCompiledQuery(made) ? made : null;
     if (entry.query) {
       compiledStats.compiled += 1;

@@ -2,7 +2,13 @@ import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { compiledStats, compilerReady } from '../../src/http-server/engine.js';
+import {
+  CompileBudget,
+  compiledStats,
+  compilerReady,
+  MAX_COMPILED_CHARS,
+  setCompileBudget,
+} from '../../src/http-server/engine.js';
 import { createLogger } from '../../src/logger.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 import { createMemoryIdentityStore } from '../../src/store/identity.js';
@@ -182,12 +188,16 @@ describe.each([
 ])('compiled execution (graphql-jit) answers as graphql-js does, $mode', ({ mode, env }) => {
   let compiled: { sandboxes: RunningSandboxes; gateway: Gateway };
   let plain: { sandboxes: RunningSandboxes; gateway: Gateway };
+  let budget: CompileBudget;
   beforeAll(async () => {
     await compilerReady();
+    // Every operation here is compiled, however slow this machine compiles.
+    budget = setCompileBudget(new CompileBudget(Number.POSITIVE_INFINITY));
     compiled = await start(env, true);
     plain = await start(env, false);
   });
   afterAll(async () => {
+    setCompileBudget(budget);
     for (const g of [compiled, plain]) {
       await g?.gateway.close();
       await g?.sandboxes.close();
@@ -252,5 +262,79 @@ describe.each([
     expect(upsert.data.first.outcomes.map((o: { status: string }) => o.status)).toContain(
       'UPDATED',
     );
+  });
+});
+
+describe('what compiling may cost (a client sending new documents)', () => {
+  it('a document longer than MAX_COMPILED_CHARS is never compiled, and answers the same', async () => {
+    await compilerReady();
+    const a = await start({ NODE_ENV: 'production' }, true);
+    const b = await start({ NODE_ENV: 'production' }, false);
+    try {
+      const fields = 'id email firstName lastName phone timezone customFields';
+      const aliases = Array.from(
+        { length: 15 },
+        (_, i) =>
+          `a${i}: contact(email: "x${i}@example.com") { ${fields} records { provider remoteId } }`,
+      );
+      const query = `query { ${aliases.join('\n')} }`.padEnd(MAX_COMPILED_CHARS + 1, ' ');
+      expect(query.length).toBeGreaterThan(MAX_COMPILED_CHARS);
+      const before = compiledStats.compiled;
+      for (let run = 1; run <= 3; run += 1) {
+        const viaA = await send(a.gateway, { name: 'long', query }, `long-${run}`);
+        expect(viaA).toBe(await send(b.gateway, { name: 'long', query }, `long-${run}`));
+        expect(viaA).toContain('"a14":null');
+      }
+      expect(compiledStats.compiled).toBe(before);
+    } finally {
+      for (const g of [a, b]) {
+        await g.gateway.close();
+        await g.sandboxes.close();
+      }
+    }
+  });
+
+  it('with the budget spent, documents run on graphql-js (nothing compiled), then compile again', async () => {
+    await compilerReady();
+    const g = await start({ NODE_ENV: 'production' }, true);
+    const spent = setCompileBudget(new CompileBudget(0));
+    try {
+      const op = { name: 'budget', query: `query { providers { provider enabled } }` };
+      const before = { ...compiledStats };
+      const answers = [];
+      for (let run = 1; run <= 3; run += 1) {
+        answers.push(await send(g.gateway, op, `b-${run}`));
+      }
+      expect(compiledStats).toEqual(before);
+      setCompileBudget(new CompileBudget());
+      answers.push(await send(g.gateway, op, 'b-4'));
+      expect(compiledStats.compiled).toBe(before.compiled + 1);
+      expect(compiledStats.runs).toBe(before.runs + 1);
+      expect(new Set(answers.map((a) => a.replace(/b-\d/, ''))).size).toBe(1);
+      expect(answers[0]).toContain('"provider":"NOTIFUSE"');
+    } finally {
+      setCompileBudget(spent);
+      await g.gateway.close();
+      await g.sandboxes.close();
+    }
+  });
+
+  it('CompileBudget: compiling stops when a window has spent its budget, and resumes in the next', () => {
+    let now = 0;
+    const budget = new CompileBudget(100, 10_000, () => now);
+    expect(budget.allows()).toBe(true);
+    budget.spent(60);
+    now = 5_000;
+    expect(budget.allows()).toBe(true);
+    budget.spent(45);
+    // 105 ms of 100 spent: no more compiling in this window, however small the next one.
+    now = 9_999;
+    expect(budget.allows()).toBe(false);
+    now = 10_001;
+    expect(budget.allows()).toBe(true);
+    budget.spent(99.9);
+    expect(budget.allows()).toBe(true);
+    budget.spent(0.2);
+    expect(budget.allows()).toBe(false);
   });
 });
