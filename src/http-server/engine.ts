@@ -145,7 +145,7 @@ const compiled = new WeakMap<DocumentNode, Map<string, CompiledEntry>>();
 /**
  * Queries and mutations as graphql-jit compiles them: an operation run again is a generated
  * function of its selections (no walk of the document, no per-field argument and variable
- * coercion through the schema), about 12 % less process CPU per upsert in `bench/ab.ts`. Compiled
+ * coercion through the schema): 5–11 % less process CPU per upsert in `bench/ab.ts`. Compiled
  * at a document's second run ({@link COMPILE_AFTER_RUNS}), kept as long as Yoga's parse cache keeps
  * the document (a WeakMap on it), and again when the schema object changes. Bounded: documents
  * longer than {@link MAX_COMPILED_CHARS} are never compiled, and compiling stops for the rest of
