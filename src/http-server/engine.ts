@@ -158,6 +158,8 @@ const compiled = new WeakMap<DocumentNode, Map<string, CompiledEntry>>();
  * - graphql-jit's errors carry `locations` but no source positions, which Yoga's masking copies:
  *   each becomes a graphql-js GraphQLError at the same place, with the same path, extensions and
  *   original error.
+ * - When several fields of one response fail, graphql-jit may list their errors in another order
+ *   (the spec gives the list none); the errors are the same.
  */
 export function compiledExecute(args: ExecutionArgs): ExecutionResult | Promise<ExecutionResult> {
   const name = args.operationName ?? '';

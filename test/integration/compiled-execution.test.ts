@@ -12,6 +12,7 @@ import {
 import { createLogger } from '../../src/logger.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 import { createMemoryIdentityStore } from '../../src/store/identity.js';
+import { bearer, FULL_KEY, KEYS_ENV, READ_KEY, WRITE_KEY } from './hardening/keys.js';
 
 /**
  * Queries and mutations compiled by graphql-jit (the default, `compiledExecute`) against
@@ -25,6 +26,8 @@ interface Op {
   query: string;
   variables?: Record<string, unknown>;
   operationName?: string;
+  /** More request headers (an API key). */
+  headers?: Record<string, string>;
 }
 
 const CONTACT = `id email firstName lastName phone timezone customFields birthdate createdAt
@@ -170,7 +173,7 @@ async function start(env: Record<string, string>, compile: boolean) {
 async function send(gateway: Gateway, op: Op, requestId: string): Promise<string> {
   const res = await gateway.yoga.fetch('http://gateway/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...op.headers },
     body: JSON.stringify({
       query: op.query,
       ...(op.variables ? { variables: op.variables } : {}),
@@ -336,5 +339,109 @@ describe('what compiling may cost (a client sending new documents)', () => {
     expect(budget.allows()).toBe(true);
     budget.spent(0.2);
     expect(budget.allows()).toBe(false);
+  });
+});
+
+/**
+ * Scopes decide, field by field, what a key sees (the Pothos scope-auth plugin's wrappers around
+ * each resolver, and `info`, which graphql-jit builds its own way). The attacker's variants of
+ * test/integration/hardening/scopes.test.ts, each sent three times (compiled from the second),
+ * must answer as graphql-js does (errors in any order), and the write-only key must never see the stored values.
+ */
+/** `status body` with the body's errors in a fixed order (by their JSON). */
+function errorsSorted(answer: string): string {
+  const [status, ...rest] = answer.split(' ');
+  const body = JSON.parse(rest.join(' ')) as { errors?: unknown[] };
+  if (body.errors) {
+    body.errors = body.errors
+      .map((e) => JSON.stringify(e))
+      .sort()
+      .map((e) => JSON.parse(e));
+  }
+  return `${status} ${JSON.stringify(body)}`;
+}
+
+describe('scopes under compiled execution (production, keys set)', () => {
+  const STORED = 'stored-secret@example.com';
+  const NAME = 'Storedname';
+  let compiled: { sandboxes: RunningSandboxes; gateway: Gateway };
+  let plain: { sandboxes: RunningSandboxes; gateway: Gateway };
+  let budget: CompileBudget;
+  const env = { ...KEYS_ENV, NODE_ENV: 'production' };
+  beforeAll(async () => {
+    await compilerReady();
+    budget = setCompileBudget(new CompileBudget(Number.POSITIVE_INFINITY));
+    compiled = await start(env, true);
+    plain = await start(env, false);
+    const seed: Op = {
+      name: 'seed',
+      query: `mutation { upsertContact(input: { externalId: "ext-42", email: "${STORED}", firstName: "${NAME}" }) { outcomes { status } } }`,
+      headers: bearer(FULL_KEY),
+    };
+    for (const g of [compiled, plain]) {
+      expect(await send(g.gateway, seed, 'seed')).toContain('CREATED');
+    }
+  });
+  afterAll(async () => {
+    setCompileBudget(budget);
+    for (const g of [compiled, plain]) {
+      await g?.gateway.close();
+      await g?.sandboxes.close();
+    }
+  });
+
+  const write = `upsertContact(input: { externalId: "ext-42", jobTitle: "x" })`;
+  const ops: Op[] = [
+    {
+      name: 'write key: stored data asked directly',
+      query: `mutation { ${write} { contact { id email firstName records { provider remoteId } }
+        outcomes { provider status remoteId request droppedFields } errors { field } } }`,
+      headers: bearer(WRITE_KEY),
+    },
+    {
+      name: 'write key: through aliases and fragments',
+      query: `mutation { w: ${write} { ...P c: contact { ... on Contact { mail: email } } } }
+        fragment P on ContactWritePayload { outcomes { r: remoteId q: request s: status } }`,
+      headers: bearer(WRITE_KEY),
+    },
+    {
+      name: 'write key: a read',
+      query: `query { contact(externalId: "ext-42") { id email firstName } }`,
+      headers: bearer(WRITE_KEY),
+    },
+    {
+      name: 'read key: a read',
+      query: `query { contact(externalId: "ext-42") { id email firstName records { remoteId } } }`,
+      headers: bearer(READ_KEY),
+    },
+    {
+      name: 'read key: a write',
+      query: `mutation { ${write} { outcomes { status } } }`,
+      headers: bearer(READ_KEY),
+    },
+    { name: 'no key', query: `query { providers { provider } }` },
+  ];
+
+  it('the same answers for every key and variant, run three times; nothing stored leaks', async () => {
+    const before = compiledStats.runs;
+    for (const [i, op] of ops.entries()) {
+      for (let run = 1; run <= 3; run += 1) {
+        const id = `scope-${i}-${run}`;
+        const viaJit = await send(compiled.gateway, op, id);
+        // The same data and the same errors; graphql-jit reports field errors in another order
+        // (the spec gives the list none: graphql-js's is the order its fields happened to fail).
+        expect(errorsSorted(viaJit), `${op.name}, run ${run}`).toBe(
+          errorsSorted(await send(plain.gateway, op, id)),
+        );
+        if (op.headers?.['authorization'] === bearer(WRITE_KEY)['authorization']) {
+          expect(viaJit, op.name).not.toContain(STORED);
+          expect(viaJit, op.name).not.toContain(NAME);
+        }
+      }
+    }
+    // The key-less request is refused before execution; every other one ran compiled twice.
+    expect(compiledStats.runs - before).toBe((ops.length - 1) * 2);
+    const read = await send(compiled.gateway, ops[3]!, 'r');
+    expect(read).toContain(STORED);
   });
 });
