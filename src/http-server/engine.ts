@@ -184,12 +184,13 @@ export function compiledExecute(args: ExecutionArgs): ExecutionResult | Promise<
   }
   if (entry.query === undefined) {
     entry.runs += 1;
-    const jitNow = compiler();
-    if (entry.runs <= COMPILE_AFTER_RUNS || jitNow === null || !budget.allows()) {
+    if ((args.document.loc?.source.body.length ?? Number.POSITIVE_INFINITY) > MAX_COMPILED_CHARS) {
+      // Never compiled: decided once, without touching the budget.
+      entry.query = null;
       return execute(args);
     }
-    if ((args.document.loc?.source.body.length ?? Number.POSITIVE_INFINITY) > MAX_COMPILED_CHARS) {
-      entry.query = null;
+    const jitNow = compiler();
+    if (entry.runs <= COMPILE_AFTER_RUNS || jitNow === null || !budget.allows()) {
       return execute(args);
     }
     const began = performance.now();

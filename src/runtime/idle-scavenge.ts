@@ -54,7 +54,7 @@ export class IdleScavenger {
     const id = this.#seq;
     if (this.#out === 1) {
       this.#lone = id;
-      setTimeout(check, this.#afterMs, this, id).unref();
+      setTimeout(this.#check, this.#afterMs, id).unref();
     } else {
       this.#lone = 0;
     }
@@ -73,29 +73,25 @@ export class IdleScavenger {
     return { waited: this.#waited, scavenges: this.#scavenges };
   }
 
-  /** @internal the timer's callback */
-  static check(self: IdleScavenger, id: number): void {
-    if (self.#lone !== id) {
+  /** The timer's callback (one function per scavenger, not a closure per call). */
+  readonly #check = (id: number): void => {
+    if (this.#lone !== id) {
       return;
     }
-    self.#waited += 1;
+    this.#waited += 1;
     const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
     if (!young) {
       return;
     }
     const capacity = young.space_used_size + young.space_available_size;
-    if (capacity > 0 && young.space_used_size / capacity >= self.#fill) {
-      const gc = self.#gc();
+    if (capacity > 0 && young.space_used_size / capacity >= this.#fill) {
+      const gc = this.#gc();
       if (gc) {
         gc({ type: 'minor' });
-        self.#scavenges += 1;
+        this.#scavenges += 1;
       }
     }
-  }
-}
-
-function check(self: IdleScavenger, id: number): void {
-  IdleScavenger.check(self, id);
+  };
 }
 
 /** The process's own: every provider call of `createHttpClient` reports to it. */
