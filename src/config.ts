@@ -11,6 +11,7 @@ import { readProvider } from './providers/descriptor.js';
 import { createEnvTools, intVar as int, optionalVar as optional } from './providers/env.js';
 import { type AnyProvider, PROVIDERS, type ProviderConfigs } from './providers/registry.js';
 import { Secret } from './secret.js';
+import { DEFAULT_POOL_SIZE } from './store/pool-size.js';
 
 export type { HttpOptions };
 export { Secret };
@@ -22,6 +23,8 @@ export interface StorageOptions {
   connectTimeoutMs: number;
   /** PostgreSQL: longest one statement may take (server `statement_timeout` and driver read timeout). @default 10000 */
   statementTimeoutMs: number;
+  /** PostgreSQL: most connections the pool opens (`DATABASE_POOL_SIZE`). @default 4 */
+  poolSize: number;
   /** Where the embedded database keeps its files (`GATEWAY_DATA_DIR`). @default './data' */
   dataDir: string;
   /** How long idempotency records are kept. @default 24 h */
@@ -105,6 +108,7 @@ const EnvSchema = z.object({
   DATABASE_URL: optional,
   DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
   DATABASE_STATEMENT_TIMEOUT_MS: int(10_000, 100, 3_600_000),
+  DATABASE_POOL_SIZE: int(DEFAULT_POOL_SIZE, 1, 1000),
   GATEWAY_DATA_DIR: z.string().trim().min(1).default('./data'),
   IDEMPOTENCY_TTL_MS: int(24 * 60 * 60 * 1000, 1000, 30 * 24 * 60 * 60 * 1000),
   IDEMPOTENCY_IN_PROGRESS_TTL_MS: int(120_000, 100, 24 * 60 * 60 * 1000),
@@ -176,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       databaseUrl: e.DATABASE_URL ? new Secret(e.DATABASE_URL) : null,
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      poolSize: e.DATABASE_POOL_SIZE,
       dataDir: e.GATEWAY_DATA_DIR,
       idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
       idempotencyInProgressTtlMs: e.IDEMPOTENCY_IN_PROGRESS_TTL_MS,

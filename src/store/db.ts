@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError, StoreUnavailableError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
+import { DEFAULT_POOL_SIZE } from './pool-size.js';
 import { assertNotPglite, lockDataDir, openSqlite, type SqliteConnection } from './sqlite.js';
 
 /** Something SQL can be sent to: the database itself, or one open transaction. */
@@ -60,7 +61,7 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** The schema the tables live in (created when missing); default `public`. */
   schema?: string | undefined;
-  /** PostgreSQL pool size (default 10). */
+  /** PostgreSQL: most connections the pool opens (`DATABASE_POOL_SIZE`, default {@link DEFAULT_POOL_SIZE}). */
   poolSize?: number | undefined;
   /**
    * PostgreSQL: connections the pool keeps open however long they sit idle (default
@@ -144,8 +145,11 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   const engine =
     typeof opts.databaseUrl === 'string' && opts.databaseUrl !== ''
       ? await openPostgres(opts.databaseUrl, {
-          poolSize: opts.poolSize ?? 10,
-          keepOpen: Math.min(opts.poolKeepOpen ?? POOL_KEEP_OPEN, opts.poolSize ?? 10),
+          poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
+          keepOpen: Math.min(
+            opts.poolKeepOpen ?? POOL_KEEP_OPEN,
+            opts.poolSize ?? DEFAULT_POOL_SIZE,
+          ),
           idleMs: opts.poolIdleMs ?? DEFAULT_POOL_IDLE_MS,
           connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,

@@ -42,6 +42,7 @@ export async function openStores(
     dataDir: storage.dataDir,
     connectTimeoutMs: storage.connectTimeoutMs,
     statementTimeoutMs: storage.statementTimeoutMs,
+    poolSize: storage.poolSize,
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
   const stores = createSqlStores(db, {

@@ -7,6 +7,8 @@ import { createServer, type Server, Socket } from 'node:net';
  */
 export interface TcpProxy {
   readonly port: number;
+  /** Most client connections open at once so far. */
+  readonly peakConnections: number;
   pause(): void;
   resume(): void;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ interface Pair {
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let paused = false;
+  let peak = 0;
   const pairs = new Set<Pair>();
 
   const connectUpstream = (pair: Pair) => {
@@ -53,6 +56,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const server: Server = createServer((client) => {
     const pair: Pair = { client, upstream: null, toUpstream: [], toClient: [] };
     pairs.add(pair);
+    peak = Math.max(peak, pairs.size);
     client.on('data', (chunk: Buffer) => {
       if (paused || !pair.upstream || pair.upstream.connecting) {
         pair.toUpstream.push(chunk);
@@ -76,6 +80,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   }
   return {
     port: address.port,
+    get peakConnections() {
+      return peak;
+    },
     pause() {
       paused = true;
     },

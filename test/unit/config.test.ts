@@ -36,6 +36,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HTTP_CONNECTIONS: '0' })).toThrow(/HTTP_CONNECTIONS/);
   });
 
+  it('sizes the PostgreSQL pool from DATABASE_POOL_SIZE (default 4)', () => {
+    expect(loadConfig({}).storage.poolSize).toBe(4);
+    expect(loadConfig({ DATABASE_POOL_SIZE: '12' }).storage.poolSize).toBe(12);
+    for (const bad of ['0', '-1', 'four', '2.5', '1001']) {
+      expect(() => loadConfig({ DATABASE_POOL_SIZE: bad })).toThrow(/DATABASE_POOL_SIZE/);
+    }
+  });
+
   it('refuses bad values with the variable named', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
   });

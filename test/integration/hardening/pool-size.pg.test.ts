@@ -1,0 +1,79 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+
+/**
+ * `DATABASE_POOL_SIZE` on a real PostgreSQL (`DATABASE_URL`, set by .ci/run), counted where the
+ * server sees it: the gateway reaches the server through a proxy that records the most
+ * connections open at once. 24 new contacts written at once need more connections than the pool
+ * has (a claim and a save each); the pool holds them to its size and every write still succeeds.
+ */
+const UPSERT = `mutation($email: String!) {
+  upsertContact(input: { email: $email, firstName: "Pool" }, options: { providers: [NOTIFUSE] }) {
+    contact { id } outcomes { provider status } errors { code } } }`;
+
+const opened: Array<{ proxy: TcpProxy; t: TestGateway }> = [];
+
+async function gatewayVia(env: Record<string, string>) {
+  const databaseUrl = process.env['DATABASE_URL'];
+  if (!databaseUrl) {
+    throw new Error('pool-size.pg.test.ts needs DATABASE_URL (see .ci/run)');
+  }
+  const target = new URL(databaseUrl);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || '5432') });
+  const viaProxy = new URL(databaseUrl);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  const t = await createTestGateway(
+    { DATABASE_URL: viaProxy.toString(), ...env },
+    { only: ['NOTIFUSE'] },
+  );
+  opened.push({ proxy, t });
+  return { proxy, t };
+}
+
+async function writeMany(t: TestGateway, tag: string, n: number) {
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => t.gql(UPSERT, { email: `pool-${tag}-${i}@example.com` })),
+  );
+  for (const r of results) {
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toMatchObject({
+      upsertContact: { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }], errors: [] },
+    });
+  }
+  return new Set(
+    results.map(
+      (r) => (r.data as { upsertContact: { contact: { id: string } } }).upsertContact.contact.id,
+    ),
+  );
+}
+
+afterAll(async () => {
+  for (const { proxy, t } of opened) {
+    await t.close();
+    await proxy.close();
+  }
+});
+
+describe('DATABASE_POOL_SIZE', () => {
+  it('holds the connections to the server to the pool size; every write of a burst succeeds', async () => {
+    const { proxy, t } = await gatewayVia({ DATABASE_POOL_SIZE: '3' });
+    const ids = await writeMany(t, 'three', 24);
+    expect(ids.size).toBe(24);
+    expect(proxy.peakConnections).toBeGreaterThan(0);
+    expect(proxy.peakConnections).toBeLessThanOrEqual(3);
+  }, 60_000);
+
+  it('the default is 4', async () => {
+    const { proxy, t } = await gatewayVia({});
+    await writeMany(t, 'default', 24);
+    expect(proxy.peakConnections).toBeLessThanOrEqual(4);
+  }, 60_000);
+
+  it('a larger pool opens more (the same burst, so the count above is the pool’s doing)', async () => {
+    const { proxy, t } = await gatewayVia({ DATABASE_POOL_SIZE: '16' });
+    await writeMany(t, 'sixteen', 24);
+    expect(proxy.peakConnections).toBeGreaterThan(4);
+  }, 60_000);
+});
