@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { SANDBOX_CREDENTIALS } from '../src/sandbox-mode.js';
 import { type Child, hasTaskset, pinRunner, type ServerReady, startChild } from './lib/child.js';
 import { gql, type Target } from './lib/client.js';
-import { machine, quietness } from './lib/machine.js';
+import { machine, postgresCpuUs, quietness } from './lib/machine.js';
 import {
   composePeer,
   installPeer,
@@ -26,6 +26,7 @@ import {
 } from './lib/peer.js';
 import { type ReportInput, renderResults, type StartupRss } from './lib/report.js';
 import {
+  dbName,
   dropDatabases,
   gatewaySpecs,
   PEER_SPEC,
@@ -362,6 +363,11 @@ try {
     );
     const cpuOf = (name: string) =>
       running.has(name) ? () => running.get(name)!.call<number>('cpu') : bareCpu;
+    // A gateway on PostgreSQL: its server processes' CPU too (read from /proc, a local server).
+    const dbCpuOf = (name: string) =>
+      specs.some((s) => s.name === name && s.store === 'postgres')
+        ? () => postgresCpuUs(dbName(name, 'hop'))
+        : undefined;
 
     if ((want('hop') || want('throughput')) && KNOBS.hopWarm > 0) {
       log(`warm-up: ${KNOBS.hopWarm} sequential upserts per server at 0 ms, not recorded`);
@@ -400,7 +406,9 @@ try {
           `part 2: throughput, upsertContact, ${KNOBS.connections} clients, sandbox delay ${KNOBS.loadDelayMs} ms`,
         );
         results.upsertLoad = await runLoad(
-          targets.filter((t) => t.name !== 'direct').map((t) => loadTarget(t, cpuOf(t.name))),
+          targets
+            .filter((t) => t.name !== 'direct')
+            .map((t) => loadTarget(t, cpuOf(t.name), dbCpuOf(t.name))),
           { ...common, label: 'upsertContact' },
         );
       }

@@ -11,10 +11,10 @@
  * Each size gets its own schema (dropped after). `POOL_DISTINCT=1` gives every loop its own
  * contact (default: all write one, as part 2 of `npm run bench` does).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { Secret } from '../src/secret.js';
 import { openStores } from '../src/store/open.js';
+import { postgresCpuUs } from './lib/machine.js';
 import { percentile, sorted } from './lib/stats.js';
 
 const url = process.env['DATABASE_URL'];
@@ -27,28 +27,6 @@ const n = Number(process.env['POOL_N'] ?? 8000);
 const workers = Number(process.env['POOL_WORKERS'] ?? 32);
 const distinct = process.env['POOL_DISTINCT'] === '1';
 const database = new URL(url).pathname.slice(1) || 'postgres';
-
-/** CPU ticks (1/100 s) the server processes serving `database` have used so far. */
-function serverTicks(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) {
-      continue;
-    }
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.startsWith('postgres: ') || !cmd.includes(` ${database} `)) {
-        continue;
-      }
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks;
-}
 
 async function run(poolSize: number) {
   const schema = `pool_bench_${process.pid}_${poolSize}`;
@@ -90,13 +68,13 @@ async function run(poolSize: number) {
       saves.push(performance.now() - t);
     }
   };
-  const ticks0 = serverTicks();
+  const server0 = postgresCpuUs(database) ?? Number.NaN;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(emails.map(loop));
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const ticks = serverTicks() - ticks0;
+  const server = (postgresCpuUs(database) ?? Number.NaN) - server0;
   await stores.close();
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -107,9 +85,9 @@ async function run(poolSize: number) {
     poolSize,
     rate: count / seconds,
     clientUs: (cpu.user + cpu.system) / count,
-    serverUs: (ticks * 10_000) / count,
-    claimP50: percentile(sorted(claims), 0.5),
-    saveP50: percentile(sorted(saves), 0.5),
+    serverUs: server / count,
+    claimP50: percentile(sorted(claims), 50),
+    saveP50: percentile(sorted(saves), 50),
   };
 }
 

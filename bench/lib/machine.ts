@@ -1,6 +1,6 @@
 /** What the figures were measured on: machine, versions, load, and anything else running. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -78,4 +78,45 @@ export function quietness(): Quiet {
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.includes('pgrep'));
   return { load1: Math.round(os.loadavg()[0]! * 100) / 100, others };
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`; 100 on Linux). */
+let clockTicks: number | null = null;
+function ticksPerSecond(): number {
+  if (clockTicks === null) {
+    const out = Number(sh('getconf', ['CLK_TCK']));
+    clockTicks = Number.isFinite(out) && out > 0 ? out : 100;
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU time (µs, user + system) the PostgreSQL server processes serving `database` have used so
+ * far, read from `/proc`; null when none is found (no `/proc`, or the server runs elsewhere). A
+ * server process's title names its database (`postgres: … <user> <database> <client> …`).
+ */
+export function postgresCpuUs(database: string): number | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  let found = false;
+  for (const pid of pids) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.startsWith('postgres: ') || !cmd.includes(` ${database} `)) {
+        continue;
+      }
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      found = true;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found ? (ticks * 1_000_000) / ticksPerSecond() : null;
 }

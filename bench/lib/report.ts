@@ -355,14 +355,17 @@ function hopSection(h: HopResult, describe: (name: string) => string, warm: numb
 }
 
 function loadTable(stats: LoadStats[], baselines: string[]): string {
-  const head = `| server | requests | req/s | per-round req/s | p50 ms | p99 ms | server CPU µs/req | ${baselines.map((b) => `req/s vs ${b}`).join(' | ')} |`;
-  const sep = `|---|--:|--:|---|--:|--:|--:|${baselines.map(() => '--:|').join('')}`;
+  // The PostgreSQL server's processes share the machine: their CPU per request, where measured.
+  const db = stats.some((s) => typeof s.dbCpuUs === 'number');
+  const head = `| server | requests | req/s | per-round req/s | p50 ms | p99 ms | server CPU µs/req |${db ? ' PostgreSQL server CPU µs/req |' : ''} ${baselines.map((b) => `req/s vs ${b}`).join(' | ')} |`;
+  const sep = `|---|--:|--:|---|--:|--:|--:|${db ? '--:|' : ''}${baselines.map(() => '--:|').join('')}`;
   const rows = stats.map((s) => {
     const vs = baselines.map((b) => {
       const base = stats.find((x) => x.name === b);
       return base ? fmt.ratio(s.rps / base.rps) : '–';
     });
-    return `| ${s.name} | ${fmt.int(s.requests)} | ${fmt.int(s.rps)} | ${s.roundRps.map(fmt.int).join(', ')} | ${fmt.ms(s.p50)} | ${fmt.ms(s.p99)} | ${fmt.int(s.cpuUs)} | ${vs.join(' | ')} |`;
+    const dbCell = db ? ` ${typeof s.dbCpuUs === 'number' ? fmt.int(s.dbCpuUs) : '–'} |` : '';
+    return `| ${s.name} | ${fmt.int(s.requests)} | ${fmt.int(s.rps)} | ${s.roundRps.map(fmt.int).join(', ')} | ${fmt.ms(s.p50)} | ${fmt.ms(s.p99)} | ${fmt.int(s.cpuUs)} |${dbCell} ${vs.join(' | ')} |`;
   });
   return [head, sep, ...rows].join('\n');
 }

@@ -74,7 +74,8 @@ export const PEER_SPEC: SutSpec = {
   describe: 'Hive Gateway 2.15 serving the supergraph Mesh composes from the Notifuse OpenAPI',
 };
 
-const dbName = (name: string, phase: string) =>
+/** The database a PostgreSQL gateway of this name runs on in this phase (made fresh by the bench). */
+export const dbName = (name: string, phase: string) =>
   `cgbench_${name}_${phase}`.replace(/[^a-z0-9_]/g, '_').slice(0, 60);
 
 function withDatabase(url: string, db: string): string {

@@ -19,6 +19,8 @@ export interface LoadTarget {
   verify(body: string): boolean;
   /** CPU time (µs) the server process has used so far */
   cpu(): Promise<number>;
+  /** CPU time (µs) its PostgreSQL server processes have used so far (a gateway on PostgreSQL) */
+  dbCpu?: (() => number | null) | undefined;
 }
 
 export interface LoadStats {
@@ -31,6 +33,8 @@ export interface LoadStats {
   p99: number;
   /** server CPU time per request (µs), over the measured rounds */
   cpuUs: number;
+  /** its PostgreSQL server processes' CPU time per request (µs); null when not measured */
+  dbCpuUs?: number | null | undefined;
 }
 
 export const TRIVIAL_DOCUMENT = '{ __typename }';
@@ -38,7 +42,11 @@ const TRIVIAL_BODY = JSON.stringify({ query: TRIVIAL_DOCUMENT });
 const TRIVIAL_ANSWER = JSON.stringify({ data: { __typename: 'Query' } });
 
 /** A load target from a hop target (same request, same check) and its server's CPU clock. */
-export function loadTarget(t: Target, cpu: () => Promise<number>): LoadTarget {
+export function loadTarget(
+  t: Target,
+  cpu: () => Promise<number>,
+  dbCpu?: () => number | null,
+): LoadTarget {
   return {
     name: t.name,
     url: `${t.origin}${t.path}`,
@@ -53,6 +61,7 @@ export function loadTarget(t: Target, cpu: () => Promise<number>): LoadTarget {
       }
     },
     cpu,
+    dbCpu,
   };
 }
 
@@ -74,6 +83,7 @@ export function trivialTarget(
 
 async function block(target: LoadTarget, seconds: number, connections: number) {
   const latencies: number[] = [];
+  const db0 = target.dbCpu?.() ?? null;
   const cpu0 = await target.cpu();
   const instance = autocannon({
     url: target.url,
@@ -92,12 +102,14 @@ async function block(target: LoadTarget, seconds: number, connections: number) {
   });
   const result = await instance;
   const cpuUs = (await target.cpu()) - cpu0;
+  const db1 = target.dbCpu?.() ?? null;
+  const dbCpuUs = db0 === null || db1 === null ? null : db1 - db0;
   if (result.errors || result.timeouts || result.mismatches || result.non2xx) {
     throw new Error(
       `${target.name}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.mismatches} wrong bodies, ${result.non2xx} non-2xx`,
     );
   }
-  return { requests: latencies.length, seconds: result.duration, latencies, cpuUs };
+  return { requests: latencies.length, seconds: result.duration, latencies, cpuUs, dbCpuUs };
 }
 
 export async function runLoad(
@@ -119,6 +131,7 @@ export async function runLoad(
     rps: [] as number[],
     lat: [] as number[],
     cpuUs: 0,
+    dbCpuUs: 0 as number | null,
   }));
   for (let round = 0; round <= opts.rounds; round += 1) {
     for (const i of roundOrder(
@@ -139,6 +152,7 @@ export async function runLoad(
         a.rps.push(r.requests / r.seconds);
         a.lat.push(...r.latencies);
         a.cpuUs += r.cpuUs;
+        a.dbCpuUs = a.dbCpuUs === null || r.dbCpuUs === null ? null : a.dbCpuUs + r.dbCpuUs;
       }
     }
     opts.log(`  ${opts.label}: round ${round}/${opts.rounds}${round === 0 ? ' (warm-up)' : ''}`);
@@ -155,6 +169,7 @@ export async function runLoad(
       p50: percentile(asc, 50),
       p99: percentile(asc, 99),
       cpuUs: a.cpuUs / a.requests,
+      dbCpuUs: t.dbCpu && a.dbCpuUs !== null ? a.dbCpuUs / a.requests : null,
     };
   });
 }
