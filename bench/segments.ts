@@ -102,10 +102,19 @@ try {
         )
       : []),
   ];
-  for (const spec of specs) {
+  // `SEGMENTS_ENV="NAME=value …"`: settings for this checkout's gateways only (not the compared
+  // ones), e.g. to compare a setting against the default in one run (SEGMENTS_COMPARE=.).
+  const extraEnv = Object.fromEntries(
+    (process.env['SEGMENTS_ENV'] ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const own = gatewaySpecs(stores).length;
+  for (const [i, spec] of specs.entries()) {
     const child = await startSut(spec, ctx, {
       phase: 'segments',
-      env: notifuse.env,
+      env: i < own ? { ...notifuse.env, ...extraEnv } : notifuse.env,
       fresh: true,
       nodeFlags: [
         ...(cpuProf ? ['--cpu-prof-interval=50'] : []),
