@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { readOne, upsertMany, upsertOne } from '../../helpers/operations.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 
 /**
@@ -75,5 +76,52 @@ describe('DATABASE_POOL_SIZE', () => {
     const { proxy, t } = await gatewayVia({ DATABASE_POOL_SIZE: '16' });
     await writeMany(t, 'sixteen', 24);
     expect(proxy.peakConnections).toBeGreaterThan(4);
+  }, 60_000);
+
+  it('a pool of one serves singles, keyed writes, a batch and reads at once: nothing waits for a second connection while holding the first', async () => {
+    const { proxy, t } = await gatewayVia({ DATABASE_POOL_SIZE: '1' });
+    const one = upsertOne('contact { id } outcomes { status } errors { code }', '$options');
+    const many = upsertMany(
+      'items { contact { id } outcomes { status } } summary { total succeeded }',
+    );
+    const read = readOne('id email');
+    // A known contact to read and write again while the rest runs.
+    const known = await t.gql(one, { input: { email: 'pool-one-known@example.com' } });
+    expect(known.errors).toBeUndefined();
+    const work = [
+      ...Array.from({ length: 8 }, (_, i) =>
+        t.gql(one, { input: { email: `pool-one-${i}@example.com`, firstName: 'One' } }),
+      ),
+      ...Array.from({ length: 4 }, (_, i) =>
+        t.gql(one, {
+          input: { email: `pool-one-keyed-${i}@example.com` },
+          options: { idempotencyKey: `pool-one-${i}` },
+        }),
+      ),
+      t.gql(many, {
+        inputs: Array.from({ length: 30 }, (_, i) => ({
+          email: `pool-one-batch-${i}@example.com`,
+        })),
+      }),
+      t.gql(one, { input: { email: 'pool-one-known@example.com', lastName: 'Again' } }),
+      t.gql(read, { email: 'pool-one-known@example.com' }),
+    ];
+    const results = await Promise.all(work);
+    for (const r of results) {
+      expect(r.errors).toBeUndefined();
+    }
+    const batch = results[12]!.data as {
+      upsertContacts: { summary: { total: number; succeeded: number } };
+    };
+    expect(batch.upsertContacts.summary).toEqual({ total: 30, succeeded: 30 });
+    const again = results[13]!.data as {
+      upsertContact: { contact: { id: string }; outcomes: Array<{ status: string }> };
+    };
+    expect(again.upsertContact.contact.id).toBe(
+      (known.data as { upsertContact: { contact: { id: string } } }).upsertContact.contact.id,
+    );
+    expect(again.upsertContact.outcomes).toEqual([{ status: 'UPDATED' }]);
+    expect(results[14]!.data).toMatchObject({ contact: { email: 'pool-one-known@example.com' } });
+    expect(proxy.peakConnections).toBe(1);
   }, 60_000);
 });
