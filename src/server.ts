@@ -50,9 +50,14 @@ async function main() {
     }
     throw err;
   });
+  const postgres = stores.engine === 'postgres';
   logger.info(
-    { store: stores.engine, location: stores.location },
-    `state (identity map, idempotency, outbox): ${stores.engine === 'postgres' ? 'PostgreSQL' : 'embedded database'} at ${stores.location}`,
+    {
+      store: stores.engine,
+      location: stores.location,
+      ...(postgres ? { poolSize: config.storage.poolSize } : {}),
+    },
+    `state (identity map, idempotency, outbox): ${postgres ? `PostgreSQL at ${stores.location} (at most ${config.storage.poolSize} connections, DATABASE_POOL_SIZE)` : `embedded database at ${stores.location}`}`,
   );
   const sandboxes = config.sandboxMode
     ? await startSandboxes(config, { dataDir: config.storage.dataDir })

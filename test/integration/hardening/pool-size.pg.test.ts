@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { readOne, upsertMany, upsertOne } from '../../helpers/operations.js';
+import { killServerProcesses, startServerProcess } from '../../helpers/server-process.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 
 /**
@@ -51,6 +52,7 @@ async function writeMany(t: TestGateway, tag: string, n: number) {
 }
 
 afterAll(async () => {
+  killServerProcesses();
   for (const { proxy, t } of opened) {
     await t.close();
     await proxy.close();
@@ -124,4 +126,21 @@ describe('DATABASE_POOL_SIZE', () => {
     expect(results[14]!.data).toMatchObject({ contact: { email: 'pool-one-known@example.com' } });
     expect(proxy.peakConnections).toBe(1);
   }, 60_000);
+
+  it('the server says at start how many connections it may open (in sandbox mode too), with no password', async () => {
+    const url = new URL(process.env['DATABASE_URL'] as string);
+    url.password = 'pool-size-secret';
+    // CI's server trusts local connections, so the password is not checked; it must not be logged.
+    const server = await startServerProcess({
+      env: { DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '3' },
+      startTimeoutMs: 60_000,
+    });
+    const line = server.logs.find(
+      (l) => typeof l['msg'] === 'string' && String(l['msg']).startsWith('state ('),
+    );
+    expect(line).toMatchObject({ store: 'postgres', poolSize: 3 });
+    expect(String(line?.['msg'])).toContain('at most 3 connections, DATABASE_POOL_SIZE');
+    expect(server.lines.join('\n')).not.toContain('pool-size-secret');
+    await server.stop();
+  }, 90_000);
 });
