@@ -12,7 +12,7 @@
  * contact (default: all write one, as part 2 of `npm run bench` does).
  */
 import pg from 'pg';
-import { Secret } from '../src/secret.js';
+import { loadConfig } from '../src/config.js';
 import { openStores } from '../src/store/open.js';
 import { postgresCpuUs } from './lib/machine.js';
 import { percentile, sorted } from './lib/stats.js';
@@ -30,18 +30,9 @@ const database = new URL(url).pathname.slice(1) || 'postgres';
 
 async function run(poolSize: number) {
   const schema = `pool_bench_${process.pid}_${poolSize}`;
-  const stores = await openStores(
-    {
-      databaseUrl: new Secret(url as string),
-      dataDir: '',
-      connectTimeoutMs: 5000,
-      statementTimeoutMs: 10_000,
-      poolSize,
-      idempotencyTtlMs: 86_400_000,
-      idempotencyInProgressTtlMs: 120_000,
-    } as Parameters<typeof openStores>[0],
-    { schema },
-  );
+  // As the server opens them: the storage settings `DATABASE_URL` and `DATABASE_POOL_SIZE` give.
+  const { storage } = loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: String(poolSize) });
+  const stores = await openStores(storage, { schema });
   const now = () => new Date().toISOString();
   const emails = Array.from({ length: workers }, (_, w) =>
     distinct ? `loop-${w}@bench.example.com` : 'probe@bench.example.com',

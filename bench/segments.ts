@@ -108,7 +108,13 @@ try {
     (process.env['SEGMENTS_ENV'] ?? '')
       .split(' ')
       .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      .map((kv) => {
+        const eq = kv.indexOf('=');
+        if (eq < 1) {
+          throw new Error(`SEGMENTS_ENV: "${kv}" is not NAME=value`);
+        }
+        return [kv.slice(0, eq), kv.slice(eq + 1)];
+      }),
   );
   const own = gatewaySpecs(stores).length;
   for (const [i, spec] of specs.entries()) {

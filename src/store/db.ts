@@ -142,14 +142,12 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   if (!SCHEMA_NAME.test(schema)) {
     throw new Error(`invalid database schema name: ${JSON.stringify(schema)}`);
   }
+  const poolSize = opts.poolSize ?? DEFAULT_POOL_SIZE;
   const engine =
     typeof opts.databaseUrl === 'string' && opts.databaseUrl !== ''
       ? await openPostgres(opts.databaseUrl, {
-          poolSize: opts.poolSize ?? DEFAULT_POOL_SIZE,
-          keepOpen: Math.min(
-            opts.poolKeepOpen ?? POOL_KEEP_OPEN,
-            opts.poolSize ?? DEFAULT_POOL_SIZE,
-          ),
+          poolSize,
+          keepOpen: Math.min(opts.poolKeepOpen ?? POOL_KEEP_OPEN, poolSize),
           idleMs: opts.poolIdleMs ?? DEFAULT_POOL_IDLE_MS,
           connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,

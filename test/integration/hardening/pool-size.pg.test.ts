@@ -64,14 +64,14 @@ describe('DATABASE_POOL_SIZE', () => {
     const { proxy, t } = await gatewayVia({ DATABASE_POOL_SIZE: '3' });
     const ids = await writeMany(t, 'three', 24);
     expect(ids.size).toBe(24);
-    expect(proxy.peakConnections).toBeGreaterThan(0);
-    expect(proxy.peakConnections).toBeLessThanOrEqual(3);
+    // The burst needs more than 3 at once (16 opens more than 4, below): the pool fills to its size.
+    expect(proxy.peakConnections).toBe(3);
   }, 60_000);
 
   it('the default is 4', async () => {
     const { proxy, t } = await gatewayVia({});
     await writeMany(t, 'default', 24);
-    expect(proxy.peakConnections).toBeLessThanOrEqual(4);
+    expect(proxy.peakConnections).toBe(4);
   }, 60_000);
 
   it('a larger pool opens more (the same burst, so the count above is the pool’s doing)', async () => {
