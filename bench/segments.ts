@@ -48,6 +48,25 @@ const allocTop = Number(process.env['SEGMENTS_ALLOC_TOP'] ?? 0);
  */
 /** `SEGMENTS_WINDOW=100`: also the p50s of every 100 requests in order (0: not shown). */
 const windowN = Number(process.env['SEGMENTS_WINDOW'] ?? 0);
+/**
+ * `SEGMENTS_API_KEY=1`: every gateway runs with one API key (`GATEWAY_API_KEYS`, so its key limit
+ * counts each request, in PostgreSQL on the PostgreSQL gateways) and the probe sends it, as a
+ * deployment serving other machines runs; by default the bench's gateways serve the anonymous
+ * loopback caller, whom no key limit counts. The limit is raised to 1,000,000 a minute so the
+ * bench's thousands of requests pass (the PostgreSQL gateways then take 50 points a statement,
+ * `leaseBlock`; 6 at the default 600 a minute).
+ */
+const apiKey =
+  process.env['SEGMENTS_API_KEY'] === '1' ? 'segments-bench-key-0123456789abcdef' : null;
+const keyEnv: Record<string, string> = apiKey
+  ? {
+      GATEWAY_API_KEYS: JSON.stringify([
+        { name: 'bench', key: apiKey, scopes: ['contacts:read', 'contacts:write'] },
+      ]),
+      GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
+    }
+  : {};
+const keyHeaders: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 const allocKind = (process.env['SEGMENTS_ALLOC'] ?? 'all') as 'all' | 'old' | 'live';
 const ALLOC_TEXT = {
   all: 'allocated',
@@ -120,7 +139,7 @@ try {
   for (const [i, spec] of specs.entries()) {
     const child = await startSut(spec, ctx, {
       phase: 'segments',
-      env: i < own ? { ...notifuse.env, ...extraEnv } : notifuse.env,
+      env: i < own ? { ...notifuse.env, ...keyEnv, ...extraEnv } : { ...notifuse.env, ...keyEnv },
       fresh: true,
       nodeFlags: [
         ...(cpuProf ? ['--cpu-prof-interval=50'] : []),
@@ -131,7 +150,10 @@ try {
     servers.push({ name: spec.name, child, path: '/graphql' });
   }
   // The floor makes the adapter's exact request (from a dry run), as in `npm run bench`.
-  const direct = await plannedDirectCall(`http://127.0.0.1:${servers[0]!.child.ready.port}`);
+  const direct = await plannedDirectCall(
+    `http://127.0.0.1:${servers[0]!.child.ready.port}`,
+    keyHeaders,
+  );
   const floor = await startChild<{ port: number }>('bare-proxy', 'bare.ts', {
     env: {
       BENCH_UPSTREAM: JSON.stringify({ url: notifuse.url, ...direct }),
@@ -145,10 +167,14 @@ try {
     child: floor as unknown as Child<ServerReady>,
     path: '/proxy',
   });
-  const targets = servers.map((s) => ({
-    ...gatewayTarget(s.name, `http://127.0.0.1:${s.child.ready.port}`),
-    path: s.path,
-  }));
+  const targets = servers.map((s) => {
+    const target = gatewayTarget(s.name, `http://127.0.0.1:${s.child.ready.port}`);
+    return {
+      ...target,
+      path: s.path,
+      headers: s.path === '/graphql' ? { ...target.headers, ...keyHeaders } : target.headers,
+    };
+  });
   if (warm > 0) {
     await warmUp(targets, {
       n: warm,

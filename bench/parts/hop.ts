@@ -72,13 +72,17 @@ export interface DirectCall {
  * The direct call: exactly the request the adapter sends for {@link PROBE_INPUT}, taken from a dry
  * run of the gateway at `gatewayOrigin` (the floor and `direct` make this call).
  */
-export async function plannedDirectCall(gatewayOrigin: string): Promise<DirectCall> {
+export async function plannedDirectCall(
+  gatewayOrigin: string,
+  headers: Record<string, string> = {},
+): Promise<DirectCall> {
   const dry = await gql<{
     upsertContact: { outcomes: Array<{ request: { url: string; body: unknown } }> };
   }>(
     gatewayOrigin,
     'mutation($i: ContactInput!) { upsertContact(input: $i, options: { dryRun: true }) { outcomes { request } } }',
     { i: PROBE_INPUT },
+    headers,
   );
   const planned = dry.upsertContact.outcomes[0]!.request;
   const url = new URL(planned.url);

@@ -6,8 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
+import { leaseBlock, RATE_LIMIT_TABLE } from '../../../src/rate-limiters.js';
 import type { NotifuseSandbox } from '../../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../../src/sandbox-mode.js';
+import { type Database, openDatabase } from '../../../src/store/db.js';
 import { killServerProcesses, startServerProcess } from '../../helpers/server-process.js';
 
 const DATABASE_URL = process.env['DATABASE_URL'] ?? '';
@@ -31,19 +33,39 @@ let sandboxes: RunningSandboxes;
 let notifuse: NotifuseSandbox;
 let urls: string[] = [];
 
-async function startGateway(): Promise<string> {
+/** The key limit's default (600 a minute): points are taken 6 at a time (`leaseBlock`). */
+const DEFAULT_KEY_LIMIT = 600;
+const BIG = {
+  name: `big-${run}`,
+  key: `big-key-${run}-0123456789abcdef`,
+  scopes: ['contacts:read'],
+} as const;
+
+let database: Database;
+let bigUrls: string[] = [];
+
+async function startGateway(
+  env: Record<string, string> = {
+    GATEWAY_API_KEYS: JSON.stringify(KEYS),
+    GATEWAY_RATE_LIMIT_PER_MINUTE: String(KEY_LIMIT_PER_MINUTE),
+    NOTIFUSE_RATE_PER_SECOND: String(PROVIDER_RATE_PER_SECOND),
+  },
+): Promise<string> {
   const gateway = await startServerProcess({
     providers: sandboxes,
     startTimeoutMs: START_TIMEOUT_MS,
-    env: {
-      DATABASE_URL,
-      GATEWAY_API_KEYS: JSON.stringify(KEYS),
-      GATEWAY_RATE_LIMIT_PER_MINUTE: String(KEY_LIMIT_PER_MINUTE),
-      NOTIFUSE_RATE_PER_SECOND: String(PROVIDER_RATE_PER_SECOND),
-      OUTBOX_POLL_MS: '0',
-    },
+    env: { DATABASE_URL, OUTBOX_POLL_MS: '0', ...env },
   });
   return gateway.url;
+}
+
+/** The shared count of key `name`'s current window, as the table holds it. */
+async function storedCount(name: string): Promise<number> {
+  const rows = await database.query<{ points: number }>(
+    `SELECT points FROM ${database.table(RATE_LIMIT_TABLE)} WHERE key = $1`,
+    [`key:${name}`],
+  );
+  return rows[0]?.points ?? 0;
 }
 
 function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
@@ -61,12 +83,16 @@ function gql(url: string, key: string, query: string, variables: Record<string, 
 beforeAll(async () => {
   sandboxes = await startSandboxes(loadConfig({}), { only: ['NOTIFUSE'] });
   notifuse = sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
+  const big = { GATEWAY_API_KEYS: JSON.stringify([BIG]) };
   urls = await Promise.all([startGateway(), startGateway()]);
+  bigUrls = await Promise.all([startGateway(big), startGateway(big)]);
+  database = await openDatabase({ databaseUrl: DATABASE_URL, dataDir: 'memory://' });
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
   killServerProcesses();
   await sandboxes?.close();
+  await database?.close();
 });
 
 describe('two gateway processes on one PostgreSQL', () => {
@@ -132,5 +158,52 @@ describe('two gateway processes on one PostgreSQL', () => {
     );
     expect(busiest).toBeLessThanOrEqual(2 * PROVIDER_RATE_PER_SECOND);
     expect(span).toBeGreaterThanOrEqual((writes / PROVIDER_RATE_PER_SECOND - 2) * 1000);
+  }, 60_000);
+});
+
+describe(`the default key limit (${DEFAULT_KEY_LIMIT} a minute) on two processes`, () => {
+  const block = leaseBlock(DEFAULT_KEY_LIMIT);
+
+  it(`takes its points from the shared table ${block} at a time, not one statement per request`, async () => {
+    expect(block).toBe(6);
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const res = await gql(bigUrls[0]!, BIG.key, '{ __typename }');
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual(Array.from({ length: 7 }, () => 200));
+    // 7 requests on one process: two blocks counted (12), not 7 statements of 1.
+    expect(await storedCount(BIG.name)).toBe(2 * block);
+  }, 60_000);
+
+  it('still allows the limit in total across both, never more, losing at most a block per process', async () => {
+    const before = await storedCount(BIG.name);
+    // The first test's process holds `2 * block - 7` points of this window still.
+    const sent = DEFAULT_KEY_LIMIT + 60;
+    const statuses: number[] = [];
+    for (let i = 0; i < sent; i += 20) {
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, (_, j) =>
+          gql(bigUrls[(i + j) % 2]!, BIG.key, '{ __typename }').then(async (res) => {
+            await res.arrayBuffer();
+            if (res.status === 429) {
+              expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+            }
+            return res.status;
+          }),
+        ),
+      );
+      statuses.push(...batch);
+    }
+    const ok = statuses.filter((s) => s === 200).length + 7;
+    const limited = statuses.filter((s) => s === 429).length;
+    console.info(
+      `[shared-limits] key limit ${DEFAULT_KEY_LIMIT}/min in blocks of ${block}: ${ok} OK (7 before), ${limited} 429, table count ${await storedCount(BIG.name)} (was ${before})`,
+    );
+    expect(ok + limited).toBe(sent + 7);
+    expect(ok).toBeLessThanOrEqual(DEFAULT_KEY_LIMIT);
+    expect(ok).toBeGreaterThanOrEqual(DEFAULT_KEY_LIMIT - 2 * (block - 1));
+    expect(await storedCount(BIG.name)).toBeGreaterThanOrEqual(DEFAULT_KEY_LIMIT);
   }, 60_000);
 });
