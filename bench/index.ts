@@ -38,12 +38,14 @@ import { renderChart } from './lib/svg.js';
 import { type BatchRow, batchSizes, contacts, runBatch } from './parts/batching.js';
 import {
   baselineTargets,
+  distinctUpsertBodies,
   GRAPHQL_HEADERS,
   gatewayTarget,
   type HopResult,
   PROBE_INPUT,
   plannedDirectCall,
   runHop,
+  UPSERT_BODY,
   warmUp,
 } from './parts/hop.js';
 import { gatewayBulk, type MemoryResult, peerBulk, runMemory } from './parts/memory.js';
@@ -64,7 +66,10 @@ const databaseUrl = process.env['DATABASE_URL'] || null;
 const withoutPg = (stores: string[]) =>
   stores.filter((s) => s !== 'postgres' || databaseUrl) as Store[];
 
-export const KNOBS = {
+export /** Contacts part 2's `distinct` load writes in turn. */
+const DISTINCT_CONTACTS = 1_000;
+
+const KNOBS = {
   parts: list('BENCH_PARTS', 'hop,throughput,rss,batching,memory'),
   /** gateway variants of this checkout: `embedded` (npm start), `postgres`, `memory` */
   stores: withoutPg(list('BENCH_STORES', 'embedded,postgres,memory')),
@@ -91,7 +96,11 @@ export const KNOBS = {
   connections: num('BENCH_CONNECTIONS', 32),
   /** the sandbox's delay during the load test (ms) */
   loadDelayMs: num('BENCH_LOAD_DELAY', 20),
-  /** which load tests part 2 runs: `upsert`, `trivial` (`{ __typename }`) */
+  /**
+   * which load tests part 2 runs: `upsert` (every client writes one contact), `distinct` (the
+   * clients write 1,000 contacts in turn, so concurrent requests write different ones), `trivial`
+   * (`{ __typename }`)
+   */
   loads: list('BENCH_LOADS', 'upsert'),
   /** how long every server is left idle for its idle CPU (part 3; 0: not measured) */
   idleMs: num('BENCH_IDLE_MS', 10_000),
@@ -205,6 +214,7 @@ const results: {
   hop: HopResult[];
   trivial: LoadStats[];
   upsertLoad: LoadStats[];
+  distinctLoad: LoadStats[];
   rss: StartupRss[];
   batch: BatchRow[];
   memory: MemoryResult[];
@@ -215,6 +225,7 @@ const results: {
   hop: [],
   trivial: [],
   upsertLoad: [],
+  distinctLoad: [],
   rss: [],
   batch: [],
   memory: [],
@@ -410,6 +421,23 @@ try {
             .filter((t) => t.name !== 'direct')
             .map((t) => loadTarget(t, cpuOf(t.name), dbCpuOf(t.name))),
           { ...common, label: 'upsertContact' },
+        );
+      }
+      if (KNOBS.loads.includes('distinct')) {
+        log(
+          `part 2: throughput, upsertContact of ${DISTINCT_CONTACTS} contacts in turn, ${KNOBS.connections} clients, sandbox delay ${KNOBS.loadDelayMs} ms`,
+        );
+        const bodies = distinctUpsertBodies(DISTINCT_CONTACTS);
+        results.distinctLoad = await runLoad(
+          targets
+            .filter((t) => t.name !== 'direct')
+            .map((t) => ({
+              ...loadTarget(t, cpuOf(t.name), dbCpuOf(t.name)),
+              // The gateways and bare Yoga take the contact from the body; the floor and the
+              // peer send their one call whatever they receive.
+              bodies: t.body === UPSERT_BODY ? bodies : undefined,
+            })),
+          { ...common, label: 'upsertContact, distinct contacts' },
         );
       }
       if (KNOBS.loads.includes('trivial')) {

@@ -29,6 +29,7 @@ const merged: ReportInput = {
   hop: runs.flatMap((r) => r.hop),
   trivial: runs.flatMap((r) => r.trivial),
   upsertLoad: runs.flatMap((r) => r.upsertLoad),
+  distinctLoad: runs.flatMap((r) => r.distinctLoad ?? []),
   rss: runs.flatMap((r) => r.rss),
   batch: runs.flatMap((r) => r.batch),
   memory: runs.flatMap((r) => r.memory),

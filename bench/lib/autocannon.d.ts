@@ -24,6 +24,8 @@ declare module 'autocannon' {
     duration?: number;
     timeout?: number;
     verifyBody?: (body: string) => boolean;
+    /** Per-request hooks, in turn; `setupRequest` may change the request (its body) before it is sent. */
+    requests?: Array<{ setupRequest?: (req: { body?: string }) => { body?: string } }>;
   }
 
   export interface Result {

@@ -35,6 +35,8 @@ export interface ReportInput {
   hop: HopResult[];
   trivial: LoadStats[];
   upsertLoad: LoadStats[];
+  /** Part 2's `distinct` load (absent in runs before it existed). */
+  distinctLoad?: LoadStats[];
   rss: StartupRss[];
   batch: BatchRow[];
   memory: MemoryResult[];
@@ -531,7 +533,8 @@ export function renderResults(r: ReportInput): string {
       ...r.hop.map((h) => hopSection(h, describe, Number(r.knobs['hopWarm'] ?? 0))),
     );
   }
-  if (r.trivial.length > 0 || r.upsertLoad.length > 0) {
+  const distinct = r.distinctLoad ?? [];
+  if (r.trivial.length > 0 || r.upsertLoad.length > 0 || distinct.length > 0) {
     const k = r.knobs;
     out.push(
       '## 2. Throughput under autocannon',
@@ -544,6 +547,14 @@ export function renderResults(r: ReportInput): string {
         `\`upsertContact\` (Notifuse, sandbox delay ${r.knobs.loadDelayMs} ms):`,
         '',
         loadTable(r.upsertLoad, ['bare-proxy', 'yoga-pass']),
+        '',
+      );
+    }
+    if (distinct.length > 0) {
+      out.push(
+        `\`upsertContact\` of 1,000 contacts in turn (\`BENCH_LOADS=distinct\`: concurrent requests write different contacts, as a user's clients mostly do; the table above has every client write one contact), sandbox delay ${r.knobs.loadDelayMs} ms:`,
+        '',
+        loadTable(distinct, ['bare-proxy', 'yoga-pass']),
         '',
       );
     }

@@ -60,6 +60,19 @@ export const UPSERT_BODY = JSON.stringify({
   variables: { i: PROBE_INPUT },
 });
 
+/**
+ * `count` upsert bodies, {@link PROBE_INPUT} each with its own email (`load-<k>@…`): part 2's
+ * `distinct` load sends them in turn, so concurrent requests write different contacts.
+ */
+export function distinctUpsertBodies(count: number): string[] {
+  return Array.from({ length: count }, (_, k) =>
+    JSON.stringify({
+      query: UPSERT_DOCUMENT,
+      variables: { i: { ...PROBE_INPUT, email: `load-${k}@bench.example.com` } },
+    }),
+  );
+}
+
 /** The direct call: the sandbox, and the adapter's exact request. */
 export interface DirectCall {
   origin: string;

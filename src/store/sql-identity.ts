@@ -23,6 +23,7 @@ import {
 } from './identity-memo.js';
 import { LookupBatch } from './lookup-batch.js';
 import { Contended, isCanonicalIso, iso, json, jsonMerge, unnest, withRetry } from './sql.js';
+import { StatementBatch } from './statement-batch.js';
 
 interface RecordRow {
   id: string;
@@ -278,6 +279,27 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
         )
       : null;
 
+  /**
+   * PostgreSQL: concurrent requests' SAVE_POINTED_ONE share a statement (SAVE_POINTED_MANY, by
+   * ./statement-batch.ts's rule; two saves of one record never share one). Each answers whether
+   * its row was written (its compare-and-set held), as alone.
+   */
+  const pointedSaves =
+    db.engine === 'postgres'
+      ? new StatementBatch<unknown[], boolean>({
+          alone: async (params) => (await db.query(SAVE_POINTED_ONE, params)).length > 0,
+          together: async (many) => {
+            const columns = Array.from({ length: 9 }, (_, c) =>
+              many.map((params) => (params[c] === null ? null : String(params[c]))),
+            );
+            const rows = await db.query<{ id: string }>(SAVE_POINTED_MANY, columns);
+            const written = new Set(rows.map((r) => r.id));
+            return many.map((params) => written.has(params[0] as string));
+          },
+          apart: (params) => params[0] as string,
+        })
+      : null;
+
   /** The index entries `rows` (the look-up's answer) by key, and their records by id. */
   function lookup(rows: LookupRow[]): Found {
     for (const r of rows) {
@@ -355,6 +377,42 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
          : ''
      }`;
   const SAVE_POINTED_ONE = savePointedOne('::timestamptz');
+  /**
+   * PostgreSQL: SAVE_POINTED_ONE for several records at once (concurrent requests' saves,
+   * `SaveBatch`), each row with its own compare-and-set; answers the ids written. The commit
+   * waits for the WAL flush when any written row gained or changed a provider link (SAVE_IF's
+   * rule over the statement's rows; `before` is each row as it was, a statement not seeing its
+   * own changes).
+   */
+  const SAVE_POINTED_MANY = `WITH u AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                            $6::text[], $7::text[], $8::text[], $9::text[])
+         AS u (id, view, records, keys, created_at, updated_at, expected, kind, value)
+     ),
+     before AS (SELECT r.id, r.records FROM ${records} r JOIN u ON r.id = u.id),
+     up AS (
+       UPDATE ${records} AS r SET
+         view = u.view::jsonb,
+         records = r.records || u.records::jsonb,
+         keys = u.keys::jsonb,
+         created_at = u.created_at::timestamptz,
+         updated_at = u.updated_at::timestamptz
+       FROM u
+       WHERE r.id = u.id AND r.keys = u.expected::jsonb
+         AND EXISTS (SELECT 1 FROM ${keysTable} k
+                      WHERE k.kind = u.kind AND k.value = u.value AND k.record_id = u.id)
+       RETURNING r.id
+     ),
+     mode AS (
+       SELECT set_config('synchronous_commit',
+                CASE WHEN NOT EXISTS (
+                        SELECT 1 FROM up JOIN u ON u.id = up.id JOIN before b ON b.id = up.id,
+                               jsonb_each(u.records::jsonb) AS l
+                         WHERE b.records -> l.key ->> 'remoteId' IS DISTINCT FROM l.value ->> 'remoteId')
+                     THEN 'off' ELSE current_setting('synchronous_commit') END,
+                true) AS commit_mode
+     )
+     SELECT up.id, mode.commit_mode FROM up, mode`;
   /**
    * Embedded, a known contact's save when the memo holds its row under the one entry it points (so
    * that entry points at the record, and the row's keys and links are the memo's: the process is the
@@ -520,8 +578,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       saved =
         plan.release.length === 0 &&
         plan.point.length === 1 &&
-        (await db.query(SAVE_POINTED_ONE, [...up, plan.point[0]![0], plan.point[0]![1]])).length >
-          0;
+        (await pointedSaves!.ask([...up, plan.point[0]![0], plan.point[0]![1]]));
       if (!saved) {
         const rows = await db.query(SAVE_IF, [
           ...up,

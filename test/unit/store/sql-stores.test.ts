@@ -596,6 +596,133 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
 );
 
 describe.each(engines.filter((e) => e.name === 'postgres'))(
+  'identity saves shared across concurrent requests on $name',
+  (engine) => {
+    const harness = freshHarness(engine);
+    const notifuse = (remoteId: string, ms: number) => ({
+      NOTIFUSE: { provider: 'NOTIFUSE' as const, remoteId, syncedAt: at(ms) },
+    });
+
+    /** Three known contacts, each saved once with its Notifuse link. */
+    async function known(identity: ReturnType<typeof createSqlIdentityStore>, tag: string) {
+      const records = [];
+      for (const n of [1, 2, 3]) {
+        const email = `${tag}${n}@x.io`;
+        const { record } = await identity.claim({ email }, now);
+        const saved = { ...record, view: { email, firstName: 'A' }, records: notifuse(email, 1) };
+        await identity.save(saved);
+        records.push(saved);
+      }
+      return records;
+    }
+
+    it("concurrent requests' saves of known contacts share one statement, each row its own", async () => {
+      const { sent, counting } = recordStatements(harness().db!);
+      const { modes, recording } = commitModes(counting);
+      const identity = createSqlIdentityStore(recording);
+      const [r1, r2, r3] = await known(identity, 'sv');
+      sent.length = 0;
+      modes.length = 0;
+      // Asked in one turn: the first goes at once, alone; the two asked while it was out share one.
+      const refreshed = [r1!, r2!, r3!].map((r, i) => ({
+        ...r,
+        view: { ...r.view, firstName: `B${i}` },
+        records: notifuse(r.view.email as string, 2),
+        updatedAt: at(2),
+      }));
+      await Promise.all(refreshed.map((r) => identity.save(r)));
+      expect(sent.map((q) => q.sql.trimStart().split(/\s+/, 1)[0])).toEqual(['UPDATE', 'WITH']);
+      expect(sent[1]!.sql).toContain('unnest(');
+      // No link changed: neither commit waits for the WAL flush (one mode per row written).
+      expect(modes).toEqual(['off', 'off', 'off']);
+      for (const r of refreshed) {
+        expect(await identity.get(r.id)).toMatchObject({
+          view: r.view,
+          records: { NOTIFUSE: { remoteId: r.view.email, syncedAt: at(2) } },
+          updatedAt: at(2),
+        });
+      }
+    });
+
+    it('a shared save that adds a link waits for the WAL flush, and links are merged per row', async () => {
+      const { modes, recording } = commitModes(harness().db!);
+      const identity = createSqlIdentityStore(recording);
+      const [r1, r2, r3] = await known(identity, 'sl');
+      modes.length = 0;
+      const dotdigital = { provider: 'DOTDIGITAL' as const, remoteId: '42', syncedAt: at(3) };
+      await Promise.all([
+        identity.save({ ...r1!, records: notifuse(r1!.view.email as string, 3) }),
+        identity.save({ ...r2!, records: notifuse(r2!.view.email as string, 3) }),
+        identity.save({ ...r3!, records: { DOTDIGITAL: dotdigital } }),
+      ]);
+      expect(modes).toEqual(['off', 'on', 'on']);
+      expect(await identity.get(r3!.id)).toMatchObject({
+        records: { NOTIFUSE: { remoteId: r3!.view.email }, DOTDIGITAL: { remoteId: '42' } },
+      });
+    });
+
+    it('two saves of one record never share a statement, and both land', async () => {
+      const { sent, counting } = recordStatements(harness().db!);
+      const identity = createSqlIdentityStore(counting);
+      const [r1, r2] = await known(identity, 'sd');
+      sent.length = 0;
+      const dotdigital = { provider: 'DOTDIGITAL' as const, remoteId: '7', syncedAt: at(4) };
+      await Promise.all([
+        identity.save({ ...r2!, updatedAt: at(4) }),
+        identity.save({ ...r1!, records: notifuse(r1!.view.email as string, 4) }),
+        identity.save({ ...r1!, records: { DOTDIGITAL: dotdigital } }),
+      ]);
+      // The first alone; then r1's first save with nothing else to share (alone); its second save
+      // alone too (same record), never one statement with two rows of r1.
+      expect(sent.map((q) => q.sql.trimStart().split(/\s+/, 1)[0])).toEqual([
+        'UPDATE',
+        'UPDATE',
+        'UPDATE',
+      ]);
+      expect(await identity.get(r1!.id)).toMatchObject({
+        records: { NOTIFUSE: { syncedAt: at(4) }, DOTDIGITAL: { remoteId: '7' } },
+      });
+    });
+
+    it('a row whose keys changed meanwhile is left out of the shared statement and saved by the general save', async () => {
+      const db = harness().db!;
+      const identity = createSqlIdentityStore(db);
+      const other = createSqlIdentityStore(db);
+      const [r1, r2, r3] = await known(identity, 'sk');
+      // Another replica gives r3 a phone: r3's keys are no longer what `identity` saw.
+      await other.save({ ...r3!, view: { ...r3!.view, phone: '+14155550123' } });
+      await Promise.all([
+        identity.save({ ...r1!, view: { ...r1!.view, firstName: 'C' } }),
+        identity.save({ ...r2!, view: { ...r2!.view, firstName: 'C' } }),
+        identity.save({ ...r3!, view: { ...r3!.view, firstName: 'C' } }),
+      ]);
+      for (const r of [r1!, r2!]) {
+        expect((await identity.get(r.id))?.view).toMatchObject({ firstName: 'C' });
+      }
+      // r3: saved by the general save against the stored keys: its email and the phone the other
+      // handle gave it both still lead to it (a key a save does not mention is kept).
+      expect((await identity.get(r3!.id))?.view).toMatchObject({ firstName: 'C' });
+      expect((await identity.find({ email: r3!.view.email as string }))?.id).toBe(r3!.id);
+      expect((await identity.find({ phone: '+14155550123' }))?.id).toBe(r3!.id);
+    });
+
+    it('a shared save the server refuses is sent again one by one: only the bad row fails', async () => {
+      const identity = createSqlIdentityStore(harness().db!);
+      const [r1, r2, r3] = await known(identity, 'sb');
+      // PostgreSQL refuses a NUL in jsonb text: the shared statement fails whole.
+      const results = await Promise.allSettled([
+        identity.save({ ...r1!, view: { ...r1!.view, firstName: 'D' } }),
+        identity.save({ ...r2!, view: { ...r2!.view, firstName: 'D' } }),
+        identity.save({ ...r3!, view: { ...r3!.view, firstName: 'bad\u0000' } }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect((await identity.get(r2!.id))?.view).toMatchObject({ firstName: 'D' });
+      expect((await identity.get(r3!.id))?.view).toMatchObject({ firstName: 'A' });
+    });
+  },
+);
+
+describe.each(engines.filter((e) => e.name === 'postgres'))(
   'identity saves that wait for the WAL flush on $name',
   (engine) => {
     let h: Harness;
