@@ -66,10 +66,7 @@ const databaseUrl = process.env['DATABASE_URL'] || null;
 const withoutPg = (stores: string[]) =>
   stores.filter((s) => s !== 'postgres' || databaseUrl) as Store[];
 
-export /** Contacts part 2's `distinct` load writes in turn. */
-const DISTINCT_CONTACTS = 1_000;
-
-const KNOBS = {
+export const KNOBS = {
   parts: list('BENCH_PARTS', 'hop,throughput,rss,batching,memory'),
   /** gateway variants of this checkout: `embedded` (npm start), `postgres`, `memory` */
   stores: withoutPg(list('BENCH_STORES', 'embedded,postgres,memory')),
@@ -102,6 +99,8 @@ const KNOBS = {
    * (`{ __typename }`)
    */
   loads: list('BENCH_LOADS', 'upsert'),
+  /** contacts the `distinct` load writes in turn (more than it sends: every request a new contact) */
+  distinctContacts: num('BENCH_DISTINCT', 1000),
   /** how long every server is left idle for its idle CPU (part 3; 0: not measured) */
   idleMs: num('BENCH_IDLE_MS', 10_000),
   /** idle time between a server's start and its RSS reading */
@@ -425,9 +424,9 @@ try {
       }
       if (KNOBS.loads.includes('distinct')) {
         log(
-          `part 2: throughput, upsertContact of ${DISTINCT_CONTACTS} contacts in turn, ${KNOBS.connections} clients, sandbox delay ${KNOBS.loadDelayMs} ms`,
+          `part 2: throughput, upsertContact of ${KNOBS.distinctContacts} contacts in turn, ${KNOBS.connections} clients, sandbox delay ${KNOBS.loadDelayMs} ms`,
         );
-        const bodies = distinctUpsertBodies(DISTINCT_CONTACTS);
+        const nextBody = distinctUpsertBodies(KNOBS.distinctContacts);
         results.distinctLoad = await runLoad(
           targets
             .filter((t) => t.name !== 'direct')
@@ -435,7 +434,7 @@ try {
               ...loadTarget(t, cpuOf(t.name), dbCpuOf(t.name)),
               // The gateways and bare Yoga take the contact from the body; the floor and the
               // peer send their one call whatever they receive.
-              bodies: t.body === UPSERT_BODY ? bodies : undefined,
+              nextBody: t.body === UPSERT_BODY ? nextBody : undefined,
             })),
           { ...common, label: 'upsertContact, distinct contacts' },
         );

@@ -552,7 +552,7 @@ export function renderResults(r: ReportInput): string {
     }
     if (distinct.length > 0) {
       out.push(
-        `\`upsertContact\` of 1,000 contacts in turn (\`BENCH_LOADS=distinct\`: concurrent requests write different contacts, as a user's clients mostly do; the table above has every client write one contact), sandbox delay ${r.knobs.loadDelayMs} ms:`,
+        `\`upsertContact\` of ${Number(r.knobs['distinctContacts'] ?? 1000).toLocaleString('en-US')} contacts in turn (\`BENCH_LOADS=distinct\`: concurrent requests write different contacts, as a user's clients mostly do; the table above has every client write one contact), sandbox delay ${r.knobs.loadDelayMs} ms:`,
         '',
         loadTable(distinct, ['bare-proxy', 'yoga-pass']),
         '',

@@ -61,16 +61,19 @@ export const UPSERT_BODY = JSON.stringify({
 });
 
 /**
- * `count` upsert bodies, {@link PROBE_INPUT} each with its own email (`load-<k>@…`): part 2's
- * `distinct` load sends them in turn, so concurrent requests write different contacts.
+ * Upsert bodies in turn, {@link PROBE_INPUT} each with its own email (`load-<k>@…`, k cycling
+ * through `count`): part 2's `distinct` load sends them, so concurrent requests write different
+ * contacts. One turn for every caller (each load block continues it).
  */
-export function distinctUpsertBodies(count: number): string[] {
-  return Array.from({ length: count }, (_, k) =>
-    JSON.stringify({
+export function distinctUpsertBodies(count: number): () => string {
+  let k = -1;
+  return () => {
+    k = (k + 1) % count;
+    return JSON.stringify({
       query: UPSERT_DOCUMENT,
       variables: { i: { ...PROBE_INPUT, email: `load-${k}@bench.example.com` } },
-    }),
-  );
+    });
+  };
 }
 
 /** The direct call: the sandbox, and the adapter's exact request. */

@@ -16,8 +16,8 @@ export interface LoadTarget {
   url: string;
   headers: Record<string, string>;
   body: string;
-  /** Bodies sent in turn instead of `body` (one each request, all connections sharing the turn). */
-  bodies?: readonly string[] | undefined;
+  /** The body of each request instead of `body` (called once per request, all connections sharing it). */
+  nextBody?: (() => string) | undefined;
   verify(body: string): boolean;
   /** CPU time (µs) the server process has used so far */
   cpu(): Promise<number>;
@@ -83,9 +83,6 @@ export function trivialTarget(
   };
 }
 
-/** Where `bodies` loads are in their turn (carried across blocks, so every round writes known contacts after the first). */
-let turn = -1;
-
 async function block(target: LoadTarget, seconds: number, connections: number) {
   const latencies: number[] = [];
   const db0 = target.dbCpu?.() ?? null;
@@ -101,15 +98,11 @@ async function block(target: LoadTarget, seconds: number, connections: number) {
     // seconds; a response slower than this fails the bench (a loaded machine is slow, not wrong)
     timeout: 30,
     verifyBody: target.verify,
-    ...(target.bodies
+    ...(target.nextBody
       ? {
           requests: [
             {
-              setupRequest: (req: { body?: string }) => {
-                const bodies = target.bodies!;
-                turn = (turn + 1) % bodies.length;
-                return { ...req, body: bodies[turn]! };
-              },
+              setupRequest: (req: { body?: string }) => ({ ...req, body: target.nextBody!() }),
             },
           ],
         }

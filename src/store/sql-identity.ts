@@ -116,6 +116,14 @@ function pairsOf(entries: ReadonlyArray<readonly [IdentityKeyKind, string]>): [s
   return [entries.map(([k]) => k), entries.map(([, v]) => v)];
 }
 
+/** A new contact's claim (PostgreSQL's CLAIM_NEW): its id, keys (JSON), time and index entries. */
+interface NewClaim {
+  id: string;
+  keys: string;
+  now: string;
+  point: ReadonlyArray<readonly [IdentityKeyKind, string]>;
+}
+
 /** Records whose stored keys this handle last saw (a hint for `save`, checked when used). */
 const KNOWN_KEYS_MAX = 10_000;
 
@@ -297,6 +305,36 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             return many.map((params) => written.has(params[0] as string));
           },
           apart: (params) => params[0] as string,
+        })
+      : null;
+
+  /**
+   * PostgreSQL: concurrent requests' claims of new contacts whose keys nobody held share one
+   * statement (CLAIM_NEW_MANY, one commit). Claims naming the same first key never share one (they
+   * would fail it whole); one that fails alone (a key taken meanwhile) fails to its caller's retry.
+   */
+  const newClaims =
+    db.engine === 'postgres'
+      ? new StatementBatch<NewClaim, true>({
+          alone: async (c) => {
+            await db.query(CLAIM_NEW, [c.id, c.keys, c.now, ...pairsOf(c.point)]);
+            return true;
+          },
+          together: async (many) => {
+            const entries = many.flatMap((c) =>
+              c.point.map(([kind, value]) => [kind, value, c.id]),
+            );
+            await db.query(CLAIM_NEW_MANY, [
+              many.map((c) => c.id),
+              many.map((c) => c.keys),
+              many.map((c) => c.now),
+              entries.map((e) => e[0]),
+              entries.map((e) => e[1]),
+              entries.map((e) => e[2]),
+            ]);
+            return many.map(() => true as const);
+          },
+          apart: (c) => `${c.point[0]?.[0]}\u0000${c.point[0]?.[1]}`,
         })
       : null;
 
@@ -483,6 +521,23 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
      )
      INSERT INTO ${keysTable} (kind, value, record_id)
      SELECT u.kind, u.value, rec.id FROM unnest($4::text[], $5::text[]) AS u (kind, value), rec`;
+
+  /**
+   * PostgreSQL: CLAIM_NEW for several new contacts at once (concurrent requests' claims,
+   * `newClaims`): `$1`–`$3` the records (id, keys, time), `$4`–`$6` every index entry with its
+   * record's id. A key any of them shares with another claim, of this statement or committed
+   * meanwhile, fails it whole (unique_violation, nothing kept), and each claim is sent again alone.
+   */
+  const CLAIM_NEW_MANY = `WITH rec AS (
+       INSERT INTO ${records} (id, view, records, keys, created_at, updated_at)
+       SELECT r.id, '{}'::jsonb, '{}'::jsonb, r.keys::jsonb, r.at::timestamptz, r.at::timestamptz
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS r (id, keys, at)
+       RETURNING id
+     )
+     INSERT INTO ${keysTable} (kind, value, record_id)
+     SELECT u.kind, u.value, rec.id
+       FROM unnest($4::text[], $5::text[], $6::text[]) AS u (kind, value, record_id)
+       JOIN rec ON rec.id = u.record_id`;
 
   const upsertParams = (
     record: IdentityRecord,
@@ -719,12 +774,12 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
             // trip, one commit). A key a concurrent claim inserted meanwhile fails it whole
             // (unique_violation, nothing kept) and the retry finds that claim's record.
             const record = newIdentity(now);
-            await db.query(CLAIM_NEW, [
-              record.id,
-              keysJson(plan.next),
+            await newClaims!.ask({
+              id: record.id,
+              keys: keysJson(plan.next),
               now,
-              ...pairsOf(plan.point),
-            ]);
+              point: plan.point,
+            });
             remember(record.id, plan.next);
             return {
               record: { ...record, createdAt: iso(now), updatedAt: iso(now) },

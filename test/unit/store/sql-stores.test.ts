@@ -706,6 +706,61 @@ describe.each(engines.filter((e) => e.name === 'postgres'))(
       expect((await identity.find({ phone: '+14155550123' }))?.id).toBe(r3!.id);
     });
 
+    it("concurrent requests' claims of new contacts share one statement; a contested key still gives one record", async () => {
+      const { sent, counting } = recordStatements(harness().db!);
+      const identity = createSqlIdentityStore(counting);
+      await identity.claim({ email: 'warm@x.io' }, now);
+      sent.length = 0;
+      // Four new contacts asked in one turn (one of them twice, one with two keys).
+      const [a, b, c, again, d] = await Promise.all([
+        identity.claim({ email: 'n1@x.io' }, now),
+        identity.claim({ email: 'n2@x.io' }, now),
+        identity.claim({ email: 'n3@x.io', phone: '+14155550100' }, now),
+        identity.claim({ email: 'n2@x.io' }, now),
+        identity.claim({ externalId: 'crm-9' }, at(7)),
+      ]);
+      const inserts = sent.filter((q) => q.sql.trimStart().startsWith('WITH rec AS'));
+      // n1 alone (nothing out), then one statement for the rest: n2, n3, crm-9 — and n2's second
+      // claim, which never shares a statement with its first, alone.
+      expect(
+        inserts.filter((q) => q.sql.includes('unnest($1::text[], $2::text[], $3::text[])')),
+      ).toHaveLength(1);
+      expect(b.record.id).toBe(again.record.id);
+      expect([b.created, again.created].sort()).toEqual([false, true]);
+      expect(new Set([a, b, c, d].map((x) => x.record.id)).size).toBe(4);
+      expect((await identity.find({ phone: '+14155550100' }))?.id).toBe(c.record.id);
+      expect((await identity.find({ email: 'n3@x.io' }))?.id).toBe(c.record.id);
+      expect(await identity.get(d.record.id)).toMatchObject({ createdAt: at(7) });
+    });
+
+    it('a shared claim that meets a key taken meanwhile fails whole, and every claim still lands', async () => {
+      const db = harness().db!;
+      const { sent, counting, afterNext } = recordStatements(db);
+      const identity = createSqlIdentityStore(counting);
+      const other = createSqlIdentityStore(db);
+      // c0's look-up goes alone, c1–c3's share one; right after that one (before its rows are
+      // handed back), another handle claims c3. Of the claims then asked in one turn, c3's shares
+      // a statement with at least one other, which fails whole on c3 (unique violation, nothing
+      // kept); each is sent again alone (or retried), and c3's finds the other handle's record.
+      let taken: string | undefined;
+      afterNext(/ IN \(SELECT kind, value FROM /, async () => {
+        taken = (await other.claim({ email: 'c3@x.io' }, now)).record.id;
+      });
+      const claims = await Promise.all(
+        [0, 1, 2, 3].map((i) => identity.claim({ email: `c${i}@x.io` }, now)),
+      );
+      expect(
+        sent.filter((q) => q.sql.includes('unnest($1::text[], $2::text[], $3::text[])')),
+      ).toHaveLength(1);
+      expect(taken).toBeDefined();
+      expect(claims[3]!.record.id).toBe(taken);
+      expect(claims.map((c) => c.created)).toEqual([true, true, true, false]);
+      for (const [i, c] of claims.entries()) {
+        expect((await identity.find({ email: `c${i}@x.io` }))?.id).toBe(c.record.id);
+      }
+      expect(new Set(claims.map((c) => c.record.id)).size).toBe(4);
+    });
+
     it('a shared save the server refuses is sent again one by one: only the bad row fails', async () => {
       const identity = createSqlIdentityStore(harness().db!);
       const [r1, r2, r3] = await known(identity, 'sb');
