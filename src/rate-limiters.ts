@@ -259,7 +259,11 @@ export class LeasedLimiter implements Limiter {
     }
   }
 
-  /** What a consume answers: the points this process still holds, the window's remaining time. */
+  /**
+   * What a consume answers: as remaining points, those this process still holds (others may hold
+   * more); the window's remaining time. The shared count is not known here: `consumedPoints` is
+   * the least it can be. Callers read `msBeforeNext` (`Retry-After`, the provider queue's wait).
+   */
   #answer(lease: Lease, now: number): RateLimiterRes {
     return new RateLimiterRes(
       lease.left,

@@ -297,7 +297,8 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
       ? new StatementBatch<unknown[], boolean>({
           alone: async (params) => (await db.query(SAVE_POINTED_ONE, params)).length > 0,
           together: async (many) => {
-            const columns = Array.from({ length: 9 }, (_, c) =>
+            // SAVE_POINTED_ONE's parameters, one array per parameter (its rows' columns).
+            const columns = many[0]!.map((_, c) =>
               many.map((params) => (params[c] === null ? null : String(params[c]))),
             );
             const rows = await db.query<{ id: string }>(SAVE_POINTED_MANY, columns);

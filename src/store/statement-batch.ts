@@ -19,8 +19,8 @@ interface Waiter<I, R> {
  * SQL error, each call is sent alone (one bad value fails alone); when the store is unreachable,
  * every call fails with it.
  *
- * Used by the identity store for look-ups (./lookup-batch.ts) and known contacts' saves
- * (./sql-identity.ts).
+ * Used by the identity store for look-ups (./lookup-batch.ts), known contacts' saves and new
+ * contacts' claims (./sql-identity.ts).
  */
 export class StatementBatch<I, R> {
   readonly #alone: (item: I) => Promise<R>;
