@@ -340,9 +340,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 }
 
 /**
- * Delivers due outbox items every `OUTBOX_POLL_MS`, one run at a time, until stopped. On the
- * embedded engine, once a run finds no write waiting, the timer stops until a write is enqueued
- * or changed (`OutboxStore.sleep`, src/store/due-gate.ts).
+ * Delivers due outbox items every `OUTBOX_POLL_MS`, one run at a time, until stopped. Once a run
+ * finds no write waiting, the timer stops until this process enqueues or changes a write, and on
+ * PostgreSQL (other replicas enqueue) for `SHARED_HORIZON_MS` at most (`OutboxStore.sleep`,
+ * src/store/due-gate.ts).
  */
 export function startOutboxDelivery(
   service: Pick<ContactsService, 'deliverOutbox'>,
@@ -368,7 +369,7 @@ export function startOutboxDelivery(
       return;
     }
     running = service
-      .deliverOutbox({ leaseMs: outboxLeaseMs })
+      .deliverOutbox({ leaseMs: outboxLeaseMs, poll: true })
       .catch((err: unknown) => logger.error({ err }, 'outbox delivery failed'))
       .finally(() => {
         running = null;

@@ -11,6 +11,7 @@ import { readProvider } from './providers/descriptor.js';
 import { createEnvTools, intVar as int, optionalVar as optional } from './providers/env.js';
 import { type AnyProvider, PROVIDERS, type ProviderConfigs } from './providers/registry.js';
 import { Secret } from './secret.js';
+import { SHARED_HORIZON_MS } from './store/due-gate.js';
 import { DEFAULT_POOL_SIZE } from './store/pool-size.js';
 
 export type { HttpOptions };
@@ -42,6 +43,11 @@ export interface StorageOptions {
   outboxBaseDelayMs: number;
   /** How long a taken outbox item is reserved for its taker before another may take it. @default 60000 */
   outboxLeaseMs: number;
+  /**
+   * PostgreSQL: the longest an idle replica goes without asking the database for queued writes
+   * and jobs another replica added (its own it finds at once). @default 10000
+   */
+  replicaPollMs: number;
 }
 
 /**
@@ -116,6 +122,7 @@ const EnvSchema = z.object({
   OUTBOX_POLL_MS: int(1000, 0, 3_600_000),
   OUTBOX_BASE_DELAY_MS: int(5000, 1, 3_600_000),
   OUTBOX_LEASE_MS: int(60_000, 100, 3_600_000),
+  GATEWAY_REPLICA_POLL_MS: int(SHARED_HORIZON_MS, 10, 3_600_000),
   HTTP_CONNECTIONS: z.coerce.number().int().min(1).max(1024).optional(),
   HTTP_CONNECT_TIMEOUT_MS: int(DEFAULT_HTTP_OPTIONS.connectTimeoutMs, 1, 600_000),
 });
@@ -188,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outboxPollMs: e.OUTBOX_POLL_MS,
       outboxBaseDelayMs: e.OUTBOX_BASE_DELAY_MS,
       outboxLeaseMs: e.OUTBOX_LEASE_MS,
+      replicaPollMs: e.GATEWAY_REPLICA_POLL_MS,
     },
     gateway,
     server,

@@ -38,13 +38,13 @@ export class OutboxDelivery {
    * through its adapter with the identity map's current remote id, and then removed (delivered,
    * or failed for good) or rescheduled with backoff. Returns how many items were handled.
    */
-  async deliver(opts: { limit?: number; leaseMs?: number } = {}): Promise<number> {
+  async deliver(opts: { limit?: number; leaseMs?: number; poll?: boolean } = {}): Promise<number> {
     const outbox = this.#d.outbox;
     if (!outbox) {
       return 0;
     }
     const now = this.#d.now().toISOString();
-    const due = await outbox.claimDue(now, opts.limit ?? 100, opts.leaseMs ?? 60_000);
+    const due = await outbox.claimDue(now, opts.limit ?? 100, opts.leaseMs ?? 60_000, opts.poll);
     const groups = new Map<string, OutboxItem[]>();
     for (const item of due) {
       const key = `${item.provider}:${item.kind}`;

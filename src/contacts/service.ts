@@ -120,7 +120,7 @@ export class ContactsService {
   }
 
   /** Delivers what is due in the outbox (see `OutboxDelivery.deliver`); how many were handled. */
-  deliverOutbox(opts: { limit?: number; leaseMs?: number } = {}): Promise<number> {
+  deliverOutbox(opts: { limit?: number; leaseMs?: number; poll?: boolean } = {}): Promise<number> {
     return this.#delivery.deliver(opts);
   }
 

@@ -43,7 +43,7 @@ export class Lifecycle {
   readonly #handlers: JobHandler[] = [];
   readonly #running = new Map<string, Promise<unknown>>();
   #timer: NodeJS.Timeout | null = null;
-  /** No job was open at the last look (embedded): the timer runs at the purge's pace until a write. */
+  /** No job was open at the last look: the timer runs at the purge's pace until a write (or the store's horizon). */
   #asleep = false;
   #stopped = false;
   #lastPurge = 0;
@@ -116,9 +116,10 @@ export class Lifecycle {
   }
 
   /**
-   * Looks for jobs every `jobsPollMs` until stopped. On the embedded engine, once a look finds no
-   * job of any kind open, it looks only every PURGE_EVERY_MS (for the purge) until a job is
-   * written (src/store/due-gate.ts): an idle gateway does not wake four times a second.
+   * Looks for jobs every `jobsPollMs` until stopped. Once a look finds no job of any kind open, it
+   * looks only every PURGE_EVERY_MS (for the purge) until this process writes a job, and on
+   * PostgreSQL (other replicas add jobs) for `SHARED_HORIZON_MS` at most (src/store/due-gate.ts):
+   * an idle gateway does not wake four times a second, nor ask its database.
    */
   start(): void {
     if (this.config.jobsPollMs > 0 && !this.#timer) {
@@ -165,7 +166,7 @@ export class Lifecycle {
     }
     for (const handler of this.#handlers) {
       if (!this.#running.has(handler.type)) {
-        const run = this.#runDue(handler)
+        const run = this.#runDue(handler, true)
           .catch((err: unknown) => this.#logger.error({ err, job: handler.type }, 'jobs failed'))
           .finally(() => this.#running.delete(handler.type));
         this.#running.set(handler.type, run);
@@ -180,7 +181,7 @@ export class Lifecycle {
   /** Runs what is due of every kind once (tests drive it). */
   async runDue(): Promise<void> {
     for (const handler of this.#handlers) {
-      await (this.#running.get(handler.type) ?? this.#runDue(handler));
+      await (this.#running.get(handler.type) ?? this.#runDue(handler, false));
     }
   }
 
@@ -200,9 +201,10 @@ export class Lifecycle {
     await Promise.all(this.#running.values());
   }
 
-  async #runDue(handler: JobHandler): Promise<void> {
+  /** `poll`: the timer's look (or a kick), which the store's gate may answer (src/store/due-gate.ts). */
+  async #runDue(handler: JobHandler, poll: boolean): Promise<void> {
     const now = new Date().toISOString();
-    const due = await this.jobs.claimDue(handler.type, now, handler.limit, this.#leaseMs);
+    const due = await this.jobs.claimDue(handler.type, now, handler.limit, this.#leaseMs, poll);
     await Promise.all(
       due.map(async (job) => {
         const lease = {

@@ -37,7 +37,14 @@ export interface JobStore {
   /** Adds jobs; one whose id exists already is left as it is. */
   add(jobs: readonly NewJob[], now: string): Promise<void>;
   /** Leases up to `limit` due jobs of this type until `now + leaseMs` (attempts + 1). */
-  claimDue(type: string, now: string, limit: number, leaseMs: number): Promise<Job[]>;
+  /** `poll`: the poller's timer asks (src/store/due-gate.ts: on PostgreSQL only a poll may be answered by the gate). */
+  claimDue(
+    type: string,
+    now: string,
+    limit: number,
+    leaseMs: number,
+    poll?: boolean,
+  ): Promise<Job[]>;
   /** Keeps the lease of a long job (an async batch) until `until`. */
   extend(id: string, until: string): Promise<void>;
   /** Done: never taken again (kept until `purge`). */
@@ -47,9 +54,10 @@ export interface JobStore {
   /** Forgets jobs done before `before`. */
   purge(before: string): Promise<number>;
   /**
-   * The embedded engine: true when no job of any of `types` is open (each type polled since the
-   * last change, src/store/due-gate.ts); the poller may stop until `wake` is called, once, at the
-   * next write. Absent (memory, PostgreSQL: other replicas add jobs) or false: keep polling.
+   * True when no job of any of `types` is open (each type polled since the last change,
+   * src/store/due-gate.ts); the poller may stop until `wake` is called, once: at this process's
+   * next write, and on PostgreSQL (other replicas add jobs) at the latest after
+   * `SHARED_HORIZON_MS`. Absent (memory) or false: keep polling.
    */
   sleep?(types: readonly string[], wake: () => void): boolean;
 }
@@ -159,10 +167,10 @@ const toJob = (r: Row): Job => ({
   createdAt: iso(r.created_at),
 });
 
-export function createSqlJobStore(db: Database): JobStore {
+export function createSqlJobStore(db: Database, replicaPollMs?: number): JobStore {
   const t = db.table('jobs');
-  // Embedded: a poll with nothing due sends no statement (src/store/due-gate.ts).
-  const gate = DueGate.of(db, t);
+  // A poll with nothing due sends no statement (src/store/due-gate.ts).
+  const gate = DueGate.of(db, t, replicaPollMs);
   return gatedStore<JobStore>(
     {
       async add(list, now) {
@@ -180,14 +188,14 @@ export function createSqlJobStore(db: Database): JobStore {
           );
         }
       },
-      async claimDue(type, now, limit, leaseMs) {
+      async claimDue(type, now, limit, leaseMs, poll) {
         const open = 'done_at IS NULL AND type = $4';
         const returning =
           'id, type, payload, attempts, next_attempt_at, last_error, created_at, seq';
         const rows = await gatedClaim(
           gate,
           type,
-          { now, limit },
+          { now, limit, poll },
           () => claimDue<Row>(db, t, { open, returning }, { now, limit, leaseMs }, [type]),
           () => nextDueAt(db, t, 'done_at IS NULL AND type = $1', [type]),
         );
@@ -209,9 +217,7 @@ export function createSqlJobStore(db: Database): JobStore {
           [id, nextAttemptAt, error],
         );
       },
-      ...(gate
-        ? { sleep: (types: readonly string[], wake: () => void) => gate.sleep(types, wake) }
-        : {}),
+      sleep: (types: readonly string[], wake: () => void) => gate.sleep(types, wake),
       async purge(before) {
         const rows = await db.query<{ id: string }>(
           `DELETE FROM ${t} WHERE done_at IS NOT NULL AND done_at < $1::timestamptz RETURNING id`,

@@ -1,28 +1,44 @@
 import type { Database } from './db.js';
 
 /**
+ * PostgreSQL: how long a poll's reading is trusted by default (`GATEWAY_REPLICA_POLL_MS`). Other replicas write the same tables, and no
+ * store call of this process sees their writes: a row another replica adds is found by this one's
+ * next poll after at most this long (that replica, which is awake, takes it itself at its time).
+ */
+export const SHARED_HORIZON_MS = 10_000;
+
+/**
  * When a poll of a queue table (the outbox, the jobs) can answer "nothing due" without a
- * statement. On the embedded engine this process is the only one that opens the file, and every
- * write of these tables goes through the stores on its connection, so the stores can know when
- * the next row becomes due. After a poll the gate keeps, per partition (a job type; the outbox has
- * one), the earliest instant any open row can be taken: its next attempt, or the end of its lease
- * when it is leased. A poll before that instant answers nothing and sends nothing. Any other call
- * that may write the table forgets what the gate knows, before it starts and again when it ends,
- * and a poll that overlapped such a call keeps nothing from its own reading (an epoch), so a row
- * added meanwhile is found by the next poll.
+ * statement. After a poll the gate keeps, per partition (a job type; the outbox has one), the
+ * earliest instant any open row can be taken: its next attempt, or the end of its lease when it is
+ * leased. A poll before that instant answers nothing and sends nothing. Any other call of this
+ * process that may write the table forgets what the gate knows, before it starts and again when it
+ * ends, and a poll that overlapped such a call keeps nothing from its own reading (an epoch), so a
+ * row added meanwhile is found by the next poll.
+ *
+ * Embedded (exact): this process is the only one that opens the file, and every write of these
+ * tables goes through the stores on its connection, so what the gate knows holds until one of them
+ * writes. PostgreSQL (shared): other replicas write the same tables, so a reading is trusted for
+ * {@link SHARED_HORIZON_MS} at most, and only by the pollers (`poll`): a direct call (a test, an
+ * operator's delivery) always asks the database.
  *
  * An idle gateway polled the jobs every 250 ms (two job types) and the outbox every second, one
- * statement each. PostgreSQL has no gate: other replicas write the same tables.
+ * statement each; on PostgreSQL every replica did, for ever.
  */
 export class DueGate {
   static #byConnection = new WeakMap<object, Map<string, DueGate>>();
 
-  /** The gate of `table` on this handle's connection; null on PostgreSQL. */
-  static of(db: Pick<Database, 'embedded'>, table: string): DueGate | null {
-    const connection = db.embedded?.connection;
-    if (!connection) {
-      return null;
-    }
+  /**
+   * The gate of `table` on this handle's connection (embedded: exact), or on this handle
+   * (PostgreSQL: shared, every store opened on the handle writes through it).
+   */
+  static of(
+    db: Pick<Database, 'embedded'>,
+    table: string,
+    /** PostgreSQL: how long a reading is trusted (`GATEWAY_REPLICA_POLL_MS`; the first store's). */
+    horizonMs = SHARED_HORIZON_MS,
+  ): DueGate {
+    const connection = db.embedded?.connection ?? db;
     let gates = DueGate.#byConnection.get(connection);
     if (!gates) {
       gates = new Map();
@@ -30,14 +46,30 @@ export class DueGate {
     }
     let gate = gates.get(table);
     if (!gate) {
-      gate = new DueGate();
+      gate = new DueGate(db.embedded ? null : horizonMs);
       gates.set(table, gate);
     }
     return gate;
   }
 
+  /** null: exact (embedded); else how long a reading is trusted (ms, PostgreSQL). */
+  readonly horizonMs: number | null;
+
+  constructor(horizonMs: number | null = null) {
+    this.horizonMs = horizonMs;
+  }
+
+  /** True when every write of the table goes through this process's stores (embedded). */
+  get exact(): boolean {
+    return this.horizonMs === null;
+  }
+
   /** Per partition: nothing can be taken before this instant (ms; Infinity: nothing open). */
   readonly #next = new Map<string, number>();
+  /** Shared: per partition, when its reading stops being trusted (ms). */
+  readonly #trustedUntil = new Map<string, number>();
+  /** Shared: a sleeping poller's wake-up at the horizon. */
+  #horizonTimer: NodeJS.Timeout | null = null;
   #epoch = 0;
   /** Called once at the next {@link forget} (a poller that stopped while nothing was open). */
   readonly #wakers = new Set<() => void>();
@@ -50,13 +82,23 @@ export class DueGate {
   /** True when a poll of `part` at `now` (ms) would find nothing: skip its statement. */
   idle(part: string, now: number): boolean {
     const next = this.#next.get(part);
-    return next !== undefined && now < next;
+    return (
+      next !== undefined &&
+      now < next &&
+      (this.horizonMs === null || now < (this.#trustedUntil.get(part) ?? 0))
+    );
   }
 
-  /** After a poll that started at `epoch`: nothing of `part` can be taken before `at` (ms). */
-  settle(part: string, epoch: number, at: number): void {
+  /**
+   * After a poll at `now` (ms) that started at `epoch`: nothing of `part` can be taken before `at`
+   * (ms); shared, trusted until `now` + the horizon.
+   */
+  settle(part: string, epoch: number, at: number, now: number): void {
     if (epoch === this.#epoch) {
       this.#next.set(part, at);
+      if (this.horizonMs !== null) {
+        this.#trustedUntil.set(part, now + this.horizonMs);
+      }
     }
   }
 
@@ -69,6 +111,11 @@ export class DueGate {
       return false;
     }
     this.#wakers.add(wake);
+    if (this.horizonMs !== null && !this.#horizonTimer) {
+      // Shared: what another replica added meanwhile is looked for at the horizon.
+      this.#horizonTimer = setTimeout(() => this.forget(), this.horizonMs);
+      this.#horizonTimer.unref();
+    }
     return true;
   }
 
@@ -76,6 +123,11 @@ export class DueGate {
   forget(): void {
     this.#epoch += 1;
     this.#next.clear();
+    this.#trustedUntil.clear();
+    if (this.#horizonTimer) {
+      clearTimeout(this.#horizonTimer);
+      this.#horizonTimer = null;
+    }
     if (this.#wakers.size > 0) {
       const wakers = [...this.#wakers];
       this.#wakers.clear();
@@ -121,24 +173,27 @@ export function gatedStore<S extends object>(
 /**
  * A store's `claimDue` through its gate: nothing and no statement while `part` has nothing due at
  * `now`; otherwise `claim`, then what `nextDue` reads is kept unless the table changed meanwhile.
- * Without a gate (PostgreSQL, or `limit` 0): `claim` alone.
+ * Without a gate (the memory stores, or `limit` 0), and on PostgreSQL unless a poller asks
+ * (`poll`): `claim` alone.
  */
 export async function gatedClaim<R>(
   gate: DueGate | null,
   part: string,
-  lease: { now: string; limit: number },
+  lease: { now: string; limit: number; poll?: boolean | undefined },
   claim: () => Promise<R[]>,
   nextDue: () => Promise<number>,
 ): Promise<R[]> {
-  if (!gate || lease.limit <= 0) {
+  // A shared gate serves the pollers only: a direct call asks the database, and keeps nothing.
+  if (!gate || lease.limit <= 0 || (!gate.exact && !lease.poll)) {
     return claim();
   }
-  if (gate.idle(part, Date.parse(lease.now))) {
+  const now = Date.parse(lease.now);
+  if (gate.idle(part, now)) {
     return [];
   }
   const epoch = gate.epoch;
   const rows = await claim();
-  gate.settle(part, epoch, await nextDue());
+  gate.settle(part, epoch, await nextDue(), now);
   return rows;
 }
 

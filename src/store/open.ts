@@ -45,10 +45,14 @@ export async function openStores(
     poolSize: storage.poolSize,
     ...(opts.schema ? { schema: opts.schema } : {}),
   });
-  const stores = createSqlStores(db, {
-    ttlMs: storage.idempotencyTtlMs,
-    inProgressTtlMs: storage.idempotencyInProgressTtlMs,
-  });
+  const stores = createSqlStores(
+    db,
+    {
+      ttlMs: storage.idempotencyTtlMs,
+      inProgressTtlMs: storage.idempotencyInProgressTtlMs,
+    },
+    storage.replicaPollMs,
+  );
   return {
     engine: db.engine,
     location: databaseUrl ? safeUrl(databaseUrl) : storage.dataDir,

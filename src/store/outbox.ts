@@ -81,9 +81,10 @@ export interface OutboxStore {
   /**
    * Takes up to `limit` items due at `now` for delivery and leases them to the caller until
    * `now + leaseMs`, so that no other instance takes them meanwhile (PostgreSQL: `FOR UPDATE SKIP
-   * LOCKED`). An item whose lease ran out (its taker died) is due again.
+   * LOCKED`). An item whose lease ran out (its taker died) is due again. `poll`: the delivery's
+   * timer asks (src/store/due-gate.ts: on PostgreSQL only a poll may be answered by the gate).
    */
-  claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  claimDue(now: string, limit: number, leaseMs: number, poll?: boolean): Promise<OutboxItem[]>;
   /** Deletes the item and its history. */
   remove(id: string): Promise<void>;
   /**
@@ -112,9 +113,10 @@ export interface OutboxStore {
    */
   releaseLeases(): Promise<number>;
   /**
-   * The embedded engine: true when no write waits (polled since the last change,
-   * src/store/due-gate.ts); the delivery may stop polling until `wake` is called, once, at the
-   * next write. Absent (memory, PostgreSQL: other replicas enqueue) or false: keep polling.
+   * True when no write waits (polled since the last change, src/store/due-gate.ts); the delivery
+   * may stop polling until `wake` is called, once: at this process's next write, and on
+   * PostgreSQL (other replicas enqueue) at the latest after `SHARED_HORIZON_MS`. Absent (memory)
+   * or false: keep polling.
    */
   sleep?(wake: () => void): boolean;
   close(): Promise<void>;

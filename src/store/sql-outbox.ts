@@ -61,12 +61,12 @@ const INSERT_CHUNK = 500;
  * them in the same statement, so two instances never take the same item; a lease that ran out
  * (its taker died) makes the item due again.
  */
-export function createSqlOutboxStore(db: Database): OutboxStore {
+export function createSqlOutboxStore(db: Database, replicaPollMs?: number): OutboxStore {
   const t = db.table('outbox');
   /** Ids this handle leased and has not removed or rescheduled yet (`releaseLeases`). */
   const held = new Set<string>();
-  // Embedded: a poll with nothing due sends no statement (src/store/due-gate.ts).
-  const gate = DueGate.of(db, t);
+  // A poll with nothing due sends no statement (src/store/due-gate.ts).
+  const gate = DueGate.of(db, t, replicaPollMs);
   return gatedStore<OutboxStore>(
     {
       async enqueue(items, now) {
@@ -131,11 +131,11 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
         return out.map((o) => structuredClone(o));
       },
 
-      async claimDue(now, limit, leaseMs) {
+      async claimDue(now, limit, leaseMs, poll) {
         const rows = await gatedClaim(
           gate,
           '',
-          { now, limit },
+          { now, limit, poll },
           async () => {
             // Leased before anyone else sees them (see claimDue in sql.ts).
             const claimed = await claimDue<Row>(
@@ -263,7 +263,7 @@ export function createSqlOutboxStore(db: Database): OutboxStore {
         return rows.length;
       },
 
-      ...(gate ? { sleep: (wake: () => void) => gate.sleep([''], wake) } : {}),
+      sleep: (wake: () => void) => gate.sleep([''], wake),
       async close() {
         // The database belongs to whoever opened it.
       },

@@ -29,13 +29,15 @@ export interface SqlStores<T = unknown> {
 export function createSqlStores<T = unknown>(
   db: Database,
   idempotency: SqlIdempotencyOptions = {},
+  /** PostgreSQL: `GATEWAY_REPLICA_POLL_MS` (src/store/due-gate.ts). */
+  replicaPollMs?: number,
 ): SqlStores<T> {
   return {
     db,
     identity: createSqlIdentityStore(db),
     idempotency: createSqlIdempotencyStore<T>(db, idempotency),
-    outbox: createSqlOutboxStore(db),
-    jobs: createSqlJobStore(db),
+    outbox: createSqlOutboxStore(db, replicaPollMs),
+    jobs: createSqlJobStore(db, replicaPollMs),
     batches: createSqlBatchStore(db),
     close: () => db.close(),
   };

@@ -1,7 +1,8 @@
 /**
  * Polling the queue tables (the outbox, the jobs) with nothing due: on the embedded engine a poll
  * sends no statement until something can be taken (src/store/due-gate.ts); on PostgreSQL, shared
- * with other replicas, every poll asks. Each case also checks that what becomes due is found.
+ * with other replicas, a poll trusts its last reading for `GATEWAY_REPLICA_POLL_MS` at most and a
+ * direct call always asks. Each case also checks that what becomes due is found.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqlJobStore } from '../../../src/lifecycle/jobs.js';
@@ -192,23 +193,83 @@ describe.each(engines.filter((e) => e.name.startsWith('embedded')))('polls on $n
 describe.each(engines.filter((e) => e.name === 'postgres'))('polls on $name', (engine) => {
   const harness = freshHarness(engine);
 
-  it('every poll asks (other replicas write the same tables)', async () => {
+  it('a direct call always asks; a poll with nothing due asks once, then sends nothing until the horizon', async () => {
     const { counting, take } = recordStatements(harness().db!);
-    const outbox = createSqlOutboxStore(counting);
-    const jobs = createSqlJobStore(counting);
+    // A reading trusted for 1,000 ms (GATEWAY_REPLICA_POLL_MS), by the stores' clock.
+    const outbox = createSqlOutboxStore(counting, 1000);
+    const jobs = createSqlJobStore(counting, 1000);
     for (let ms = 0; ms < 1000; ms += 250) {
       expect(await outbox.claimDue(at(ms), 10, 60_000)).toEqual([]);
       expect(await jobs.claimDue('webhook', at(ms), 10, 60_000)).toEqual([]);
     }
+    // Tests and operators call the delivery directly: every call is a claim, nothing kept.
     expect(take()).toHaveLength(8);
-    expect(outbox.sleep).toBeUndefined();
-    expect(jobs.sleep).toBeUndefined();
+    expect(await outbox.claimDue(at(0), 10, 60_000, true)).toEqual([]);
+    expect(await jobs.claimDue('webhook', at(0), 10, 60_000, true)).toEqual([]);
+    // The claim and the next due instant (none).
+    expect(take()).toHaveLength(4);
+    for (const ms of [250, 500, 999]) {
+      expect(await outbox.claimDue(at(ms), 10, 60_000, true)).toEqual([]);
+      expect(await jobs.claimDue('webhook', at(ms), 10, 60_000, true)).toEqual([]);
+    }
+    expect(take()).toEqual([]);
+    expect(await outbox.claimDue(at(1000), 10, 60_000, true)).toEqual([]);
+    expect(await jobs.claimDue('webhook', at(1000), 10, 60_000, true)).toEqual([]);
+    expect(take()).toHaveLength(4);
+  });
+
+  it("another replica's write: a direct call finds it at once, a poll within the horizon; this process's own, the next poll", async () => {
+    // A handle of its own (the harness's stores made the gate of its handle, with the default).
+    const { counting: db } = recordStatements(harness().db!);
+    const outbox = createSqlOutboxStore(db, 1000);
+    expect(await outbox.claimDue(at(0), 10, 60_000, true)).toEqual([]);
     const twin = await engine.twin(harness());
     try {
-      const [queued] = await twin.outbox.enqueue([item('replica@x.io', at(0))], at(0));
-      expect((await outbox.claimDue(at(1000), 10, 60_000)).map((i) => i.id)).toEqual([queued!.id]);
+      const [x] = await twin.outbox.enqueue([item('x@x.io', at(0))], at(0));
+      // This process cannot know of it yet: its poll trusts its last reading.
+      expect(await outbox.claimDue(at(500), 10, 60_000, true)).toEqual([]);
+      expect((await outbox.claimDue(at(500), 10, 60_000)).map((i) => i.id)).toEqual([x!.id]);
+      const [y] = await twin.outbox.enqueue([item('y@x.io', at(0))], at(0));
+      expect((await outbox.claimDue(at(1000), 10, 60_000, true)).map((i) => i.id)).toEqual([y!.id]);
+      // Both leased for a minute: nothing due before then, and nothing asked.
+      expect(await outbox.claimDue(at(1001), 10, 60_000, true)).toEqual([]);
+      const [z] = await outbox.enqueue([item('z@x.io', at(1001))], at(1001));
+      expect((await outbox.claimDue(at(1002), 10, 60_000, true)).map((i) => i.id)).toEqual([z!.id]);
+      // The jobs: another replica's job is found after the horizon.
+      const jobs = createSqlJobStore(db, 1000);
+      expect(await jobs.claimDue('webhook', at(0), 10, 60_000, true)).toEqual([]);
+      await createSqlJobStore(twin.db!).add(
+        [{ id: 'j', type: 'webhook', payload: {}, nextAttemptAt: at(0) }],
+        at(0),
+      );
+      expect(await jobs.claimDue('webhook', at(999), 10, 60_000, true)).toEqual([]);
+      expect((await jobs.claimDue('webhook', at(1000), 10, 60_000, true)).map((j) => j.id)).toEqual(
+        ['j'],
+      );
     } finally {
       await twin.close();
     }
+  });
+
+  it('a poller sleeps while nothing is open: woken by its own write at once, else at the horizon', async () => {
+    // The horizon's wake-up runs on the real clock: 100 ms here.
+    const outbox = createSqlOutboxStore(recordStatements(harness().db!).counting, 100);
+    let woken = 0;
+    const wake = () => {
+      woken += 1;
+    };
+    expect(await outbox.claimDue(at(0), 10, 60_000, true)).toEqual([]);
+    expect(outbox.sleep?.(wake)).toBe(true);
+    const slept = Date.now();
+    while (woken === 0 && Date.now() - slept < 2000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(woken).toBe(1);
+    expect(Date.now() - slept).toBeGreaterThanOrEqual(90);
+    // Woken: the next poll asks again, then sleeps again; a write of this process wakes it at once.
+    expect(await outbox.claimDue(at(1), 10, 60_000, true)).toEqual([]);
+    expect(outbox.sleep?.(wake)).toBe(true);
+    await outbox.enqueue([item('wake@x.io', at(1))], at(1));
+    expect(woken).toBe(2);
   });
 });
