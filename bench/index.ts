@@ -98,7 +98,7 @@ export const KNOBS = {
    * clients write 1,000 contacts in turn, so concurrent requests write different ones), `trivial`
    * (`{ __typename }`)
    */
-  loads: list('BENCH_LOADS', 'upsert'),
+  loads: list('BENCH_LOADS', 'upsert,distinct'),
   /** contacts the `distinct` load writes in turn (more than it sends: every request a new contact) */
   distinctContacts: num('BENCH_DISTINCT', 1000),
   /** how long every server is left idle for its idle CPU (part 3; 0: not measured) */

@@ -143,7 +143,8 @@ try {
       fresh: true,
       nodeFlags: [
         ...(cpuProf ? ['--cpu-prof-interval=50'] : []),
-        ...(process.env['SEGMENTS_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
+        // `SEGMENTS_NODE_FLAGS`: for this checkout's gateways only, as `SEGMENTS_ENV`.
+        ...(i < own ? (process.env['SEGMENTS_NODE_FLAGS'] ?? '').split(' ').filter(Boolean) : []),
       ],
     });
     children.push(child as Child<unknown>);

@@ -12,7 +12,7 @@
  * "Restart" starts the same server again on the same data directory (or database).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { type Child, freePort, type ServerReady, startServer, TSX_LOADER } from './child.js';
@@ -63,7 +63,8 @@ export function gatewaySpecs(
     name: `${base}${suffix[store]}`,
     kind: 'gateway',
     store,
-    root: root.replace(/\/+$/, ''),
+    // Absolute: the servers run in the run's directory (`SEGMENTS_COMPARE=.`).
+    root: resolve(root),
     describe: text[store],
   }));
 }
