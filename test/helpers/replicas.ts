@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { ProviderId } from '../../src/model/contact.js';
+import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
 import { openStores } from '../../src/store/open.js';
 
@@ -62,4 +64,34 @@ export async function gatewayGql<T>(
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as T;
+}
+
+/**
+ * Two replicas calling the Notifuse sandbox alone (`startReplicas`), started before the file's
+ * tests (after the hooks the file registered first: `env` may read what they made) and closed
+ * after them. Read `replicas` and `notifuse` inside tests.
+ */
+export function notifuseReplicas(file: string, env: () => Record<string, string>) {
+  let started: Replicas | undefined;
+  beforeAll(async () => {
+    started = await startReplicas(file, env(), { only: ['NOTIFUSE'] });
+  }, 60_000);
+  afterAll(async () => {
+    await started?.close();
+  });
+  const running = () => {
+    if (!started) {
+      throw new Error(`${file}: the replicas are not started (read them inside a test)`);
+    }
+    return started;
+  };
+  return {
+    /** The running replicas (the array `close` stops: remove one stopped early). */
+    get replicas(): Gateway[] {
+      return running().replicas;
+    },
+    get notifuse(): NotifuseSandbox {
+      return running().sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
+    },
+  };
 }

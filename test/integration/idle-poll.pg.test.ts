@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.js';
-import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { upsertOne } from '../helpers/operations.js';
-import { gatewayGql, type Replicas, startReplicas } from '../helpers/replicas.js';
+import { gatewayGql, notifuseReplicas } from '../helpers/replicas.js';
 
 /**
  * Idle replicas on one PostgreSQL (`DATABASE_URL`, .ci/run): their pollers sleep while nothing is
@@ -14,9 +13,14 @@ const UPSERT = upsertOne('outcomes { status writeId }', '{ providers: [NOTIFUSE]
 const WRITE = `query ($id: ID!) { write(id: $id) { status attempts endedAt } }`;
 const HORIZON_MS = 400;
 
-let started: Replicas;
-let notifuse: NotifuseSandbox;
-let replicas: Gateway[] = [];
+const cluster = notifuseReplicas('idle-poll.pg.test.ts', () => ({
+  RETRY_MAX_ATTEMPTS: '1',
+  BREAKER_THRESHOLD: '1000',
+  OUTBOX_POLL_MS: '20',
+  OUTBOX_BASE_DELAY_MS: '1',
+  GATEWAY_JOBS_POLL_MS: '10',
+  GATEWAY_REPLICA_POLL_MS: String(HORIZON_MS),
+}));
 
 type Upserted = {
   data: { upsertContact: { outcomes: Array<{ status: string; writeId: string }> } };
@@ -25,34 +29,14 @@ type WriteAnswer = {
   data: { write: { status: string; attempts: number; endedAt: string | null } | null };
 };
 
-beforeAll(async () => {
-  started = await startReplicas(
-    'idle-poll.pg.test.ts',
-    {
-      RETRY_MAX_ATTEMPTS: '1',
-      BREAKER_THRESHOLD: '1000',
-      OUTBOX_POLL_MS: '20',
-      OUTBOX_BASE_DELAY_MS: '1',
-      GATEWAY_JOBS_POLL_MS: '10',
-      GATEWAY_REPLICA_POLL_MS: String(HORIZON_MS),
-    },
-    { only: ['NOTIFUSE'] },
-  );
-  ({ replicas } = started);
-  notifuse = started.sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
-}, 60_000);
-
-afterAll(async () => {
-  await started?.close();
-});
-
 describe('idle replicas on one PostgreSQL', () => {
   it('a write one replica queued and left is delivered by the other, within its horizon', async () => {
+    const { replicas } = cluster;
     const [survivor, leaving] = replicas as [Gateway, Gateway];
     // Both idle long enough for their pollers to have looked, found nothing and gone to sleep.
     await sleep(HORIZON_MS / 2);
     // The request's attempt and the leaving replica's background attempts fail; then it stops.
-    notifuse.controls.inject({
+    cluster.notifuse.controls.inject({
       path: '/api/contacts.upsert',
       faults: Array.from({ length: 1000 }, () => ({
         kind: 'status' as const,
@@ -68,8 +52,8 @@ describe('idle replicas on one PostgreSQL', () => {
     // Stopped as a replica stops (its leases released), with the write still queued.
     await leaving.close();
     replicas.splice(replicas.indexOf(leaving), 1);
-    notifuse.controls.clearFaults();
-    const before = notifuse.controls.requestCount({ path: '/api/contacts.upsert' });
+    cluster.notifuse.controls.clearFaults();
+    const before = cluster.notifuse.controls.requestCount({ path: '/api/contacts.upsert' });
     const stopped = Date.now();
 
     // Nothing of this process wrote the outbox: only the horizon wakes the survivor's poller.
@@ -84,7 +68,9 @@ describe('idle replicas on one PostgreSQL', () => {
     const tookMs = Date.now() - stopped;
     expect(write?.status).toBe('DELIVERED');
     // One delivery, by the survivor: the sandbox saw one more write, with the contact's email.
-    expect(notifuse.controls.requestCount({ path: '/api/contacts.upsert' })).toBe(before + 1);
+    expect(cluster.notifuse.controls.requestCount({ path: '/api/contacts.upsert' })).toBe(
+      before + 1,
+    );
     // Within about one horizon (plus the polls around it), not at the survivor's next own write.
     expect(tookMs).toBeLessThan(HORIZON_MS * 2 + 1000);
   });

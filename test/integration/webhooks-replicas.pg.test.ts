@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.js';
-import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { upsertOne } from '../helpers/operations.js';
-import { gatewayGql, type Replicas, startReplicas } from '../helpers/replicas.js';
+import { gatewayGql, notifuseReplicas } from '../helpers/replicas.js';
 import {
   type ReceivedEvent,
   startWebhookReceiver,
@@ -17,10 +16,7 @@ import {
 const SECRET = 'whsec-replicas-0123456789';
 const UPSERT = upsertOne('outcomes { status writeId }', '{ providers: [NOTIFUSE] }');
 
-let started: Replicas;
-let notifuse: NotifuseSandbox;
 let receiver: WebhookReceiver;
-let replicas: Gateway[] = [];
 let received: ReceivedEvent[] = [];
 
 const gql = (g: Gateway, query: string, variables: Record<string, unknown>) =>
@@ -33,32 +29,27 @@ const gql = (g: Gateway, query: string, variables: Record<string, unknown>) =>
 beforeAll(async () => {
   receiver = await startWebhookReceiver(SECRET, { status: 200 });
   ({ received } = receiver);
-  started = await startReplicas(
-    'webhooks-replicas.pg.test.ts',
-    {
-      RETRY_MAX_ATTEMPTS: '1',
-      BREAKER_THRESHOLD: '1000',
-      OUTBOX_POLL_MS: '20',
-      OUTBOX_BASE_DELAY_MS: '1',
-      GATEWAY_JOBS_POLL_MS: '10',
-      GATEWAY_WEBHOOK_URL: receiver.url('/hook'),
-      GATEWAY_WEBHOOK_SECRET: SECRET,
-    },
-    { only: ['NOTIFUSE'] },
-  );
-  ({ replicas } = started);
-  notifuse = started.sandboxes.sandboxes[0]!.sandbox as NotifuseSandbox;
-}, 60_000);
+});
 
 afterAll(async () => {
-  await started?.close();
   await receiver?.close();
 });
+
+// Started after the receiver (its URL), stopped before it.
+const cluster = notifuseReplicas('webhooks-replicas.pg.test.ts', () => ({
+  RETRY_MAX_ATTEMPTS: '1',
+  BREAKER_THRESHOLD: '1000',
+  OUTBOX_POLL_MS: '20',
+  OUTBOX_BASE_DELAY_MS: '1',
+  GATEWAY_JOBS_POLL_MS: '10',
+  GATEWAY_WEBHOOK_URL: receiver.url('/hook'),
+  GATEWAY_WEBHOOK_SECRET: SECRET,
+}));
 
 describe('webhooks on two replicas', () => {
   it('post each write’s end once, whichever replica delivers it', async () => {
     // Writes are QUEUED (their one attempt fails), then the replicas race to deliver them.
-    notifuse.controls.inject({
+    cluster.notifuse.controls.inject({
       path: '/api/contacts.upsert',
       faults: Array.from({ length: 20 }, () => ({
         kind: 'status' as const,
@@ -68,7 +59,7 @@ describe('webhooks on two replicas', () => {
     });
     const ids: string[] = [];
     for (let i = 0; i < 20; i += 1) {
-      const res = await gql(replicas[i % 2]!, UPSERT, {
+      const res = await gql(cluster.replicas[i % 2]!, UPSERT, {
         input: { email: `hook-${i}@example.com` },
       });
       const [outcome] = res.data.upsertContact.outcomes;
