@@ -43,7 +43,10 @@ export class Lifecycle {
   readonly #handlers: JobHandler[] = [];
   readonly #running = new Map<string, Promise<unknown>>();
   #timer: NodeJS.Timeout | null = null;
-  /** No job was open at the last look: the timer runs at the purge's pace until a write (or the store's horizon). */
+  /**
+   * No job was open at the last look: the timer runs at the purge's pace until a write (or, on
+   * PostgreSQL, the store's horizon).
+   */
   #asleep = false;
   #stopped = false;
   #lastPurge = 0;
@@ -201,7 +204,7 @@ export class Lifecycle {
     await Promise.all(this.#running.values());
   }
 
-  /** `poll`: the timer's look (or a kick), which the store's gate may answer (src/store/due-gate.ts). */
+  /** `poll`: the timer's look (or a kick), which the store's gate may answer (due-gate.ts). */
   async #runDue(handler: JobHandler, poll: boolean): Promise<void> {
     const now = new Date().toISOString();
     const due = await this.jobs.claimDue(handler.type, now, handler.limit, this.#leaseMs, poll);

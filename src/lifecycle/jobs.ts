@@ -37,7 +37,10 @@ export interface JobStore {
   /** Adds jobs; one whose id exists already is left as it is. */
   add(jobs: readonly NewJob[], now: string): Promise<void>;
   /** Leases up to `limit` due jobs of this type until `now + leaseMs` (attempts + 1). */
-  /** `poll`: the poller's timer asks (src/store/due-gate.ts: on PostgreSQL only a poll may be answered by the gate). */
+  /**
+   * `poll`: the poller's timer asks (src/store/due-gate.ts: on PostgreSQL only a poll may be
+   * answered by the gate).
+   */
   claimDue(
     type: string,
     now: string,

@@ -1,9 +1,10 @@
 import type { Database } from './db.js';
 
 /**
- * PostgreSQL: how long a poll's reading is trusted by default (`GATEWAY_REPLICA_POLL_MS`). Other replicas write the same tables, and no
- * store call of this process sees their writes: a row another replica adds is found by this one's
- * next poll after at most this long (that replica, which is awake, takes it itself at its time).
+ * PostgreSQL: how long a poll's reading is trusted by default (`GATEWAY_REPLICA_POLL_MS`). Other
+ * replicas write the same tables, and no store call of this process sees their writes: a row
+ * another replica adds is found by this one's next poll after at most this long (that replica,
+ * which is awake, takes it itself at its time).
  */
 export const SHARED_HORIZON_MS = 10_000;
 
