@@ -102,7 +102,14 @@ export const KNOBS = {
   /** contacts the `distinct` load writes in turn (more than it sends: every request a new contact) */
   distinctContacts: num('BENCH_DISTINCT', 1000),
   /** how long every server is left idle for its idle CPU (part 3; 0: not measured) */
-  idleMs: num('BENCH_IDLE_MS', 10_000),
+  idleMs: num('BENCH_IDLE_MS', 30_000),
+  /**
+   * idle time before that reading starts. Read right after the servers' start (10 s, no settle),
+   * V8's own work after activity (lazy compilation, the memory reducer's collections for tens of
+   * seconds) was most of it: the floor's process read 8 to 429 ms a minute, the same gateway code
+   * 142 to 666. After 45 s, over 30 s: the floor 2.2–2.6, the embedded gateway 19–56 (2026-12-07).
+   */
+  idleSettleMs: num('BENCH_IDLE_SETTLE_MS', 45_000),
   /** idle time between a server's start and its RSS reading */
   settleMs: num('BENCH_SETTLE_MS', 1000),
   batchN: list('BENCH_N', '1,100').map(Number),
@@ -347,7 +354,10 @@ try {
     // Every server idle at once (each has served a request or two): its own timers' CPU.
     const idleCpu = new Map<string, number>();
     if (want('rss') && KNOBS.idleMs > 0) {
-      log(`idle: every server left idle for ${KNOBS.idleMs} ms, process CPU read before and after`);
+      log(
+        `idle: every server left idle for ${KNOBS.idleSettleMs} + ${KNOBS.idleMs} ms, process CPU read over the last ${KNOBS.idleMs} ms`,
+      );
+      await sleep(KNOBS.idleSettleMs);
       const readers: Array<[string, () => Promise<number>]> = [
         ['bare-proxy', bareCpu],
         ...[...running].map(([name, c]): [string, () => Promise<number>] => [
