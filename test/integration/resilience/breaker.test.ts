@@ -201,14 +201,34 @@ describe('CALL_DEADLINE_MS bounds a call, attempts and waits together', () => {
     const email = newEmail('deadline');
     const { byProvider, ms } = await upsert(t, { email }, ['DOTDIGITAL']);
     const outcome = byProvider['DOTDIGITAL']!;
-    expect(outcome).toMatchObject({
-      status: 'FAILED',
-      error: { code: 'serviceUnavailable', httpStatus: 503, retryable: true },
-    });
     expect(outcome.attempts).toBeGreaterThanOrEqual(2);
     expect(outcome.attempts).toBeLessThan(10);
     const tries = received(t.dotdigital, PATCH, ddPath(email));
     expect(tries).toHaveLength(outcome.attempts);
+    // The provider's last answer; or, when a retry's jittered wait ended just before the deadline
+    // and the deadline came before that retry's answer, the deadline itself (the retry's outcome
+    // is then unknown, so a timeout is the honest answer: CI met it about once in a few dozen runs).
+    const cutByDeadline = outcome.error?.code === 'UPSTREAM_TIMEOUT';
+    expect(outcome).toMatchObject(
+      cutByDeadline
+        ? {
+            status: 'FAILED',
+            error: {
+              code: 'UPSTREAM_TIMEOUT',
+              httpStatus: null,
+              retryable: true,
+              details: { cause: 'deadline', deadlineMs: DEADLINE_MS },
+            },
+          }
+        : {
+            status: 'FAILED',
+            error: { code: 'serviceUnavailable', httpStatus: 503, retryable: true },
+          },
+    );
+    if (cutByDeadline) {
+      // That last retry went out late in the call, not early on.
+      expect(tries.at(-1)!.at - tries[0]!.at).toBeGreaterThan(DEADLINE_MS / 2);
+    }
     // No attempt starts after the deadline, and the answer comes within it (plus slack for the
     // last 503 and the GraphQL round trip).
     expect(tries.at(-1)!.at - tries[0]!.at).toBeLessThan(DEADLINE_MS);
