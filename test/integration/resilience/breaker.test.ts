@@ -207,7 +207,7 @@ describe('CALL_DEADLINE_MS bounds a call, attempts and waits together', () => {
     expect(tries).toHaveLength(outcome.attempts);
     // The provider's last answer; or, when a retry's jittered wait ended just before the deadline
     // and the deadline came before that retry's answer, the deadline itself (the retry's outcome
-    // is then unknown, so a timeout is the honest answer: CI met it about once in a few dozen runs).
+    // is then unknown, so a timeout is the honest answer; a fresh-clone CI met it on 2026-12-07).
     const cutByDeadline = outcome.error?.code === 'UPSTREAM_TIMEOUT';
     expect(outcome).toMatchObject(
       cutByDeadline
