@@ -146,12 +146,9 @@ export class DueGate {
  */
 export function gatedStore<S extends object>(
   store: S,
-  gate: DueGate | null,
+  gate: DueGate,
   keeps: ReadonlyArray<keyof S>,
 ): S {
-  if (!gate) {
-    return store;
-  }
   const skip = new Set<PropertyKey>(['claimDue', 'sleep', ...keeps]);
   const out = { ...store } as Record<PropertyKey, unknown>;
   for (const [name, value] of Object.entries(store)) {
@@ -174,18 +171,17 @@ export function gatedStore<S extends object>(
 /**
  * A store's `claimDue` through its gate: nothing and no statement while `part` has nothing due at
  * `now`; otherwise `claim`, then what `nextDue` reads is kept unless the table changed meanwhile.
- * Without a gate (the memory stores, or `limit` 0), and on PostgreSQL unless a poller asks
- * (`poll`): `claim` alone.
+ * With `limit` 0, and on PostgreSQL unless a poller asks (`poll`): `claim` alone.
  */
 export async function gatedClaim<R>(
-  gate: DueGate | null,
+  gate: DueGate,
   part: string,
   lease: { now: string; limit: number; poll?: boolean | undefined },
   claim: () => Promise<R[]>,
   nextDue: () => Promise<number>,
 ): Promise<R[]> {
   // A shared gate serves the pollers only: a direct call asks the database, and keeps nothing.
-  if (!gate || lease.limit <= 0 || (!gate.exact && !lease.poll)) {
+  if (lease.limit <= 0 || (!gate.exact && !lease.poll)) {
     return claim();
   }
   const now = Date.parse(lease.now);

@@ -418,7 +418,7 @@ export function createSqlIdentityStore(db: Database): IdentityStore {
   const SAVE_POINTED_ONE = savePointedOne('::timestamptz');
   /**
    * PostgreSQL: SAVE_POINTED_ONE for several records at once (concurrent requests' saves,
-   * `SaveBatch`), each row with its own compare-and-set; answers the ids written. The commit
+   * `pointedSaves`), each row with its own compare-and-set; answers the ids written. The commit
    * waits for the WAL flush when any written row gained or changed a provider link (SAVE_IF's
    * rule over the statement's rows; `before` is each row as it was, a statement not seeing its
    * own changes).

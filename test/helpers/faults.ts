@@ -17,3 +17,10 @@ export function dotdigitalThrottled(retryAfterSeconds: number): Fault {
     body: { errorCode: 'throttled', description: 'Too many requests' },
   };
 }
+
+/** `count` answers of HTTP `status` with `body`, one per request, for a sandbox's fault rule. */
+export function statusFaults(count: number, status: number, body?: unknown): Fault[] {
+  const fault: Fault =
+    body === undefined ? { kind: 'status', status } : { kind: 'status', status, body };
+  return Array.from({ length: count }, () => ({ ...fault }));
+}

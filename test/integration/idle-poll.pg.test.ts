@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.js';
+import { statusFaults } from '../helpers/faults.js';
 import { upsertOne } from '../helpers/operations.js';
 import { gatewayGql, notifuseReplicas } from '../helpers/replicas.js';
 
@@ -38,11 +39,7 @@ describe('idle replicas on one PostgreSQL', () => {
     // The request's attempt and the leaving replica's background attempts fail; then it stops.
     cluster.notifuse.controls.inject({
       path: '/api/contacts.upsert',
-      faults: Array.from({ length: 1000 }, () => ({
-        kind: 'status' as const,
-        status: 503,
-        body: {},
-      })),
+      faults: statusFaults(1000, 503, {}),
     });
     const res = await gatewayGql<Upserted>(leaving, UPSERT, {
       input: { email: 'left-behind@example.com', firstName: 'Left' },

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { statusFaults } from '../helpers/faults.js';
 import { useTestGateway } from '../helpers/gateway.js';
 import { readOne, updateOne, upsertOne } from '../helpers/operations.js';
 
@@ -76,11 +77,7 @@ describe('outbox', () => {
     // Both attempts of the request fail, and the first background delivery too.
     t.notifuse.controls.inject({
       path: '/api/contacts.upsert',
-      faults: Array.from({ length: 3 }, () => ({
-        kind: 'status' as const,
-        status: 503,
-        body: { error: 'maintenance' },
-      })),
+      faults: statusFaults(3, 503, { error: 'maintenance' }),
     });
     const res = await upsert({ email: 'queued@example.com', firstName: 'Q' }, ['NOTIFUSE']);
     const [outcome] = res.outcomes;
@@ -159,11 +156,7 @@ describe('outbox', () => {
     t.dotdigital.controls.inject({
       method: 'PATCH',
       // 2 attempts while answering, then 2 failed background deliveries of 2 attempts each.
-      faults: Array.from({ length: 6 }, () => ({
-        kind: 'status' as const,
-        status: 502,
-        body: { errorCode: 'gateway', description: 'bad gateway' },
-      })),
+      faults: statusFaults(6, 502, { errorCode: 'gateway', description: 'bad gateway' }),
     });
     const res = await t.gql<{ updateContact: { outcomes: Outcome[] } }>(UPDATE, {
       id: created.contact.id,

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import type { DotdigitalSandbox } from '../../src/sandbox/dotdigital/index.js';
 import type { NotifuseSandbox } from '../../src/sandbox/notifuse/index.js';
 import { type RunningSandboxes, startSandboxes } from '../../src/sandbox-mode.js';
+import { statusFaults } from '../helpers/faults.js';
 import { readOne, updateOne, upsertOne } from '../helpers/operations.js';
 import {
   killServerProcesses,
@@ -76,11 +77,7 @@ describe('SIGKILL mid-traffic, then a restart on the same embedded store', () =>
     });
     const alpha = a.data!['upsertContact'] as { contact: { id: string } };
     dotdigital.controls.inject({
-      faults: Array.from({ length: 10_000 }, () => ({
-        kind: 'status' as const,
-        status: 503,
-        body: { errorCode: 'down', description: 'maintenance' },
-      })),
+      faults: statusFaults(10_000, 503, { errorCode: 'down', description: 'maintenance' }),
     });
     const b = await gql(gateway.url, UPSERT, {
       input: { email: 'beta@example.com', firstName: 'Beta' },

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/app.js';
+import { statusFaults } from '../helpers/faults.js';
 import { upsertOne } from '../helpers/operations.js';
 import { gatewayGql, notifuseReplicas } from '../helpers/replicas.js';
 import {
@@ -51,11 +52,7 @@ describe('webhooks on two replicas', () => {
     // Writes are QUEUED (their one attempt fails), then the replicas race to deliver them.
     cluster.notifuse.controls.inject({
       path: '/api/contacts.upsert',
-      faults: Array.from({ length: 20 }, () => ({
-        kind: 'status' as const,
-        status: 503,
-        body: {},
-      })),
+      faults: statusFaults(20, 503, {}),
     });
     const ids: string[] = [];
     for (let i = 0; i < 20; i += 1) {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { statusFaults } from '../helpers/faults.js';
 import { createTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { upsertMany, upsertOne } from '../helpers/operations.js';
 
@@ -162,11 +163,7 @@ describe('write history', () => {
   it('pages the history newest first with cursors', async () => {
     t.notifuse.controls.inject({
       path: '/api/contacts.upsert',
-      faults: Array.from({ length: 30 }, () => ({
-        kind: 'status' as const,
-        status: 503,
-        body: {},
-      })),
+      faults: statusFaults(30, 503, {}),
     });
     const queued: string[] = [];
     for (const n of [1, 2, 3]) {

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { statusFaults } from '../../helpers/faults.js';
 import { createTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { upsertOne } from '../../helpers/operations.js';
 import { upstreamRequests } from './keys.js';
@@ -217,7 +218,7 @@ describe('no half-applied write when building the answer fails', () => {
 
   it('identity links and the outbox are saved although the answer threw', async () => {
     t.dotdigital.controls.inject({
-      faults: Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })),
+      faults: statusFaults(5, 503),
     });
     const service = t.gateway.service as unknown as { toContact: (...args: unknown[]) => never };
     vi.spyOn(service, 'toContact').mockImplementation(() => {
