@@ -11,6 +11,7 @@
  *
  * "Restart" starts the same server again on the same data directory (or database).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,36 +193,61 @@ export async function startSut(
     }
     env['GATEWAY_DATA_DIR'] = dir;
   }
-  // As `npm start` runs it: `node [its flags] --import tsx src/server.ts`.
+  // As `npm start` runs it: `node [its flags] scripts/start.mjs` (the compiled server, built once
+  // beforehand so that no start measured includes a compile), or in checkouts before it,
+  // `node [its flags] --import tsx src/server.ts`.
+  const start = startCommand(root);
+  if (start.build) {
+    buildOnce(root);
+  }
   return startServer(spec.name, {
     ...common,
     env,
-    nodeFlags: [...nodeFlags, ...startFlags(root), '--import', TSX_LOADER],
-    argv: [join(root, 'src/server.ts')],
+    nodeFlags: [...nodeFlags, ...start.flags, ...(start.build ? [] : ['--import', TSX_LOADER])],
+    argv: [join(root, start.entry)],
   });
 }
 
+const built = new Set<string>();
+/** Brings a checkout's build up to date (`node scripts/start.mjs --build`), once per run. */
+function buildOnce(root: string): void {
+  if (!built.has(root)) {
+    execFileSync(process.execPath, [join(root, 'scripts/start.mjs'), '--build'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    built.add(root);
+  }
+}
+
 /**
- * The Node flags a checkout's `npm start` passes (its package.json `start` script, `node <flags>
- * --import tsx src/server.ts`), other than the tsx loader, which the bench gives by path.
+ * How a checkout's `npm start` runs its server (its package.json `start` script): `node <flags>
+ * scripts/start.mjs` (the compiled server, `build`), or `node <flags> --import tsx src/server.ts`
+ * in checkouts before it (the tsx loader is left out of `flags`: the bench gives it by path).
  */
-export function startFlags(root: string): string[] {
+export function startCommand(root: string): { flags: string[]; entry: string; build: boolean } {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>;
   };
   const words = (pkg.scripts?.['start'] ?? '').trim().split(/\s+/);
-  if (words[0] !== 'node') {
-    throw new Error(
-      `${root}: npm start is not \`node … src/server.ts\`: ${pkg.scripts?.['start']}`,
-    );
-  }
   const flags: string[] = [];
-  for (let i = 1; i < words.length && words[i]!.startsWith('-'); i += 1) {
+  let i = 1;
+  for (; words[0] === 'node' && i < words.length && words[i]!.startsWith('-'); i += 1) {
     if (words[i] === '--import' && words[i + 1] === 'tsx') {
       i += 1;
       continue;
     }
     flags.push(words[i]!);
   }
-  return flags;
+  const entry = words[i];
+  if (words[0] !== 'node' || i !== words.length - 1 || !entry) {
+    throw new Error(`${root}: npm start is not \`node … <script>\`: ${pkg.scripts?.['start']}`);
+  }
+  if (entry === 'scripts/start.mjs') {
+    return { flags, entry, build: true };
+  }
+  if (entry === 'src/server.ts' && words.includes('tsx')) {
+    return { flags, entry, build: false };
+  }
+  throw new Error(`${root}: npm start runs neither scripts/start.mjs nor src/server.ts: ${entry}`);
 }

@@ -1,8 +1,19 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtStamp, STAMP_FILE, sourceStamp } from '../../scripts/source-stamp.mjs';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 /**
@@ -12,6 +23,29 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
  */
 const out = path.join('.build-test', randomUUID());
 let server: ServerProcess | undefined;
+let started: ServerProcess | undefined;
+
+const UPSERT = `mutation { upsertContact(input: { email: "built@example.com" }, options: { providers: [NOTIFUSE] }) {
+  outcomes { provider status } errors { field } } }`;
+
+async function upsert(url: string): Promise<unknown> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: UPSERT }),
+  });
+  return res.json();
+}
+
+/** `npm start`'s command after `node`, as package.json gives it. */
+function npmStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = pkg.scripts['start']!.split(/\s+/);
+  expect(words[0]).toBe('node');
+  return words.slice(1);
+}
 
 beforeAll(() => {
   execFileSync(process.execPath, ['scripts/build.mjs', out], { stdio: 'pipe' });
@@ -19,6 +53,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await server?.stop();
+  await started?.stop();
   rmSync(out, { recursive: true, force: true });
 });
 
@@ -45,15 +80,7 @@ describe('npm run build', () => {
 
   it('starts on the compiled JavaScript (no tsx) and answers an upsert', async () => {
     server = await startServerProcess({ args: [path.join(out, 'server.js')] });
-    const res = await fetch(server.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: `mutation { upsertContact(input: { email: "built@example.com" }, options: { providers: [NOTIFUSE] }) {
-          outcomes { provider status } errors { field } } }`,
-      }),
-    });
-    expect(await res.json()).toEqual({
+    expect(await upsert(server.url)).toEqual({
       data: {
         upsertContact: { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }], errors: [] },
       },
@@ -61,4 +88,76 @@ describe('npm run build', () => {
     // No warning or error on the way.
     expect(server.stderr()).toBe('');
   }, 120_000);
+});
+
+describe('npm start (scripts/start.mjs): the compiled server, built when the sources changed', () => {
+  it('runs a build made from these sources as it is, without building again', async () => {
+    // The build above holds the fingerprint of the sources it was made from.
+    expect(builtStamp(out)).toBe(sourceStamp('.'));
+    started = await startServerProcess({
+      args: npmStartArgs(),
+      env: { CONTACT_GATEWAY_DIST: out },
+    });
+    expect(await upsert(started.url)).toEqual({
+      data: {
+        upsertContact: { outcomes: [{ provider: 'NOTIFUSE', status: 'CREATED' }], errors: [] },
+      },
+    });
+    expect(started.stderr()).toBe('');
+    // The process is `node scripts/start.mjs`: no loader flag, so it runs that build's server.js.
+    const argv = readFileSync(`/proc/${started.child.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(1, -1)).toEqual(npmStartArgs());
+    await started.stop();
+    started = undefined;
+  }, 120_000);
+
+  it('builds again when the build was made from other sources, and keeps the new fingerprint', () => {
+    writeFileSync(path.join(out, STAMP_FILE), 'sources of another checkout\n');
+    const result = spawnSync(process.execPath, [...npmStartArgs(), '--build'], {
+      env: { ...process.env, CONTACT_GATEWAY_DIST: out },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    // Nothing on stdout (the server's log stream): the build reports on stderr.
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/was built from other sources: building it/);
+    expect(result.stderr).toMatch(/built .* in [\d.]+ s/);
+    expect(builtStamp(out)).toBe(sourceStamp('.'));
+    expect(existsSync(path.join(out, 'server.js'))).toBe(true);
+    // Nothing left beside it from the build (it was made in a directory of its own, then moved).
+    expect(readdirSync(path.dirname(out)).filter((f) => f.includes('.building-'))).toEqual([]);
+  }, 240_000);
+
+  it('fingerprints every source file by path, size and modification time', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'source-stamp-'));
+    try {
+      mkdirSync(path.join(root, 'src/a'), { recursive: true });
+      mkdirSync(path.join(root, 'scripts'));
+      for (const f of [
+        'tsconfig.json',
+        'tsconfig.build.json',
+        'package.json',
+        'scripts/build.mjs',
+      ]) {
+        writeFileSync(path.join(root, f), '{}');
+      }
+      writeFileSync(path.join(root, 'src/a/x.ts'), 'export const x = 1;');
+      const first = sourceStamp(root);
+      expect(sourceStamp(root)).toBe(first);
+      writeFileSync(path.join(root, 'src/a/x.ts'), 'export const x = 12;');
+      const edited = sourceStamp(root);
+      expect(edited).not.toBe(first);
+      utimesSync(path.join(root, 'src/a/x.ts'), new Date(0), new Date(0));
+      const touched = sourceStamp(root);
+      expect(touched).not.toBe(edited);
+      writeFileSync(path.join(root, 'src/y.json'), '{}');
+      expect(sourceStamp(root)).not.toBe(touched);
+      writeFileSync(path.join(root, 'tsconfig.build.json'), '{ }');
+      const config = sourceStamp(root);
+      rmSync(path.join(root, 'src/y.json'));
+      expect(sourceStamp(root)).not.toBe(config);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -6,8 +6,9 @@ import {
 } from '../helpers/server-process.js';
 
 /**
- * What a new user gets from `npm start`: the real process (same command as package.json), with no
- * credentials, on a real port.
+ * What a new user gets from `npm start`: the real process, with no credentials, on a real port. It
+ * runs src/server.ts (through tsx), the code `npm start` compiles and runs (build.test.ts starts
+ * `npm start`'s own command on a build).
  */
 let server: ServerProcess;
 let url = '';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { periodDrift } from '../../bench/lib/stats.js';
-import { startFlags } from '../../bench/lib/suts.js';
+import { startCommand } from '../../bench/lib/suts.js';
 
 /** 50 repeats of a sawtooth of period 10 (RSS growing between forced GCs), plus `trend` per repeat, starting at `phase`. */
 const sawtooth = (phase: number, trend: number) =>
@@ -30,27 +30,40 @@ describe("the memory part's RSS drift", () => {
 });
 
 describe("the bench's command for a checkout's gateway", () => {
-  it("takes the Node flags of the checkout's npm start, not its tsx loader", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'start-flags-'));
+  const withStart = (start: string, fn: (dir: string) => void) => {
+    const dir = mkdtempSync(join(tmpdir(), 'start-command-'));
     try {
-      writeFileSync(
-        join(dir, 'package.json'),
-        JSON.stringify({
-          scripts: { start: 'node --max-semi-space-size=32 --import tsx src/server.ts' },
-        }),
-      );
-      expect(startFlags(dir)).toEqual(['--max-semi-space-size=32']);
-      writeFileSync(
-        join(dir, 'package.json'),
-        JSON.stringify({ scripts: { start: 'tsx src/server.ts' } }),
-      );
-      expect(() => startFlags(dir)).toThrow(/npm start/);
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ scripts: { start } }));
+      fn(dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  };
+
+  it("takes the Node flags and the script of the checkout's npm start", () => {
+    withStart('node --max-semi-space-size=32 scripts/start.mjs', (dir) =>
+      expect(startCommand(dir)).toEqual({
+        flags: ['--max-semi-space-size=32'],
+        entry: 'scripts/start.mjs',
+        build: true,
+      }),
+    );
+    // A checkout from before the compiled start: its flags, not its tsx loader (given by path).
+    withStart('node --max-semi-space-size=32 --import tsx src/server.ts', (dir) =>
+      expect(startCommand(dir)).toEqual({
+        flags: ['--max-semi-space-size=32'],
+        entry: 'src/server.ts',
+        build: false,
+      }),
+    );
+    withStart('tsx src/server.ts', (dir) => expect(() => startCommand(dir)).toThrow(/npm start/));
+    withStart('node src/other.js', (dir) => expect(() => startCommand(dir)).toThrow(/npm start/));
+    withStart('node scripts/start.mjs --inspect', (dir) =>
+      expect(() => startCommand(dir)).toThrow(/npm start/),
+    );
   });
 
-  it('is plain `node --import tsx src/server.ts` here', () => {
-    expect(startFlags('.')).toEqual([]);
+  it('is plain `node scripts/start.mjs` here', () => {
+    expect(startCommand('.')).toEqual({ flags: [], entry: 'scripts/start.mjs', build: true });
   });
 });
