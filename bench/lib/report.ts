@@ -179,6 +179,17 @@ function summary(r: ReportInput): string {
         }),
       ]);
     }
+    if (r.rss.some((s) => s.server.endsWith('-sandbox'))) {
+      rows.push([
+        'resident memory after start in sandbox mode, no provider variables (first / restart)',
+        ...cols.map((c) => {
+          const s = at(`${c}-sandbox`);
+          return s
+            ? `${fmt.mb(s.first)} / ${s.restart !== undefined ? fmt.mb(s.restart) : '–'} MB`
+            : '–';
+        }),
+      ]);
+    }
     if (r.rss.some((s) => s.idleCpuMsPerMin !== undefined)) {
       rows.push([
         'CPU while idle (every server idle at once)',
@@ -291,6 +302,15 @@ export function verdicts(r: ReportInput, name: string): Verdict[] {
       target: `RSS after start ≤ ${GOALS.rssMb} MB (first start and restart)${peerRss ? ', below the peer' : ''}`,
       measured: `${fmt.mb(rss.first)} / ${rss.restart !== undefined ? fmt.mb(rss.restart) : '–'} MB${peerRss ? ` (peer ${fmt.mb(peerRss.first)} MB)` : ''}`,
       ok: mbOf(worst) <= GOALS.rssMb && (!peerRss || worst < peerRss.first),
+    });
+  }
+  const sandbox = r.rss.find((s) => s.server === `${name}-sandbox`);
+  if (sandbox) {
+    const worst = Math.max(sandbox.first, sandbox.restart ?? 0);
+    out.push({
+      target: `RSS after start in sandbox mode ≤ ${GOALS.rssMb} MB (first start and restart)`,
+      measured: `${fmt.mb(sandbox.first)} / ${sandbox.restart !== undefined ? fmt.mb(sandbox.restart) : '–'} MB`,
+      ok: mbOf(worst) <= GOALS.rssMb,
     });
   }
   const m = r.memory.find((x) => x.server === name);
