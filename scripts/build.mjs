@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { STAMP_FILE, sourceStamp } from './source-stamp.mjs';
+import { builtStamp, STAMP_FILE, sourceStamp } from './source-stamp.mjs';
 
 const out = path.resolve(process.argv[2] ?? 'dist');
 const SKIP = new Set(['biome.json']);
@@ -35,7 +35,15 @@ try {
   }
   writeFileSync(path.join(building, STAMP_FILE), `${stamp}\n`);
   rmSync(out, { recursive: true, force: true });
-  renameSync(building, out);
+  try {
+    renameSync(building, out);
+  } catch (err) {
+    // Another build (a second `npm start` at the same moment) put its own in place meanwhile:
+    // made from the same sources, it serves as well; from other ones, this build fails.
+    if (builtStamp(out) !== stamp) {
+      throw err;
+    }
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
     `built ${path.relative('.', out) || '.'}/ in ${seconds} s (${copied} asset(s) copied from src/)`,

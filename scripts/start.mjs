@@ -24,10 +24,18 @@ if (have !== sourceStamp(root)) {
   console.error(
     `${path.relative(root, out)}/ ${have === null ? 'is not built' : 'was built from other sources'}: building it (npm run build) …`,
   );
-  execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), out], {
-    cwd: root,
-    stdio: ['ignore', 2, 2],
-  });
+  try {
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), out], {
+      cwd: root,
+      stdio: ['ignore', 2, 2],
+    });
+  } catch {
+    // tsc said why above (a type error stops the build; tsx would have run the code anyway).
+    console.error(
+      'npm start: the build failed (see above); the previous build, if any, is unchanged. `npm run dev` runs src/ through tsx without building.',
+    );
+    process.exit(1);
+  }
 }
 if (!process.argv.includes('--build')) {
   await import(pathToFileURL(path.join(out, 'server.js')).href);

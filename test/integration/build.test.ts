@@ -128,6 +128,24 @@ describe('npm start (scripts/start.mjs): the compiled server, built when the sou
     expect(readdirSync(path.dirname(out)).filter((f) => f.includes('.building-'))).toEqual([]);
   }, 240_000);
 
+  it('stops with exit code 1 and says so when the build fails', () => {
+    // A build directory that cannot be made (its parent is a file): tsc fails to write.
+    const blocked = path.join('.build-test', randomUUID());
+    writeFileSync(blocked, 'not a directory');
+    try {
+      const result = spawnSync(process.execPath, [...npmStartArgs()], {
+        env: { ...process.env, CONTACT_GATEWAY_DIST: path.join(blocked, 'dist') },
+        encoding: 'utf8',
+      });
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/is not built: building it/);
+      expect(result.stderr).toMatch(/npm start: the build failed \(see above\)/);
+    } finally {
+      rmSync(blocked, { force: true });
+    }
+  }, 240_000);
+
   it('fingerprints every source file by path, size and modification time', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'source-stamp-'));
     try {
