@@ -258,6 +258,11 @@ try {
     });
   }
 
+  /** A server's RSS one settle interval after its start (part 3). */
+  const settledRss = async (child: Child<ServerReady>): Promise<number> => {
+    await sleep(KNOBS.settleMs);
+    return (await child.call<{ rss: number }>('rss')).rss;
+  };
   // ---- parts 1, 2 and 3 (resident memory): Notifuse only, sandbox mode off ----
   if (want('hop') || want('throughput') || want('rss')) {
     const hopEnv = notifuse.env;
@@ -266,8 +271,7 @@ try {
     for (const spec of specs) {
       log(`starting ${spec.name}`);
       const child = await startTracked(spec, { phase: 'hop', env: hopEnv, fresh: true });
-      await sleep(KNOBS.settleMs);
-      const { rss: bytes } = await child.call<{ rss: number }>('rss');
+      const bytes = await settledRss(child);
       rss.set(spec.name, { server: spec.name, first: bytes, firstStartMs: child.ready.startMs });
       running.set(spec.name, child);
     }
@@ -472,8 +476,7 @@ try {
       // A restart on the same data directory (or database), as after a deploy.
       for (const spec of specs) {
         const child = await startTracked(spec, { phase: 'hop', env: hopEnv, fresh: false });
-        await sleep(KNOBS.settleMs);
-        const { rss: bytes } = await child.call<{ rss: number }>('rss');
+        const bytes = await settledRss(child);
         Object.assign(rss.get(spec.name)!, { restart: bytes, restartStartMs: child.ready.startMs });
         await stopOne(child as Child<unknown>);
         log(`  restarted ${spec.name}: RSS ${(bytes / 2 ** 20).toFixed(0)} MB`);
@@ -485,8 +488,7 @@ try {
         const entry: StartupRss = { server: `${spec.name}-sandbox`, first: 0, firstStartMs: 0 };
         for (const fresh of [true, false]) {
           const child = await startTracked(spec, { phase: 'sandbox', env: {}, fresh });
-          await sleep(KNOBS.settleMs);
-          const { rss: bytes } = await child.call<{ rss: number }>('rss');
+          const bytes = await settledRss(child);
           if (fresh) {
             Object.assign(entry, { first: bytes, firstStartMs: child.ready.startMs });
           } else {

@@ -342,8 +342,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 /**
  * Delivers due outbox items every `OUTBOX_POLL_MS`, one run at a time, until stopped. Once a run
  * finds no write waiting, the timer stops until this process enqueues or changes a write, and on
- * PostgreSQL (other replicas enqueue) for `SHARED_HORIZON_MS` at most (`OutboxStore.sleep`,
- * src/store/due-gate.ts).
+ * PostgreSQL (other replicas enqueue) for `GATEWAY_REPLICA_POLL_MS` (10 s) at most
+ * (`OutboxStore.sleep`, src/store/due-gate.ts).
  */
 export function startOutboxDelivery(
   service: Pick<ContactsService, 'deliverOutbox'>,

@@ -1,8 +1,9 @@
 /**
  * The servers under test, each in its own process, started the way their users start them:
  *
- * - `gateway` — this checkout as `npm start` starts it (`node --import tsx src/server.ts`, no
- *   sandbox mode: the providers point at the bench's sandboxes), the embedded store in a fresh
+ * - `gateway` — this checkout as `npm start` starts it (`node scripts/start.mjs`, the compiled
+ *   server; `startCommand`), no sandbox mode (the providers point at the bench's sandboxes; part 3
+ *   also starts it in sandbox mode), the embedded store in a fresh
  *   data directory (`GATEWAY_DATA_DIR`), default log level (its log goes to a file);
  * - `gateway-pg` — the same with `DATABASE_URL` (a fresh database per phase, dropped at the end);
  * - `gateway-mem` — `createGateway`'s in-memory stores (bench/servers/gateway.ts; no user runs it);

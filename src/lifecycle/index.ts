@@ -121,8 +121,9 @@ export class Lifecycle {
   /**
    * Looks for jobs every `jobsPollMs` until stopped. Once a look finds no job of any kind open, it
    * looks only every PURGE_EVERY_MS (for the purge) until this process writes a job, and on
-   * PostgreSQL (other replicas add jobs) for `SHARED_HORIZON_MS` at most (src/store/due-gate.ts):
-   * an idle gateway does not wake four times a second, nor ask its database.
+   * PostgreSQL (other replicas add jobs) for `GATEWAY_REPLICA_POLL_MS` (10 s) at most
+   * (src/store/due-gate.ts): an idle gateway does not wake four times a second, nor ask its
+   * database.
    */
   start(): void {
     if (this.config.jobsPollMs > 0 && !this.#timer) {

@@ -60,7 +60,7 @@ export interface JobStore {
    * True when no job of any of `types` is open (each type polled since the last change,
    * src/store/due-gate.ts); the poller may stop until `wake` is called, once: at this process's
    * next write, and on PostgreSQL (other replicas add jobs) at the latest after
-   * `SHARED_HORIZON_MS`. Absent (memory) or false: keep polling.
+   * `GATEWAY_REPLICA_POLL_MS` (10 s). Absent (memory) or false: keep polling.
    */
   sleep?(types: readonly string[], wake: () => void): boolean;
 }

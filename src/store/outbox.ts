@@ -115,8 +115,8 @@ export interface OutboxStore {
   /**
    * True when no write waits (polled since the last change, src/store/due-gate.ts); the delivery
    * may stop polling until `wake` is called, once: at this process's next write, and on
-   * PostgreSQL (other replicas enqueue) at the latest after `SHARED_HORIZON_MS`. Absent (memory)
-   * or false: keep polling.
+   * PostgreSQL (other replicas enqueue) at the latest after `GATEWAY_REPLICA_POLL_MS` (10 s).
+   * Absent (memory) or false: keep polling.
    */
   sleep?(wake: () => void): boolean;
   close(): Promise<void>;

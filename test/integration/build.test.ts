@@ -169,9 +169,11 @@ describe('npm start (scripts/start.mjs): the compiled server, built when the sou
       const touched = sourceStamp(root);
       expect(touched).not.toBe(edited);
       writeFileSync(path.join(root, 'src/y.json'), '{}');
-      expect(sourceStamp(root)).not.toBe(touched);
+      const added = sourceStamp(root);
+      expect(added).not.toBe(touched);
       writeFileSync(path.join(root, 'tsconfig.build.json'), '{ }');
       const config = sourceStamp(root);
+      expect(config).not.toBe(added);
       rmSync(path.join(root, 'src/y.json'));
       expect(sourceStamp(root)).not.toBe(config);
     } finally {
